@@ -1,0 +1,184 @@
+//! The command table and dispatch: name, arity and flags per command, the checks Redis makes
+//! before running one (unknown command, arity, read-only replica, stale data), and the
+//! propagation list each write fills in, rewritten as Redis rewrites it (REDIS-REPLICATION.md §7).
+//!
+//! One file per family: [`keys`], [`strings`], [`server`].
+
+mod keys;
+mod server;
+mod strings;
+
+use crate::keyspace::Value;
+use crate::node::{ConnId, Node};
+use crate::resp::Frame;
+
+/// Flags of a command, as in Redis's command table.
+pub(crate) mod flags {
+    /// May modify the dataset.
+    pub const WRITE: u8 = 1;
+    /// Allowed while a replica's link is down with `replica-serve-stale-data no`.
+    pub const STALE: u8 = 2;
+    /// Administrative.
+    pub const ADMIN: u8 = 4;
+}
+
+/// What a handler returns: a reply, or None when the command writes its own answer (PSYNC) or
+/// answers nothing (REPLCONF ACK).
+pub(crate) type Reply = Option<Frame>;
+type Handler = fn(&mut Node, &mut Ctx, &[Vec<u8>]) -> Reply;
+
+/// One entry of the command table.
+pub(crate) struct Command {
+    pub name: &'static str,
+    /// Redis arity: N means exactly N arguments (name included), -N means at least N.
+    pub arity: i32,
+    pub flags: u8,
+    handler: Handler,
+}
+
+/// The caller of a command: its connection, selected db, whether it is our master, and what the
+/// command propagates.
+pub struct Ctx {
+    /// The client's connection (0 for the master client on a replica).
+    pub conn: ConnId,
+    /// The selected database.
+    pub db: usize,
+    /// The command comes from our master: never rejected, never sees keys as expired.
+    pub from_master: bool,
+    propagated: Vec<(usize, Vec<Vec<u8>>)>,
+}
+
+impl Ctx {
+    /// A context for one call.
+    pub fn new(conn: ConnId, db: usize, from_master: bool) -> Self {
+        Ctx { conn, db, from_master, propagated: Vec::new() }
+    }
+
+    /// Queues a command for the replication stream in the current database.
+    pub(crate) fn propagate(&mut self, argv: Vec<Vec<u8>>) {
+        self.propagated.push((self.db, argv));
+    }
+
+    /// What the call propagates, in order.
+    pub fn take_propagated(&mut self) -> Vec<(usize, Vec<Vec<u8>>)> {
+        std::mem::take(&mut self.propagated)
+    }
+}
+
+const TABLE: &[Command] = &[
+    Command { name: "ping", arity: -1, flags: flags::STALE, handler: server::ping },
+    Command { name: "echo", arity: 2, flags: 0, handler: server::echo },
+    Command { name: "get", arity: 2, flags: 0, handler: strings::get },
+    Command { name: "set", arity: -3, flags: flags::WRITE, handler: strings::set },
+    Command { name: "incr", arity: 2, flags: flags::WRITE, handler: strings::incr },
+    Command { name: "del", arity: -2, flags: flags::WRITE, handler: keys::del },
+    Command { name: "exists", arity: -2, flags: 0, handler: keys::exists },
+    Command { name: "dbsize", arity: 1, flags: 0, handler: keys::dbsize },
+    Command { name: "select", arity: 2, flags: flags::STALE, handler: keys::select },
+    Command { name: "flushall", arity: -1, flags: flags::WRITE, handler: keys::flushall },
+    Command { name: "info", arity: -1, flags: flags::STALE, handler: server::info },
+    Command { name: "role", arity: 1, flags: flags::STALE, handler: server::role },
+    Command { name: "replicaof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: server::replicaof },
+    Command { name: "slaveof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: server::replicaof },
+    Command { name: "replconf", arity: -1, flags: flags::STALE | flags::ADMIN, handler: server::replconf },
+    Command { name: "psync", arity: -3, flags: flags::ADMIN, handler: server::sync },
+    Command { name: "sync", arity: 1, flags: flags::ADMIN, handler: server::sync },
+    Command { name: "config", arity: -2, flags: flags::STALE | flags::ADMIN, handler: server::config },
+    Command { name: "debug", arity: -2, flags: flags::ADMIN, handler: server::debug },
+    Command { name: "command", arity: -1, flags: flags::STALE, handler: server::command },
+];
+
+fn lookup(name: &[u8]) -> Option<&'static Command> {
+    TABLE.iter().find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
+}
+
+/// Redis's `rejectCommandFormat` turns newlines into spaces so an error stays one line.
+fn one_line(s: String) -> String {
+    s.replace(['\r', '\n'], " ")
+}
+
+fn unknown_command(argv: &[Vec<u8>]) -> Frame {
+    let mut args = String::new();
+    for a in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        let text = String::from_utf8_lossy(a);
+        let cut: String = text.chars().take(room).collect();
+        args.push_str(&format!("'{cut}' "));
+    }
+    let name: String = String::from_utf8_lossy(&argv[0]).chars().take(128).collect();
+    Frame::error(one_line(format!("ERR unknown command '{name}', with args beginning with: {args}")))
+}
+
+/// Runs a command after Redis's checks (`processCommand`).
+pub fn dispatch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    node.stats.commands_processed += 1;
+    let Some(cmd) = lookup(&argv[0]) else {
+        return Some(unknown_command(argv));
+    };
+    let n = argv.len() as i32;
+    if (cmd.arity > 0 && n != cmd.arity) || n < -cmd.arity {
+        return Some(Frame::error(format!("ERR wrong number of arguments for '{}' command", cmd.name)));
+    }
+    if !ctx.from_master {
+        if let Some(link) = &node.master {
+            if cmd.flags & flags::WRITE != 0 && node.cfg.repl.replica_read_only {
+                return Some(Frame::error("READONLY You can't write against a read only replica."));
+            }
+            if !node.cfg.repl.serve_stale_data
+                && link.state != crate::replication::ReplState::Connected
+                && cmd.flags & flags::STALE == 0
+            {
+                return Some(Frame::error(
+                    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+                ));
+            }
+        }
+    }
+    (cmd.handler)(node, ctx, argv)
+}
+
+/// The number of commands in the table (`COMMAND COUNT`).
+pub(crate) fn count() -> usize {
+    TABLE.iter().filter(|c| c.name != "slaveof").count() + 1
+}
+
+/// Reads a key as a client sees it: on a master an expired key is deleted (and the DEL
+/// propagated); on a replica it is hidden, except from our master's own commands (§7.3).
+pub(crate) fn lookup_key(node: &mut Node, ctx: &Ctx, key: &[u8]) -> Option<Value> {
+    let now = node.unix_ms();
+    let db = node.keyspace.db(ctx.db);
+    if db.is_expired(key, now) {
+        if node.master.is_some() {
+            if !ctx.from_master {
+                return None;
+            }
+        } else {
+            node.expire_key(ctx.db, key);
+            return None;
+        }
+    }
+    node.keyspace.db(ctx.db).get_raw(key).cloned()
+}
+
+/// Parses a whole argument as a signed 64-bit integer, as Redis's `string2ll` does.
+pub(crate) fn parse_i64(arg: &[u8]) -> Option<i64> {
+    let s = std::str::from_utf8(arg).ok()?;
+    if s.is_empty() || s.len() > 20 || s.starts_with('+') || (s.len() > 1 && s.starts_with('0')) || s.starts_with("-0")
+    {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `ERR value is not an integer or out of range`
+pub(crate) fn not_an_integer() -> Frame {
+    Frame::error("ERR value is not an integer or out of range")
+}
+
+/// `ERR syntax error`
+pub(crate) fn syntax_error() -> Frame {
+    Frame::error("ERR syntax error")
+}

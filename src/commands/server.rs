@@ -1,0 +1,396 @@
+//! Server and replication commands: PING, ECHO, INFO, ROLE, REPLICAOF, REPLCONF, SYNC/PSYNC,
+//! CONFIG GET/SET (replication settings), DEBUG, COMMAND COUNT.
+
+use std::fmt::Write as _;
+
+use super::{syntax_error, Ctx, Reply};
+use crate::node::Node;
+use crate::replication::ReplState;
+use crate::resp::Frame;
+
+pub(super) fn ping(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    match argv.len() {
+        1 => Some(Frame::Simple("PONG".into())),
+        2 => Some(Frame::Bulk(argv[1].clone())),
+        _ => Some(Frame::error("ERR wrong number of arguments for 'ping' command")),
+    }
+}
+
+pub(super) fn echo(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(Frame::Bulk(argv[1].clone()))
+}
+
+pub(super) fn replicaof(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    if node.peer(ctx.conn).is_some() {
+        return Some(Frame::error("ERR Command is not valid when client is a replica."));
+    }
+    if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
+        node.replicaof_no_one();
+        return Some(Frame::ok());
+    }
+    let port = std::str::from_utf8(&argv[2]).ok().and_then(|p| p.parse::<i64>().ok());
+    let Some(port) = port.filter(|p| (0..=65535).contains(p)) else {
+        return Some(Frame::error("ERR Invalid master port"));
+    };
+    let host = String::from_utf8_lossy(&argv[1]).into_owned();
+    Some(Frame::Simple(node.replicaof(&host, port as u16).to_string()))
+}
+
+pub(super) fn replconf(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    node.replconf(ctx.conn, argv)
+}
+
+pub(super) fn sync(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    if ctx.from_master {
+        return None;
+    }
+    node.sync_command(ctx.conn, argv)
+}
+
+pub(super) fn role(node: &mut Node, _: &mut Ctx, _: &[Vec<u8>]) -> Reply {
+    Some(match &node.master {
+        None => {
+            let rows = node
+                .replica_rows()
+                .into_iter()
+                .filter(|r| r.2 == crate::replication::SlaveState::Online)
+                .map(|(ip, port, _, off, _)| {
+                    Frame::Array(vec![Frame::bulk(ip), Frame::bulk(port.to_string()), Frame::bulk(off.to_string())])
+                })
+                .collect();
+            Frame::Array(vec![Frame::bulk("master"), Frame::Integer(node.master_repl_offset), Frame::Array(rows)])
+        }
+        Some(l) => Frame::Array(vec![
+            Frame::bulk("slave"),
+            Frame::bulk(&l.host),
+            Frame::Integer(l.port as i64),
+            Frame::bulk(l.state.role_name()),
+            Frame::Integer(l.client.as_ref().map_or(-1, |c| c.reploff)),
+        ]),
+    })
+}
+
+/// The replication settings CONFIG GET/SET know, with Redis's names.
+const CONFIGS: &[&str] = &[
+    "repl-diskless-sync",
+    "repl-diskless-sync-delay",
+    "repl-diskless-sync-max-replicas",
+    "repl-ping-replica-period",
+    "repl-timeout",
+    "repl-backlog-size",
+    "repl-backlog-ttl",
+    "replica-read-only",
+    "replica-serve-stale-data",
+    "replica-priority",
+    "lab-rdb-bytes-per-sec",
+];
+
+fn config_value(node: &Node, name: &str) -> String {
+    let r = &node.cfg.repl;
+    let yn = |b: bool| if b { "yes" } else { "no" }.to_string();
+    match name {
+        "repl-diskless-sync" => yn(r.diskless_sync),
+        "repl-diskless-sync-delay" => r.diskless_sync_delay.to_string(),
+        "repl-diskless-sync-max-replicas" => r.diskless_sync_max_replicas.to_string(),
+        "repl-ping-replica-period" => r.ping_period.to_string(),
+        "repl-timeout" => r.timeout.to_string(),
+        "repl-backlog-size" => r.backlog_size.to_string(),
+        "repl-backlog-ttl" => r.backlog_ttl.to_string(),
+        "replica-read-only" => yn(r.replica_read_only),
+        "replica-serve-stale-data" => yn(r.serve_stale_data),
+        "replica-priority" => r.replica_priority.to_string(),
+        _ => r.rdb_bytes_per_sec.to_string(),
+    }
+}
+
+/// Glob matching for CONFIG GET patterns (`*`, `?`), enough for config names.
+fn glob(pat: &[u8], s: &[u8]) -> bool {
+    match (pat.first(), s.first()) {
+        (None, None) => true,
+        (Some(b'*'), _) => glob(&pat[1..], s) || (!s.is_empty() && glob(pat, &s[1..])),
+        (Some(b'?'), Some(_)) => glob(&pat[1..], &s[1..]),
+        (Some(p), Some(c)) if p.eq_ignore_ascii_case(c) => glob(&pat[1..], &s[1..]),
+        _ => false,
+    }
+}
+
+fn parse_memory(v: &str) -> Option<u64> {
+    let v = v.to_ascii_lowercase();
+    let (num, mul) = [
+        ("gb", 1u64 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("g", 1_000_000_000),
+        ("m", 1_000_000),
+        ("k", 1000),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(s, m)| v.strip_suffix(s).map(|n| (n.to_string(), *m)))
+    .unwrap_or((v.clone(), 1));
+    num.parse::<u64>().ok()?.checked_mul(mul)
+}
+
+fn set_config(node: &mut Node, name: &str, value: &str) -> Result<(), String> {
+    let bad = || {
+        format!("ERR CONFIG SET failed (possibly related to argument '{name}') - argument couldn't be parsed into an integer")
+    };
+    let yes_no = |v: &str| match v.to_ascii_lowercase().as_str() {
+        "yes" => Ok(true),
+        "no" => Ok(false),
+        _ => Err(format!(
+            "ERR CONFIG SET failed (possibly related to argument '{name}') - argument must be 'yes' or 'no'"
+        )),
+    };
+    let int = |v: &str, min: u64| v.parse::<u64>().ok().filter(|&n| n >= min).ok_or_else(bad);
+    let r = &mut node.cfg.repl;
+    match name {
+        "repl-diskless-sync" => r.diskless_sync = yes_no(value)?,
+        "repl-diskless-sync-delay" => r.diskless_sync_delay = int(value, 0)?,
+        "repl-diskless-sync-max-replicas" => r.diskless_sync_max_replicas = int(value, 0)? as usize,
+        "repl-ping-replica-period" => r.ping_period = int(value, 1)?,
+        "repl-timeout" => r.timeout = int(value, 1)?,
+        "repl-backlog-size" => {
+            let n = parse_memory(value).ok_or_else(bad)?.max(16384) as usize;
+            r.backlog_size = n;
+            if let Some(b) = node.backlog.as_mut() {
+                b.resize(n);
+            }
+        }
+        "repl-backlog-ttl" => r.backlog_ttl = int(value, 0)?,
+        "replica-read-only" => r.replica_read_only = yes_no(value)?,
+        "replica-serve-stale-data" => r.serve_stale_data = yes_no(value)?,
+        "replica-priority" => r.replica_priority = int(value, 0)?,
+        _ => r.rdb_bytes_per_sec = int(value, 1)?,
+    }
+    Ok(())
+}
+
+pub(super) fn config(node: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let sub = argv[1].to_ascii_lowercase();
+    match sub.as_slice() {
+        b"get" if argv.len() >= 3 => {
+            let mut out = Vec::new();
+            for name in CONFIGS {
+                if argv[2..].iter().any(|p| glob(p, name.as_bytes())) {
+                    out.push(Frame::bulk(name));
+                    out.push(Frame::bulk(config_value(node, name)));
+                }
+            }
+            Some(Frame::Array(out))
+        }
+        b"set" if argv.len() >= 4 && argv.len() % 2 == 0 => {
+            for pair in argv[2..].chunks(2) {
+                let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+                if !CONFIGS.contains(&name.as_str()) {
+                    return Some(Frame::error(format!(
+                        "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                    )));
+                }
+                if let Err(e) = set_config(node, &name, &String::from_utf8_lossy(&pair[1])) {
+                    return Some(Frame::error(e));
+                }
+            }
+            Some(Frame::ok())
+        }
+        b"get" | b"set" => Some(Frame::error(format!(
+            "ERR wrong number of arguments for 'config|{}' command",
+            String::from_utf8_lossy(&sub)
+        ))),
+        _ => Some(Frame::error(format!(
+            "ERR unknown subcommand '{}'. Try CONFIG HELP.",
+            String::from_utf8_lossy(&argv[1])
+        ))),
+    }
+}
+
+pub(super) fn debug(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    match argv[1].to_ascii_lowercase().as_slice() {
+        b"digest" => Some(Frame::Simple(node.digest())),
+        b"panic" => panic!("DEBUG PANIC called at Unix time {}", node.unix_ms() / 1000),
+        b"populate" if argv.len() >= 3 && argv.len() <= 5 => populate(node, ctx, argv),
+        _ => Some(Frame::error(format!(
+            "ERR unknown subcommand '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(&argv[1])
+        ))),
+    }
+}
+
+/// `DEBUG POPULATE count [prefix] [size]`: keys `prefix:N` holding `value:N` (zero-padded to
+/// `size`), skipping keys that exist; not propagated, as in Redis.
+fn populate(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let num = |a: &Vec<u8>| std::str::from_utf8(a).ok().and_then(|s| s.parse::<u64>().ok());
+    let Some(count) = num(&argv[2]) else {
+        return Some(Frame::error("ERR value is out of range, must be positive"));
+    };
+    let prefix = argv.get(3).cloned().unwrap_or_else(|| b"key".to_vec());
+    let size = match argv.get(4).map(num) {
+        None => 0,
+        Some(Some(n)) if n <= 1 << 20 => n as usize,
+        Some(_) => return Some(Frame::error("ERR value is out of range, must be positive")),
+    };
+    let db = node.keyspace.db_mut(ctx.db);
+    for j in 0..count.min(10_000_000) {
+        let mut key = prefix.clone();
+        key.extend_from_slice(format!(":{j}").as_bytes());
+        if db.get_raw(&key).is_some() {
+            continue;
+        }
+        let mut val = format!("value:{j}").into_bytes();
+        if size > 0 {
+            val.resize(size, 0);
+        }
+        db.set(key, crate::keyspace::Value::Str(val));
+    }
+    Some(Frame::ok())
+}
+
+pub(super) fn command(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    match argv.get(1).map(|a| a.to_ascii_lowercase()) {
+        Some(s) if s == b"count" && argv.len() == 2 => Some(Frame::Integer(super::count() as i64)),
+        Some(s) => {
+            Some(Frame::error(format!("ERR unknown subcommand '{}'. Try COMMAND HELP.", String::from_utf8_lossy(&s))))
+        }
+        None => Some(syntax_error()),
+    }
+}
+
+pub(super) fn info(node: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let wanted: Vec<String> = argv[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    let all = wanted.is_empty() || wanted.iter().any(|w| w == "all" || w == "default" || w == "everything");
+    let mut out = String::new();
+    for (name, f) in SECTIONS {
+        if all || wanted.iter().any(|w| w == name) {
+            if !out.is_empty() {
+                out.push_str("\r\n");
+            }
+            f(node, &mut out);
+        }
+    }
+    Some(Frame::Bulk(out.into_bytes()))
+}
+
+type Section = fn(&Node, &mut String);
+const SECTIONS: &[(&str, Section)] = &[
+    ("server", info_server),
+    ("clients", info_clients),
+    ("stats", info_stats),
+    ("replication", info_replication),
+    ("keyspace", info_keyspace),
+];
+
+fn info_server(node: &Node, o: &mut String) {
+    let up = node.now / 1_000_000;
+    let _ = write!(
+        o,
+        "# Server\r\nredis_version:{}\r\nredis_mode:standalone\r\nos:Redis Replication Lab (virtual)\r\narch_bits:64\r\nprocess_id:1\r\nrun_id:{}\r\ntcp_port:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:10\r\n",
+        crate::REDIS_VERSION,
+        node.run_id,
+        node.cfg.port,
+        up,
+        up / 86400
+    );
+}
+
+fn info_clients(node: &Node, o: &mut String) {
+    let clients =
+        node.conns.values().filter(|c| c.replica.is_none() && c.kind == crate::node::ConnKind::Client).count();
+    let _ = write!(o, "# Clients\r\nconnected_clients:{clients}\r\n");
+}
+
+fn info_stats(node: &Node, o: &mut String) {
+    let s = &node.stats;
+    let _ = write!(
+        o,
+        "# Stats\r\ntotal_commands_processed:{}\r\ntotal_net_repl_input_bytes:{}\r\ntotal_net_repl_output_bytes:{}\r\nexpired_keys:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
+        s.commands_processed, s.net_repl_input_bytes, s.net_repl_output_bytes, s.expired_keys, s.sync_full, s.sync_partial_ok, s.sync_partial_err
+    );
+}
+
+fn secs(node: &Node, since: u64) -> u64 {
+    (node.now.saturating_sub(since)) / 1_000_000
+}
+
+fn info_replication(node: &Node, o: &mut String) {
+    o.push_str("# Replication\r\n");
+    match &node.master {
+        None => o.push_str("role:master\r\n"),
+        Some(l) => {
+            let (read, applied) = match (&l.client, &l.cached) {
+                (Some(c), _) | (None, Some(c)) => (c.read_reploff, c.reploff),
+                _ => (1, 1),
+            };
+            let last_io = l.client.as_ref().map_or(-1, |c| secs(node, c.last_interaction) as i64);
+            let _ = write!(
+                o,
+                "role:slave\r\nmaster_host:{}\r\nmaster_port:{}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{}\r\nslave_repl_offset:{}\r\n",
+                l.host,
+                l.port,
+                if l.state == ReplState::Connected { "up" } else { "down" },
+                last_io,
+                u8::from(l.state == ReplState::Transfer),
+                read,
+                applied
+            );
+            if let (ReplState::Transfer, Some(t)) = (l.state, &l.transfer) {
+                let total = t.size.map_or(-1, |s| s as i64);
+                let read = t.data.len() as i64;
+                let left = if total >= 0 { total - read } else { -1 };
+                let perc = if total > 0 { read as f64 * 100.0 / total as f64 } else { 0.0 };
+                let _ = write!(
+                    o,
+                    "master_sync_total_bytes:{total}\r\nmaster_sync_read_bytes:{read}\r\nmaster_sync_left_bytes:{left}\r\nmaster_sync_perc:{perc:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
+                    secs(node, l.last_io)
+                );
+            }
+            if l.state != ReplState::Connected {
+                let down = l.down_since.map_or(-1, |d| secs(node, d) as i64);
+                let _ = write!(o, "master_link_down_since_seconds:{down}\r\n");
+            }
+            let r = &node.cfg.repl;
+            let _ = write!(
+                o,
+                "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:1\r\n",
+                r.replica_priority,
+                u8::from(r.replica_read_only)
+            );
+        }
+    }
+    let rows = node.replica_rows();
+    let _ = write!(o, "connected_slaves:{}\r\n", rows.len());
+    for (i, (ip, port, state, off, lag)) in rows.iter().enumerate() {
+        let _ = write!(o, "slave{i}:ip={ip},port={port},state={},offset={off},lag={lag}\r\n", state.info_name());
+    }
+    let (active, first, hist) = match &node.backlog {
+        Some(b) => (1, b.first_byte(), b.histlen()),
+        None => (0, 0, 0),
+    };
+    let _ = write!(
+        o,
+        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{active}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{hist}\r\n",
+        node.replid, node.replid2, node.master_repl_offset, node.second_replid_offset, node.cfg.repl.backlog_size
+    );
+}
+
+fn info_keyspace(node: &Node, o: &mut String) {
+    o.push_str("# Keyspace\r\n");
+    for (i, db) in node.keyspace.dbs() {
+        if !db.is_empty() {
+            let _ = write!(o, "db{i}:keys={},expires={},avg_ttl=0\r\n", db.len(), db.expires_len());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_glob_and_memory_units() {
+        assert!(glob(b"repl-*", b"repl-timeout"));
+        assert!(!glob(b"repl-?", b"repl-timeout"));
+        assert_eq!(parse_memory("1mb"), Some(1 << 20));
+        assert_eq!(parse_memory("16384"), Some(16384));
+        assert_eq!(parse_memory("x"), None);
+    }
+}

@@ -1,0 +1,177 @@
+//! The dataset: 16 databases of keys, values and expiry times.
+//!
+//! Databases are persistent maps (`imbl`), so cloning the whole keyspace is O(1) and shares
+//! structure until one side writes. That is how the lab forks for BGSAVE: the "child" holds a
+//! clone taken at fork time and writes after the fork never reach it, exactly as copy-on-write
+//! pages behave for a forked Redis. Expiry times are absolute unix milliseconds on the node's
+//! virtual clock, as Redis stores them.
+
+use imbl::HashMap;
+
+/// Number of databases, as Redis's default `databases 16`.
+pub const DATABASES: usize = 16;
+
+/// A key or a string value: Redis strings are binary-safe byte strings.
+pub type Bytes = Vec<u8>;
+
+/// A value stored under a key. Only strings exist so far; the other types arrive with the full
+/// command set.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Value {
+    /// A binary-safe string.
+    Str(Bytes),
+}
+
+impl Value {
+    /// The name `TYPE` prints.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+        }
+    }
+}
+
+/// One database: keys and their expiry times.
+#[derive(Clone, Debug, Default)]
+pub struct Db {
+    map: HashMap<Bytes, Value>,
+    expires: HashMap<Bytes, i64>,
+}
+
+impl Db {
+    /// The value under `key`, whether or not it is logically expired.
+    pub fn get_raw(&self, key: &[u8]) -> Option<&Value> {
+        self.map.get(key)
+    }
+
+    /// The absolute expiry time of `key` in unix ms, if it has one.
+    pub fn expire_at(&self, key: &[u8]) -> Option<i64> {
+        self.expires.get(key).copied()
+    }
+
+    /// True if the key exists and its expiry time has passed at `now_ms`.
+    pub fn is_expired(&self, key: &[u8], now_ms: i64) -> bool {
+        self.expire_at(key).is_some_and(|at| at <= now_ms)
+    }
+
+    /// Stores a value, dropping any expiry (as SET without KEEPTTL does).
+    pub fn set(&mut self, key: Bytes, value: Value) {
+        self.expires.remove(&key);
+        self.map.insert(key, value);
+    }
+
+    /// Stores a value and keeps the key's expiry time.
+    pub fn set_keep_ttl(&mut self, key: Bytes, value: Value) {
+        self.map.insert(key, value);
+    }
+
+    /// Sets the expiry of an existing key; returns false if the key does not exist.
+    pub fn set_expire(&mut self, key: &[u8], at_ms: i64) -> bool {
+        if !self.map.contains_key(key) {
+            return false;
+        }
+        self.expires.insert(key.to_vec(), at_ms);
+        true
+    }
+
+    /// Removes a key; returns true if it existed.
+    pub fn remove(&mut self, key: &[u8]) -> bool {
+        self.expires.remove(key);
+        self.map.remove(key).is_some()
+    }
+
+    /// Number of keys, expired or not (what DBSIZE counts).
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// True if the database holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Number of keys with an expiry time.
+    pub fn expires_len(&self) -> usize {
+        self.expires.len()
+    }
+
+    /// Every key with its value and expiry time, sorted by key so that every dump, digest and
+    /// listing is deterministic.
+    pub fn entries_sorted(&self) -> Vec<(&Bytes, &Value, Option<i64>)> {
+        let mut v: Vec<_> = self.map.iter().map(|(k, val)| (k, val, self.expires.get(k).copied())).collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        v
+    }
+
+    /// Keys whose expiry time has passed at `now_ms`, sorted.
+    pub fn expired_keys(&self, now_ms: i64) -> Vec<Bytes> {
+        let mut v: Vec<_> = self.expires.iter().filter(|(_, &at)| at <= now_ms).map(|(k, _)| k.clone()).collect();
+        v.sort();
+        v
+    }
+}
+
+/// The 16 databases of one node.
+#[derive(Clone, Debug)]
+pub struct Keyspace {
+    dbs: Vec<Db>,
+}
+
+impl Default for Keyspace {
+    fn default() -> Self {
+        Keyspace { dbs: vec![Db::default(); DATABASES] }
+    }
+}
+
+impl Keyspace {
+    /// Database `i` (callers validate the index, as SELECT does).
+    pub fn db(&self, i: usize) -> &Db {
+        &self.dbs[i]
+    }
+
+    /// Database `i`, mutably.
+    pub fn db_mut(&mut self, i: usize) -> &mut Db {
+        &mut self.dbs[i]
+    }
+
+    /// All databases with their indices.
+    pub fn dbs(&self) -> impl Iterator<Item = (usize, &Db)> {
+        self.dbs.iter().enumerate()
+    }
+
+    /// Empties every database (FLUSHALL, or a replica about to load an RDB).
+    pub fn flush_all(&mut self) {
+        self.dbs.iter_mut().for_each(|d| *d = Db::default());
+    }
+
+    /// Total keys in all databases.
+    pub fn total_keys(&self) -> usize {
+        self.dbs.iter().map(Db::len).sum()
+    }
+
+    /// A digest of the whole dataset: equal datasets give equal digests (the order of insertion
+    /// does not matter). It is not Redis's DEBUG DIGEST value, only its contract.
+    pub fn digest(&self) -> String {
+        let crc = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
+        let mut d = crc.digest();
+        for (i, db) in self.dbs() {
+            for (k, v, exp) in db.entries_sorted() {
+                d.update(&(i as u32).to_le_bytes());
+                d.update(&(k.len() as u64).to_le_bytes());
+                d.update(k);
+                match v {
+                    Value::Str(s) => {
+                        d.update(b"s");
+                        d.update(&(s.len() as u64).to_le_bytes());
+                        d.update(s);
+                    }
+                }
+                d.update(&exp.unwrap_or(-1).to_le_bytes());
+            }
+        }
+        if self.total_keys() == 0 {
+            return "0".repeat(40);
+        }
+        format!("{:016x}{:024x}", d.finalize(), self.total_keys())
+    }
+}

@@ -1,0 +1,628 @@
+//! One Redis server as a sans-IO state machine.
+//!
+//! In the manner of quinn-proto and str0m, the node performs no I/O and reads no clock. Inputs are
+//! pushed in with the current virtual time (a connection accepted or established, bytes arrived,
+//! a connection closed, time passing), and outputs are polled out: bytes to send on a
+//! connection, a connection to open or close, and log lines. [`Node::next_deadline`] says when
+//! the node next wants [`Node::tick`]. The node never knows whether it runs in the simulator or
+//! behind real sockets; the same code serves both.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+use crate::commands::{self, Ctx};
+use crate::keyspace::Keyspace;
+use crate::replication::backlog::Backlog;
+use crate::replication::master::{RdbChild, ReplicaPeer};
+use crate::replication::replica::MasterLink;
+use crate::replication::{random_hex40, ReplConfig, NULL_REPLID};
+use crate::resp::{parse_command, Frame, Parsed};
+
+/// A connection, numbered by the node that owns it.
+pub type ConnId = u64;
+
+/// Virtual time in microseconds since the start of the run.
+pub type Micros = u64;
+
+/// The unix time (ms) that virtual time 0 stands for: 2026-01-01T00:00:00Z. Absolute expiry times,
+/// `ctime` and `TIME` are reckoned from it.
+pub const EPOCH_UNIX_MS: i64 = 1_767_225_600_000;
+
+/// Something the node asks its environment to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// Write bytes to a connection.
+    Send {
+        /// The connection.
+        conn: ConnId,
+        /// The bytes, in stream order.
+        data: Vec<u8>,
+    },
+    /// Open a connection to `host:port`; answer with [`Node::connected`] or [`Node::connect_failed`].
+    Connect {
+        /// The id the node gave the new connection.
+        conn: ConnId,
+        /// Target host.
+        host: String,
+        /// Target port.
+        port: u16,
+    },
+    /// Close a connection (after writing what was already sent).
+    Close {
+        /// The connection.
+        conn: ConnId,
+    },
+}
+
+/// A log line, worded as Redis 7.0.15 words it (REDIS-REPLICATION.md §12).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    /// Virtual time of the line.
+    pub time: Micros,
+    /// Redis's level mark: `.` debug, `-` verbose, `*` notice, `#` warning.
+    pub level: char,
+    /// The message.
+    pub text: String,
+}
+
+/// Static facts about a node: its name and address.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// A display name ("A", "B", ...).
+    pub name: String,
+    /// The host it listens on.
+    pub host: String,
+    /// The port it listens on.
+    pub port: u16,
+    /// Replication settings.
+    pub repl: ReplConfig,
+}
+
+/// What a connection is to this node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ConnKind {
+    /// An inbound client (maybe a replica after SYNC/PSYNC).
+    Client,
+    /// The outbound link to this node's master.
+    MasterLink,
+}
+
+/// Per-connection state.
+#[derive(Clone, Debug)]
+pub(crate) struct Conn {
+    pub kind: ConnKind,
+    pub peer_host: String,
+    pub peer_port: u16,
+    /// Unparsed request bytes.
+    pub query: Vec<u8>,
+    /// Selected database.
+    pub db: usize,
+    /// `REPLCONF listening-port`, 0 if never sent.
+    pub listening_port: u16,
+    /// `REPLCONF capa eof` / `capa psync2`.
+    pub capa_eof: bool,
+    pub capa_psync2: bool,
+    /// Set once the client issued SYNC/PSYNC.
+    pub replica: Option<ReplicaPeer>,
+    /// Closed on our side; further input is ignored.
+    pub closing: bool,
+}
+
+impl Conn {
+    fn new(kind: ConnKind, peer_host: String, peer_port: u16) -> Self {
+        Conn {
+            kind,
+            peer_host,
+            peer_port,
+            query: Vec::new(),
+            db: 0,
+            listening_port: 0,
+            capa_eof: false,
+            capa_psync2: false,
+            replica: None,
+            closing: false,
+        }
+    }
+}
+
+/// Counters shown by INFO stats.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// `sync_full`
+    pub sync_full: u64,
+    /// `sync_partial_ok`
+    pub sync_partial_ok: u64,
+    /// `sync_partial_err`
+    pub sync_partial_err: u64,
+    /// `expired_keys`
+    pub expired_keys: u64,
+    /// `total_net_repl_input_bytes`
+    pub net_repl_input_bytes: u64,
+    /// `total_net_repl_output_bytes`
+    pub net_repl_output_bytes: u64,
+    /// `total_commands_processed`
+    pub commands_processed: u64,
+}
+
+/// One Redis server.
+#[derive(Clone, Debug)]
+pub struct Node {
+    pub(crate) cfg: NodeConfig,
+    pub(crate) keyspace: Keyspace,
+    pub(crate) rng: ChaCha8Rng,
+    pub(crate) now: Micros,
+    pub(crate) conns: BTreeMap<ConnId, Conn>,
+    next_conn: ConnId,
+    outputs: VecDeque<Output>,
+    logs: VecDeque<LogLine>,
+    /// `run_id`
+    pub(crate) run_id: String,
+    /// `master_replid`, `master_replid2`, `master_repl_offset`, `second_repl_offset`.
+    pub(crate) replid: String,
+    pub(crate) replid2: String,
+    pub(crate) master_repl_offset: i64,
+    pub(crate) second_replid_offset: i64,
+    pub(crate) backlog: Option<Backlog>,
+    /// The db of the last command fed to replicas (-1 forces a SELECT).
+    pub(crate) slaveseldb: i64,
+    /// Replica connections in the order they attached (INFO's slave0, slave1, ...).
+    pub(crate) replicas: Vec<ConnId>,
+    pub(crate) repl_no_slaves_since: Micros,
+    /// The link to our master when this node is a replica.
+    pub(crate) master: Option<MasterLink>,
+    /// The forked BGSAVE child, if one runs.
+    pub(crate) child: Option<RdbChild>,
+    /// The simulated disk: the last RDB saved (`dump.rdb`).
+    pub(crate) disk: Option<Vec<u8>>,
+    pub(crate) stats: Stats,
+    next_cron: Micros,
+    pub(crate) cron_loops: u64,
+}
+
+impl Node {
+    /// A node started at virtual time `now`, drawing its ids from `seed`.
+    pub fn new(cfg: NodeConfig, seed: u64, now: Micros) -> Node {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let run_id = random_hex40(&mut rng);
+        let replid = random_hex40(&mut rng);
+        let mut node = Node {
+            cfg,
+            keyspace: Keyspace::default(),
+            rng,
+            now,
+            conns: BTreeMap::new(),
+            next_conn: 1,
+            outputs: VecDeque::new(),
+            logs: VecDeque::new(),
+            run_id,
+            replid,
+            replid2: NULL_REPLID.to_string(),
+            master_repl_offset: 0,
+            second_replid_offset: -1,
+            backlog: None,
+            slaveseldb: -1,
+            replicas: Vec::new(),
+            repl_no_slaves_since: now,
+            master: None,
+            child: None,
+            disk: None,
+            stats: Stats::default(),
+            next_cron: now + 100_000,
+            cron_loops: 0,
+        };
+        node.log('*', "Server initialized");
+        node.log('*', "Ready to accept connections");
+        node
+    }
+
+    /// The node's name.
+    pub fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> (&str, u16) {
+        (&self.cfg.host, self.cfg.port)
+    }
+
+    /// Virtual milliseconds since the start of the run.
+    pub(crate) fn now_ms(&self) -> i64 {
+        (self.now / 1000) as i64
+    }
+
+    /// The node's unix time in ms (virtual).
+    pub(crate) fn unix_ms(&self) -> i64 {
+        EPOCH_UNIX_MS + self.now_ms()
+    }
+
+    pub(crate) fn log(&mut self, level: char, text: impl Into<String>) {
+        self.logs.push_back(LogLine { time: self.now, level, text: text.into() });
+    }
+
+    pub(crate) fn send(&mut self, conn: ConnId, data: Vec<u8>) {
+        if data.is_empty() {
+            return;
+        }
+        if let Some(c) = self.conns.get(&conn) {
+            if c.closing {
+                return;
+            }
+            if c.replica.is_some() {
+                self.stats.net_repl_output_bytes += data.len() as u64;
+            }
+            self.outputs.push_back(Output::Send { conn, data });
+        }
+    }
+
+    pub(crate) fn send_frame(&mut self, conn: ConnId, f: &Frame) {
+        self.send(conn, f.encode());
+    }
+
+    /// Opens an outbound connection; the environment answers later.
+    pub(crate) fn open(&mut self, kind: ConnKind, host: &str, port: u16) -> ConnId {
+        let id = self.alloc_conn();
+        self.conns.insert(id, Conn::new(kind, host.to_string(), port));
+        self.outputs.push_back(Output::Connect { conn: id, host: host.to_string(), port });
+        id
+    }
+
+    /// Closes a connection from our side and forgets it.
+    pub(crate) fn close(&mut self, conn: ConnId) {
+        if self.conns.contains_key(&conn) {
+            self.forget(conn);
+            self.outputs.push_back(Output::Close { conn });
+        }
+    }
+
+    /// Tells the environment to close a connection the node has already forgotten.
+    pub(crate) fn push_close(&mut self, conn: ConnId) {
+        self.outputs.push_back(Output::Close { conn });
+    }
+
+    fn alloc_conn(&mut self) -> ConnId {
+        let id = self.next_conn;
+        self.next_conn += 1;
+        id
+    }
+
+    fn advance(&mut self, now: Micros) {
+        if now > self.now {
+            self.now = now;
+        }
+    }
+
+    // ----- inputs -----
+
+    /// An inbound connection from `peer` was accepted; returns its id.
+    pub fn accept(&mut self, now: Micros, peer_host: &str, peer_port: u16) -> ConnId {
+        self.advance(now);
+        let id = self.alloc_conn();
+        self.conns.insert(id, Conn::new(ConnKind::Client, peer_host.to_string(), peer_port));
+        id
+    }
+
+    /// An outbound connection asked for with [`Output::Connect`] is established.
+    pub fn connected(&mut self, now: Micros, conn: ConnId) {
+        self.advance(now);
+        if self.is_master_link(conn) {
+            self.master_link_connected(conn);
+        }
+    }
+
+    /// An outbound connection failed (refused, unreachable).
+    pub fn connect_failed(&mut self, now: Micros, conn: ConnId, reason: &str) {
+        self.advance(now);
+        let is_link = self.is_master_link(conn);
+        self.conns.remove(&conn);
+        if is_link {
+            self.master_link_failed(reason);
+        }
+    }
+
+    /// Bytes arrived on a connection.
+    pub fn receive(&mut self, now: Micros, conn: ConnId, data: &[u8]) {
+        self.advance(now);
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if c.closing {
+            return;
+        }
+        if c.kind == ConnKind::MasterLink {
+            self.stats.net_repl_input_bytes += data.len() as u64;
+            self.master_link_read(conn, data);
+            return;
+        }
+        c.query.extend_from_slice(data);
+        self.process_query(conn);
+    }
+
+    /// The peer closed the connection (or it was reset).
+    pub fn closed(&mut self, now: Micros, conn: ConnId) {
+        self.advance(now);
+        if self.conns.contains_key(&conn) {
+            self.forget(conn);
+        }
+    }
+
+    /// Runs whatever is due at `now`: the 10 Hz server cron, the 1 Hz replication cron, and the
+    /// BGSAVE child's progress.
+    pub fn tick(&mut self, now: Micros) {
+        self.advance(now);
+        self.child_progress();
+        while self.next_cron <= self.now {
+            self.next_cron += 100_000;
+            self.server_cron();
+        }
+    }
+
+    /// When the node next needs [`Node::tick`].
+    pub fn next_deadline(&self) -> Micros {
+        let child = self.child.as_ref().and_then(|c| c.next_deadline());
+        child.map_or(self.next_cron, |c| c.min(self.next_cron))
+    }
+
+    /// The next thing the node wants done, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The next log line, if any.
+    pub fn poll_log(&mut self) -> Option<LogLine> {
+        self.logs.pop_front()
+    }
+
+    // ----- internals -----
+
+    fn forget(&mut self, conn: ConnId) {
+        let Some(c) = self.conns.remove(&conn) else {
+            return;
+        };
+        if c.kind == ConnKind::MasterLink {
+            self.master_link_lost(conn);
+        } else if c.replica.is_some() {
+            self.replica_gone(conn, &c);
+        }
+    }
+
+    fn is_master_link(&self, conn: ConnId) -> bool {
+        self.conns.get(&conn).is_some_and(|c| c.kind == ConnKind::MasterLink)
+    }
+
+    fn process_query(&mut self, conn: ConnId) {
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            if c.closing || c.query.is_empty() {
+                return;
+            }
+            match parse_command(&c.query) {
+                Ok(Parsed::Incomplete) => return,
+                Ok(Parsed::Complete(argv, used)) => {
+                    c.query.drain(..used);
+                    if !argv.is_empty() {
+                        if let Some(reply) = self.call(conn, &argv) {
+                            self.send_frame(conn, &reply);
+                        }
+                    }
+                }
+                Err(e) => {
+                    let msg = format!("ERR {e}");
+                    let line = format!("Protocol error ({}) from client: addr={}:{}", e.0, c.peer_host, c.peer_port);
+                    self.log('-', line);
+                    self.send_frame(conn, &Frame::error(msg));
+                    self.close(conn);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Runs one command for a client connection and returns its reply (None: no reply, as for
+    /// `REPLCONF ACK` or a PSYNC whose answer is written separately).
+    pub(crate) fn call(&mut self, conn: ConnId, argv: &[Vec<u8>]) -> Option<Frame> {
+        let db = self.conns.get(&conn).map_or(0, |c| c.db);
+        let mut ctx = Ctx::new(conn, db, false);
+        let reply = commands::dispatch(self, &mut ctx, argv);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.db = ctx.db;
+        }
+        self.propagate(ctx.take_propagated());
+        reply
+    }
+
+    /// Feeds what a command changed to the replication stream, wrapped in MULTI/EXEC when more
+    /// than one command propagates from one call (REDIS-REPLICATION.md §7.4).
+    pub(crate) fn propagate(&mut self, cmds: Vec<(usize, Vec<Vec<u8>>)>) {
+        if cmds.len() > 1 {
+            let first_db = cmds[0].0;
+            self.feed_command(first_db, &[b"MULTI".to_vec()]);
+            for (db, argv) in &cmds {
+                self.feed_command(*db, argv);
+            }
+            self.feed_command(first_db, &[b"EXEC".to_vec()]);
+        } else if let Some((db, argv)) = cmds.first() {
+            self.feed_command(*db, argv);
+        }
+    }
+
+    fn server_cron(&mut self) {
+        self.cron_loops += 1;
+        self.active_expire();
+        if self.cron_loops % 10 == 0 {
+            self.replication_cron();
+        }
+    }
+
+    /// Active expiry on a master: expired keys are deleted and each deletion propagates as DEL.
+    /// Replicas wait for their master's DELs (REDIS-REPLICATION.md §7.3).
+    fn active_expire(&mut self) {
+        if self.master.is_some() {
+            return;
+        }
+        let now = self.unix_ms();
+        for db in 0..crate::keyspace::DATABASES {
+            for key in self.keyspace.db(db).expired_keys(now) {
+                self.expire_key(db, &key);
+            }
+        }
+    }
+
+    /// Deletes an expired key on a master and propagates the DEL.
+    pub(crate) fn expire_key(&mut self, db: usize, key: &[u8]) {
+        if self.keyspace.db_mut(db).remove(key) {
+            self.stats.expired_keys += 1;
+            self.feed_command(db, &[b"DEL".to_vec(), key.to_vec()]);
+        }
+    }
+
+    /// The dataset (read-only), for digests and tests.
+    pub fn keyspace(&self) -> &Keyspace {
+        &self.keyspace
+    }
+
+    /// `DEBUG DIGEST`.
+    pub fn digest(&self) -> String {
+        self.keyspace.digest()
+    }
+}
+
+/// A replica as its master lists it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicaView {
+    /// Peer ip.
+    pub ip: String,
+    /// `REPLCONF listening-port`.
+    pub port: u16,
+    /// `wait_bgsave`, `send_bulk` or `online`.
+    pub state: &'static str,
+    /// Last ACKed offset.
+    pub offset: i64,
+    /// Seconds since the last ACK.
+    pub lag: u64,
+}
+
+/// The backlog as INFO shows it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BacklogView {
+    /// `repl_backlog_active`
+    pub active: bool,
+    /// `repl_backlog_size`
+    pub size: usize,
+    /// `repl_backlog_first_byte_offset`
+    pub first_byte: i64,
+    /// `repl_backlog_histlen`
+    pub histlen: i64,
+}
+
+/// A running BGSAVE child.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChildView {
+    /// Bytes produced so far.
+    pub produced: usize,
+    /// Size of the whole RDB.
+    pub total: usize,
+    /// `disk` or `socket`.
+    pub target: &'static str,
+}
+
+/// A coarse snapshot of one node for the page: what INFO replication and ROLE would show.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeView {
+    /// Node index in the world (set by the caller).
+    pub index: usize,
+    /// Display name.
+    pub name: String,
+    /// Listening host.
+    pub host: String,
+    /// Listening port.
+    pub port: u16,
+    /// `master` or `slave`.
+    pub role: &'static str,
+    /// `master_replid`
+    pub replid: String,
+    /// `master_replid2`
+    pub replid2: String,
+    /// `master_repl_offset`
+    pub master_repl_offset: i64,
+    /// `second_repl_offset`
+    pub second_repl_offset: i64,
+    /// Keys in db 0..15.
+    pub dbsize: usize,
+    /// The configured master, if a replica.
+    pub master_host: Option<String>,
+    /// Its port (0 if none).
+    pub master_port: u16,
+    /// ROLE's state string, or `none`.
+    pub repl_state: &'static str,
+    /// `up`/`down`, or None for a master.
+    pub link_status: Option<&'static str>,
+    /// `slave_repl_offset`
+    pub slave_repl_offset: i64,
+    /// `slave_read_repl_offset`
+    pub slave_read_repl_offset: i64,
+    /// Payload bytes received in TRANSFER.
+    pub sync_read_bytes: i64,
+    /// Payload size, -1 when unknown (EOF-marked).
+    pub sync_total_bytes: i64,
+    /// Replicas, in attach order.
+    pub replicas: Vec<ReplicaView>,
+    /// The backlog.
+    pub backlog: BacklogView,
+    /// The BGSAVE child.
+    pub rdb_child: Option<ChildView>,
+}
+
+impl Node {
+    /// A snapshot for the page.
+    pub fn view(&self) -> NodeView {
+        use crate::replication::ReplState;
+        let link = self.master.as_ref();
+        let offsets =
+            link.and_then(|l| l.client.as_ref().or(l.cached.as_ref())).map_or((1, 1), |c| (c.reploff, c.read_reploff));
+        let transfer = link.and_then(|l| l.transfer.as_ref());
+        NodeView {
+            index: 0,
+            name: self.cfg.name.clone(),
+            host: self.cfg.host.clone(),
+            port: self.cfg.port,
+            role: if link.is_some() { "slave" } else { "master" },
+            replid: self.replid.clone(),
+            replid2: self.replid2.clone(),
+            master_repl_offset: self.master_repl_offset,
+            second_repl_offset: self.second_replid_offset,
+            dbsize: self.keyspace.total_keys(),
+            master_host: link.map(|l| l.host.clone()),
+            master_port: link.map_or(0, |l| l.port),
+            repl_state: link.map_or("none", |l| l.state.role_name()),
+            link_status: link.map(|l| if l.state == ReplState::Connected { "up" } else { "down" }),
+            slave_repl_offset: offsets.0,
+            slave_read_repl_offset: offsets.1,
+            sync_read_bytes: transfer.map_or(0, |t| t.data.len() as i64),
+            sync_total_bytes: transfer.and_then(|t| t.size).map_or(-1, |s| s as i64),
+            replicas: self
+                .replica_rows()
+                .into_iter()
+                .map(|(ip, port, state, offset, lag)| ReplicaView { ip, port, state: state.info_name(), offset, lag })
+                .collect(),
+            backlog: match &self.backlog {
+                Some(b) => {
+                    BacklogView { active: true, size: b.size(), first_byte: b.first_byte(), histlen: b.histlen() }
+                }
+                None => BacklogView { active: false, size: self.cfg.repl.backlog_size, first_byte: 0, histlen: 0 },
+            },
+            rdb_child: self.child.as_ref().map(|c| {
+                let (produced, total) = c.progress();
+                let target = if c.target == crate::replication::master::ChildTarget::Disk { "disk" } else { "socket" };
+                ChildView { produced, total, target }
+            }),
+        }
+    }
+}

@@ -1,0 +1,567 @@
+//! The master side: SYNC/PSYNC, the BGSAVE for replication, the payload framing, and streaming
+//! the shared replication buffer to replicas (REDIS-REPLICATION.md §3, §4).
+
+use super::backlog::Backlog;
+use super::{random_hex40, SlaveState, NULL_REPLID};
+use crate::node::{Conn, ConnId, Micros, Node};
+use crate::rdb::{write_rdb, AuxInfo};
+use crate::resp::{encode_command, Frame};
+
+/// What the master knows of one replica connection.
+#[derive(Clone, Debug)]
+pub(crate) struct ReplicaPeer {
+    pub state: SlaveState,
+    /// Last `REPLCONF ACK` offset (0 until the first ACK).
+    pub ack_off: i64,
+    /// When the last ACK arrived.
+    pub ack_time: Micros,
+    /// The next stream offset to send; set at `+FULLRESYNC` (offset + 1) or `+CONTINUE`.
+    pub cursor: Option<i64>,
+    /// Connected with the pre-PSYNC `SYNC` command: no ACKs expected.
+    pub pre_psync: bool,
+    /// After a diskless transfer: stream only after the first ACK.
+    pub stream_on_ack: bool,
+    /// When the replica started waiting for a BGSAVE.
+    pub wait_since: Micros,
+}
+
+/// Where the BGSAVE child writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChildTarget {
+    /// `dump.rdb`, then sent with `$<len>` framing.
+    Disk,
+    /// Straight to the replicas' sockets with `$EOF:<mark>` framing.
+    Socket,
+}
+
+/// A forked BGSAVE child. The snapshot is taken at fork time (an O(1) clone of persistent maps),
+/// so later writes never reach it; its bytes are released as virtual time passes, at
+/// `lab-rdb-bytes-per-sec`, so the page can show progress.
+#[derive(Clone, Debug)]
+pub(crate) struct RdbChild {
+    pub target: ChildTarget,
+    pub data: Vec<u8>,
+    pub produced: usize,
+    pub started: Micros,
+    pub rate: u64,
+    /// Diskless: the EOF mark and the replicas fed by this child.
+    pub mark: String,
+    pub socket_replicas: Vec<ConnId>,
+}
+
+impl RdbChild {
+    fn due(&self, now: Micros) -> usize {
+        let elapsed = now.saturating_sub(self.started) as u128;
+        let bytes = elapsed * self.rate as u128 / 1_000_000;
+        (bytes.min(self.data.len() as u128)) as usize
+    }
+
+    /// When the next 16 KB (or the last bytes) will be ready.
+    pub fn next_deadline(&self) -> Option<Micros> {
+        if self.produced >= self.data.len() {
+            return Some(self.started);
+        }
+        let target = (self.produced + 16 * 1024).min(self.data.len()) as u128;
+        let us = (target * 1_000_000).div_ceil(self.rate.max(1) as u128);
+        Some(self.started + us as Micros)
+    }
+
+    /// `{produced, total}` for the page.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.produced, self.data.len())
+    }
+}
+
+fn peer_name(c: &Conn) -> String {
+    if c.listening_port == 0 {
+        format!("{}:<unknown-replica-port>", c.peer_host)
+    } else {
+        format!("{}:{}", c.peer_host, c.listening_port)
+    }
+}
+
+impl Node {
+    pub(crate) fn replica_name(&self, conn: ConnId) -> String {
+        self.conns.get(&conn).map(peer_name).unwrap_or_default()
+    }
+
+    fn peer_mut(&mut self, conn: ConnId) -> Option<&mut ReplicaPeer> {
+        self.conns.get_mut(&conn).and_then(|c| c.replica.as_mut())
+    }
+
+    pub(crate) fn peer(&self, conn: ConnId) -> Option<&ReplicaPeer> {
+        self.conns.get(&conn).and_then(|c| c.replica.as_ref())
+    }
+
+    /// Feeds one command generated on this node (a write, `ping`, `SELECT`) into the stream.
+    /// Replicas never generate a stream of their own; with neither backlog nor replica nothing is
+    /// fed and the offset does not move (§4.2).
+    pub(crate) fn feed_command(&mut self, db: usize, argv: &[Vec<u8>]) {
+        if self.master.is_some() || self.backlog.is_none() {
+            return;
+        }
+        let mut bytes = Vec::new();
+        if self.slaveseldb != db as i64 {
+            bytes.extend(encode_command(&[b"SELECT".to_vec(), db.to_string().into_bytes()]));
+            self.slaveseldb = db as i64;
+        }
+        bytes.extend(encode_command(argv));
+        self.feed_stream(&bytes);
+    }
+
+    /// Appends raw stream bytes to the backlog, advances `master_repl_offset`, and sends them to
+    /// every replica that is streaming. A replica proxies its master's bytes through here too.
+    pub(crate) fn feed_stream(&mut self, bytes: &[u8]) {
+        let Some(backlog) = self.backlog.as_mut() else {
+            return;
+        };
+        backlog.append(bytes);
+        self.master_repl_offset += bytes.len() as i64;
+        for conn in self.replicas.clone() {
+            self.flush_replica(conn);
+        }
+        self.trim_backlog();
+    }
+
+    /// Sends an online replica everything from its cursor to the end of the stream.
+    fn flush_replica(&mut self, conn: ConnId) {
+        let Some(p) = self.peer(conn) else {
+            return;
+        };
+        if p.state != SlaveState::Online || p.stream_on_ack {
+            return;
+        }
+        let Some(from) = p.cursor else {
+            return;
+        };
+        let end = self.master_repl_offset + 1;
+        if from >= end {
+            return;
+        }
+        let data = self.backlog.as_ref().map(|b| b.bytes_from(from)).unwrap_or_default();
+        if let Some(p) = self.peer_mut(conn) {
+            p.cursor = Some(end);
+        }
+        self.send(conn, data);
+    }
+
+    fn trim_backlog(&mut self) {
+        let oldest = self.replicas.iter().filter_map(|&c| self.peer(c).and_then(|p| p.cursor)).min();
+        if let Some(b) = self.backlog.as_mut() {
+            b.trim(oldest);
+        }
+    }
+
+    /// Redis's `createReplicationBacklog`.
+    pub(crate) fn create_backlog(&mut self) {
+        self.backlog = Some(Backlog::new(self.cfg.repl.backlog_size, self.master_repl_offset));
+    }
+
+    /// `changeReplicationId()` + `clearReplicationId2()`.
+    pub(crate) fn new_replid(&mut self) {
+        self.replid = random_hex40(&mut self.rng);
+        self.replid2 = NULL_REPLID.to_string();
+        self.second_replid_offset = -1;
+    }
+
+    /// `REPLCONF option value ...` from a client (§3.2).
+    pub(crate) fn replconf(&mut self, conn: ConnId, argv: &[Vec<u8>]) -> Option<Frame> {
+        if argv.len() % 2 == 0 {
+            return Some(Frame::error("ERR syntax error"));
+        }
+        for pair in argv[1..].chunks(2) {
+            let opt = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
+            let val = &pair[1];
+            match opt.as_str() {
+                "listening-port" => {
+                    let Some(port) = std::str::from_utf8(val).ok().and_then(|s| s.parse::<u16>().ok()) else {
+                        return Some(Frame::error("ERR value is not an integer or out of range"));
+                    };
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.listening_port = port;
+                    }
+                }
+                "ip-address" => {}
+                "capa" => {
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        match String::from_utf8_lossy(val).to_ascii_lowercase().as_str() {
+                            "eof" => c.capa_eof = true,
+                            "psync2" => c.capa_psync2 = true,
+                            _ => {}
+                        }
+                    }
+                }
+                "ack" => {
+                    let off = std::str::from_utf8(val).ok().and_then(|s| s.parse::<i64>().ok());
+                    if let (Some(off), true) = (off, self.peer(conn).is_some()) {
+                        self.replica_ack(conn, off);
+                    }
+                    return None;
+                }
+                "getack" => {
+                    if self.master.is_some() {
+                        self.send_ack();
+                    }
+                    return None;
+                }
+                "rdb-only" | "rdb-filter-only" => {}
+                _ => return Some(Frame::error(format!("ERR Unrecognized REPLCONF option: {opt}"))),
+            }
+        }
+        Some(Frame::ok())
+    }
+
+    fn replica_ack(&mut self, conn: ConnId, off: i64) {
+        let now = self.now;
+        let Some(p) = self.peer_mut(conn) else {
+            return;
+        };
+        if off > p.ack_off {
+            p.ack_off = off;
+        }
+        p.ack_time = now;
+        if p.state == SlaveState::Online && p.stream_on_ack {
+            p.stream_on_ack = false;
+            self.flush_replica(conn);
+            self.trim_backlog();
+        }
+    }
+
+    /// `SYNC` and `PSYNC replid offset` (§3.3). Replies are written here; returns None.
+    pub(crate) fn sync_command(&mut self, conn: ConnId, argv: &[Vec<u8>]) -> Option<Frame> {
+        if self.peer(conn).is_some() {
+            return None;
+        }
+        let name = self.replica_name(conn);
+        if let Some(link) = &self.master {
+            if link.state != super::ReplState::Connected {
+                return Some(Frame::error("NOMASTERLINK Can't SYNC while not connected with my master"));
+            }
+        }
+        let is_psync = argv[0].eq_ignore_ascii_case(b"psync");
+        self.log('*', format!("Replica {name} asks for synchronization"));
+        if is_psync {
+            let Some(offset) = std::str::from_utf8(&argv[2]).ok().and_then(|s| s.parse::<i64>().ok()) else {
+                self.log('#', format!("Replica {name} asks for synchronization but with a wrong offset"));
+                return Some(Frame::error("ERR value is not an integer or out of range"));
+            };
+            let id = String::from_utf8_lossy(&argv[1]).into_owned();
+            if self.try_partial_resync(conn, &id, offset) {
+                self.stats.sync_partial_ok += 1;
+                return None;
+            }
+            if id != "?" {
+                self.stats.sync_partial_err += 1;
+            }
+        }
+        self.stats.sync_full += 1;
+        let now = self.now;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.replica = Some(ReplicaPeer {
+                state: SlaveState::WaitBgsaveStart,
+                ack_off: 0,
+                ack_time: now,
+                cursor: None,
+                pre_psync: !is_psync,
+                stream_on_ack: false,
+                wait_since: now,
+            });
+        }
+        self.replicas.push(conn);
+        if self.replicas.len() == 1 && self.backlog.is_none() {
+            self.new_replid();
+            self.create_backlog();
+            let (id, id2) = (self.replid.clone(), self.replid2.clone());
+            self.log('*', format!("Replication backlog created, my new replication IDs are '{id}' and '{id2}'"));
+        }
+        self.schedule_full_sync(conn);
+        None
+    }
+
+    /// §3.3 step 11: attach to a running disk BGSAVE, wait for the next one, or start one.
+    fn schedule_full_sync(&mut self, conn: ConnId) {
+        if let Some(child) = &self.child {
+            if child.target == ChildTarget::Disk {
+                let donor = self
+                    .replicas
+                    .iter()
+                    .copied()
+                    .find(|&c| c != conn && self.peer(c).is_some_and(|p| p.state == SlaveState::WaitBgsaveEnd));
+                let capa_ok = donor.is_some_and(|d| {
+                    let (a, b) = (&self.conns[&d], &self.conns[&conn]);
+                    (!a.capa_eof || b.capa_eof) && (!a.capa_psync2 || b.capa_psync2)
+                });
+                if let (Some(d), true) = (donor, capa_ok) {
+                    let cursor = self.peer(d).and_then(|p| p.cursor);
+                    let pre = self.peer(conn).is_some_and(|p| p.pre_psync);
+                    if let Some(p) = self.peer_mut(conn) {
+                        p.state = SlaveState::WaitBgsaveEnd;
+                        p.cursor = cursor;
+                    }
+                    if !pre {
+                        let off = cursor.unwrap_or(self.master_repl_offset + 1) - 1;
+                        let line = format!("+FULLRESYNC {} {}\r\n", self.replid, off);
+                        self.send(conn, line.into_bytes());
+                    }
+                    self.log('*', "Waiting for end of BGSAVE for SYNC");
+                } else {
+                    self.log('*', "Can't attach the replica to the current BGSAVE. Waiting for next BGSAVE for SYNC");
+                }
+            } else {
+                self.log('*', "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC");
+            }
+            return;
+        }
+        let eof = self.conns.get(&conn).is_some_and(|c| c.capa_eof);
+        if self.cfg.repl.diskless_sync && eof && self.cfg.repl.diskless_sync_delay > 0 {
+            self.log('*', "Delay next BGSAVE for diskless SYNC");
+        } else {
+            self.start_bgsave_for_replication();
+        }
+    }
+
+    /// §4.4: accept a partial resync, or say why not.
+    fn try_partial_resync(&mut self, conn: ConnId, id: &str, from: i64) -> bool {
+        let name = self.replica_name(conn);
+        let same = id.eq_ignore_ascii_case(&self.replid);
+        let second = id.eq_ignore_ascii_case(&self.replid2) && from <= self.second_replid_offset;
+        if !same && !second {
+            if id == "?" {
+                self.log('*', format!("Full resync requested by replica {name}"));
+            } else if id.eq_ignore_ascii_case(&self.replid2) {
+                let (x, y) = (from, self.second_replid_offset);
+                self.log('*', format!("Partial resynchronization not accepted: Requested offset for second ID was {x}, but I can reply up to {y}"));
+            } else {
+                let (a, b) = (self.replid.clone(), self.replid2.clone());
+                self.log('*', format!("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{id}', my replication IDs are '{a}' and '{b}')"));
+            }
+            return false;
+        }
+        let covered = self.backlog.as_ref().is_some_and(|b| b.covers(from));
+        if !covered {
+            self.log(
+                '*',
+                format!(
+                    "Unable to partial resync with replica {name} for lack of backlog (Replica request was: {from})."
+                ),
+            );
+            if from > self.master_repl_offset {
+                let off = self.master_repl_offset;
+                self.log('#', format!("Warning: replica {name} tried to PSYNC with an offset ({from}) that is greater than the master replication offset ({off})"));
+            }
+            return false;
+        }
+        let psync2 = self.conns.get(&conn).is_some_and(|c| c.capa_psync2);
+        let now = self.now;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.replica = Some(ReplicaPeer {
+                state: SlaveState::Online,
+                ack_off: 0,
+                ack_time: now,
+                cursor: Some(from),
+                pre_psync: false,
+                stream_on_ack: false,
+                wait_since: now,
+            });
+        }
+        self.replicas.push(conn);
+        let line = if psync2 { format!("+CONTINUE {}\r\n", self.replid) } else { "+CONTINUE\r\n".to_string() };
+        self.send(conn, line.into_bytes());
+        let k = self.master_repl_offset + 1 - from;
+        self.flush_replica(conn);
+        self.log('*', format!("Partial resynchronization request from {name} accepted. Sending {k} bytes of backlog starting from offset {from}."));
+        true
+    }
+
+    /// Forks the child for the replicas waiting in WAIT_BGSAVE_START (§3.4).
+    pub(crate) fn start_bgsave_for_replication(&mut self) {
+        let waiting: Vec<ConnId> = self
+            .replicas
+            .iter()
+            .copied()
+            .filter(|&c| self.peer(c).is_some_and(|p| p.state == SlaveState::WaitBgsaveStart))
+            .collect();
+        if waiting.is_empty() || self.child.is_some() {
+            return;
+        }
+        let all_eof = waiting.iter().all(|c| self.conns[c].capa_eof);
+        let target = if self.cfg.repl.diskless_sync && all_eof { ChildTarget::Socket } else { ChildTarget::Disk };
+        let what = if target == ChildTarget::Socket { "replicas sockets" } else { "disk" };
+        self.log('*', format!("Starting BGSAVE for SYNC with target: {what}"));
+        let data = self.rdb_snapshot();
+        let mark = if target == ChildTarget::Socket { random_hex40(&mut self.rng) } else { String::new() };
+        self.slaveseldb = -1;
+        let cursor = self.master_repl_offset + 1;
+        for &c in &waiting {
+            let pre = self.peer(c).is_some_and(|p| p.pre_psync);
+            if let Some(p) = self.peer_mut(c) {
+                p.state = SlaveState::WaitBgsaveEnd;
+                p.cursor = Some(cursor);
+            }
+            if !pre {
+                let line = format!("+FULLRESYNC {} {}\r\n", self.replid, self.master_repl_offset);
+                self.send(c, line.into_bytes());
+            }
+            if target == ChildTarget::Socket {
+                self.send(c, format!("$EOF:{mark}\r\n").into_bytes());
+            }
+        }
+        self.child = Some(RdbChild {
+            target,
+            data,
+            produced: 0,
+            started: self.now,
+            rate: self.cfg.repl.rdb_bytes_per_sec.max(1),
+            mark,
+            socket_replicas: if target == ChildTarget::Socket { waiting } else { Vec::new() },
+        });
+        self.log('*', "Background RDB transfer started by pid 1");
+        self.child_progress();
+    }
+
+    /// The RDB a fork would write now, with the replication AUX fields.
+    pub(crate) fn rdb_snapshot(&self) -> Vec<u8> {
+        let stream_db = if self.slaveseldb < 0 { 0 } else { self.slaveseldb };
+        let info = AuxInfo {
+            ctime_secs: self.unix_ms() / 1000,
+            used_mem: 1_000_000 + self.keyspace.total_keys() as u64 * 64,
+            repl: Some((stream_db, self.replid.clone(), self.master_repl_offset)),
+        };
+        write_rdb(&self.keyspace, &info)
+    }
+
+    /// Releases the child's bytes due by now; finishes the transfer when it is done.
+    pub(crate) fn child_progress(&mut self) {
+        let Some(child) = self.child.as_mut() else {
+            return;
+        };
+        let due = child.due(self.now);
+        if due > child.produced {
+            let chunk = child.data[child.produced..due].to_vec();
+            child.produced = due;
+            if child.target == ChildTarget::Socket {
+                for c in child.socket_replicas.clone() {
+                    self.send(c, chunk.clone());
+                }
+            }
+        }
+        let Some(child) = self.child.as_ref() else {
+            return;
+        };
+        if child.produced < child.data.len() {
+            return;
+        }
+        let Some(child) = self.child.take() else {
+            return;
+        };
+        match child.target {
+            ChildTarget::Socket => {
+                let up = child.socket_replicas.iter().filter(|c| self.conns.contains_key(c)).count();
+                self.log('*', format!("Diskless rdb transfer, done reading from pipe, {up} replicas still up."));
+                self.log('*', "Background RDB transfer terminated with success");
+                for c in child.socket_replicas {
+                    if !self.conns.contains_key(&c) {
+                        continue;
+                    }
+                    self.send(c, child.mark.clone().into_bytes());
+                    let name = self.replica_name(c);
+                    let now = self.now;
+                    if let Some(p) = self.peer_mut(c) {
+                        p.state = SlaveState::Online;
+                        p.stream_on_ack = true;
+                        p.ack_time = now;
+                    }
+                    self.log('*', format!("Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming"));
+                }
+            }
+            ChildTarget::Disk => {
+                self.log('*', "Background saving terminated with success");
+                self.disk = Some(child.data.clone());
+                let waiting: Vec<ConnId> = self
+                    .replicas
+                    .iter()
+                    .copied()
+                    .filter(|&c| self.peer(c).is_some_and(|p| p.state == SlaveState::WaitBgsaveEnd))
+                    .collect();
+                for c in waiting {
+                    let mut bulk = format!("${}\r\n", child.data.len()).into_bytes();
+                    bulk.extend_from_slice(&child.data);
+                    self.send(c, bulk);
+                    let now = self.now;
+                    if let Some(p) = self.peer_mut(c) {
+                        p.state = SlaveState::Online;
+                        p.ack_time = now;
+                    }
+                    let name = self.replica_name(c);
+                    self.log('*', format!("Synchronization with replica {name} succeeded"));
+                    self.flush_replica(c);
+                }
+                self.trim_backlog();
+            }
+        }
+        // Replicas that arrived during a socket transfer need the next BGSAVE.
+        if !self.cfg.repl.diskless_sync {
+            self.start_bgsave_for_replication();
+        }
+    }
+
+    pub(crate) fn replica_gone(&mut self, conn: ConnId, c: &Conn) {
+        self.replicas.retain(|&r| r != conn);
+        if let Some(child) = self.child.as_mut() {
+            child.socket_replicas.retain(|&r| r != conn);
+        }
+        self.log('*', format!("Connection with replica {} lost.", peer_name(c)));
+        if self.replicas.is_empty() {
+            self.repl_no_slaves_since = self.now;
+        }
+        self.trim_backlog();
+    }
+
+    /// The master half of `replicationCron`: the in-stream ping, newlines to replicas waiting for
+    /// the RDB, and starting a delayed diskless BGSAVE.
+    pub(crate) fn master_cron(&mut self) {
+        let period = self.cfg.repl.ping_period.max(1);
+        if (self.cron_loops / 10 - 1) % period == 0 && !self.replicas.is_empty() && self.master.is_none() {
+            // PING is fed with dictid = slaveseldb: no SELECT ever precedes it (§6.1).
+            self.feed_stream(&encode_command(&["ping"]));
+        }
+        let disk_child = self.child.as_ref().is_some_and(|c| c.target == ChildTarget::Disk);
+        for c in self.replicas.clone() {
+            let wants = self.peer(c).is_some_and(|p| {
+                p.state == SlaveState::WaitBgsaveStart || (p.state == SlaveState::WaitBgsaveEnd && disk_child)
+            });
+            if wants {
+                self.send(c, b"\n".to_vec());
+            }
+        }
+        if self.child.is_none() {
+            let waiting: Vec<Micros> = self
+                .replicas
+                .iter()
+                .filter_map(|&c| self.peer(c).filter(|p| p.state == SlaveState::WaitBgsaveStart).map(|p| p.wait_since))
+                .collect();
+            if let Some(&oldest) = waiting.iter().min() {
+                let r = &self.cfg.repl;
+                let max = r.diskless_sync_max_replicas;
+                let idle = (self.now - oldest) / 1_000_000;
+                if !r.diskless_sync || (max > 0 && waiting.len() >= max) || idle >= r.diskless_sync_delay {
+                    self.start_bgsave_for_replication();
+                }
+            }
+        }
+    }
+
+    /// `(ip, port, state, ack offset, lag seconds)` for every replica, in attach order.
+    pub(crate) fn replica_rows(&self) -> Vec<(String, u16, SlaveState, i64, u64)> {
+        self.replicas
+            .iter()
+            .filter_map(|&c| {
+                let conn = self.conns.get(&c)?;
+                let p = conn.replica.as_ref()?;
+                let lag =
+                    if p.state == SlaveState::Online { (self.now - p.ack_time.min(self.now)) / 1_000_000 } else { 0 };
+                Some((conn.peer_host.clone(), conn.listening_port, p.state, p.ack_off, lag))
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,211 @@
+//! Streaming decoding: frames as a client reads replies, commands as a server reads requests.
+
+use super::{split_args, Frame, RespError};
+
+/// Redis refuses an inline request or a multibulk header line longer than this (PROTO_INLINE_MAX_SIZE).
+const INLINE_MAX: usize = 64 * 1024;
+/// Largest multibulk count Redis accepts from an unauthenticated-size-agnostic client.
+const MULTIBULK_MAX: i64 = 1024 * 1024;
+/// Largest bulk string (proto-max-bulk-len default, 512 MB).
+const BULK_MAX: i64 = 512 * 1024 * 1024;
+/// Nesting deeper than this in a reply is refused rather than recursed into.
+const DEPTH_MAX: usize = 64;
+
+/// The outcome of looking at the bytes received so far.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Parsed<T> {
+    /// A whole value, and how many bytes of the input it used.
+    Complete(T, usize),
+    /// More bytes are needed; nothing was consumed.
+    Incomplete,
+}
+
+/// Finds the end of the line starting at `from`: the index of its `\r` (and the `\n` follows).
+fn crlf(buf: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i + 1 < buf.len() {
+        if buf[i] == b'\r' && buf[i + 1] == b'\n' {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+fn int(bytes: &[u8], what: &str) -> Result<i64, RespError> {
+    std::str::from_utf8(bytes)
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .ok_or_else(|| RespError(format!("invalid {what}")))
+}
+
+/// Decodes one RESP2 frame from the start of `buf`, as a client reads a reply.
+pub fn parse_frame(buf: &[u8]) -> Result<Parsed<Frame>, RespError> {
+    frame_at(buf, 0, 0).map(|p| match p {
+        Some((f, end)) => Parsed::Complete(f, end),
+        None => Parsed::Incomplete,
+    })
+}
+
+fn frame_at(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Frame, usize)>, RespError> {
+    if depth > DEPTH_MAX {
+        return Err(RespError("reply nested too deeply".into()));
+    }
+    let Some(&kind) = buf.get(pos) else {
+        return Ok(None);
+    };
+    let Some(eol) = crlf(buf, pos + 1) else {
+        if buf.len() - pos > INLINE_MAX {
+            return Err(RespError("too big reply line".into()));
+        }
+        return Ok(None);
+    };
+    let body = &buf[pos + 1..eol];
+    let next = eol + 2;
+    let text = || String::from_utf8_lossy(body).into_owned();
+    Ok(match kind {
+        b'+' => Some((Frame::Simple(text()), next)),
+        b'-' => Some((Frame::Error(text()), next)),
+        b':' => Some((Frame::Integer(int(body, "integer")?), next)),
+        b'$' => {
+            let len = int(body, "bulk length")?;
+            if len < 0 {
+                return Ok(Some((Frame::Null, next)));
+            }
+            if len > BULK_MAX {
+                return Err(RespError("invalid bulk length".into()));
+            }
+            let end = next + len as usize;
+            if buf.len() < end + 2 {
+                return Ok(None);
+            }
+            if &buf[end..end + 2] != b"\r\n" {
+                return Err(RespError("bulk string not terminated by CRLF".into()));
+            }
+            Some((Frame::Bulk(buf[next..end].to_vec()), end + 2))
+        }
+        b'*' => {
+            let n = int(body, "multibulk length")?;
+            if n < 0 {
+                return Ok(Some((Frame::NullArray, next)));
+            }
+            if n > MULTIBULK_MAX {
+                return Err(RespError("invalid multibulk length".into()));
+            }
+            let mut items = Vec::with_capacity((n as usize).min(1024));
+            let mut at = next;
+            for _ in 0..n {
+                match frame_at(buf, at, depth + 1)? {
+                    Some((f, end)) => {
+                        items.push(f);
+                        at = end;
+                    }
+                    None => return Ok(None),
+                }
+            }
+            Some((Frame::Array(items), at))
+        }
+        other => return Err(RespError(format!("unexpected reply type byte '{}'", (other as char).escape_default()))),
+    })
+}
+
+/// Decodes one request from the start of `buf`, as a Redis server reads its query buffer:
+/// a multibulk array of bulk strings, or an inline command line (`PING\r\n`, `SYNC\n`).
+///
+/// An empty line or `*0` completes with no arguments; the caller just skips those bytes.
+pub fn parse_command(buf: &[u8]) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
+    match buf.first() {
+        None => Ok(Parsed::Incomplete),
+        Some(b'*') => multibulk(buf),
+        Some(_) => inline(buf),
+    }
+}
+
+fn multibulk(buf: &[u8]) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
+    let Some(eol) = crlf(buf, 1) else {
+        if buf.len() > INLINE_MAX {
+            return Err(RespError("too big mbulk count string".into()));
+        }
+        return Ok(Parsed::Incomplete);
+    };
+    let n = int(&buf[1..eol], "multibulk length")?;
+    if n > MULTIBULK_MAX {
+        return Err(RespError("invalid multibulk length".into()));
+    }
+    let mut at = eol + 2;
+    if n <= 0 {
+        return Ok(Parsed::Complete(Vec::new(), at));
+    }
+    let mut args = Vec::with_capacity((n as usize).min(1024));
+    for _ in 0..n {
+        let Some(&first) = buf.get(at) else {
+            return Ok(Parsed::Incomplete);
+        };
+        if first != b'$' {
+            return Err(RespError(format!("expected '$', got '{}'", (first as char).escape_default())));
+        }
+        let Some(eol) = crlf(buf, at + 1) else {
+            if buf.len() - at > INLINE_MAX {
+                return Err(RespError("too big bulk count string".into()));
+            }
+            return Ok(Parsed::Incomplete);
+        };
+        let len = int(&buf[at + 1..eol], "bulk length")?;
+        if !(0..=BULK_MAX).contains(&len) {
+            return Err(RespError("invalid bulk length".into()));
+        }
+        let start = eol + 2;
+        let end = start + len as usize;
+        if buf.len() < end + 2 {
+            return Ok(Parsed::Incomplete);
+        }
+        args.push(buf[start..end].to_vec());
+        at = end + 2;
+    }
+    Ok(Parsed::Complete(args, at))
+}
+
+fn inline(buf: &[u8]) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
+    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+        if buf.len() > INLINE_MAX {
+            return Err(RespError("too big inline request".into()));
+        }
+        return Ok(Parsed::Incomplete);
+    };
+    let mut line = &buf[..nl];
+    if line.last() == Some(&b'\r') {
+        line = &line[..line.len() - 1];
+    }
+    let args = split_args(line).map_err(|_| RespError("unbalanced quotes in request".into()))?;
+    Ok(Parsed::Complete(args, nl + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_split_point_is_incomplete_then_complete() {
+        let f = Frame::Array(vec![Frame::bulk("SET"), Frame::Integer(-3), Frame::Null]);
+        let wire = f.encode();
+        for cut in 0..wire.len() {
+            assert_eq!(parse_frame(&wire[..cut]).unwrap(), Parsed::Incomplete, "cut {cut}");
+        }
+        assert_eq!(parse_frame(&wire).unwrap(), Parsed::Complete(f, wire.len()));
+    }
+
+    #[test]
+    fn inline_commands_are_split_like_redis() {
+        let p = parse_command(b"SET k \"a b\"\r\nrest").unwrap();
+        assert_eq!(p, Parsed::Complete(vec![b"SET".to_vec(), b"k".to_vec(), b"a b".to_vec()], 13));
+        assert_eq!(parse_command(b"\n").unwrap(), Parsed::Complete(vec![], 1));
+        assert!(parse_command(b"SET \"k\n").is_err());
+    }
+
+    #[test]
+    fn bad_multibulk_is_a_protocol_error() {
+        assert_eq!(parse_command(b"*1\r\n+x\r\n").unwrap_err().to_string(), "Protocol error: expected '$', got '+'");
+        assert!(parse_command(b"*x\r\n").is_err());
+        assert!(parse_frame(b"!x\r\n").is_err());
+    }
+}

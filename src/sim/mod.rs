@@ -1,0 +1,466 @@
+//! The simulated world: nodes, links that behave like TCP connections, a virtual clock and an
+//! event queue, and the trace.
+//!
+//! Time is virtual (microseconds) and moves only when the world is told to run. Each step takes
+//! the earliest of the queued network events and the nodes' own deadlines, so a run is a pure
+//! function of the seed and the actions taken: the same inputs give the same trace, byte for
+//! byte, natively and in wasm. Links are ordered and reliable while up; a byte sent at `t`
+//! leaves once the link's serialiser is free (bandwidth) and arrives one latency later.
+
+pub mod wire;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::node::{ConnId, LogLine, Micros, Node, NodeConfig, Output};
+use crate::replication::ReplConfig;
+use crate::resp::{encode_command, format_reply, parse_frame, split_args, Parsed};
+use wire::{Kind, WireDecoder};
+
+/// The first node listens on this port; node i on `BASE_PORT + i`.
+pub const BASE_PORT: u16 = 6379;
+
+/// Latency and bandwidth of a link.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LinkParams {
+    /// One-way latency in µs.
+    pub latency: Micros,
+    /// Bytes per second.
+    pub bandwidth: u64,
+}
+
+impl Default for LinkParams {
+    fn default() -> Self {
+        LinkParams { latency: 1_000, bandwidth: 10 * 1024 * 1024 }
+    }
+}
+
+/// A chunk of bytes travelling one way on a link.
+#[derive(Clone, Debug)]
+pub struct Segment {
+    /// Sending node.
+    pub from: usize,
+    /// Receiving node.
+    pub to: usize,
+    /// When its first byte left.
+    pub sent_at: Micros,
+    /// When its last byte arrives.
+    pub arrive_at: Micros,
+    /// The bytes.
+    pub data: Vec<u8>,
+    /// Decoded label.
+    pub label: String,
+    /// Decoded kind.
+    pub kind: Kind,
+}
+
+/// What happened, for the log panel and the digest of a run.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct TraceEvent {
+    /// Virtual µs.
+    pub time: Micros,
+    /// The node concerned.
+    pub node: usize,
+    /// `log`, `conn` or `net`.
+    pub kind: &'static str,
+    /// Human-readable text.
+    pub text: String,
+}
+
+#[derive(Clone, Debug)]
+struct Dir {
+    free_at: Micros,
+    segments: VecDeque<Segment>,
+    decoder: WireDecoder,
+}
+
+#[derive(Clone, Debug)]
+struct Link {
+    /// Side 0 connected, side 1 accepted: (node, its connection id once known).
+    ends: [(usize, Option<ConnId>); 2],
+    open: [bool; 2],
+    dirs: [Dir; 2],
+}
+
+#[derive(Clone, Debug)]
+enum Event {
+    Accept { link: u64 },
+    Established { link: u64 },
+    Refused { node: usize, conn: ConnId },
+    Deliver { link: u64, side: usize },
+    PeerClosed { link: u64, side: usize },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Endpoint {
+    Console,
+    Link(u64, usize),
+}
+
+#[derive(Clone, Debug)]
+struct Slot {
+    node: Node,
+    console: ConnId,
+    console_out: Vec<u8>,
+}
+
+/// The whole simulated world.
+#[derive(Clone, Debug)]
+pub struct World {
+    now: Micros,
+    seed: u64,
+    nodes: Vec<Slot>,
+    links: BTreeMap<u64, Link>,
+    next_link: u64,
+    endpoints: BTreeMap<(usize, ConnId), Endpoint>,
+    queue: BTreeMap<(Micros, u64), Event>,
+    seq: u64,
+    params: LinkParams,
+    trace: Vec<TraceEvent>,
+    drained: usize,
+    version: u64,
+    /// When set, every byte sent between two nodes is kept, per (from, to), for tests.
+    transcripts: Option<BTreeMap<(usize, usize), Vec<u8>>>,
+}
+
+impl World {
+    /// An empty world whose every random choice derives from `seed`.
+    pub fn new(seed: u64) -> World {
+        World {
+            now: 0,
+            seed,
+            nodes: Vec::new(),
+            links: BTreeMap::new(),
+            next_link: 1,
+            endpoints: BTreeMap::new(),
+            queue: BTreeMap::new(),
+            seq: 0,
+            params: LinkParams::default(),
+            trace: Vec::new(),
+            drained: 0,
+            version: 0,
+            transcripts: None,
+        }
+    }
+
+    /// Starts keeping a transcript of every byte sent from node to node.
+    pub fn record_transcripts(&mut self) {
+        self.transcripts.get_or_insert_with(BTreeMap::new);
+    }
+
+    /// Every byte node `from` has sent to node `to` since [`World::record_transcripts`].
+    pub fn transcript(&self, from: usize, to: usize) -> &[u8] {
+        self.transcripts.as_ref().and_then(|t| t.get(&(from, to))).map_or(&[], |v| v.as_slice())
+    }
+
+    /// Virtual time now, µs.
+    pub fn now(&self) -> Micros {
+        self.now
+    }
+
+    /// Changes with every state change, so a renderer can skip unchanged frames.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Sets latency and bandwidth for all links, present and future.
+    pub fn set_link_params(&mut self, p: LinkParams) {
+        self.params = p;
+        self.version += 1;
+    }
+
+    /// Adds a node listening on `127.0.0.1:(6379 + index)` with Redis's default configuration.
+    pub fn add_node(&mut self) -> usize {
+        self.add_node_with(ReplConfig::default())
+    }
+
+    /// Adds a node with the given replication settings.
+    pub fn add_node_with(&mut self, repl: ReplConfig) -> usize {
+        let i = self.nodes.len();
+        let name = ((b'A' + (i % 26) as u8) as char).to_string();
+        let cfg = NodeConfig { name, host: "127.0.0.1".into(), port: BASE_PORT + i as u16, repl };
+        let seed = self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64 + 1);
+        let mut node = Node::new(cfg, seed, self.now);
+        let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
+        self.endpoints.insert((i, console), Endpoint::Console);
+        self.nodes.push(Slot { node, console, console_out: Vec::new() });
+        self.drain(i);
+        self.version += 1;
+        i
+    }
+
+    /// Number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Node `i`.
+    pub fn node(&self, i: usize) -> &Node {
+        &self.nodes[i].node
+    }
+
+    /// Runs a redis-cli style line on node `i`'s console and returns the reply as redis-cli
+    /// prints it. Nothing typed can make this panic (except `DEBUG PANIC`, which is its job).
+    pub fn console(&mut self, i: usize, line: &str) -> String {
+        let Some(slot) = self.nodes.get_mut(i) else {
+            return format!("(error) ERR no such node {i}");
+        };
+        let args = match split_args(line.as_bytes()) {
+            Ok(a) => a,
+            Err(_) => return "Invalid argument(s)".into(),
+        };
+        if args.is_empty() {
+            return String::new();
+        }
+        let conn = slot.console;
+        slot.node.receive(self.now, conn, &encode_command(&args));
+        self.drain(i);
+        self.version += 1;
+        let slot = &mut self.nodes[i];
+        match parse_frame(&slot.console_out) {
+            Ok(Parsed::Complete(frame, used)) => {
+                slot.console_out.drain(..used);
+                format_reply(&frame)
+            }
+            Ok(Parsed::Incomplete) => String::new(),
+            Err(e) => format!("(error) {e}"),
+        }
+    }
+
+    /// Runs the world for `ms` virtual milliseconds.
+    pub fn run_for_ms(&mut self, ms: u64) {
+        self.run_until(self.now + ms * 1000);
+    }
+
+    /// Runs the world until virtual time `t` (µs).
+    pub fn run_until(&mut self, t: Micros) {
+        loop {
+            let next_event = self.queue.keys().next().map(|k| k.0);
+            let next_node = self.nodes.iter().map(|s| s.node.next_deadline()).min();
+            let next = match (next_event, next_node) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => a.or(b).unwrap_or(Micros::MAX),
+            };
+            if next > t {
+                break;
+            }
+            self.now = self.now.max(next);
+            if next_event == Some(next) {
+                if let Some((_, ev)) = self.queue.pop_first() {
+                    self.handle(ev);
+                }
+            } else {
+                for i in 0..self.nodes.len() {
+                    if self.nodes[i].node.next_deadline() <= self.now {
+                        self.nodes[i].node.tick(self.now);
+                        self.drain(i);
+                    }
+                }
+            }
+            self.version += 1;
+        }
+        self.now = self.now.max(t);
+    }
+
+    fn schedule(&mut self, at: Micros, ev: Event) {
+        self.seq += 1;
+        self.queue.insert((at, self.seq), ev);
+    }
+
+    fn record(&mut self, node: usize, kind: &'static str, text: String) {
+        self.trace.push(TraceEvent { time: self.now, node, kind, text });
+    }
+
+    /// Collects node `i`'s outputs and log lines and acts on them.
+    fn drain(&mut self, i: usize) {
+        while let Some(LogLine { time, level, text }) = self.nodes[i].node.poll_log() {
+            self.trace.push(TraceEvent { time, node: i, kind: "log", text: format!("{level} {text}") });
+        }
+        while let Some(out) = self.nodes[i].node.poll_output() {
+            match out {
+                Output::Send { conn, data } => self.send(i, conn, data),
+                Output::Connect { conn, host, port } => self.connect(i, conn, &host, port),
+                Output::Close { conn } => self.close(i, conn),
+            }
+        }
+    }
+
+    fn send(&mut self, i: usize, conn: ConnId, data: Vec<u8>) {
+        match self.endpoints.get(&(i, conn)).copied() {
+            Some(Endpoint::Console) => self.nodes[i].console_out.extend(data),
+            Some(Endpoint::Link(id, side)) => {
+                let now = self.now;
+                let p = self.params;
+                let Some(link) = self.links.get_mut(&id) else {
+                    return;
+                };
+                let to = link.ends[1 - side].0;
+                if let Some(t) = self.transcripts.as_mut() {
+                    t.entry((i, to)).or_default().extend_from_slice(&data);
+                }
+                let (labels, saw_sync) = link.dirs[side].decoder.feed(&data);
+                if saw_sync {
+                    link.dirs[1 - side].decoder.awaiting_payload = true;
+                }
+                let dir = &mut link.dirs[side];
+                let start = dir.free_at.max(now);
+                let tx = (data.len() as u128 * 1_000_000).div_ceil(p.bandwidth.max(1) as u128) as Micros;
+                dir.free_at = start + tx;
+                let arrive = dir.free_at + p.latency;
+                let kind = labels.iter().map(|l| l.0).find(|k| *k != Kind::Keepalive).or(labels.first().map(|l| l.0));
+                let label = labels.iter().map(|l| l.1.as_str()).collect::<Vec<_>>().join(" · ");
+                let len = data.len();
+                dir.segments.push_back(Segment {
+                    from: i,
+                    to,
+                    sent_at: start,
+                    arrive_at: arrive,
+                    data,
+                    label: label.clone(),
+                    kind: kind.unwrap_or(Kind::Stream),
+                });
+                self.schedule(arrive, Event::Deliver { link: id, side });
+                let (a, b) = (self.nodes[i].node.name().to_string(), self.nodes[to].node.name().to_string());
+                self.record(i, "net", format!("{a} → {b} {label} ({len} bytes)"));
+            }
+            None => {}
+        }
+    }
+
+    fn connect(&mut self, i: usize, conn: ConnId, host: &str, port: u16) {
+        let target = self.nodes.iter().position(|s| s.node.addr() == (host, port));
+        let lat = self.params.latency;
+        let Some(t) = target else {
+            self.schedule(self.now + 2 * lat, Event::Refused { node: i, conn });
+            return;
+        };
+        let id = self.next_link;
+        self.next_link += 1;
+        let dir = || Dir { free_at: 0, segments: VecDeque::new(), decoder: WireDecoder::default() };
+        self.links.insert(id, Link { ends: [(i, Some(conn)), (t, None)], open: [true, true], dirs: [dir(), dir()] });
+        self.endpoints.insert((i, conn), Endpoint::Link(id, 0));
+        let name = self.nodes[i].node.name().to_string();
+        self.record(i, "conn", format!("{name} connects to {host}:{port}"));
+        self.schedule(self.now + lat, Event::Accept { link: id });
+    }
+
+    fn close(&mut self, i: usize, conn: ConnId) {
+        let Some(Endpoint::Link(id, side)) = self.endpoints.remove(&(i, conn)) else {
+            return;
+        };
+        let lat = self.params.latency;
+        let now = self.now;
+        let Some(link) = self.links.get_mut(&id) else {
+            return;
+        };
+        link.open[side] = false;
+        let last = link.dirs[side].segments.back().map_or(now, |s| s.arrive_at);
+        let at = last.max(now + lat);
+        let name = self.nodes[i].node.name().to_string();
+        self.record(i, "conn", format!("{name} closes a connection"));
+        self.schedule(at, Event::PeerClosed { link: id, side: 1 - side });
+    }
+
+    fn handle(&mut self, ev: Event) {
+        let now = self.now;
+        match ev {
+            Event::Accept { link } => {
+                let Some(l) = self.links.get(&link) else {
+                    return;
+                };
+                if !l.open[0] {
+                    return;
+                }
+                let (client, server) = (l.ends[0].0, l.ends[1].0);
+                let peer_port = 40_000 + link as u16;
+                let conn = self.nodes[server].node.accept(now, "127.0.0.1", peer_port);
+                self.endpoints.insert((server, conn), Endpoint::Link(link, 1));
+                if let Some(l) = self.links.get_mut(&link) {
+                    l.ends[1].1 = Some(conn);
+                }
+                let lat = self.params.latency;
+                self.schedule(now + lat, Event::Established { link });
+                let (a, b) = (self.nodes[server].node.name().to_string(), self.nodes[client].node.name().to_string());
+                self.record(server, "conn", format!("{a} accepts a connection from {b}"));
+            }
+            Event::Established { link } => {
+                let Some(l) = self.links.get(&link) else {
+                    return;
+                };
+                if let (true, (node, Some(conn))) = (l.open[0], l.ends[0]) {
+                    self.nodes[node].node.connected(now, conn);
+                    self.drain(node);
+                }
+            }
+            Event::Refused { node, conn } => {
+                self.nodes[node].node.connect_failed(now, conn, "Connection refused");
+                self.drain(node);
+            }
+            Event::Deliver { link, side } => {
+                let Some(l) = self.links.get_mut(&link) else {
+                    return;
+                };
+                let Some(seg) = l.dirs[side].segments.pop_front() else {
+                    return;
+                };
+                let (to, conn) = l.ends[1 - side];
+                if let (true, Some(conn)) = (l.open[1 - side], conn) {
+                    self.nodes[to].node.receive(now, conn, &seg.data);
+                    self.drain(to);
+                }
+                self.gc_link(link);
+            }
+            Event::PeerClosed { link, side } => {
+                let Some(l) = self.links.get_mut(&link) else {
+                    return;
+                };
+                if l.open[side] {
+                    l.open[side] = false;
+                    if let (node, Some(conn)) = l.ends[side] {
+                        self.endpoints.remove(&(node, conn));
+                        self.nodes[node].node.closed(now, conn);
+                        self.drain(node);
+                    }
+                }
+                self.gc_link(link);
+            }
+        }
+    }
+
+    fn gc_link(&mut self, id: u64) {
+        if let Some(l) = self.links.get(&id) {
+            if !l.open[0] && !l.open[1] && l.dirs.iter().all(|d| d.segments.is_empty()) {
+                self.links.remove(&id);
+            }
+        }
+    }
+
+    /// Every segment still travelling.
+    pub fn in_flight(&self) -> Vec<&Segment> {
+        self.links.values().flat_map(|l| l.dirs.iter().flat_map(|d| d.segments.iter())).collect()
+    }
+
+    /// The whole trace so far.
+    pub fn trace(&self) -> &[TraceEvent] {
+        &self.trace
+    }
+
+    /// Trace events since the last call.
+    pub fn drain_trace(&mut self) -> &[TraceEvent] {
+        let from = self.drained;
+        self.drained = self.trace.len();
+        &self.trace[from..]
+    }
+
+    /// A digest of the trace: two runs with the same digest did the same things at the same
+    /// virtual times.
+    pub fn trace_digest(&self) -> String {
+        let mut d = crate::rdb::CRC64.digest();
+        for e in &self.trace {
+            d.update(&e.time.to_le_bytes());
+            d.update(&(e.node as u64).to_le_bytes());
+            d.update(e.kind.as_bytes());
+            d.update(e.text.as_bytes());
+        }
+        format!("{:016x}", d.finalize())
+    }
+}

@@ -1,0 +1,165 @@
+//! The `#[wasm_bindgen]` facade: the `Lab` object the page drives.
+//!
+//! JavaScript holds no replication logic. It sends user actions (add a node, run a console line,
+//! let time pass) and reads state: coarse snapshots through serde, and the in-flight messages
+//! with their decoded labels. A Rust panic is recorded before it unwinds into a JS exception, so
+//! the page can show its message in an error banner instead of freezing.
+
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
+
+use crate::sim::{LinkParams, World};
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            LAST_PANIC.with(|p| *p.borrow_mut() = Some(info.to_string()));
+            console_error_panic_hook::hook(info);
+        }));
+    });
+}
+
+/// The message of the last Rust panic, if one happened.
+#[wasm_bindgen(js_name = lastPanic)]
+pub fn last_panic() -> Option<String> {
+    LAST_PANIC.with(|p| p.borrow().clone())
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InFlight<'a> {
+    from: usize,
+    to: usize,
+    sent_at: f64,
+    arrive_at: f64,
+    bytes: usize,
+    label: &'a str,
+    kind: crate::sim::wire::Kind,
+}
+
+#[derive(serde::Serialize)]
+struct Event<'a> {
+    time: f64,
+    node: usize,
+    kind: &'a str,
+    text: &'a str,
+}
+
+fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// A simulated world of Redis nodes, driven by the page.
+#[wasm_bindgen]
+pub struct Lab {
+    world: World,
+}
+
+#[wasm_bindgen]
+impl Lab {
+    /// A new lab; every random choice derives from `seed`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(seed: u32) -> Lab {
+        install_panic_hook();
+        let mut world = World::new(seed as u64);
+        // Slow enough to watch: 250 ms one way, 64 KB/s.
+        world.set_link_params(LinkParams { latency: 250_000, bandwidth: 64 * 1024 });
+        Lab { world }
+    }
+
+    /// Adds a node on 127.0.0.1:(6379 + index); returns its index.
+    #[wasm_bindgen(js_name = addNode)]
+    pub fn add_node(&mut self) -> usize {
+        self.world.add_node()
+    }
+
+    /// Number of nodes.
+    #[wasm_bindgen(js_name = nodeCount)]
+    pub fn node_count(&self) -> usize {
+        self.world.node_count()
+    }
+
+    /// Runs a console line on node `i`; returns the reply formatted as redis-cli prints it.
+    pub fn command(&mut self, i: usize, line: &str) -> String {
+        self.world.console(i, line)
+    }
+
+    /// Lets `ms` of virtual time pass.
+    pub fn advance(&mut self, ms: f64) {
+        if ms.is_finite() && ms > 0.0 {
+            self.world.run_until(self.world.now() + (ms * 1000.0) as u64);
+        }
+    }
+
+    /// Virtual milliseconds since the start.
+    pub fn now(&self) -> f64 {
+        self.world.now() as f64 / 1000.0
+    }
+
+    /// Changes whenever anything changed.
+    pub fn version(&self) -> f64 {
+        self.world.version() as f64
+    }
+
+    /// Sets one-way latency (ms) and bandwidth (bytes/s) of every link.
+    #[wasm_bindgen(js_name = setLinkParams)]
+    pub fn set_link_params(&mut self, latency_ms: f64, bytes_per_sec: f64) {
+        let latency = (latency_ms.max(0.0) * 1000.0) as u64;
+        self.world.set_link_params(LinkParams { latency, bandwidth: bytes_per_sec.max(1.0) as u64 });
+    }
+
+    /// A snapshot of node `i` (what INFO replication shows, plus transfer progress).
+    #[wasm_bindgen(js_name = nodeState)]
+    pub fn node_state(&self, i: usize) -> Result<JsValue, JsError> {
+        if i >= self.world.node_count() {
+            return Err(JsError::new(&format!("no node {i}")));
+        }
+        let mut v = self.world.node(i).view();
+        v.index = i;
+        to_js(&v)
+    }
+
+    /// Messages travelling now, with decoded labels.
+    #[wasm_bindgen(js_name = inFlight)]
+    pub fn in_flight(&self) -> Result<JsValue, JsError> {
+        let v: Vec<InFlight> = self
+            .world
+            .in_flight()
+            .into_iter()
+            .map(|s| InFlight {
+                from: s.from,
+                to: s.to,
+                sent_at: s.sent_at as f64 / 1000.0,
+                arrive_at: s.arrive_at as f64 / 1000.0,
+                bytes: s.data.len(),
+                label: &s.label,
+                kind: s.kind,
+            })
+            .collect();
+        to_js(&v)
+    }
+
+    /// Trace events since the last call.
+    #[wasm_bindgen(js_name = drainEvents)]
+    pub fn drain_events(&mut self) -> Result<JsValue, JsError> {
+        let v: Vec<Event> = self
+            .world
+            .drain_trace()
+            .iter()
+            .map(|e| Event { time: e.time as f64 / 1000.0, node: e.node, kind: e.kind, text: &e.text })
+            .collect();
+        to_js(&v)
+    }
+
+    /// The digest of the whole trace: equal digests mean identical runs.
+    #[wasm_bindgen(js_name = traceDigest)]
+    pub fn trace_digest(&self) -> String {
+        self.world.trace_digest()
+    }
+}

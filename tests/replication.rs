@@ -1,0 +1,168 @@
+//! A master and a replica in the simulator: the handshake bytes, the full sync, offsets.
+//!
+//! These are plain `#[test]`s: natively they run under `cargo test`, and on wasm32 the import
+//! below turns them into `wasm_bindgen_test`s so the same engine runs under Node.
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use redis_repl_lab::rdb::{crc64, read_rdb};
+use redis_repl_lab::sim::{LinkParams, World};
+
+fn info_field(w: &mut World, node: usize, field: &str) -> String {
+    let info = w.console(node, "INFO replication");
+    let text = info.trim_matches('"').replace("\\r\\n", "\n");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
+        .unwrap_or_else(|| panic!("no {field} in {text}"))
+}
+
+fn pair(seed: u64) -> World {
+    let mut w = World::new(seed);
+    w.record_transcripts();
+    w.add_node();
+    w.add_node();
+    w
+}
+
+#[test]
+fn replica_handshake_bytes_match_redis_7() {
+    let mut w = pair(1);
+    assert_eq!(w.console(1, "REPLICAOF 127.0.0.1 6379"), "OK");
+    w.run_for_ms(10_000);
+    let replid = w.node(1).view().replid;
+    let sent = String::from_utf8_lossy(w.transcript(1, 0)).into_owned();
+    // A node that was a master synthesises a cached master from itself: PSYNC <own id> <offset+1>.
+    let handshake = "*1\r\n$4\r\nPING\r\n\
+        *3\r\n$8\r\nREPLCONF\r\n$14\r\nlistening-port\r\n$4\r\n6380\r\n\
+        *5\r\n$8\r\nREPLCONF\r\n$4\r\ncapa\r\n$3\r\neof\r\n$4\r\ncapa\r\n$6\r\npsync2\r\n\
+        *3\r\n$5\r\nPSYNC\r\n$40\r\n";
+    assert!(sent.starts_with(handshake), "{sent:?}");
+    let psync_id = &sent[handshake.len()..handshake.len() + 40];
+    assert_ne!(psync_id, replid, "the replica now carries the master's id");
+    assert_eq!(&sent[handshake.len() + 40..handshake.len() + 49], "\r\n$1\r\n1\r\n");
+    let ack = format!(
+        "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n${}\r\n{}\r\n",
+        w.node(0).view().master_repl_offset.to_string().len(),
+        w.node(0).view().master_repl_offset
+    );
+    assert!(sent.contains(&ack), "an ACK of the master's offset follows the load: {sent:?}");
+}
+
+#[test]
+fn master_replies_pong_ok_ok_then_fullresync_with_eof_payload() {
+    let mut w = pair(2);
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(10_000);
+    let got = w.transcript(0, 1).to_vec();
+    let replies = b"+PONG\r\n+OK\r\n+OK\r\n";
+    assert!(got.starts_with(replies), "{:?}", String::from_utf8_lossy(&got));
+    let rest = &got[replies.len()..];
+    // Newlines once a second while the diskless delay (5 s) runs.
+    let newlines = rest.iter().take_while(|&&b| b == b'\n').count();
+    assert!((4..=6).contains(&newlines), "{newlines} keepalives");
+    let rest = &rest[newlines..];
+    let line_end = rest.windows(2).position(|w| w == b"\r\n").unwrap();
+    let line = std::str::from_utf8(&rest[..line_end]).unwrap();
+    let parts: Vec<&str> = line.split(' ').collect();
+    assert_eq!(parts[0], "+FULLRESYNC");
+    assert_eq!(parts[1], w.node(0).view().replid);
+    // The ping fed each 10 s into the stream counts: the fork-time offset is a multiple of 14.
+    let off: i64 = parts[2].parse().unwrap();
+    assert_eq!(off % 14, 0);
+    let rest = &rest[line_end + 2..];
+    assert!(rest.starts_with(b"$EOF:"));
+    let mark = &rest[5..45];
+    assert_eq!(&rest[45..47], b"\r\n");
+    let body = &rest[47..];
+    let end = body.windows(40).position(|w| w == mark).expect("closing mark");
+    let rdb = &body[..end];
+    assert!(rdb.starts_with(b"REDIS0010"));
+    let (payload, trailer) = rdb.split_at(rdb.len() - 8);
+    assert_eq!(u64::from_le_bytes(trailer.try_into().unwrap()), crc64(payload));
+    let file = read_rdb(rdb).unwrap();
+    assert_eq!(file.aux_field("repl-id"), Some(parts[1].as_bytes()));
+    assert_eq!(file.aux_int("repl-offset"), Some(off));
+}
+
+#[test]
+fn writes_during_transfer_arrive_after_it_then_streaming_with_equal_offsets() {
+    let mut w = pair(3);
+    // 2 KB/s: the RDB takes visible time on the wire.
+    w.set_link_params(LinkParams { latency: 5_000, bandwidth: 2_048 });
+    w.console(0, "DEBUG POPULATE 100 key 20");
+    w.console(0, "SET before 1");
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(6_500);
+    let m = w.node(0).view();
+    assert!(m.replicas[0].state == "online" || m.replicas[0].state == "wait_bgsave", "{m:?}");
+    let r = w.node(1).view();
+    assert_eq!(r.repl_state, "sync", "the payload is still on the wire: {r:?}");
+    assert_eq!(w.console(0, "SET during 2"), "OK");
+    w.run_for_ms(5_000);
+    assert_eq!(w.console(1, "GET before"), "\"1\"");
+    assert_eq!(w.console(1, "GET during"), "\"2\"");
+    assert_eq!(w.console(0, "INCR counter"), "(integer) 1");
+    assert_eq!(w.console(0, "SET k v EX 100"), "OK");
+    w.run_for_ms(1_500);
+    assert_eq!(w.console(1, "GET counter"), "\"1\"");
+    let master_off: i64 = info_field(&mut w, 0, "master_repl_offset").parse().unwrap();
+    assert_eq!(info_field(&mut w, 1, "master_repl_offset").parse::<i64>().unwrap(), master_off);
+    assert_eq!(info_field(&mut w, 1, "slave_repl_offset").parse::<i64>().unwrap(), master_off);
+    assert_eq!(info_field(&mut w, 1, "master_link_status"), "up");
+    assert_eq!(w.node(0).digest(), w.node(1).digest());
+    // The write made after the fork is not in the RDB but follows it in the stream, preceded by
+    // the SELECT that every full sync forces; later writes stream, SET ... EX rewritten as PXAT.
+    let to_replica = w.transcript(0, 1).to_vec();
+    let mark_at = to_replica.windows(5).position(|x| x == b"$EOF:").unwrap() + 5;
+    let mark = &to_replica[mark_at..mark_at + 40];
+    let rdb_end = mark_at + 42 + to_replica[mark_at + 42..].windows(40).position(|x| x == mark).unwrap();
+    let rdb = read_rdb(&to_replica[mark_at + 42..rdb_end]).unwrap();
+    assert!(rdb.keyspace.db(0).get_raw(b"before").is_some());
+    assert!(rdb.keyspace.db(0).get_raw(b"during").is_none(), "written after the fork");
+    let stream = String::from_utf8_lossy(&to_replica[rdb_end + 40..]).into_owned();
+    assert!(
+        stream.starts_with("*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$6\r\nduring\r\n$1\r\n2\r\n"),
+        "{stream:?}"
+    );
+    assert!(stream.contains("*2\r\n$4\r\nINCR\r\n$7\r\ncounter\r\n"));
+    assert!(stream.contains("*5\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n$4\r\nPXAT\r\n$13\r\n"));
+    assert!(w.console(1, "SET x 1").starts_with("(error) READONLY"));
+}
+
+#[test]
+fn offsets_count_every_stream_byte_including_pings() {
+    let mut w = pair(4);
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(10_000);
+    let start: i64 = info_field(&mut w, 0, "master_repl_offset").parse().unwrap();
+    // `*3 $3 SET $1 a $1 b` is 27 bytes; the first write after a full sync carries SELECT 0 (23).
+    w.console(0, "SET a b");
+    let after_set: i64 = info_field(&mut w, 0, "master_repl_offset").parse().unwrap();
+    let delta = after_set - start;
+    assert_eq!(delta, 27 + 23);
+    w.console(0, "SET a c");
+    let second: i64 = info_field(&mut w, 0, "master_repl_offset").parse().unwrap();
+    assert_eq!(second - after_set, 27, "no SELECT once the stream's db is known");
+    let after_set = second;
+    w.run_for_ms(30_000);
+    let later: i64 = info_field(&mut w, 0, "master_repl_offset").parse().unwrap();
+    assert_eq!((later - after_set) % 14, 0, "only 14-byte pings in between");
+    assert!(later - after_set >= 28, "at least two pings in 30 s");
+    assert_eq!(info_field(&mut w, 1, "slave_repl_offset").parse::<i64>().unwrap(), later);
+    let role = w.console(0, "ROLE");
+    assert!(role.contains(&format!("\"{later}\"")), "ROLE lists the replica's ACKed offset: {role}");
+}
+
+#[test]
+fn same_seed_same_trace() {
+    let run = |seed| {
+        let mut w = pair(seed);
+        w.console(1, "REPLICAOF 127.0.0.1 6379");
+        w.console(0, "SET a 1");
+        w.run_for_ms(15_000);
+        w.trace_digest()
+    };
+    assert_eq!(run(9), run(9));
+    assert_ne!(run(9), run(10));
+}
