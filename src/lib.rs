@@ -48,7 +48,7 @@ pub mod resp;
 pub mod sim;
 
 #[cfg(target_arch = "wasm32")]
-mod wasm;
+pub mod wasm;
 
 /// The Redis version the engine behaves as.
 pub const REDIS_VERSION: &str = "7.0.15";

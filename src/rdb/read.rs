@@ -210,6 +210,9 @@ pub fn read_rdb(buf: &[u8]) -> Result<RdbFile, RdbError> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
 
     fn hex(s: &str) -> Vec<u8> {

@@ -126,6 +126,9 @@ pub fn write_rdb(ks: &Keyspace, info: &AuxInfo) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
 
     fn enc(s: &[u8]) -> Vec<u8> {

@@ -182,6 +182,9 @@ fn inline(buf: &[u8]) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
 
     #[test]

@@ -108,6 +108,9 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, SplitError> {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
     use super::*;
 
     fn s(line: &str) -> Result<Vec<String>, SplitError> {
