@@ -276,6 +276,16 @@ impl Node {
         }
     }
 
+    /// `id=.. addr=..` for log lines that name a client, as Redis's `catClientInfoString` starts.
+    pub(crate) fn client_description(&self, conn: ConnId) -> String {
+        match self.conns.get(&conn) {
+            Some(c) => {
+                format!("id={conn} addr={}:{} laddr={}:{}", c.peer_host, c.peer_port, self.cfg.host, self.cfg.port)
+            }
+            None => format!("id={conn}"),
+        }
+    }
+
     /// Tells the environment to close a connection the node has already forgotten.
     pub(crate) fn push_close(&mut self, conn: ConnId) {
         self.outputs.push_back(Output::Close { conn });

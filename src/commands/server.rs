@@ -24,8 +24,9 @@ pub(super) fn replicaof(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Rep
     if node.peer(ctx.conn).is_some() {
         return Some(Frame::error("ERR Command is not valid when client is a replica."));
     }
+    let who = node.client_description(ctx.conn);
     if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
-        node.replicaof_no_one();
+        node.replicaof_no_one(&who);
         return Some(Frame::ok());
     }
     let port = std::str::from_utf8(&argv[2]).ok().and_then(|p| p.parse::<i64>().ok());
@@ -33,7 +34,7 @@ pub(super) fn replicaof(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Rep
         return Some(Frame::error("ERR Invalid master port"));
     };
     let host = String::from_utf8_lossy(&argv[1]).into_owned();
-    Some(Frame::Simple(node.replicaof(&host, port as u16).to_string()))
+    Some(Frame::Simple(node.replicaof(&host, port as u16, &who).to_string()))
 }
 
 pub(super) fn replconf(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {

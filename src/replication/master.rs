@@ -420,7 +420,7 @@ impl Node {
     }
 
     /// The RDB a fork would write now, with the replication AUX fields.
-    pub(crate) fn rdb_snapshot(&self) -> Vec<u8> {
+    pub fn rdb_snapshot(&self) -> Vec<u8> {
         let stream_db = if self.slaveseldb < 0 { 0 } else { self.slaveseldb };
         let info = AuxInfo {
             ctime_secs: self.unix_ms() / 1000,

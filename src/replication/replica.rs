@@ -74,7 +74,7 @@ impl Node {
     }
 
     /// `REPLICAOF host port` (§5.3).
-    pub(crate) fn replicaof(&mut self, host: &str, port: u16) -> &'static str {
+    pub(crate) fn replicaof(&mut self, host: &str, port: u16, who: &str) -> &'static str {
         if let Some(l) = &self.master {
             if l.host == host && l.port == port {
                 self.log('*', "REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
@@ -102,9 +102,6 @@ impl Node {
                 query: Vec::new(),
                 last_interaction: self.now,
             });
-            if self.backlog.is_none() {
-                self.create_backlog();
-            }
         }
         self.master = Some(MasterLink {
             host: host.to_string(),
@@ -121,13 +118,13 @@ impl Node {
             down_since: None,
             pre_psync: false,
         });
-        self.log('*', format!("REPLICAOF {host}:{port} enabled (user request from 'id=3 addr=127.0.0.1:0 laddr=127.0.0.1:{} fd=8 name= age=0 idle=0 flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=replicaof user=default redir=-1 resp=2')", self.cfg.port));
         self.connect_to_master();
+        self.log('*', format!("REPLICAOF {host}:{port} enabled (user request from '{who}')"));
         "OK"
     }
 
     /// `REPLICAOF NO ONE` (§5.2).
-    pub(crate) fn replicaof_no_one(&mut self) {
+    pub(crate) fn replicaof_no_one(&mut self, who: &str) {
         let Some(mut old) = self.master.take() else {
             return;
         };
@@ -150,7 +147,7 @@ impl Node {
         }
         self.slaveseldb = -1;
         self.repl_no_slaves_since = self.now;
-        self.log('*', "MASTER MODE enabled (user request from 'id=3 addr=127.0.0.1:0')");
+        self.log('*', format!("MASTER MODE enabled (user request from '{who}')"));
     }
 
     fn connect_to_master(&mut self) {
