@@ -19,6 +19,7 @@
 //! - [`sim`]: the simulated world: a virtual clock, an event queue, links that behave like
 //!   TCP connections with latency and bandwidth, and the trace with decoded wire labels.
 //! - `wasm` (wasm32 only): the `Lab` object the page drives.
+//! - `native` (feature `native`): the TCP adapter behind the `repl-lab server` command.
 //!
 //! ## How data flows
 //! A user action (a console line) reaches [`sim::World::console`], which hands the encoded
@@ -49,6 +50,9 @@ pub mod sim;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
+
+#[cfg(all(feature = "native", not(target_arch = "wasm32")))]
+pub mod native;
 
 /// The Redis version the engine behaves as.
 pub const REDIS_VERSION: &str = "7.0.15";

@@ -26,7 +26,7 @@ pub type ConnId = u64;
 /// Virtual time in microseconds since the start of the run.
 pub type Micros = u64;
 
-/// The unix time (ms) that virtual time 0 stands for: 2026-01-01T00:00:00Z. Absolute expiry times,
+/// The unix time (ms) that virtual time 0 stands for in the simulator: 2026-01-01T00:00:00Z. Absolute expiry times,
 /// `ctime` and `TIME` are reckoned from it.
 pub const EPOCH_UNIX_MS: i64 = 1_767_225_600_000;
 
@@ -78,6 +78,9 @@ pub struct NodeConfig {
     pub port: u16,
     /// Replication settings.
     pub repl: ReplConfig,
+    /// The unix time (ms) that virtual time 0 stands for: [`EPOCH_UNIX_MS`] in the simulator,
+    /// the real start time behind TCP.
+    pub epoch_unix_ms: i64,
 }
 
 /// What a connection is to this node.
@@ -234,7 +237,7 @@ impl Node {
 
     /// The node's unix time in ms (virtual).
     pub(crate) fn unix_ms(&self) -> i64 {
-        EPOCH_UNIX_MS + self.now_ms()
+        self.cfg.epoch_unix_ms + self.now_ms()
     }
 
     pub(crate) fn log(&mut self, level: char, text: impl Into<String>) {

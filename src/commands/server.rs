@@ -167,6 +167,17 @@ fn set_config(node: &mut Node, name: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+impl Node {
+    /// CONFIG SET for one setting, as `repl-lab server --config NAME VALUE` applies it.
+    pub fn config_set(&mut self, name: &str, value: &str) -> Result<(), String> {
+        let name = name.to_ascii_lowercase();
+        if !CONFIGS.contains(&name.as_str()) {
+            return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'"));
+        }
+        set_config(self, &name, value)
+    }
+}
+
 pub(super) fn config(node: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let sub = argv[1].to_ascii_lowercase();
     match sub.as_slice() {

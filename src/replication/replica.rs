@@ -32,6 +32,26 @@ pub(crate) struct MasterLink {
     pub pre_psync: bool,
 }
 
+impl MasterLink {
+    fn new(host: &str, port: u16, cached: Option<MasterClient>, now: Micros) -> Self {
+        MasterLink {
+            host: host.to_string(),
+            port,
+            state: ReplState::Connect,
+            conn: None,
+            buf: Vec::new(),
+            transfer: None,
+            client: None,
+            cached,
+            master_replid: String::new(),
+            initial_offset: -1,
+            last_io: now,
+            down_since: None,
+            pre_psync: false,
+        }
+    }
+}
+
 /// The payload being received.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Transfer {
@@ -103,24 +123,17 @@ impl Node {
                 last_interaction: self.now,
             });
         }
-        self.master = Some(MasterLink {
-            host: host.to_string(),
-            port,
-            state: ReplState::Connect,
-            conn: None,
-            buf: Vec::new(),
-            transfer: None,
-            client: None,
-            cached,
-            master_replid: String::new(),
-            initial_offset: -1,
-            last_io: self.now,
-            down_since: None,
-            pre_psync: false,
-        });
+        self.master = Some(MasterLink::new(host, port, cached, self.now));
         self.connect_to_master();
         self.log('*', format!("REPLICAOF {host}:{port} enabled (user request from '{who}')"));
         "OK"
+    }
+
+    /// `replicaof host port` in the configuration: state CONNECT with no cached master, so the
+    /// first PSYNC is `? -1` (REDIS-REPLICATION.md §1).
+    pub fn replicaof_at_startup(&mut self, host: &str, port: u16) {
+        self.master = Some(MasterLink::new(host, port, None, self.now));
+        self.connect_to_master();
     }
 
     /// `REPLICAOF NO ONE` (§5.2).

@@ -177,7 +177,13 @@ impl World {
     pub fn add_node_with(&mut self, repl: ReplConfig) -> usize {
         let i = self.nodes.len();
         let name = ((b'A' + (i % 26) as u8) as char).to_string();
-        let cfg = NodeConfig { name, host: "127.0.0.1".into(), port: BASE_PORT + i as u16, repl };
+        let cfg = NodeConfig {
+            name,
+            host: "127.0.0.1".into(),
+            port: BASE_PORT + i as u16,
+            repl,
+            epoch_unix_ms: crate::node::EPOCH_UNIX_MS,
+        };
         let seed = self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64 + 1);
         let mut node = Node::new(cfg, seed, self.now);
         let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
