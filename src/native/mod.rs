@@ -61,15 +61,6 @@ fn log_line(role: char, text: &str) {
     println!("{}:{role} {} {text}", std::process::id(), timestamp(now));
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn timestamps_read_like_redis_logs() {
-        assert_eq!(super::timestamp(1_795_586_685_714), "25 Nov 2026 06:04:45.714");
-        assert_eq!(super::timestamp(951_782_400_000), "29 Feb 2000 00:00:00.000");
-    }
-}
-
 fn spawn_reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Msg>) {
     thread::spawn(move || {
         let mut buf = vec![0u8; 16 * 1024];
@@ -197,5 +188,14 @@ pub fn run(opts: ServerOptions) -> io::Result<()> {
             }
             Msg::ConnectFailed(conn, e) => node.connect_failed(t, conn, &e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamps_read_like_redis_logs() {
+        assert_eq!(super::timestamp(1_795_586_685_714), "25 Nov 2026 06:04:45.714");
+        assert_eq!(super::timestamp(951_782_400_000), "29 Feb 2000 00:00:00.000");
     }
 }
