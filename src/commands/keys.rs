@@ -1,9 +1,18 @@
 //! Generic key commands: DEL, EXISTS, DBSIZE, SELECT, FLUSHALL.
 
-use super::{lookup_key, not_an_integer, Ctx, Reply};
+use super::{flags, lookup_key, not_an_integer, Command, Ctx, Reply};
 use crate::keyspace::DATABASES;
 use crate::node::Node;
 use crate::resp::Frame;
+
+/// Generic key commands.
+pub(super) const COMMANDS: &[Command] = &[
+    Command { name: "del", arity: -2, flags: flags::WRITE, handler: del },
+    Command { name: "exists", arity: -2, flags: 0, handler: exists },
+    Command { name: "dbsize", arity: 1, flags: 0, handler: dbsize },
+    Command { name: "select", arity: 2, flags: flags::STALE, handler: select },
+    Command { name: "flushall", arity: -1, flags: flags::WRITE, handler: flushall },
+];
 
 pub(super) fn del(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let mut n = 0;

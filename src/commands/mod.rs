@@ -25,7 +25,7 @@ pub(crate) mod flags {
 /// What a handler returns: a reply, or None when the command writes its own answer (PSYNC) or
 /// answers nothing (REPLCONF ACK).
 pub(crate) type Reply = Option<Frame>;
-type Handler = fn(&mut Node, &mut Ctx, &[Vec<u8>]) -> Reply;
+pub(crate) type Handler = fn(&mut Node, &mut Ctx, &[Vec<u8>]) -> Reply;
 
 /// One entry of the command table.
 pub(crate) struct Command {
@@ -33,7 +33,7 @@ pub(crate) struct Command {
     /// Redis arity: N means exactly N arguments (name included), -N means at least N.
     pub arity: i32,
     pub flags: u8,
-    handler: Handler,
+    pub handler: Handler,
 }
 
 /// The caller of a command: its connection, selected db, whether it is our master, and what the
@@ -65,31 +65,11 @@ impl Ctx {
     }
 }
 
-const TABLE: &[Command] = &[
-    Command { name: "ping", arity: -1, flags: flags::STALE, handler: server::ping },
-    Command { name: "echo", arity: 2, flags: 0, handler: server::echo },
-    Command { name: "get", arity: 2, flags: 0, handler: strings::get },
-    Command { name: "set", arity: -3, flags: flags::WRITE, handler: strings::set },
-    Command { name: "incr", arity: 2, flags: flags::WRITE, handler: strings::incr },
-    Command { name: "del", arity: -2, flags: flags::WRITE, handler: keys::del },
-    Command { name: "exists", arity: -2, flags: 0, handler: keys::exists },
-    Command { name: "dbsize", arity: 1, flags: 0, handler: keys::dbsize },
-    Command { name: "select", arity: 2, flags: flags::STALE, handler: keys::select },
-    Command { name: "flushall", arity: -1, flags: flags::WRITE, handler: keys::flushall },
-    Command { name: "info", arity: -1, flags: flags::STALE, handler: server::info },
-    Command { name: "role", arity: 1, flags: flags::STALE, handler: server::role },
-    Command { name: "replicaof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: server::replicaof },
-    Command { name: "slaveof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: server::replicaof },
-    Command { name: "replconf", arity: -1, flags: flags::STALE | flags::ADMIN, handler: server::replconf },
-    Command { name: "psync", arity: -3, flags: flags::ADMIN, handler: server::sync },
-    Command { name: "sync", arity: 1, flags: flags::ADMIN, handler: server::sync },
-    Command { name: "config", arity: -2, flags: flags::STALE | flags::ADMIN, handler: server::config },
-    Command { name: "debug", arity: -2, flags: flags::ADMIN, handler: server::debug },
-    Command { name: "command", arity: -1, flags: flags::STALE, handler: server::command },
-];
+/// Every family's table; a command is found by a case-insensitive name match.
+const FAMILIES: &[&[Command]] = &[server::COMMANDS, keys::COMMANDS, strings::COMMANDS];
 
 fn lookup(name: &[u8]) -> Option<&'static Command> {
-    TABLE.iter().find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
+    FAMILIES.iter().flat_map(|f| f.iter()).find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
 }
 
 /// Redis's `rejectCommandFormat` turns newlines into spaces so an error stays one line.
@@ -142,7 +122,7 @@ pub fn dispatch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 
 /// The number of commands in the table (`COMMAND COUNT`).
 pub(crate) fn count() -> usize {
-    TABLE.iter().filter(|c| c.name != "slaveof").count() + 1
+    FAMILIES.iter().map(|f| f.len()).sum()
 }
 
 /// Reads a key as a client sees it: on a master an expired key is deleted (and the DEL
@@ -176,6 +156,11 @@ pub(crate) fn parse_i64(arg: &[u8]) -> Option<i64> {
 /// `ERR value is not an integer or out of range`
 pub(crate) fn not_an_integer() -> Frame {
     Frame::error("ERR value is not an integer or out of range")
+}
+
+/// `WRONGTYPE Operation against a key holding the wrong kind of value`
+pub(crate) fn wrong_type() -> Frame {
+    Frame::error("WRONGTYPE Operation against a key holding the wrong kind of value")
 }
 
 /// `ERR syntax error`

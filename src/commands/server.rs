@@ -3,10 +3,26 @@
 
 use std::fmt::Write as _;
 
-use super::{syntax_error, Ctx, Reply};
+use super::{flags, syntax_error, Command, Ctx, Reply};
 use crate::node::Node;
 use crate::replication::ReplState;
 use crate::resp::Frame;
+
+/// Server and replication commands.
+pub(super) const COMMANDS: &[Command] = &[
+    Command { name: "ping", arity: -1, flags: flags::STALE, handler: ping },
+    Command { name: "echo", arity: 2, flags: 0, handler: echo },
+    Command { name: "info", arity: -1, flags: flags::STALE, handler: info },
+    Command { name: "role", arity: 1, flags: flags::STALE, handler: role },
+    Command { name: "replicaof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: replicaof },
+    Command { name: "slaveof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: replicaof },
+    Command { name: "replconf", arity: -1, flags: flags::STALE | flags::ADMIN, handler: replconf },
+    Command { name: "psync", arity: -3, flags: flags::ADMIN, handler: sync },
+    Command { name: "sync", arity: 1, flags: flags::ADMIN, handler: sync },
+    Command { name: "config", arity: -2, flags: flags::STALE | flags::ADMIN, handler: config },
+    Command { name: "debug", arity: -2, flags: flags::ADMIN, handler: debug },
+    Command { name: "command", arity: -1, flags: flags::STALE, handler: command },
+];
 
 pub(super) fn ping(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match argv.len() {

@@ -1,13 +1,21 @@
 //! String commands: GET, SET (every option, with the PXAT rewrite), INCR.
 
-use super::{lookup_key, not_an_integer, parse_i64, syntax_error, Ctx, Reply};
+use super::{flags, lookup_key, not_an_integer, parse_i64, syntax_error, wrong_type, Command, Ctx, Reply};
 use crate::keyspace::Value;
 use crate::node::Node;
 use crate::resp::Frame;
 
+/// String commands.
+pub(super) const COMMANDS: &[Command] = &[
+    Command { name: "get", arity: 2, flags: 0, handler: get },
+    Command { name: "set", arity: -3, flags: flags::WRITE, handler: set },
+    Command { name: "incr", arity: 2, flags: flags::WRITE, handler: incr },
+];
+
 pub(super) fn get(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match lookup_key(node, ctx, &argv[1]) {
         Some(Value::Str(s)) => Frame::Bulk(s),
+        Some(_) => wrong_type(),
         None => Frame::Null,
     })
 }
@@ -70,9 +78,12 @@ pub(super) fn set(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     }
     let old = lookup_key(node, ctx, &argv[1]);
     let found = old.is_some();
+    if get && old.as_ref().is_some_and(|v| !matches!(v, Value::Str(_))) {
+        return Some(wrong_type());
+    }
     let old_reply = || match &old {
         Some(Value::Str(s)) => Frame::Bulk(s.clone()),
-        None => Frame::Null,
+        _ => Frame::Null,
     };
     if (nx && found) || (xx && !found) {
         return Some(if get { old_reply() } else { Frame::Null });
@@ -112,6 +123,7 @@ pub(super) fn incr(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
             Some(n) => n,
             None => return Some(not_an_integer()),
         },
+        Some(_) => return Some(wrong_type()),
         None => 0,
     };
     let Some(next) = current.checked_add(1) else {

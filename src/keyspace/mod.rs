@@ -6,30 +6,17 @@
 //! pages behave for a forked Redis. Expiry times are absolute unix milliseconds on the node's
 //! virtual clock, as Redis stores them.
 
+mod types;
+
 use imbl::HashMap;
+
+pub use types::{HashValue, Score, SetValue, Value, ZSetValue, SET_MAX_INTSET_ENTRIES};
 
 /// Number of databases, as Redis's default `databases 16`.
 pub const DATABASES: usize = 16;
 
 /// A key or a string value: Redis strings are binary-safe byte strings.
 pub type Bytes = Vec<u8>;
-
-/// A value stored under a key. Only strings exist so far; the other types arrive with the full
-/// command set.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Value {
-    /// A binary-safe string.
-    Str(Bytes),
-}
-
-impl Value {
-    /// The name `TYPE` prints.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Value::Str(_) => "string",
-        }
-    }
-}
 
 /// One database: keys and their expiry times.
 #[derive(Clone, Debug, Default)]
@@ -111,6 +98,35 @@ impl Db {
     }
 }
 
+fn digest_bytes(d: &mut crc::Digest<'_, u64>, b: &[u8]) {
+    d.update(&(b.len() as u64).to_le_bytes());
+    d.update(b);
+}
+
+/// Feeds a value into a digest so that equal values digest equally, whatever their history.
+fn digest_value(d: &mut crc::Digest<'_, u64>, v: &Value) {
+    d.update(v.type_name().as_bytes());
+    match v {
+        Value::Str(s) => digest_bytes(d, s),
+        Value::List(l) => l.iter().for_each(|e| digest_bytes(d, e)),
+        Value::Hash(h) => {
+            let mut fields: Vec<_> = h.iter().collect();
+            fields.sort();
+            for (f, v) in fields {
+                digest_bytes(d, f);
+                digest_bytes(d, v);
+            }
+        }
+        Value::Set(s) => s.members().iter().for_each(|m| digest_bytes(d, m)),
+        Value::ZSet(z) => {
+            for (m, score) in z.iter() {
+                digest_bytes(d, m);
+                d.update(&score.to_bits().to_le_bytes());
+            }
+        }
+    }
+}
+
 /// The 16 databases of one node.
 #[derive(Clone, Debug)]
 pub struct Keyspace {
@@ -159,13 +175,7 @@ impl Keyspace {
                 d.update(&(i as u32).to_le_bytes());
                 d.update(&(k.len() as u64).to_le_bytes());
                 d.update(k);
-                match v {
-                    Value::Str(s) => {
-                        d.update(b"s");
-                        d.update(&(s.len() as u64).to_le_bytes());
-                        d.update(s);
-                    }
-                }
+                digest_value(&mut d, v);
                 d.update(&exp.unwrap_or(-1).to_le_bytes());
             }
         }

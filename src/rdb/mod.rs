@@ -28,6 +28,11 @@ pub(crate) const OP_EXPIRETIME: u8 = 0xFD;
 pub(crate) const OP_SELECTDB: u8 = 0xFE;
 pub(crate) const OP_EOF: u8 = 0xFF;
 pub(crate) const TYPE_STRING: u8 = 0;
+pub(crate) const TYPE_LIST: u8 = 1;
+pub(crate) const TYPE_SET: u8 = 2;
+pub(crate) const TYPE_ZSET: u8 = 3;
+pub(crate) const TYPE_HASH: u8 = 4;
+pub(crate) const TYPE_ZSET_2: u8 = 5;
 
 /// CRC-64/Jones as Redis computes it: reflected, initial value 0, no final xor.
 pub const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);

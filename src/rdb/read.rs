@@ -3,7 +3,7 @@
 //! allocates more than the input can justify: every length is checked against the bytes left.
 
 use super::*;
-use crate::keyspace::{Keyspace, Value, DATABASES};
+use crate::keyspace::{HashValue, Keyspace, SetValue, Value, ZSetValue, DATABASES};
 
 /// A loaded snapshot: the dataset plus the AUX fields replication cares about.
 #[derive(Clone, Debug, Default)]
@@ -119,6 +119,88 @@ impl<'a> Cursor<'a> {
     }
 }
 
+impl Cursor<'_> {
+    /// A legacy ASCII double of type 3 zsets: a length byte, then the text (253 nan, 254 +inf,
+    /// 255 -inf).
+    fn ascii_double(&mut self) -> Result<f64, RdbError> {
+        Ok(match self.byte()? {
+            253 => return self.err("Invalid NaN score in a sorted set"),
+            254 => f64::INFINITY,
+            255 => f64::NEG_INFINITY,
+            n => {
+                let text = self.take(n as usize)?;
+                match std::str::from_utf8(text).ok().and_then(|t| t.parse::<f64>().ok()) {
+                    Some(v) => v,
+                    None => return self.err("Invalid double value in a sorted set"),
+                }
+            }
+        })
+    }
+
+    fn binary_double(&mut self) -> Result<f64, RdbError> {
+        let v = f64::from_le_bytes(self.take(8)?.try_into().unwrap_or_default());
+        if v.is_nan() {
+            return self.err("Zset with NAN score detected");
+        }
+        Ok(v)
+    }
+
+    /// A value of one of the simple (non-packed) types.
+    fn value(&mut self, kind: u8) -> Result<Value, RdbError> {
+        Ok(match kind {
+            TYPE_STRING => Value::Str(self.string()?),
+            TYPE_LIST => {
+                let n = self.bounded_len(1)?;
+                let mut l = imbl::Vector::new();
+                for _ in 0..n {
+                    l.push_back(self.string()?);
+                }
+                Value::List(l)
+            }
+            TYPE_SET => {
+                let n = self.bounded_len(1)?;
+                let mut s = SetValue::new();
+                for _ in 0..n {
+                    let at = self.pos;
+                    if !s.insert(self.string()?) {
+                        self.pos = at;
+                        return self.err("Duplicate set members detected");
+                    }
+                }
+                Value::Set(s)
+            }
+            TYPE_HASH => {
+                let n = self.bounded_len(2)?;
+                let mut h = HashValue::default();
+                for _ in 0..n {
+                    let at = self.pos;
+                    let f = self.string()?;
+                    let v = self.string()?;
+                    if !h.insert(f, v) {
+                        self.pos = at;
+                        return self.err("Duplicate hash fields detected");
+                    }
+                }
+                Value::Hash(h)
+            }
+            _ => {
+                let n = self.bounded_len(2)?;
+                let mut z = ZSetValue::default();
+                for _ in 0..n {
+                    let at = self.pos;
+                    let m = self.string()?;
+                    let score = if kind == TYPE_ZSET { self.ascii_double()? } else { self.binary_double()? };
+                    if !z.insert(m, score) {
+                        self.pos = at;
+                        return self.err("Duplicate zset fields detected");
+                    }
+                }
+                Value::ZSet(z)
+            }
+        })
+    }
+}
+
 /// Parses a whole RDB file.
 pub fn read_rdb(buf: &[u8]) -> Result<RdbFile, RdbError> {
     let mut c = Cursor { buf, pos: 0 };
@@ -171,16 +253,21 @@ pub fn read_rdb(buf: &[u8]) -> Result<RdbFile, RdbError> {
                 c.pos = op_at;
                 return c.err("The RDB file contains AUX module data I can't load: no matching module");
             }
-            TYPE_STRING => {
+            t @ (TYPE_STRING | TYPE_LIST | TYPE_SET | TYPE_ZSET | TYPE_HASH | TYPE_ZSET_2) => {
                 let key = c.string()?;
-                let value = c.string()?;
+                let value = c.value(t)?;
                 let d = file.keyspace.db_mut(db);
                 if d.get_raw(&key).is_some() {
                     c.pos = op_at;
                     return c.err(format!("Duplicate key '{}' found in RDB file", String::from_utf8_lossy(&key)));
                 }
-                d.set(key.clone(), Value::Str(value));
-                if let Some(at) = expire.take() {
+                let expire = expire.take();
+                // Redis skips empty collections with a warning rather than loading them.
+                if value.is_empty_collection() {
+                    continue;
+                }
+                d.set(key.clone(), value);
+                if let Some(at) = expire {
                     d.set_expire(&key, at);
                 }
                 file.keys += 1;
@@ -266,5 +353,31 @@ mod tests {
         assert_eq!(f.keyspace.digest(), ks.digest());
         assert_eq!(f.aux_int("repl-offset"), Some(14));
         assert_eq!(f.keyspace.db(3).expire_at(b"long"), Some(1_800_000_000_123));
+    }
+
+    #[test]
+    fn round_trip_of_every_type() {
+        use crate::rdb::write::*;
+        let mut ks = Keyspace::default();
+        let db = ks.db_mut(0);
+        db.set(b"l".to_vec(), Value::List(["a", "bb", "12"].iter().map(|s| s.as_bytes().to_vec()).collect()));
+        let mut h = HashValue::default();
+        h.insert(b"f2".to_vec(), b"v".to_vec());
+        h.insert(b"f1".to_vec(), vec![b'z'; 100]);
+        db.set(b"h".to_vec(), Value::Hash(h));
+        let mut s = SetValue::new();
+        s.insert(b"5".to_vec());
+        s.insert(b"-1".to_vec());
+        db.set(b"s".to_vec(), Value::Set(s));
+        let mut z = ZSetValue::default();
+        z.insert(b"m".to_vec(), 1.5);
+        z.insert(b"n".to_vec(), f64::NEG_INFINITY);
+        db.set(b"z".to_vec(), Value::ZSet(z));
+        db.set_expire(b"z", 1_900_000_000_000);
+        let info = AuxInfo { ctime_secs: 0, used_mem: 0, repl: None };
+        let f = read_rdb(&write_rdb(&ks, &info)).unwrap();
+        assert_eq!(f.keys, 4);
+        assert_eq!(f.keyspace.digest(), ks.digest());
+        assert_eq!(f.keyspace.db(0).get_raw(b"h"), ks.db(0).get_raw(b"h"), "hash field order kept");
     }
 }

@@ -75,6 +75,46 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &[u8]) {
     out.extend_from_slice(s);
 }
 
+/// The value types as the simple encodings Redis still loads: string (0), list (1), set (2),
+/// hash (4) and zset (5, scores as little-endian doubles, highest first as Redis saves them).
+fn write_value(out: &mut Vec<u8>, key: &[u8], value: &Value) {
+    let kind = match value {
+        Value::Str(_) => TYPE_STRING,
+        Value::List(_) => TYPE_LIST,
+        Value::Set(_) => TYPE_SET,
+        Value::Hash(_) => TYPE_HASH,
+        Value::ZSet(_) => TYPE_ZSET_2,
+    };
+    out.push(kind);
+    string(out, key);
+    match value {
+        Value::Str(s) => string(out, s),
+        Value::List(l) => {
+            len(out, l.len() as u64);
+            l.iter().for_each(|e| string(out, e));
+        }
+        Value::Set(set) => {
+            let members = set.members();
+            len(out, members.len() as u64);
+            members.iter().for_each(|m| string(out, m));
+        }
+        Value::Hash(h) => {
+            len(out, h.len() as u64);
+            for (f, v) in h.iter() {
+                string(out, f);
+                string(out, v);
+            }
+        }
+        Value::ZSet(z) => {
+            len(out, z.len() as u64);
+            for (m, score) in z.iter().rev() {
+                string(out, m);
+                out.extend_from_slice(&score.to_le_bytes());
+            }
+        }
+    }
+}
+
 fn aux(out: &mut Vec<u8>, key: &str, value: &[u8]) {
     out.push(OP_AUX);
     string(out, key.as_bytes());
@@ -109,13 +149,7 @@ pub fn write_rdb(ks: &Keyspace, info: &AuxInfo) -> Vec<u8> {
                 out.push(OP_EXPIRETIME_MS);
                 out.extend_from_slice(&at.to_le_bytes());
             }
-            match value {
-                Value::Str(s) => {
-                    out.push(TYPE_STRING);
-                    string(&mut out, key);
-                    string(&mut out, s);
-                }
-            }
+            write_value(&mut out, key, value);
         }
     }
     out.push(OP_EOF);
