@@ -23,6 +23,10 @@ pub type Bytes = Vec<u8>;
 pub struct Db {
     map: HashMap<Bytes, Value>,
     expires: HashMap<Bytes, i64>,
+    /// A stamp per key, bumped by every write, so WATCH can tell a key was touched even when it
+    /// was written back with the same value (Redis's `signalModifiedKey`).
+    versions: HashMap<Bytes, u64>,
+    next_version: u64,
 }
 
 impl Db {
@@ -41,15 +45,45 @@ impl Db {
         self.expire_at(key).is_some_and(|at| at <= now_ms)
     }
 
+    /// Marks a key as modified (for WATCH).
+    pub fn touch(&mut self, key: &[u8]) {
+        self.next_version += 1;
+        self.versions.insert(key.to_vec(), self.next_version);
+    }
+
+    /// The modification stamp of a key (0 if never written).
+    pub fn version(&self, key: &[u8]) -> u64 {
+        self.versions.get(key).copied().unwrap_or(0)
+    }
+
     /// Stores a value, dropping any expiry (as SET without KEEPTTL does).
     pub fn set(&mut self, key: Bytes, value: Value) {
+        self.touch(&key);
         self.expires.remove(&key);
         self.map.insert(key, value);
     }
 
     /// Stores a value and keeps the key's expiry time.
     pub fn set_keep_ttl(&mut self, key: Bytes, value: Value) {
+        self.touch(&key);
         self.map.insert(key, value);
+    }
+
+    /// The value under `key` for modification in place (counts as a write for WATCH). The
+    /// caller removes the key if it leaves an empty collection, as Redis does.
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        if self.map.contains_key(key) {
+            self.touch(key);
+        }
+        self.map.get_mut(key)
+    }
+
+    /// Removes the key if it holds an empty collection; returns true if it did.
+    pub fn remove_if_empty(&mut self, key: &[u8]) -> bool {
+        if self.map.get(key).is_some_and(Value::is_empty_collection) {
+            return self.remove(key);
+        }
+        false
     }
 
     /// Sets the expiry of an existing key; returns false if the key does not exist.
@@ -57,14 +91,35 @@ impl Db {
         if !self.map.contains_key(key) {
             return false;
         }
+        self.touch(key);
         self.expires.insert(key.to_vec(), at_ms);
         true
+    }
+
+    /// Drops the expiry of a key (PERSIST); returns true if it had one.
+    pub fn remove_expire(&mut self, key: &[u8]) -> bool {
+        let had = self.expires.remove(key).is_some();
+        if had {
+            self.touch(key);
+        }
+        had
     }
 
     /// Removes a key; returns true if it existed.
     pub fn remove(&mut self, key: &[u8]) -> bool {
         self.expires.remove(key);
-        self.map.remove(key).is_some()
+        let existed = self.map.remove(key).is_some();
+        if existed {
+            self.touch(key);
+        }
+        existed
+    }
+
+    /// Every key, sorted bytewise (expired or not).
+    pub fn keys_sorted(&self) -> Vec<Bytes> {
+        let mut v: Vec<Bytes> = self.map.keys().cloned().collect();
+        v.sort();
+        v
     }
 
     /// Number of keys, expired or not (what DBSIZE counts).
@@ -155,9 +210,35 @@ impl Keyspace {
         self.dbs.iter().enumerate()
     }
 
-    /// Empties every database (FLUSHALL, or a replica about to load an RDB).
+    /// Empties every database (FLUSHALL, or a replica about to load an RDB); every existing key
+    /// counts as modified for WATCH.
     pub fn flush_all(&mut self) {
-        self.dbs.iter_mut().for_each(|d| *d = Db::default());
+        (0..self.dbs.len()).for_each(|i| self.flush_db(i));
+    }
+
+    /// Empties one database (FLUSHDB).
+    pub fn flush_db(&mut self, i: usize) {
+        let db = &mut self.dbs[i];
+        for k in db.keys_sorted() {
+            db.touch(&k);
+        }
+        db.map = HashMap::new();
+        db.expires = HashMap::new();
+    }
+
+    /// Exchanges two databases (SWAPDB); keys in both count as modified.
+    pub fn swap(&mut self, a: usize, b: usize) {
+        for i in [a, b] {
+            for k in self.dbs[i].keys_sorted() {
+                self.dbs[a].touch(&k);
+                self.dbs[b].touch(&k);
+            }
+        }
+        let (ma, ea) = (self.dbs[a].map.clone(), self.dbs[a].expires.clone());
+        self.dbs[a].map = self.dbs[b].map.clone();
+        self.dbs[a].expires = self.dbs[b].expires.clone();
+        self.dbs[b].map = ma;
+        self.dbs[b].expires = ea;
     }
 
     /// Total keys in all databases.
