@@ -180,6 +180,8 @@ pub struct Node {
     /// The simulated disk: the last RDB saved (`dump.rdb`).
     pub(crate) disk: Option<Vec<u8>>,
     pub(crate) stats: Stats,
+    /// Transaction state per client (connection 0 is the master client on a replica).
+    pub(crate) tx: BTreeMap<ConnId, crate::commands::TxState>,
     next_cron: Micros,
     pub(crate) cron_loops: u64,
 }
@@ -212,6 +214,7 @@ impl Node {
             child: None,
             disk: None,
             stats: Stats::default(),
+            tx: BTreeMap::new(),
             next_cron: now + 100_000,
             cron_loops: 0,
         };
@@ -390,6 +393,7 @@ impl Node {
     // ----- internals -----
 
     fn forget(&mut self, conn: ConnId) {
+        self.tx.remove(&conn);
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };
@@ -451,12 +455,15 @@ impl Node {
     /// than one command propagates from one call (REDIS-REPLICATION.md §7.4).
     pub(crate) fn propagate(&mut self, cmds: Vec<(usize, Vec<Vec<u8>>)>) {
         if cmds.len() > 1 {
+            // MULTI takes the first command's db, so a SELECT may precede it.
             let first_db = cmds[0].0;
             self.feed_command(first_db, &[b"MULTI".to_vec()]);
             for (db, argv) in &cmds {
                 self.feed_command(*db, argv);
             }
-            self.feed_command(first_db, &[b"EXEC".to_vec()]);
+            // EXEC takes the last command's db so that no SELECT is injected before it.
+            let last_db = cmds[cmds.len() - 1].0;
+            self.feed_command(last_db, &[b"EXEC".to_vec()]);
         } else if let Some((db, argv)) = cmds.first() {
             self.feed_command(*db, argv);
         }

@@ -7,6 +7,9 @@
 mod keys;
 mod server;
 mod strings;
+mod transactions;
+
+pub(crate) use transactions::TxState;
 
 use crate::keyspace::Value;
 use crate::node::{ConnId, Node};
@@ -66,7 +69,7 @@ impl Ctx {
 }
 
 /// Every family's table; a command is found by a case-insensitive name match.
-const FAMILIES: &[&[Command]] = &[server::COMMANDS, keys::COMMANDS, strings::COMMANDS];
+const FAMILIES: &[&[Command]] = &[server::COMMANDS, keys::COMMANDS, strings::COMMANDS, transactions::COMMANDS];
 
 fn lookup(name: &[u8]) -> Option<&'static Command> {
     FAMILIES.iter().flat_map(|f| f.iter()).find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
@@ -92,30 +95,48 @@ fn unknown_command(argv: &[Vec<u8>]) -> Frame {
     Frame::error(one_line(format!("ERR unknown command '{name}', with args beginning with: {args}")))
 }
 
-/// Runs a command after Redis's checks (`processCommand`).
-pub fn dispatch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    node.stats.commands_processed += 1;
+/// Redis's checks before a command runs or is queued (`processCommand`): known, right arity,
+/// allowed on a read-only replica, allowed while the link to the master is down.
+fn check(node: &Node, ctx: &Ctx, argv: &[Vec<u8>]) -> Result<&'static Command, Frame> {
     let Some(cmd) = lookup(&argv[0]) else {
-        return Some(unknown_command(argv));
+        return Err(unknown_command(argv));
     };
     let n = argv.len() as i32;
     if (cmd.arity > 0 && n != cmd.arity) || n < -cmd.arity {
-        return Some(Frame::error(format!("ERR wrong number of arguments for '{}' command", cmd.name)));
+        return Err(Frame::error(format!("ERR wrong number of arguments for '{}' command", cmd.name)));
     }
     if !ctx.from_master {
         if let Some(link) = &node.master {
             if cmd.flags & flags::WRITE != 0 && node.cfg.repl.replica_read_only {
-                return Some(Frame::error("READONLY You can't write against a read only replica."));
+                return Err(Frame::error("READONLY You can't write against a read only replica."));
             }
             if !node.cfg.repl.serve_stale_data
                 && link.state != crate::replication::ReplState::Connected
                 && cmd.flags & flags::STALE == 0
             {
-                return Some(Frame::error(
+                return Err(Frame::error(
                     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
                 ));
             }
         }
+    }
+    Ok(cmd)
+}
+
+/// Runs a command after Redis's checks (`processCommand`), or queues it inside MULTI.
+pub fn dispatch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    node.stats.commands_processed += 1;
+    let rejected = check(node, ctx, argv);
+    let cmd = match rejected {
+        Ok(cmd) => cmd,
+        Err(e) => {
+            node.flag_transaction(ctx.conn);
+            return Some(e);
+        }
+    };
+    if node.in_multi(ctx.conn) && !transactions::runs_inside_multi(cmd.name) {
+        node.queue_command(ctx.conn, argv);
+        return Some(Frame::Simple("QUEUED".into()));
     }
     (cmd.handler)(node, ctx, argv)
 }

@@ -7,6 +7,9 @@ use crate::node::{ConnId, ConnKind, Micros, Node};
 use crate::rdb::read_rdb;
 use crate::resp::{encode_command, parse_command, Parsed};
 
+/// The connection id the master client's commands run under (no socket has id 0).
+pub(crate) const MASTER_CLIENT: ConnId = 0;
+
 /// The state this node keeps as a replica.
 #[derive(Clone, Debug)]
 pub(crate) struct MasterLink {
@@ -70,6 +73,8 @@ pub(crate) struct MasterClient {
     pub read_reploff: i64,
     pub db: usize,
     pub query: Vec<u8>,
+    /// Bytes at the front of `query` already executed but not yet applied (inside MULTI).
+    pub parsed: usize,
     pub last_interaction: Micros,
 }
 
@@ -120,6 +125,7 @@ impl Node {
                 read_reploff: self.master_repl_offset,
                 db: 0,
                 query: Vec::new(),
+                parsed: 0,
                 last_interaction: self.now,
             });
         }
@@ -227,9 +233,14 @@ impl Node {
         }
         l.conn = None;
         if l.state == ReplState::Connected {
+            self.tx.remove(&MASTER_CLIENT);
+            let Some(l) = self.master.as_mut() else {
+                return;
+            };
             l.cached = l.client.take();
             if let Some(c) = l.cached.as_mut() {
                 c.query.clear();
+                c.parsed = 0;
             }
             l.state = ReplState::Connect;
             l.down_since = Some(self.now);
@@ -513,6 +524,7 @@ impl Node {
         };
         self.log('*', format!("Done loading RDB, keys loaded: {}, keys expired: 0.", file.keys));
         self.disk = Some(t.data);
+        self.tx.remove(&MASTER_CLIENT);
         let stream_db = file.aux_int("repl-stream-db").filter(|&d| (0..16).contains(&d)).unwrap_or(0) as usize;
         self.keyspace = file.keyspace;
         let Some(l) = self.master.as_mut() else {
@@ -525,6 +537,7 @@ impl Node {
             read_reploff: off,
             db: stream_db,
             query: Vec::new(),
+            parsed: 0,
             last_interaction: self.now,
         });
         l.state = ReplState::Connected;
@@ -569,7 +582,7 @@ impl Node {
         c.read_reploff += data.len() as i64;
         c.last_interaction = now;
         let mut applied_to = 0usize;
-        let mut pos = 0usize;
+        let mut pos = c.parsed;
         loop {
             let Some(c) = self.master.as_mut().and_then(|l| l.client.as_mut()) else {
                 return;
@@ -582,6 +595,10 @@ impl Node {
                         continue;
                     }
                     self.call_from_master(&argv);
+                    // Inside MULTI the applied offset waits for the EXEC (commandProcessed).
+                    if self.in_multi(MASTER_CLIENT) {
+                        continue;
+                    }
                     let Some(c) = self.master.as_mut().and_then(|l| l.client.as_mut()) else {
                         return;
                     };
@@ -608,12 +625,13 @@ impl Node {
         }
         if let Some(c) = self.master.as_mut().and_then(|l| l.client.as_mut()) {
             c.query.drain(..applied_to);
+            c.parsed = pos - applied_to;
         }
     }
 
     fn call_from_master(&mut self, argv: &[Vec<u8>]) {
         let db = self.master.as_ref().and_then(|l| l.client.as_ref()).map_or(0, |c| c.db);
-        let mut ctx = crate::commands::Ctx::new(0, db, true);
+        let mut ctx = crate::commands::Ctx::new(MASTER_CLIENT, db, true);
         let _ = crate::commands::dispatch(self, &mut ctx, argv);
         if let Some(c) = self.master.as_mut().and_then(|l| l.client.as_mut()) {
             c.db = ctx.db;
