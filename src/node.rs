@@ -67,6 +67,15 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// An input that arrived while the node was paused, replayed in order when it resumes.
+#[derive(Clone, Debug)]
+enum HeldInput {
+    Connected(ConnId),
+    ConnectFailed(ConnId, String),
+    Receive(ConnId, Vec<u8>),
+    Closed(ConnId),
+}
+
 /// Static facts about a node: its name and address.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
@@ -184,6 +193,9 @@ pub struct Node {
     pub(crate) tx: BTreeMap<ConnId, crate::commands::TxState>,
     next_cron: Micros,
     pub(crate) cron_loops: u64,
+    /// Set while the node is stopped (DEBUG SLEEP, or SIGSTOP in the simulator).
+    paused_until: Option<Micros>,
+    held: VecDeque<HeldInput>,
 }
 
 impl Node {
@@ -217,6 +229,8 @@ impl Node {
             tx: BTreeMap::new(),
             next_cron: now + 100_000,
             cron_loops: 0,
+            paused_until: None,
+            held: VecDeque::new(),
         };
         node.log('*', "Server initialized");
         node.log('*', "Ready to accept connections");
@@ -319,9 +333,33 @@ impl Node {
         id
     }
 
+    /// Stops the node until `now + duration`, as SIGSTOP or `DEBUG SLEEP` would: it processes
+    /// nothing and writes nothing; inputs wait (as in kernel buffers) and are handled on resume.
+    pub fn pause(&mut self, now: Micros, duration: Micros) {
+        self.advance(now);
+        let until = now.saturating_add(duration);
+        self.paused_until = Some(self.paused_until.map_or(until, |u| u.max(until)));
+    }
+
+    /// True while paused.
+    pub fn is_paused(&self) -> bool {
+        self.paused_until.is_some()
+    }
+
+    fn hold(&mut self, now: Micros, input: HeldInput) -> bool {
+        self.advance(now);
+        if self.paused_until.is_some() {
+            self.held.push_back(input);
+            return true;
+        }
+        false
+    }
+
     /// An outbound connection asked for with [`Output::Connect`] is established.
     pub fn connected(&mut self, now: Micros, conn: ConnId) {
-        self.advance(now);
+        if self.hold(now, HeldInput::Connected(conn)) {
+            return;
+        }
         if self.is_master_link(conn) {
             self.master_link_connected(conn);
         }
@@ -329,7 +367,9 @@ impl Node {
 
     /// An outbound connection failed (refused, unreachable).
     pub fn connect_failed(&mut self, now: Micros, conn: ConnId, reason: &str) {
-        self.advance(now);
+        if self.hold(now, HeldInput::ConnectFailed(conn, reason.to_string())) {
+            return;
+        }
         let is_link = self.is_master_link(conn);
         self.conns.remove(&conn);
         if is_link {
@@ -339,7 +379,9 @@ impl Node {
 
     /// Bytes arrived on a connection.
     pub fn receive(&mut self, now: Micros, conn: ConnId, data: &[u8]) {
-        self.advance(now);
+        if self.hold(now, HeldInput::Receive(conn, data.to_vec())) {
+            return;
+        }
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
@@ -357,7 +399,9 @@ impl Node {
 
     /// The peer closed the connection (or it was reset).
     pub fn closed(&mut self, now: Micros, conn: ConnId) {
-        self.advance(now);
+        if self.hold(now, HeldInput::Closed(conn)) {
+            return;
+        }
         if self.conns.contains_key(&conn) {
             self.forget(conn);
         }
@@ -367,6 +411,12 @@ impl Node {
     /// BGSAVE child's progress.
     pub fn tick(&mut self, now: Micros) {
         self.advance(now);
+        if let Some(until) = self.paused_until {
+            if self.now < until {
+                return;
+            }
+            self.resume();
+        }
         self.child_progress();
         while self.next_cron <= self.now {
             self.next_cron += 100_000;
@@ -374,14 +424,40 @@ impl Node {
         }
     }
 
+    fn resume(&mut self) {
+        self.paused_until = None;
+        // Like a stopped process, the cron runs once on waking, not once per missed period.
+        if self.next_cron + 100_000 < self.now {
+            self.next_cron = self.now;
+        }
+        let now = self.now;
+        while let Some(input) = self.held.pop_front() {
+            match input {
+                HeldInput::Connected(c) => self.connected(now, c),
+                HeldInput::ConnectFailed(c, r) => self.connect_failed(now, c, &r),
+                HeldInput::Receive(c, d) => self.receive(now, c, &d),
+                HeldInput::Closed(c) => self.closed(now, c),
+            }
+            if self.paused_until.is_some() {
+                break; // a replayed DEBUG SLEEP stops the node again
+            }
+        }
+    }
+
     /// When the node next needs [`Node::tick`].
     pub fn next_deadline(&self) -> Micros {
+        if let Some(until) = self.paused_until {
+            return until;
+        }
         let child = self.child.as_ref().and_then(|c| c.next_deadline());
         child.map_or(self.next_cron, |c| c.min(self.next_cron))
     }
 
     /// The next thing the node wants done, if any.
     pub fn poll_output(&mut self) -> Option<Output> {
+        if self.paused_until.is_some() {
+            return None;
+        }
         self.outputs.pop_front()
     }
 

@@ -166,3 +166,25 @@ fn same_seed_same_trace() {
     assert_eq!(run(9), run(9));
     assert_ne!(run(9), run(10));
 }
+
+#[test]
+fn a_paused_master_sends_nothing_and_catches_up_on_resume() {
+    let mut w = pair(6);
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(8_000);
+    assert_eq!(w.console(0, "DEBUG SLEEP 3"), "", "the reply waits for the node to wake");
+    w.run_for_ms(1_000);
+    assert!(w.node(0).is_paused());
+    // The replica's ACKs queue up at the sleeping master; nothing comes back meanwhile.
+    let sent_before = w.transcript(0, 1).len();
+    w.run_for_ms(1_500);
+    assert_eq!(w.transcript(0, 1).len(), sent_before);
+    w.run_for_ms(1_000);
+    assert!(!w.node(0).is_paused());
+    assert_eq!(w.console_late_replies(0), vec!["OK".to_string()]);
+    assert_eq!(w.console(0, "SET after sleep"), "OK");
+    w.run_for_ms(500);
+    assert_eq!(w.console(1, "GET after"), "\"sleep\"");
+    let t = w.console(0, "TIME");
+    assert!(t.starts_with("1) \"1767225"), "virtual clock from 2026-01-01: {t}");
+}

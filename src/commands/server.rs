@@ -22,6 +22,7 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "config", arity: -2, flags: flags::STALE | flags::ADMIN, handler: config },
     Command { name: "debug", arity: -2, flags: flags::ADMIN, handler: debug },
     Command { name: "command", arity: -1, flags: flags::STALE, handler: command },
+    Command { name: "time", arity: 1, flags: flags::STALE, handler: time },
 ];
 
 pub(super) fn ping(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
@@ -236,6 +237,16 @@ pub(super) fn debug(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match argv[1].to_ascii_lowercase().as_slice() {
         b"digest" => Some(Frame::Simple(node.digest())),
         b"panic" => panic!("DEBUG PANIC called at Unix time {}", node.unix_ms() / 1000),
+        b"sleep" if argv.len() == 3 => {
+            let Some(secs) = std::str::from_utf8(&argv[2]).ok().and_then(|s| s.parse::<f64>().ok()) else {
+                return Some(Frame::error("ERR value is not a valid float"));
+            };
+            if secs > 0.0 && secs.is_finite() {
+                let now = node.now;
+                node.pause(now, (secs * 1_000_000.0) as u64);
+            }
+            Some(Frame::ok())
+        }
         b"populate" if argv.len() >= 3 && argv.len() <= 5 => populate(node, ctx, argv),
         _ => Some(Frame::error(format!(
             "ERR unknown subcommand '{}'. Try DEBUG HELP.",
@@ -271,6 +282,12 @@ fn populate(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         db.set(key, crate::keyspace::Value::Str(val));
     }
     Some(Frame::ok())
+}
+
+/// `TIME`: the node's clock (virtual in the lab) as unix seconds and microseconds.
+pub(super) fn time(node: &mut Node, _: &mut Ctx, _: &[Vec<u8>]) -> Reply {
+    let us = node.cfg.epoch_unix_ms as i128 * 1000 + node.now as i128;
+    Some(Frame::Array(vec![Frame::bulk((us / 1_000_000).to_string()), Frame::bulk((us % 1_000_000).to_string())]))
 }
 
 pub(super) fn command(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {

@@ -232,6 +232,30 @@ impl World {
         }
     }
 
+    /// Replies that reached node `i`'s console after [`World::console`] returned (a reply that
+    /// waited for a paused node, for instance), formatted as redis-cli prints them.
+    pub fn console_late_replies(&mut self, i: usize) -> Vec<String> {
+        let Some(slot) = self.nodes.get_mut(i) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        while let Ok(Parsed::Complete(frame, used)) = parse_frame(&slot.console_out) {
+            slot.console_out.drain(..used);
+            out.push(format_reply(&frame));
+        }
+        out
+    }
+
+    /// Pauses node `i` for `ms` of virtual time (SIGSTOP then SIGCONT).
+    pub fn pause_node(&mut self, i: usize, ms: u64) {
+        if let Some(slot) = self.nodes.get_mut(i) {
+            slot.node.pause(self.now, ms * 1000);
+            let name = slot.node.name().to_string();
+            self.record(i, "state", format!("{name} paused for {ms} ms"));
+            self.version += 1;
+        }
+    }
+
     /// Runs the world for `ms` virtual milliseconds.
     pub fn run_for_ms(&mut self, ms: u64) {
         self.run_until(self.now + ms * 1000);
