@@ -1,0 +1,213 @@
+// UI strings for the lab page. Every string the page shows comes from these catalogs via t().
+// English is the fallback: a key missing from another catalog shows the English text.
+
+const catalogs = {
+  en: {
+    'app.title': 'Redis Replication Lab',
+    'app.loading': 'Loading the engine…',
+    'app.noscript': 'This lab runs a Redis engine compiled to WebAssembly and needs JavaScript.',
+    'controls.label': 'Simulation controls',
+    'controls.play': 'Play',
+    'controls.pause': 'Pause',
+    'controls.playAria': 'Play: let virtual time run',
+    'controls.pauseAria': 'Pause: stop virtual time',
+    'controls.speed': 'Speed',
+    'controls.clock': 'Virtual time',
+    'controls.clockValue': '{seconds} s',
+    'controls.language': 'Language',
+    'view.title': 'Master and replica',
+    'view.desc': 'Each box is a Redis server. Messages in flight move along the link from sender to receiver.',
+    'view.legend': 'Message kinds:',
+    'node.address': 'address',
+    'node.role': 'role',
+    'node.replid': 'replid',
+    'node.masterReplOffset': 'master_repl_offset',
+    'node.replState': 'repl state',
+    'node.link': 'link',
+    'node.slaveReplOffset': 'slave_repl_offset',
+    'node.dbsize': 'keys',
+    'node.replicas': 'connected_slaves',
+    'node.slave0': 'slave0',
+    'node.backlog': 'repl_backlog_histlen',
+    'node.linkUp': 'up',
+    'node.linkDown': 'down',
+    'transfer.replica': 'RDB {read}/{total} bytes',
+    'transfer.replicaUnknown': 'RDB {read} bytes (size not known yet)',
+    'transfer.child': 'RDB snapshot → {target}: {produced}/{total} bytes',
+    'transfer.childUnknown': 'RDB snapshot → {target}: {produced} bytes',
+    'kind.handshake': 'handshake',
+    'kind.reply': 'reply',
+    'kind.rdb': 'RDB',
+    'kind.stream': 'stream',
+    'kind.ping': 'ping',
+    'kind.ack': 'ack',
+    'kind.keepalive': 'keepalive',
+    'console.heading': '{name} console — {addr} ({role})',
+    'console.inputLabel': 'Command for {name} at {addr}',
+    'console.outputLabel': 'Output of {name}',
+    'console.placeholder': 'Command, e.g. SET k v',
+    'console.hint': 'Up and down arrows browse the history.',
+    'events.title': 'Event log',
+    'events.label': 'Replication events, newest last',
+    'events.node': '{name}',
+    'events.kind.log': 'log',
+    'events.kind.state': 'state',
+    'events.kind.conn': 'conn',
+    'events.kind.net': 'net',
+    'error.title': 'The engine stopped with an error:',
+    'error.dismiss': 'Dismiss',
+    'error.reload': 'Reload page',
+    'error.loadFailed': 'Could not load the engine ({message}). Was the wasm package built into www/pkg/?',
+    'error.unknown': 'Unknown error',
+  },
+  'zh-CN': {
+    'app.title': 'Redis 主从复制实验室',
+    'app.loading': '正在加载引擎…',
+    'app.noscript': '本实验室运行编译为 WebAssembly 的 Redis 引擎，需要启用 JavaScript。',
+    'controls.label': '模拟控制',
+    'controls.play': '播放',
+    'controls.pause': '暂停',
+    'controls.playAria': '播放：让虚拟时间继续流逝',
+    'controls.pauseAria': '暂停：停止虚拟时间',
+    'controls.speed': '速度',
+    'controls.clock': '虚拟时间',
+    'controls.clockValue': '{seconds} 秒',
+    'controls.language': '语言',
+    'view.title': '主节点与从节点',
+    'view.desc': '每个方框是一个 Redis 服务器。传输中的消息沿链路从发送方移动到接收方。',
+    'view.legend': '消息类型：',
+    'node.address': '地址',
+    'node.role': '角色',
+    'node.replid': 'replid',
+    'node.masterReplOffset': 'master_repl_offset',
+    'node.replState': '复制状态',
+    'node.link': '链路',
+    'node.slaveReplOffset': 'slave_repl_offset',
+    'node.dbsize': '键数量',
+    'node.replicas': 'connected_slaves',
+    'node.slave0': 'slave0',
+    'node.backlog': 'repl_backlog_histlen',
+    'node.linkUp': 'up（正常）',
+    'node.linkDown': 'down（断开）',
+    'transfer.replica': 'RDB {read}/{total} 字节',
+    'transfer.replicaUnknown': 'RDB {read} 字节（总大小未知）',
+    'transfer.child': 'RDB 快照 → {target}：{produced}/{total} 字节',
+    'transfer.childUnknown': 'RDB 快照 → {target}：{produced} 字节',
+    'kind.handshake': '握手',
+    'kind.reply': '回复',
+    'kind.rdb': 'RDB',
+    'kind.stream': '命令流',
+    'kind.ping': 'ping',
+    'kind.ack': 'ack',
+    'kind.keepalive': '保活',
+    'console.heading': '{name} 控制台 — {addr}（{role}）',
+    'console.inputLabel': '发送给 {name}（{addr}）的命令',
+    'console.outputLabel': '{name} 的输出',
+    'console.placeholder': '命令，例如 SET k v',
+    'console.hint': '上下方向键浏览历史命令。',
+    'events.title': '事件日志',
+    'events.label': '复制事件，最新的在最后',
+    'events.node': '{name}',
+    'events.kind.log': '日志',
+    'events.kind.state': '状态',
+    'events.kind.conn': '连接',
+    'events.kind.net': '网络',
+    'error.title': '引擎出错，已停止：',
+    'error.dismiss': '关闭',
+    'error.reload': '重新加载页面',
+    'error.loadFailed': '无法加载引擎（{message}）。是否已将 wasm 包构建到 www/pkg/？',
+    'error.unknown': '未知错误',
+  },
+};
+
+/** Languages offered in the selector, in display order, each named in its own language. */
+export const LANGUAGES = [
+  { code: 'en', name: 'English' },
+  { code: 'zh-CN', name: '简体中文' },
+];
+
+const STORAGE_KEY = 'redis-repl-lab.lang';
+let current = 'en';
+const listeners = new Set();
+
+/** Maps any BCP 47 tag to a catalog we have ("zh", "zh-Hans-CN" → "zh-CN"; others → "en"). */
+export function matchLanguage(tag) {
+  if (typeof tag !== 'string') return null;
+  const lower = tag.toLowerCase();
+  if (lower.startsWith('zh')) return 'zh-CN';
+  if (lower.startsWith('en')) return 'en';
+  return null;
+}
+
+/** Picks the language: ?lang= in the URL, then the last choice, then the browser's languages. */
+export function detectLanguage() {
+  const fromUrl = matchLanguage(new URLSearchParams(location.search).get('lang'));
+  if (fromUrl) return fromUrl;
+  try {
+    const saved = matchLanguage(localStorage.getItem(STORAGE_KEY));
+    if (saved) return saved;
+  } catch {
+    // Storage may be disabled; fall through.
+  }
+  const tags = navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
+  for (const tag of tags) {
+    const m = matchLanguage(tag);
+    if (m) return m;
+  }
+  return 'en';
+}
+
+export function getLanguage() {
+  return current;
+}
+
+export function setLanguage(code, { remember = false } = {}) {
+  const lang = matchLanguage(code) || 'en';
+  current = lang;
+  document.documentElement.lang = lang;
+  if (remember) {
+    try {
+      localStorage.setItem(STORAGE_KEY, lang);
+    } catch {
+      // Not fatal.
+    }
+  }
+  for (const fn of listeners) fn(lang);
+}
+
+export function onLanguageChange(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+/** Looks a key up in the current catalog and fills {placeholders} from params. */
+export function t(key, params) {
+  const text = catalogs[current]?.[key] ?? catalogs.en[key] ?? key;
+  if (!params) return text;
+  return text.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
+}
+
+/**
+ * Fills static markup: data-i18n sets textContent, data-i18n-aria-label sets aria-label,
+ * data-i18n-placeholder sets placeholder, data-i18n-title sets title.
+ */
+export function applyTranslations(root = document) {
+  for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll('[data-i18n-aria-label]')) {
+    el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel));
+  }
+  for (const el of root.querySelectorAll('[data-i18n-placeholder]')) {
+    el.setAttribute('placeholder', t(el.dataset.i18nPlaceholder));
+  }
+  for (const el of root.querySelectorAll('[data-i18n-title]')) el.setAttribute('title', t(el.dataset.i18nTitle));
+  document.title = t('app.title');
+}
+
+/** For tests: every catalog must have every English key. */
+export function missingKeys() {
+  const out = [];
+  for (const [lang, cat] of Object.entries(catalogs)) {
+    for (const key of Object.keys(catalogs.en)) if (!(key in cat)) out.push(`${lang}:${key}`);
+  }
+  return out;
+}
