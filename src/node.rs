@@ -191,6 +191,8 @@ pub struct Node {
     pub(crate) stats: Stats,
     /// Transaction state per client (connection 0 is the master client on a replica).
     pub(crate) tx: BTreeMap<ConnId, crate::commands::TxState>,
+    /// Settings kept as text for CONFIG GET (those the engine does not act on yet).
+    pub(crate) config_text: BTreeMap<&'static str, String>,
     next_cron: Micros,
     pub(crate) cron_loops: u64,
     /// Set while the node is stopped (DEBUG SLEEP, or SIGSTOP in the simulator).
@@ -227,6 +229,7 @@ impl Node {
             disk: None,
             stats: Stats::default(),
             tx: BTreeMap::new(),
+            config_text: BTreeMap::new(),
             next_cron: now + 100_000,
             cron_loops: 0,
             paused_until: None,
@@ -255,6 +258,11 @@ impl Node {
     /// The node's unix time in ms (virtual).
     pub(crate) fn unix_ms(&self) -> i64 {
         self.cfg.epoch_unix_ms + self.now_ms()
+    }
+
+    /// Whole seconds elapsed since `t`, as Redis compares its second-resolution `unixtime`.
+    pub(crate) fn secs_since(&self, t: Micros) -> u64 {
+        (self.now / 1_000_000).saturating_sub(t / 1_000_000)
     }
 
     pub(crate) fn log(&mut self, level: char, text: impl Into<String>) {

@@ -188,3 +188,59 @@ fn a_paused_master_sends_nothing_and_catches_up_on_resume() {
     let t = w.console(0, "TIME");
     assert!(t.starts_with("1) \"1767225"), "virtual clock from 2026-01-01: {t}");
 }
+
+fn logs(w: &World, node: usize, needle: &str) -> usize {
+    w.trace().iter().filter(|e| e.node == node && e.kind == "log" && e.text.contains(needle)).count()
+}
+
+fn stat(w: &mut World, node: usize, field: &str) -> i64 {
+    let info = w.console(node, "INFO stats");
+    let text = info.trim_matches('"').replace("\\r\\n", "\n");
+    text.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).and_then(|v| v.parse().ok()).unwrap_or(-1)
+}
+
+#[test]
+fn replica_repl_timeout_shorter_than_the_ping_period_drops_and_psyncs() {
+    let mut w = pair(7);
+    assert_eq!(w.console(1, "CONFIG SET repl-timeout 2"), "OK");
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(8_000);
+    assert_eq!(w.node(1).view().link_status, Some("up"));
+    w.run_for_ms(20_000);
+    assert!(logs(&w, 1, "MASTER timeout: no data nor PING received...") >= 3);
+    assert!(stat(&mut w, 0, "sync_partial_ok") >= 3, "each reconnection is a partial resync");
+    assert_eq!(stat(&mut w, 0, "sync_full"), 1);
+    assert_eq!(w.node(0).digest(), w.node(1).digest());
+}
+
+#[test]
+fn master_drops_a_silent_replica_which_then_psyncs_back() {
+    let mut w = pair(8);
+    assert_eq!(w.console(0, "CONFIG SET repl-timeout 3"), "OK");
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(8_000);
+    w.pause_node(1, 6_000);
+    w.run_for_ms(6_000);
+    assert_eq!(logs(&w, 0, "Disconnecting timedout replica (streaming sync): 127.0.0.1:6380"), 1);
+    w.run_for_ms(3_000);
+    assert_eq!(w.node(1).view().link_status, Some("up"));
+    assert_eq!(logs(&w, 0, "Sending 0 bytes of backlog"), 1, "nothing was written meanwhile");
+    assert_eq!(stat(&mut w, 0, "sync_partial_ok"), 1);
+}
+
+#[test]
+fn backlog_is_freed_with_a_new_replid_after_the_ttl_without_replicas() {
+    let mut w = pair(9);
+    w.console(0, "CONFIG SET repl-backlog-ttl 5");
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(8_000);
+    let id = w.node(0).view().replid;
+    w.console(1, "REPLICAOF NO ONE");
+    w.run_for_ms(3_000);
+    assert!(w.node(0).view().backlog.active, "kept within the TTL");
+    w.run_for_ms(4_000);
+    let m = w.node(0).view();
+    assert!(!m.backlog.active);
+    assert_ne!(m.replid, id);
+    assert_eq!(logs(&w, 0, "Replication backlog freed after 5 seconds without connected replicas."), 1);
+}

@@ -19,7 +19,6 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "replconf", arity: -1, flags: flags::STALE | flags::ADMIN, handler: replconf },
     Command { name: "psync", arity: -3, flags: flags::ADMIN, handler: sync },
     Command { name: "sync", arity: 1, flags: flags::ADMIN, handler: sync },
-    Command { name: "config", arity: -2, flags: flags::STALE | flags::ADMIN, handler: config },
     Command { name: "debug", arity: -2, flags: flags::ADMIN, handler: debug },
     Command { name: "command", arity: -1, flags: flags::STALE, handler: command },
     Command { name: "time", arity: 1, flags: flags::STALE, handler: time },
@@ -86,151 +85,6 @@ pub(super) fn role(node: &mut Node, _: &mut Ctx, _: &[Vec<u8>]) -> Reply {
             Frame::Integer(l.client.as_ref().map_or(-1, |c| c.reploff)),
         ]),
     })
-}
-
-/// The replication settings CONFIG GET/SET know, with Redis's names.
-const CONFIGS: &[&str] = &[
-    "repl-diskless-sync",
-    "repl-diskless-sync-delay",
-    "repl-diskless-sync-max-replicas",
-    "repl-ping-replica-period",
-    "repl-timeout",
-    "repl-backlog-size",
-    "repl-backlog-ttl",
-    "replica-read-only",
-    "replica-serve-stale-data",
-    "replica-priority",
-    "lab-rdb-bytes-per-sec",
-];
-
-fn config_value(node: &Node, name: &str) -> String {
-    let r = &node.cfg.repl;
-    let yn = |b: bool| if b { "yes" } else { "no" }.to_string();
-    match name {
-        "repl-diskless-sync" => yn(r.diskless_sync),
-        "repl-diskless-sync-delay" => r.diskless_sync_delay.to_string(),
-        "repl-diskless-sync-max-replicas" => r.diskless_sync_max_replicas.to_string(),
-        "repl-ping-replica-period" => r.ping_period.to_string(),
-        "repl-timeout" => r.timeout.to_string(),
-        "repl-backlog-size" => r.backlog_size.to_string(),
-        "repl-backlog-ttl" => r.backlog_ttl.to_string(),
-        "replica-read-only" => yn(r.replica_read_only),
-        "replica-serve-stale-data" => yn(r.serve_stale_data),
-        "replica-priority" => r.replica_priority.to_string(),
-        _ => r.rdb_bytes_per_sec.to_string(),
-    }
-}
-
-/// Glob matching for CONFIG GET patterns (`*`, `?`), enough for config names.
-fn glob(pat: &[u8], s: &[u8]) -> bool {
-    match (pat.first(), s.first()) {
-        (None, None) => true,
-        (Some(b'*'), _) => glob(&pat[1..], s) || (!s.is_empty() && glob(pat, &s[1..])),
-        (Some(b'?'), Some(_)) => glob(&pat[1..], &s[1..]),
-        (Some(p), Some(c)) if p.eq_ignore_ascii_case(c) => glob(&pat[1..], &s[1..]),
-        _ => false,
-    }
-}
-
-fn parse_memory(v: &str) -> Option<u64> {
-    let v = v.to_ascii_lowercase();
-    let (num, mul) = [
-        ("gb", 1u64 << 30),
-        ("mb", 1 << 20),
-        ("kb", 1 << 10),
-        ("g", 1_000_000_000),
-        ("m", 1_000_000),
-        ("k", 1000),
-        ("b", 1),
-    ]
-    .iter()
-    .find_map(|(s, m)| v.strip_suffix(s).map(|n| (n.to_string(), *m)))
-    .unwrap_or((v.clone(), 1));
-    num.parse::<u64>().ok()?.checked_mul(mul)
-}
-
-fn set_config(node: &mut Node, name: &str, value: &str) -> Result<(), String> {
-    let bad = || {
-        format!("ERR CONFIG SET failed (possibly related to argument '{name}') - argument couldn't be parsed into an integer")
-    };
-    let yes_no = |v: &str| match v.to_ascii_lowercase().as_str() {
-        "yes" => Ok(true),
-        "no" => Ok(false),
-        _ => Err(format!(
-            "ERR CONFIG SET failed (possibly related to argument '{name}') - argument must be 'yes' or 'no'"
-        )),
-    };
-    let int = |v: &str, min: u64| v.parse::<u64>().ok().filter(|&n| n >= min).ok_or_else(bad);
-    let r = &mut node.cfg.repl;
-    match name {
-        "repl-diskless-sync" => r.diskless_sync = yes_no(value)?,
-        "repl-diskless-sync-delay" => r.diskless_sync_delay = int(value, 0)?,
-        "repl-diskless-sync-max-replicas" => r.diskless_sync_max_replicas = int(value, 0)? as usize,
-        "repl-ping-replica-period" => r.ping_period = int(value, 1)?,
-        "repl-timeout" => r.timeout = int(value, 1)?,
-        "repl-backlog-size" => {
-            let n = parse_memory(value).ok_or_else(bad)?.max(16384) as usize;
-            r.backlog_size = n;
-            if let Some(b) = node.backlog.as_mut() {
-                b.resize(n);
-            }
-        }
-        "repl-backlog-ttl" => r.backlog_ttl = int(value, 0)?,
-        "replica-read-only" => r.replica_read_only = yes_no(value)?,
-        "replica-serve-stale-data" => r.serve_stale_data = yes_no(value)?,
-        "replica-priority" => r.replica_priority = int(value, 0)?,
-        _ => r.rdb_bytes_per_sec = int(value, 1)?,
-    }
-    Ok(())
-}
-
-impl Node {
-    /// CONFIG SET for one setting, as `repl-lab server --config NAME VALUE` applies it.
-    pub fn config_set(&mut self, name: &str, value: &str) -> Result<(), String> {
-        let name = name.to_ascii_lowercase();
-        if !CONFIGS.contains(&name.as_str()) {
-            return Err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'"));
-        }
-        set_config(self, &name, value)
-    }
-}
-
-pub(super) fn config(node: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let sub = argv[1].to_ascii_lowercase();
-    match sub.as_slice() {
-        b"get" if argv.len() >= 3 => {
-            let mut out = Vec::new();
-            for name in CONFIGS {
-                if argv[2..].iter().any(|p| glob(p, name.as_bytes())) {
-                    out.push(Frame::bulk(name));
-                    out.push(Frame::bulk(config_value(node, name)));
-                }
-            }
-            Some(Frame::Array(out))
-        }
-        b"set" if argv.len() >= 4 && argv.len() % 2 == 0 => {
-            for pair in argv[2..].chunks(2) {
-                let name = String::from_utf8_lossy(&pair[0]).to_ascii_lowercase();
-                if !CONFIGS.contains(&name.as_str()) {
-                    return Some(Frame::error(format!(
-                        "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
-                    )));
-                }
-                if let Err(e) = set_config(node, &name, &String::from_utf8_lossy(&pair[1])) {
-                    return Some(Frame::error(e));
-                }
-            }
-            Some(Frame::ok())
-        }
-        b"get" | b"set" => Some(Frame::error(format!(
-            "ERR wrong number of arguments for 'config|{}' command",
-            String::from_utf8_lossy(&sub)
-        ))),
-        _ => Some(Frame::error(format!(
-            "ERR unknown subcommand '{}'. Try CONFIG HELP.",
-            String::from_utf8_lossy(&argv[1])
-        ))),
-    }
 }
 
 pub(super) fn debug(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
@@ -423,22 +277,5 @@ fn info_keyspace(node: &Node, o: &mut String) {
         if !db.is_empty() {
             let _ = write!(o, "db{i}:keys={},expires={},avg_ttl=0\r\n", db.len(), db.expires_len());
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
-
-    use super::*;
-
-    #[test]
-    fn config_glob_and_memory_units() {
-        assert!(glob(b"repl-*", b"repl-timeout"));
-        assert!(!glob(b"repl-?", b"repl-timeout"));
-        assert_eq!(parse_memory("1mb"), Some(1 << 20));
-        assert_eq!(parse_memory("16384"), Some(16384));
-        assert_eq!(parse_memory("x"), None);
     }
 }

@@ -520,6 +520,8 @@ impl Node {
     /// The master half of `replicationCron`: the in-stream ping, newlines to replicas waiting for
     /// the RDB, and starting a delayed diskless BGSAVE.
     pub(crate) fn master_cron(&mut self) {
+        self.disconnect_timedout_replicas();
+        self.free_idle_backlog();
         let period = self.cfg.repl.ping_period.max(1);
         if (self.cron_loops / 10 - 1) % period == 0 && !self.replicas.is_empty() && self.master.is_none() {
             // PING is fed with dictid = slaveseldb: no SELECT ever precedes it (§6.1).
@@ -548,6 +550,38 @@ impl Node {
                     self.start_bgsave_for_replication();
                 }
             }
+        }
+    }
+
+    /// Drops ONLINE replicas that have not ACKed for `repl-timeout` (§6.2); pre-PSYNC replicas
+    /// never ACK and are exempt.
+    fn disconnect_timedout_replicas(&mut self) {
+        let timeout = self.cfg.repl.timeout;
+        for c in self.replicas.clone() {
+            let Some(p) = self.peer(c) else {
+                continue;
+            };
+            if p.state == SlaveState::Online && !p.pre_psync && self.secs_since(p.ack_time) > timeout {
+                let name = self.replica_name(c);
+                self.log('#', format!("Disconnecting timedout replica (streaming sync): {name}"));
+                self.close(c);
+            }
+        }
+    }
+
+    /// A master with no replica for `repl-backlog-ttl` seconds frees its backlog and changes its
+    /// replication id, so nobody can PSYNC into a history it no longer holds (§4.1).
+    fn free_idle_backlog(&mut self) {
+        let ttl = self.cfg.repl.backlog_ttl;
+        if self.master.is_none()
+            && self.replicas.is_empty()
+            && self.backlog.is_some()
+            && ttl > 0
+            && self.secs_since(self.repl_no_slaves_since) >= ttl
+        {
+            self.new_replid();
+            self.backlog = None;
+            self.log('*', format!("Replication backlog freed after {ttl} seconds without connected replicas."));
         }
     }
 

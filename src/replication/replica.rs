@@ -643,9 +643,32 @@ impl Node {
         let Some(l) = self.master.as_ref() else {
             return;
         };
+        let timeout = self.cfg.repl.timeout;
+        let since = |t: Micros| self.secs_since(t);
         match l.state {
             ReplState::Connect => self.connect_to_master(),
-            ReplState::Connected => self.send_ack(),
+            ReplState::Transfer if since(l.last_io) > timeout => {
+                self.log('#', "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.");
+                self.cancel_handshake(true);
+            }
+            ReplState::Connected => {
+                let idle = l.client.as_ref().map_or(0, |c| since(c.last_interaction));
+                let conn = l.conn;
+                if idle > timeout {
+                    self.log('#', "MASTER timeout: no data nor PING received...");
+                    if let Some(conn) = conn {
+                        // Freeing the master client caches it, then reconnects (§2.7).
+                        self.close(conn);
+                    }
+                } else {
+                    self.send_ack();
+                }
+            }
+            ReplState::None | ReplState::Transfer => {}
+            _ if since(l.last_io) > timeout => {
+                self.log('#', "Timeout connecting to the MASTER...");
+                self.cancel_handshake(true);
+            }
             _ => {}
         }
     }
