@@ -240,6 +240,74 @@ impl Node {
         node
     }
 
+    /// Starts a node as Redis starts after a crash or a restart: it loads its saved RDB, if any,
+    /// and takes up its replication history from the RDB's AUX fields (REDIS-REPLICATION.md §5.8):
+    /// a replica rebuilds a cached master to PSYNC from; a master keeps the old id as replid2 so
+    /// its replicas can still PSYNC.
+    pub fn restart(
+        cfg: NodeConfig,
+        seed: u64,
+        now: Micros,
+        disk: Option<Vec<u8>>,
+        replicaof: Option<(String, u16)>,
+    ) -> Node {
+        let mut node = Node::new(cfg, seed, now);
+        let mut history = None;
+        if let Some(bytes) = disk {
+            match crate::rdb::read_rdb(&bytes) {
+                Ok(file) => {
+                    let id = file.aux_field("repl-id").map(|v| String::from_utf8_lossy(v).into_owned());
+                    let off = file.aux_int("repl-offset");
+                    let db = file.aux_int("repl-stream-db");
+                    if let (Some(id), Some(off), Some(db)) = (id, off, db) {
+                        if id.len() == 40 && off >= 0 && (0..16).contains(&db) {
+                            history = Some((id, off, db as usize));
+                        }
+                    }
+                    let keys = file.keys;
+                    node.keyspace = file.keyspace;
+                    node.log('*', format!("Done loading RDB, keys loaded: {keys}, keys expired: 0."));
+                    node.log('*', "DB loaded from disk: 0.000 seconds");
+                    node.disk = Some(bytes);
+                }
+                Err(e) => node.log('#', format!("Fatal error loading the DB: {e}. Exiting.")),
+            }
+        }
+        match (replicaof, history) {
+            (Some((host, port)), h) => {
+                node.replicaof_at_startup(&host, port);
+                if let (Some((id, off, db)), Some(l)) = (h, node.master.as_mut()) {
+                    node.replid = id.clone();
+                    node.master_repl_offset = off;
+                    l.cached = Some(crate::replication::replica::MasterClient::synthesized(id, off, db, now));
+                }
+            }
+            (None, Some((id, off, _))) => {
+                node.replid2 = id;
+                node.second_replid_offset = off + 1;
+                node.master_repl_offset = off;
+                node.create_backlog();
+            }
+            (None, None) => {}
+        }
+        node
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.cfg
+    }
+
+    /// What the node has saved on its simulated disk (`dump.rdb`).
+    pub fn disk(&self) -> Option<&[u8]> {
+        self.disk.as_deref()
+    }
+
+    /// The configured master, if this node is a replica.
+    pub fn master_addr(&self) -> Option<(String, u16)> {
+        self.master.as_ref().map(|l| (l.host.clone(), l.port))
+    }
+
     /// The node's name.
     pub fn name(&self) -> &str {
         &self.cfg.name

@@ -142,6 +142,15 @@ pub fn dispatch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         Ok(cmd) => cmd,
         Err(e) => {
             node.flag_transaction(ctx.conn);
+            // A malformed EXEC inside MULTI aborts the transaction, naming why (execCommandAbort).
+            if argv[0].eq_ignore_ascii_case(b"exec") && node.in_multi(ctx.conn) {
+                node.tx.remove(&ctx.conn);
+                let why = match &e {
+                    Frame::Error(m) => m.strip_prefix("ERR ").unwrap_or(m).to_string(),
+                    _ => String::new(),
+                };
+                return Some(Frame::error(format!("EXECABORT Transaction discarded because of: {why}")));
+            }
             return Some(e);
         }
     };

@@ -22,6 +22,7 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "debug", arity: -2, flags: flags::ADMIN, handler: debug },
     Command { name: "command", arity: -1, flags: flags::STALE, handler: command },
     Command { name: "time", arity: 1, flags: flags::STALE, handler: time },
+    Command { name: "save", arity: 1, flags: flags::ADMIN, handler: save },
 ];
 
 pub(super) fn ping(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
@@ -135,6 +136,16 @@ fn populate(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         }
         db.set(key, crate::keyspace::Value::Str(val));
     }
+    Some(Frame::ok())
+}
+
+/// `SAVE`: writes the dataset to the node's (simulated) disk, as `dump.rdb`.
+pub(super) fn save(node: &mut Node, _: &mut Ctx, _: &[Vec<u8>]) -> Reply {
+    if node.child.is_some() {
+        return Some(Frame::error("ERR Background save already in progress"));
+    }
+    node.disk = Some(node.rdb_snapshot());
+    node.log('*', "DB saved on disk");
     Some(Frame::ok())
 }
 

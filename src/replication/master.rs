@@ -421,11 +421,18 @@ impl Node {
 
     /// The RDB a fork would write now, with the replication AUX fields.
     pub fn rdb_snapshot(&self) -> Vec<u8> {
-        let stream_db = if self.slaveseldb < 0 { 0 } else { self.slaveseldb };
+        // rdbPopulateSaveInfo: a master with a backlog, or a replica with a (cached) master.
+        let repl = match &self.master {
+            None if self.backlog.is_some() => {
+                Some((self.slaveseldb.max(0), self.replid.clone(), self.master_repl_offset))
+            }
+            None => None,
+            Some(l) => l.client.as_ref().or(l.cached.as_ref()).map(|c| (c.db as i64, self.replid.clone(), c.reploff)),
+        };
         let info = AuxInfo {
             ctime_secs: self.unix_ms() / 1000,
             used_mem: 1_000_000 + self.keyspace.total_keys() as u64 * 64,
-            repl: Some((stream_db, self.replid.clone(), self.master_repl_offset)),
+            repl,
         };
         write_rdb(&self.keyspace, &info)
     }

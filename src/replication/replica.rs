@@ -78,6 +78,14 @@ pub(crate) struct MasterClient {
     pub last_interaction: Micros,
 }
 
+impl MasterClient {
+    /// A cached master built from this node's own history (REPLICAOF on a master, or a restart
+    /// from an RDB that carries replication info).
+    pub(crate) fn synthesized(replid: String, reploff: i64, db: usize, now: Micros) -> Self {
+        MasterClient { replid, reploff, read_reploff: reploff, db, query: Vec::new(), parsed: 0, last_interaction: now }
+    }
+}
+
 fn line_of(buf: &[u8]) -> Option<(String, usize)> {
     let nl = buf.iter().position(|&b| b == b'\n')?;
     let mut line = &buf[..nl];
@@ -119,15 +127,7 @@ impl Node {
         }
         if was_master {
             self.log('*', "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
-            cached = Some(MasterClient {
-                replid: self.replid.clone(),
-                reploff: self.master_repl_offset,
-                read_reploff: self.master_repl_offset,
-                db: 0,
-                query: Vec::new(),
-                parsed: 0,
-                last_interaction: self.now,
-            });
+            cached = Some(MasterClient::synthesized(self.replid.clone(), self.master_repl_offset, 0, self.now));
         }
         self.master = Some(MasterLink::new(host, port, cached, self.now));
         self.connect_to_master();

@@ -71,6 +71,8 @@ struct Dir {
     free_at: Micros,
     segments: VecDeque<Segment>,
     decoder: WireDecoder,
+    /// Segments that reached a partition wait here (their delivery events are spent).
+    stalled: usize,
 }
 
 #[derive(Clone, Debug)]
@@ -101,6 +103,9 @@ struct Slot {
     node: Node,
     console: ConnId,
     console_out: Vec<u8>,
+    /// False after a crash, until a restart.
+    up: bool,
+    restarts: u64,
 }
 
 /// The whole simulated world.
@@ -117,6 +122,8 @@ pub struct World {
     params: LinkParams,
     trace: Vec<TraceEvent>,
     drained: usize,
+    /// Partition group of each node; bytes between different groups are held back.
+    groups: Vec<u32>,
     version: u64,
     /// When set, every byte sent between two nodes is kept, per (from, to), for tests.
     transcripts: Option<BTreeMap<(usize, usize), Vec<u8>>>,
@@ -137,6 +144,7 @@ impl World {
             params: LinkParams::default(),
             trace: Vec::new(),
             drained: 0,
+            groups: Vec::new(),
             version: 0,
             transcripts: None,
         }
@@ -188,7 +196,7 @@ impl World {
         let mut node = Node::new(cfg, seed, self.now);
         let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
         self.endpoints.insert((i, console), Endpoint::Console);
-        self.nodes.push(Slot { node, console, console_out: Vec::new() });
+        self.nodes.push(Slot { node, console, console_out: Vec::new(), up: true, restarts: 0 });
         self.drain(i);
         self.version += 1;
         i
@@ -216,6 +224,10 @@ impl World {
         };
         if args.is_empty() {
             return String::new();
+        }
+        if !slot.up {
+            let (host, port) = slot.node.addr();
+            return format!("Could not connect to Redis at {host}:{port}: Connection refused");
         }
         let conn = slot.console;
         slot.node.receive(self.now, conn, &encode_command(&args));
@@ -265,7 +277,7 @@ impl World {
     pub fn run_until(&mut self, t: Micros) {
         loop {
             let next_event = self.queue.keys().next().map(|k| k.0);
-            let next_node = self.nodes.iter().map(|s| s.node.next_deadline()).min();
+            let next_node = self.nodes.iter().filter(|s| s.up).map(|s| s.node.next_deadline()).min();
             let next = match (next_event, next_node) {
                 (Some(a), Some(b)) => a.min(b),
                 (a, b) => a.or(b).unwrap_or(Micros::MAX),
@@ -280,7 +292,7 @@ impl World {
                 }
             } else {
                 for i in 0..self.nodes.len() {
-                    if self.nodes[i].node.next_deadline() <= self.now {
+                    if self.nodes[i].up && self.nodes[i].node.next_deadline() <= self.now {
                         self.nodes[i].node.tick(self.now);
                         self.drain(i);
                     }
@@ -357,7 +369,7 @@ impl World {
     }
 
     fn connect(&mut self, i: usize, conn: ConnId, host: &str, port: u16) {
-        let target = self.nodes.iter().position(|s| s.node.addr() == (host, port));
+        let target = self.nodes.iter().position(|s| s.up && s.node.addr() == (host, port));
         let lat = self.params.latency;
         let Some(t) = target else {
             self.schedule(self.now + 2 * lat, Event::Refused { node: i, conn });
@@ -365,7 +377,7 @@ impl World {
         };
         let id = self.next_link;
         self.next_link += 1;
-        let dir = || Dir { free_at: 0, segments: VecDeque::new(), decoder: WireDecoder::default() };
+        let dir = || Dir { free_at: 0, segments: VecDeque::new(), decoder: WireDecoder::default(), stalled: 0 };
         self.links.insert(id, Link { ends: [(i, Some(conn)), (t, None)], open: [true, true], dirs: [dir(), dir()] });
         self.endpoints.insert((i, conn), Endpoint::Link(id, 0));
         let name = self.nodes[i].node.name().to_string();
@@ -397,10 +409,10 @@ impl World {
                 let Some(l) = self.links.get(&link) else {
                     return;
                 };
-                if !l.open[0] {
-                    return;
-                }
                 let (client, server) = (l.ends[0].0, l.ends[1].0);
+                if !l.open[0] || !self.nodes[server].up || self.partitioned(client, server) {
+                    return; // the SYN is lost; the connecting node times out on its own
+                }
                 let peer_port = 40_000 + link as u16;
                 let conn = self.nodes[server].node.accept(now, "127.0.0.1", peer_port);
                 self.endpoints.insert((server, conn), Endpoint::Link(link, 1));
@@ -426,9 +438,14 @@ impl World {
                 self.drain(node);
             }
             Event::Deliver { link, side } => {
+                let blocked = self.links.get(&link).is_some_and(|l| self.partitioned(l.ends[0].0, l.ends[1].0));
                 let Some(l) = self.links.get_mut(&link) else {
                     return;
                 };
+                if blocked {
+                    l.dirs[side].stalled += 1;
+                    return;
+                }
                 let Some(seg) = l.dirs[side].segments.pop_front() else {
                     return;
                 };
@@ -440,6 +457,13 @@ impl World {
                 self.gc_link(link);
             }
             Event::PeerClosed { link, side } => {
+                let blocked = self.links.get(&link).is_some_and(|l| self.partitioned(l.ends[0].0, l.ends[1].0));
+                if blocked {
+                    // The FIN waits behind the partition too.
+                    let lat = self.params.latency;
+                    self.schedule(now + lat, Event::PeerClosed { link, side });
+                    return;
+                }
                 let Some(l) = self.links.get_mut(&link) else {
                     return;
                 };
@@ -462,6 +486,122 @@ impl World {
                 self.links.remove(&id);
             }
         }
+    }
+
+    fn partitioned(&self, a: usize, b: usize) -> bool {
+        let g = |i: usize| self.groups.get(i).copied().unwrap_or(0);
+        g(a) != g(b)
+    }
+
+    /// Resets both ends of every connection between nodes `a` and `b` (as `CLIENT KILL` or a
+    /// TCP reset): bytes in flight are lost and both nodes see the connection close now.
+    pub fn cut(&mut self, a: usize, b: usize) {
+        let ids: Vec<u64> = self
+            .links
+            .iter()
+            .filter(|(_, l)| {
+                let (x, y) = (l.ends[0].0, l.ends[1].0);
+                (x == a && y == b) || (x == b && y == a)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in ids {
+            self.reset_link(id);
+        }
+        self.record(a, "fault", format!("link {} ↔ {} cut", self.nodes[a].node.name(), self.nodes[b].node.name()));
+        self.version += 1;
+    }
+
+    fn reset_link(&mut self, id: u64) {
+        let Some(l) = self.links.remove(&id) else {
+            return;
+        };
+        for side in 0..2 {
+            if let (node, Some(conn)) = l.ends[side] {
+                if l.open[side] && self.endpoints.remove(&(node, conn)).is_some() && self.nodes[node].up {
+                    self.nodes[node].node.closed(self.now, conn);
+                    self.drain(node);
+                }
+            }
+        }
+    }
+
+    /// Splits the nodes into groups: bytes between nodes of different groups are held back (not
+    /// lost) until [`World::heal`], so Redis's own timeouts fire as they would.
+    pub fn partition(&mut self, groups: &[u32]) {
+        self.groups = groups.to_vec();
+        let text = format!("partition {:?}", groups);
+        self.record(0, "fault", text);
+        self.version += 1;
+    }
+
+    /// Removes every partition; held bytes resume their way in order.
+    pub fn heal(&mut self) {
+        self.groups.clear();
+        let lat = self.params.latency;
+        let now = self.now;
+        let mut resched = Vec::new();
+        for (id, l) in self.links.iter_mut() {
+            for (side, d) in l.dirs.iter_mut().enumerate() {
+                for seg in d.segments.iter_mut().take(d.stalled) {
+                    seg.arrive_at = now + lat;
+                }
+                resched.extend(std::iter::repeat_n((*id, side), d.stalled));
+                d.stalled = 0;
+            }
+        }
+        for (link, side) in resched {
+            self.schedule(now + lat, Event::Deliver { link, side });
+        }
+        self.record(0, "fault", "partition healed".into());
+        self.version += 1;
+    }
+
+    /// Crashes node `i`: its memory is lost, its connections reset; its disk survives.
+    pub fn crash(&mut self, i: usize) {
+        if !self.nodes.get(i).is_some_and(|s| s.up) {
+            return;
+        }
+        let ids: Vec<u64> =
+            self.links.iter().filter(|(_, l)| l.ends[0].0 == i || l.ends[1].0 == i).map(|(id, _)| *id).collect();
+        self.nodes[i].up = false;
+        for id in ids {
+            self.reset_link(id);
+        }
+        self.endpoints.retain(|(n, _), e| *n != i || *e == Endpoint::Console);
+        let name = self.nodes[i].node.name().to_string();
+        self.record(i, "fault", format!("{name} crashed"));
+        self.version += 1;
+    }
+
+    /// Restarts a crashed node: it loads the RDB on its disk, and a node that was a replica
+    /// comes back as a replica of the same master (as if REPLICAOF had been saved in its config).
+    pub fn restart(&mut self, i: usize) {
+        let Some(slot) = self.nodes.get_mut(i) else {
+            return;
+        };
+        if slot.up {
+            return;
+        }
+        slot.restarts += 1;
+        let cfg = slot.node.config().clone();
+        let disk = slot.node.disk().map(<[u8]>::to_vec);
+        let replicaof = slot.node.master_addr();
+        let seed =
+            self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64 + 1).wrapping_add(slot.restarts << 32);
+        let mut node = Node::restart(cfg, seed, self.now, disk, replicaof);
+        let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
+        self.endpoints.insert((i, console), Endpoint::Console);
+        *slot = Slot { node, console, console_out: Vec::new(), up: true, restarts: slot.restarts };
+        let name = slot.node.name().to_string();
+        self.record(i, "fault", format!("{name} restarted"));
+        self.drain(i);
+        self.version += 1;
+    }
+
+    /// True unless node `i` has crashed.
+    pub fn is_up(&self, i: usize) -> bool {
+        self.nodes.get(i).is_some_and(|s| s.up)
     }
 
     /// Every segment still travelling.

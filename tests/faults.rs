@@ -1,0 +1,127 @@
+//! Faults in the simulator, and how Redis's replication reacts to each: a cut connection, a
+//! partition that holds bytes back until it heals, crashes and restarts with and without a saved
+//! RDB (REDIS-REPLICATION.md §2.7, §5.8, §8).
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+
+use redis_repl_lab::sim::World;
+
+fn synced_pair(seed: u64) -> World {
+    let mut w = World::new(seed);
+    w.add_node();
+    w.add_node();
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(8_000);
+    assert_eq!(w.node(1).view().link_status, Some("up"));
+    w
+}
+
+fn stat(w: &mut World, node: usize, field: &str) -> i64 {
+    let info = w.console(node, "INFO stats");
+    let text = info.trim_matches('"').replace("\\r\\n", "\n");
+    text.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).and_then(|v| v.parse().ok()).unwrap_or(-1)
+}
+
+fn logged(w: &World, node: usize, needle: &str) -> bool {
+    w.trace().iter().any(|e| e.node == node && e.kind == "log" && e.text.contains(needle))
+}
+
+#[test]
+fn a_cut_link_is_followed_by_an_immediate_partial_resync() {
+    let mut w = synced_pair(1);
+    w.console(0, "SET a 1");
+    w.run_for_ms(100);
+    w.cut(0, 1);
+    assert_eq!(w.node(1).view().link_status, Some("down"));
+    assert!(logged(&w, 1, "Caching the disconnected master state."));
+    w.console(0, "SET b 2");
+    w.run_for_ms(1_000);
+    assert_eq!(w.node(1).view().link_status, Some("up"));
+    assert_eq!(stat(&mut w, 0, "sync_partial_ok"), 1);
+    assert_eq!(stat(&mut w, 0, "sync_full"), 1);
+    assert_eq!(w.console(1, "GET b"), "\"2\"");
+    assert_eq!(w.node(0).view().master_repl_offset, w.node(1).view().slave_repl_offset);
+}
+
+#[test]
+fn a_partition_holds_bytes_back_until_timeouts_fire_then_heals_partially() {
+    let mut w = synced_pair(2);
+    w.console(0, "CONFIG SET repl-timeout 5");
+    w.console(1, "CONFIG SET repl-timeout 5");
+    w.partition(&[0, 1]);
+    w.console(0, "SET during partition");
+    w.run_for_ms(3_000);
+    assert_eq!(w.console(1, "GET during"), "(nil)", "held back, not delivered");
+    w.run_for_ms(5_000);
+    assert!(logged(&w, 0, "Disconnecting timedout replica (streaming sync)"));
+    assert!(logged(&w, 1, "MASTER timeout: no data nor PING received..."));
+    w.run_for_ms(5_000);
+    assert_eq!(w.node(1).view().link_status, Some("down"), "reconnects cannot get through");
+    w.heal();
+    w.run_for_ms(8_000);
+    assert_eq!(w.node(1).view().link_status, Some("up"));
+    assert_eq!(w.console(1, "GET during"), "\"partition\"");
+    assert_eq!(stat(&mut w, 0, "sync_full"), 1, "the backlog covered the gap");
+    assert_eq!(w.node(0).digest(), w.node(1).digest());
+}
+
+#[test]
+fn a_master_restarted_without_persistence_empties_its_replica() {
+    let mut w = synced_pair(3);
+    w.console(0, "SET k v");
+    w.run_for_ms(500);
+    assert_eq!(w.console(1, "GET k"), "\"v\"");
+    let old_id = w.node(0).view().replid;
+    w.crash(0);
+    assert_eq!(w.console(0, "PING"), "Could not connect to Redis at 127.0.0.1:6379: Connection refused");
+    w.run_for_ms(3_000);
+    assert!(logged(&w, 1, "Error condition on socket for SYNC: Connection refused"));
+    assert_eq!(w.console(1, "GET k"), "\"v\"", "stale reads are served meanwhile");
+    w.restart(0);
+    w.run_for_ms(10_000);
+    assert_ne!(w.node(0).view().replid, old_id);
+    assert_eq!(w.node(1).view().link_status, Some("up"));
+    assert_eq!(w.console(1, "DBSIZE"), "(integer) 0", "the replica full-synced an empty dataset");
+}
+
+#[test]
+fn a_master_restarted_from_its_rdb_accepts_the_replica_partially_via_replid2() {
+    let mut w = synced_pair(4);
+    w.console(0, "SET k v");
+    w.run_for_ms(500);
+    assert_eq!(w.console(0, "SAVE"), "OK");
+    let old_id = w.node(0).view().replid;
+    w.crash(0);
+    w.run_for_ms(2_000);
+    w.restart(0);
+    let m = w.node(0).view();
+    assert_eq!(m.replid2, old_id);
+    assert_eq!(w.console(0, "GET k"), "\"v\"");
+    w.run_for_ms(3_000);
+    assert_eq!(w.node(1).view().link_status, Some("up"));
+    assert_eq!(stat(&mut w, 0, "sync_partial_ok"), 1);
+    assert_eq!(stat(&mut w, 0, "sync_full"), 0);
+}
+
+#[test]
+fn a_replica_restarted_from_its_rdb_psyncs_from_the_saved_offset() {
+    let mut w = synced_pair(5);
+    w.console(0, "SET k v");
+    w.run_for_ms(500);
+    w.console(1, "SAVE");
+    let saved = w.node(1).view().slave_repl_offset;
+    w.crash(1);
+    w.console(0, "SET later 1");
+    w.run_for_ms(2_000);
+    w.restart(1);
+    w.run_for_ms(2_000);
+    assert!(logged(
+        &w,
+        1,
+        &format!("Trying a partial resynchronization (request {}:{}).", w.node(0).view().replid, saved + 1)
+    ));
+    assert_eq!(w.node(1).view().link_status, Some("up"));
+    assert_eq!(w.console(1, "GET later"), "\"1\"");
+    assert_eq!(stat(&mut w, 0, "sync_partial_ok"), 1);
+}
