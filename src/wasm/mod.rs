@@ -157,6 +157,60 @@ impl Lab {
         to_js(&v)
     }
 
+    /// Replies that reached node `i`'s console after `command` returned (a node that was paused,
+    /// by DEBUG SLEEP for instance, answers when it wakes).
+    #[wasm_bindgen(js_name = consoleLateReplies)]
+    pub fn console_late_replies(&mut self, i: usize) -> Vec<String> {
+        self.world.console_late_replies(i)
+    }
+
+    /// Resets every connection between nodes `a` and `b` (bytes in flight are lost).
+    pub fn cut(&mut self, a: usize, b: usize) {
+        if a < self.world.node_count() && b < self.world.node_count() {
+            self.world.cut(a, b);
+        }
+    }
+
+    /// Splits nodes into groups (one group number per node); bytes between groups wait.
+    pub fn partition(&mut self, groups: Vec<u32>) {
+        self.world.partition(&groups);
+    }
+
+    /// Removes every partition.
+    pub fn heal(&mut self) {
+        self.world.heal();
+    }
+
+    /// Crashes node `i` (memory lost, saved RDB kept).
+    pub fn crash(&mut self, i: usize) {
+        self.world.crash(i);
+    }
+
+    /// Restarts a crashed node from its saved RDB.
+    pub fn restart(&mut self, i: usize) {
+        self.world.restart(i);
+    }
+
+    /// False while node `i` is crashed.
+    #[wasm_bindgen(js_name = isUp)]
+    pub fn is_up(&self, i: usize) -> bool {
+        self.world.is_up(i)
+    }
+
+    /// Stops node `i` for `ms` of virtual time, as SIGSTOP then SIGCONT.
+    #[wasm_bindgen(js_name = pauseNode)]
+    pub fn pause_node(&mut self, i: usize, ms: f64) {
+        if ms.is_finite() && ms > 0.0 {
+            self.world.pause_node(i, ms as u64);
+        }
+    }
+
+    /// True while node `i` is paused.
+    #[wasm_bindgen(js_name = isPaused)]
+    pub fn is_paused(&self, i: usize) -> bool {
+        i < self.world.node_count() && self.world.node(i).is_paused()
+    }
+
     /// The digest of the whole trace: equal digests mean identical runs.
     #[wasm_bindgen(js_name = traceDigest)]
     pub fn trace_digest(&self) -> String {
