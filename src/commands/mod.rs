@@ -9,8 +9,10 @@ mod hashes;
 mod keys;
 mod lists;
 mod server;
+mod sets;
 mod strings;
 mod transactions;
+mod zsets;
 
 pub(crate) use transactions::TxState;
 
@@ -80,6 +82,8 @@ const FAMILIES: &[&[Command]] = &[
     transactions::COMMANDS,
     lists::COMMANDS,
     hashes::COMMANDS,
+    sets::COMMANDS,
+    zsets::COMMANDS,
 ];
 
 fn lookup(name: &[u8]) -> Option<&'static Command> {

@@ -1,0 +1,1139 @@
+//! Sorted-set commands: ZADD (NX, XX, GT, LT, CH, INCR), ZINCRBY, ZREM, ZSCORE, ZMSCORE, ZCARD,
+//! ZCOUNT, ZLEXCOUNT, ZRANK, ZREVRANK, ZPOPMIN, ZPOPMAX, the ZRANGE family (by rank, score and
+//! lex, reversed, with LIMIT and WITHSCORES; ZRANGESTORE) and ZREMRANGEBYRANK/SCORE/LEX.
+//!
+//! Sorted sets are deterministic, so Redis propagates every one of these writes as the client
+//! sent it (ZPOPMIN included). What needs care is the text: scores are parsed the way Redis's
+//! `strtod`-based parsers accept them and printed with `%.17g`, so `ZADD z 1.1 a` then
+//! `ZSCORE z a` answers "1.1000000000000001" as on a real server. Lex ranges walk the members the
+//! way a listpack-encoded (small) sorted set does, which decides the answer when members of
+//! different scores are mixed.
+
+use super::{flags, lookup_key, not_an_integer, parse_i64, syntax_error, wrong_type, Command, Ctx, Reply};
+use crate::keyspace::{Bytes, Value, ZSetValue};
+use crate::node::Node;
+use crate::resp::Frame;
+
+/// Sorted-set commands.
+pub(super) const COMMANDS: &[Command] = &[
+    Command { name: "zadd", arity: -4, flags: flags::WRITE, handler: zadd },
+    Command { name: "zincrby", arity: 4, flags: flags::WRITE, handler: zincrby },
+    Command { name: "zrem", arity: -3, flags: flags::WRITE, handler: zrem },
+    Command { name: "zscore", arity: 3, flags: 0, handler: zscore },
+    Command { name: "zmscore", arity: -3, flags: 0, handler: zmscore },
+    Command { name: "zcard", arity: 2, flags: 0, handler: zcard },
+    Command { name: "zcount", arity: 4, flags: 0, handler: zcount },
+    Command { name: "zlexcount", arity: 4, flags: 0, handler: zlexcount },
+    Command { name: "zrank", arity: 3, flags: 0, handler: zrank },
+    Command { name: "zrevrank", arity: 3, flags: 0, handler: zrevrank },
+    Command { name: "zpopmin", arity: -2, flags: flags::WRITE, handler: zpopmin },
+    Command { name: "zpopmax", arity: -2, flags: flags::WRITE, handler: zpopmax },
+    Command { name: "zrange", arity: -4, flags: 0, handler: zrange },
+    Command { name: "zrangestore", arity: -5, flags: flags::WRITE, handler: zrangestore },
+    Command { name: "zrangebyscore", arity: -4, flags: 0, handler: zrangebyscore },
+    Command { name: "zrevrangebyscore", arity: -4, flags: 0, handler: zrevrangebyscore },
+    Command { name: "zrangebylex", arity: -4, flags: 0, handler: zrangebylex },
+    Command { name: "zrevrangebylex", arity: -4, flags: 0, handler: zrevrangebylex },
+    Command { name: "zrevrange", arity: -4, flags: 0, handler: zrevrange },
+    Command { name: "zremrangebyrank", arity: 4, flags: flags::WRITE, handler: zremrangebyrank },
+    Command { name: "zremrangebyscore", arity: 4, flags: flags::WRITE, handler: zremrangebyscore },
+    Command { name: "zremrangebylex", arity: 4, flags: flags::WRITE, handler: zremrangebylex },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Floats as Redis reads and writes them.
+
+/// C's `isspace` in the "C" locale.
+fn is_c_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
+}
+
+/// `x * 2^e` without intermediate overflow or underflow where the result is representable.
+fn ldexp(mut x: f64, mut e: i64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    while e > 1000 && x.is_finite() {
+        x *= 2f64.powi(1000);
+        e -= 1000;
+    }
+    while e < -1000 && x != 0.0 {
+        x *= 2f64.powi(-1000);
+        e += 1000;
+    }
+    x * 2f64.powi(e as i32)
+}
+
+/// C's `strtod` (glibc, "C" locale) on a byte string: the value, how many bytes it used (0: no
+/// conversion) and whether it set `ERANGE` with an overflowed or underflowed-to-zero result.
+fn strtod(s: &[u8]) -> (f64, usize, bool) {
+    let mut i = 0;
+    while i < s.len() && is_c_space(s[i]) {
+        i += 1;
+    }
+    let mut neg = false;
+    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
+        neg = s[i] == b'-';
+        i += 1;
+    }
+    let sign = |v: f64| if neg { -v } else { v };
+    let rest = &s[i..];
+    let starts_ci = |p: &[u8]| rest.len() >= p.len() && rest[..p.len()].eq_ignore_ascii_case(p);
+    if starts_ci(b"infinity") {
+        return (sign(f64::INFINITY), i + 8, false);
+    }
+    if starts_ci(b"inf") {
+        return (sign(f64::INFINITY), i + 3, false);
+    }
+    if starts_ci(b"nan") {
+        let mut n = i + 3;
+        if s.get(n) == Some(&b'(') {
+            let mut j = n + 1;
+            while j < s.len() && (s[j].is_ascii_alphanumeric() || s[j] == b'_') {
+                j += 1;
+            }
+            if s.get(j) == Some(&b')') {
+                n = j + 1;
+            }
+        }
+        return (f64::NAN, n, false);
+    }
+    let hex_digit = |c: u8| (c as char).to_digit(16);
+    if rest.len() > 2
+        && rest[0] == b'0'
+        && (rest[1] | 0x20) == b'x'
+        && (hex_digit(rest[2]).is_some() || (rest[2] == b'.' && rest.get(3).and_then(|&c| hex_digit(c)).is_some()))
+    {
+        let mut j = i + 2;
+        let (mut mant, mut exp, mut nonzero) = (0f64, 0i64, false);
+        let mut seen_point = false;
+        while j < s.len() {
+            if let Some(d) = hex_digit(s[j]) {
+                nonzero |= d != 0;
+                if mant < 2f64.powi(60) {
+                    mant = mant * 16.0 + d as f64;
+                    if seen_point {
+                        exp -= 4;
+                    }
+                } else if !seen_point {
+                    exp += 4;
+                }
+            } else if s[j] == b'.' && !seen_point {
+                seen_point = true;
+            } else {
+                break;
+            }
+            j += 1;
+        }
+        if j < s.len() && (s[j] | 0x20) == b'p' {
+            let mut k = j + 1;
+            let mut eneg = false;
+            if k < s.len() && (s[k] == b'+' || s[k] == b'-') {
+                eneg = s[k] == b'-';
+                k += 1;
+            }
+            if k < s.len() && s[k].is_ascii_digit() {
+                let mut e: i64 = 0;
+                while k < s.len() && s[k].is_ascii_digit() {
+                    e = (e * 10 + (s[k] - b'0') as i64).min(1 << 40);
+                    k += 1;
+                }
+                exp += if eneg { -e } else { e };
+                j = k;
+            }
+        }
+        let v = ldexp(mant, exp);
+        let erange = v.is_infinite() || (v == 0.0 && nonzero);
+        return (sign(v), j, erange);
+    }
+    // Decimal: digits, an optional point and digits (at least one digit in all), an optional
+    // exponent that counts only when digits follow it.
+    let mut j = i;
+    let mut text = String::from(if neg { "-" } else { "" });
+    let mut digits = 0;
+    let mut nonzero = false;
+    while j < s.len() && s[j].is_ascii_digit() {
+        nonzero |= s[j] != b'0';
+        text.push(s[j] as char);
+        digits += 1;
+        j += 1;
+    }
+    if j < s.len() && s[j] == b'.' {
+        text.push('.');
+        j += 1;
+        while j < s.len() && s[j].is_ascii_digit() {
+            nonzero |= s[j] != b'0';
+            text.push(s[j] as char);
+            digits += 1;
+            j += 1;
+        }
+    }
+    if digits == 0 {
+        return (0.0, 0, false);
+    }
+    if j < s.len() && (s[j] | 0x20) == b'e' {
+        let mut k = j + 1;
+        let mut etext = String::from("e");
+        if k < s.len() && (s[k] == b'+' || s[k] == b'-') {
+            etext.push(s[k] as char);
+            k += 1;
+        }
+        if k < s.len() && s[k].is_ascii_digit() {
+            while k < s.len() && s[k].is_ascii_digit() {
+                etext.push(s[k] as char);
+                k += 1;
+            }
+            text.push_str(&etext);
+            j = k;
+        }
+    }
+    let v: f64 = text.parse().unwrap_or(0.0);
+    let erange = v.is_infinite() || (v == 0.0 && nonzero);
+    (v, j, erange)
+}
+
+/// Redis's `getDoubleFromObject` (`string2d`): the whole argument must be a float, with no
+/// leading space, no overflow or underflow to zero, and not NaN. `inf`, `-inf` and hex floats
+/// are accepted, as by `strtod`.
+pub(super) fn parse_f64(arg: &[u8]) -> Option<f64> {
+    if arg.is_empty() || is_c_space(arg[0]) {
+        return None;
+    }
+    let (v, used, erange) = strtod(arg);
+    if used != arg.len() || (erange && (v.is_infinite() || v == 0.0)) || v.is_nan() {
+        return None;
+    }
+    Some(v)
+}
+
+/// A double as Redis replies with it (`addReplyDouble`): `%.17g`, with `inf` and `-inf`.
+pub(super) fn format_double(d: f64) -> String {
+    if d.is_nan() {
+        return "nan".into();
+    }
+    if d.is_infinite() {
+        return if d > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    if d == 0.0 {
+        return if d.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    // 17 significant digits, correctly rounded (ties to even, as glibc).
+    let sci = format!("{:.16e}", d.abs());
+    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
+    let mut out = String::from(if d < 0.0 { "-" } else { "" });
+    if !(-4..17).contains(&exp) {
+        let frac = digits[1..].trim_end_matches('0');
+        out.push_str(&digits[..1]);
+        if !frac.is_empty() {
+            out.push('.');
+            out.push_str(frac);
+        }
+        out.push_str(&format!("e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs()));
+    } else if exp >= 0 {
+        let int_len = exp as usize + 1;
+        out.push_str(&digits[..int_len]);
+        let frac = digits[int_len..].trim_end_matches('0');
+        if !frac.is_empty() {
+            out.push('.');
+            out.push_str(frac);
+        }
+    } else {
+        out.push_str("0.");
+        out.push_str(&"0".repeat((-exp - 1) as usize));
+        out.push_str(digits.trim_end_matches('0'));
+    }
+    out
+}
+
+fn score_reply(d: f64) -> Frame {
+    Frame::Bulk(format_double(d).into_bytes())
+}
+
+/// A small sorted set (a listpack in Redis) stores `-0` as `0`; the lab keeps every score that
+/// way, so `-0` members order and compare as Redis's small sets do.
+fn stored(score: f64) -> f64 {
+    if score == 0.0 {
+        0.0
+    } else {
+        score
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ranges.
+
+/// A score range (`zrangespec`): `(` makes a bound exclusive.
+#[derive(Clone, Copy)]
+struct ScoreRange {
+    min: f64,
+    max: f64,
+    minex: bool,
+    maxex: bool,
+}
+
+impl ScoreRange {
+    fn contains(&self, v: f64) -> bool {
+        let gte_min = if self.minex { v > self.min } else { v >= self.min };
+        let lte_max = if self.maxex { v < self.max } else { v <= self.max };
+        gte_min && lte_max
+    }
+}
+
+/// One bound of `zslParseRange`: `strtod` with leading spaces allowed, no ERANGE check, and the
+/// rest of the argument must be empty (a NUL byte ends it, as for a C string).
+fn parse_score_bound(arg: &[u8]) -> Option<(f64, bool)> {
+    let (body, ex) = match arg.first() {
+        Some(b'(') => (&arg[1..], true),
+        _ => (arg, false),
+    };
+    let (v, used, _) = strtod(body);
+    if !matches!(body.get(used), None | Some(0)) || v.is_nan() {
+        return None;
+    }
+    Some((v, ex))
+}
+
+fn parse_score_range(min: &[u8], max: &[u8]) -> Result<ScoreRange, Frame> {
+    match (parse_score_bound(min), parse_score_bound(max)) {
+        (Some((min, minex)), Some((max, maxex))) => Ok(ScoreRange { min, max, minex, maxex }),
+        _ => Err(Frame::error("ERR min or max is not a float")),
+    }
+}
+
+/// One bound of a lex range: `-` and `+` are the smallest and largest strings.
+#[derive(Clone, PartialEq)]
+enum LexBound {
+    Min,
+    Max,
+    Incl(Bytes),
+    Excl(Bytes),
+}
+
+impl LexBound {
+    fn parse(arg: &[u8]) -> Option<LexBound> {
+        match arg.first() {
+            Some(b'+') if matches!(arg.get(1), None | Some(0)) => Some(LexBound::Max),
+            Some(b'-') if matches!(arg.get(1), None | Some(0)) => Some(LexBound::Min),
+            Some(b'(') => Some(LexBound::Excl(arg[1..].to_vec())),
+            Some(b'[') => Some(LexBound::Incl(arg[1..].to_vec())),
+            _ => None,
+        }
+    }
+
+    fn exclusive(&self) -> bool {
+        !matches!(self, LexBound::Incl(_))
+    }
+}
+
+/// A lex range (`zlexrangespec`).
+#[derive(Clone)]
+struct LexRange {
+    min: LexBound,
+    max: LexBound,
+}
+
+impl LexRange {
+    fn parse(min: &[u8], max: &[u8]) -> Result<LexRange, Frame> {
+        match (LexBound::parse(min), LexBound::parse(max)) {
+            (Some(min), Some(max)) => Ok(LexRange { min, max }),
+            _ => Err(Frame::error("ERR min or max not valid string range item")),
+        }
+    }
+
+    fn gte_min(&self, v: &[u8]) -> bool {
+        match &self.min {
+            LexBound::Min => true,
+            LexBound::Max => false,
+            LexBound::Incl(b) => v >= b.as_slice(),
+            LexBound::Excl(b) => v > b.as_slice(),
+        }
+    }
+
+    fn lte_max(&self, v: &[u8]) -> bool {
+        match &self.max {
+            LexBound::Min => false,
+            LexBound::Max => true,
+            LexBound::Incl(b) => v <= b.as_slice(),
+            LexBound::Excl(b) => v < b.as_slice(),
+        }
+    }
+
+    /// `sdscmplex(min, max)`, with the special minimum and maximum strings.
+    fn bounds_cmp(&self) -> std::cmp::Ordering {
+        use std::cmp::Ordering::*;
+        use LexBound::*;
+        match (&self.min, &self.max) {
+            (Min, Min) | (Max, Max) => Equal,
+            (Min, _) | (_, Max) => Less,
+            (Max, _) | (_, Min) => Greater,
+            (Incl(a) | Excl(a), Incl(b) | Excl(b)) => a.cmp(b),
+        }
+    }
+
+    /// Indices (into `members`, lowest first) that a lex walk visits, as Redis walks a listpack:
+    /// from the first member (or last, reversed) inside the range, skip `offset` members, then
+    /// take members while they stay within the far bound, at most `limit` (negative: no limit).
+    fn walk(&self, members: &[&Bytes], reverse: bool, offset: i64, limit: i64) -> Vec<usize> {
+        let cmp = self.bounds_cmp();
+        let always_empty = cmp.is_gt() || (cmp.is_eq() && (self.min.exclusive() || self.max.exclusive()));
+        let (Some(first), Some(last)) = (members.first(), members.last()) else {
+            return vec![];
+        };
+        if always_empty || !self.gte_min(last) || !self.lte_max(first) {
+            return vec![];
+        }
+        let n = members.len();
+        let start = if reverse {
+            match (0..n).rev().find(|&i| self.lte_max(members[i])) {
+                Some(i) if self.gte_min(members[i]) => i,
+                _ => return vec![],
+            }
+        } else {
+            match (0..n).find(|&i| self.gte_min(members[i])) {
+                Some(i) if self.lte_max(members[i]) => i,
+                _ => return vec![],
+            }
+        };
+        // A negative offset never stops skipping (Redis's `while (eptr && offset--)`).
+        if offset < 0 || offset as u64 >= n as u64 {
+            return vec![];
+        }
+        let offset = offset as usize;
+        let mut out = Vec::new();
+        let mut pos = if reverse { start.checked_sub(offset) } else { Some(start + offset).filter(|&p| p < n) };
+        let mut left = limit;
+        while let Some(p) = pos {
+            if left == 0 {
+                break;
+            }
+            let inside = if reverse { self.gte_min(members[p]) } else { self.lte_max(members[p]) };
+            if !inside {
+                break;
+            }
+            out.push(p);
+            left -= 1;
+            pos = if reverse { p.checked_sub(1) } else { Some(p + 1).filter(|&q| q < n) };
+        }
+        out
+    }
+}
+
+/// Applies a LIMIT to members already in range, as Redis does: a negative offset skips
+/// everything, a negative count takes everything.
+fn apply_limit<T>(items: impl Iterator<Item = T>, offset: i64, limit: i64) -> Vec<T> {
+    if offset < 0 {
+        return vec![];
+    }
+    let it = items.skip(usize::try_from(offset).unwrap_or(usize::MAX));
+    if limit < 0 {
+        it.collect()
+    } else {
+        it.take(usize::try_from(limit).unwrap_or(usize::MAX)).collect()
+    }
+}
+
+/// Redis's rank sanitising: negative ranks count from the end; None when the range is empty.
+fn rank_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
+    let len = len as i64;
+    let mut start = if start < 0 { len + start } else { start };
+    let end = if end < 0 { len + end } else { end };
+    if start < 0 {
+        start = 0;
+    }
+    if start > end || start >= len {
+        return None;
+    }
+    Some((start as usize, end.min(len - 1) as usize))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Access helpers.
+
+/// The sorted set under `key`: Ok(None) when missing, Err(WRONGTYPE) for another type.
+fn get_zset(node: &mut Node, ctx: &Ctx, key: &[u8]) -> Result<Option<ZSetValue>, Frame> {
+    match lookup_key(node, ctx, key) {
+        Some(Value::ZSet(z)) => Ok(Some(z)),
+        Some(_) => Err(wrong_type()),
+        None => Ok(None),
+    }
+}
+
+/// Writes back a modified sorted set: an empty one is deleted; an existing key keeps its TTL.
+fn store_zset(node: &mut Node, ctx: &Ctx, key: &[u8], z: ZSetValue, existed: bool) {
+    let db = node.keyspace.db_mut(ctx.db);
+    if z.is_empty() {
+        db.remove(key);
+    } else if existed {
+        db.set_keep_ttl(key.to_vec(), Value::ZSet(z));
+    } else {
+        db.set(key.to_vec(), Value::ZSet(z));
+    }
+}
+
+fn entries_reply(entries: Vec<(Bytes, f64)>, withscores: bool) -> Frame {
+    let mut out = Vec::with_capacity(entries.len() * if withscores { 2 } else { 1 });
+    for (m, s) in entries {
+        out.push(Frame::Bulk(m));
+        if withscores {
+            out.push(score_reply(s));
+        }
+    }
+    Frame::Array(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// ZADD, ZINCRBY, ZREM and point reads.
+
+const ZADD_NX: u8 = 1;
+const ZADD_XX: u8 = 2;
+const ZADD_GT: u8 = 4;
+const ZADD_LT: u8 = 8;
+const ZADD_INCR: u8 = 16;
+
+/// Redis's `zaddGenericCommand`, shared by ZADD and ZINCRBY (which is ZADD with INCR preset).
+fn zadd_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: u8) -> Reply {
+    let mut ch = false;
+    let mut idx = 2;
+    while idx < argv.len() {
+        match argv[idx].to_ascii_lowercase().as_slice() {
+            b"nx" => opts |= ZADD_NX,
+            b"xx" => opts |= ZADD_XX,
+            b"ch" => ch = true,
+            b"incr" => opts |= ZADD_INCR,
+            b"gt" => opts |= ZADD_GT,
+            b"lt" => opts |= ZADD_LT,
+            _ => break,
+        }
+        idx += 1;
+    }
+    let has = |f: u8| opts & f != 0;
+    let (incr, nx, xx, gt, lt) = (has(ZADD_INCR), has(ZADD_NX), has(ZADD_XX), has(ZADD_GT), has(ZADD_LT));
+    let elements = argv.len() - idx;
+    if elements == 0 || elements % 2 != 0 {
+        return Some(syntax_error());
+    }
+    if nx && xx {
+        return Some(Frame::error("ERR XX and NX options at the same time are not compatible"));
+    }
+    if (nx && (gt || lt)) || (gt && lt) {
+        return Some(Frame::error("ERR GT, LT, and/or NX options at the same time are not compatible"));
+    }
+    if incr && elements > 2 {
+        return Some(Frame::error("ERR INCR option supports a single increment-element pair"));
+    }
+    let mut pairs = Vec::with_capacity(elements / 2);
+    for pair in argv[idx..].chunks(2) {
+        let Some(score) = parse_f64(&pair[0]) else {
+            return Some(Frame::error("ERR value is not a valid float"));
+        };
+        pairs.push((score, &pair[1]));
+    }
+    let key = &argv[1];
+    let (mut z, existed) = match get_zset(node, ctx, key) {
+        Ok(Some(z)) => (z, true),
+        Ok(None) if xx => {
+            return Some(if incr { Frame::Null } else { Frame::Integer(0) });
+        }
+        Ok(None) => (ZSetValue::default(), false),
+        Err(e) => return Some(e),
+    };
+    let (mut added, mut updated, mut processed) = (0, 0, 0);
+    let mut last_score = 0.0;
+    for (score, member) in pairs {
+        match z.score(member) {
+            Some(cur) => {
+                if nx {
+                    continue;
+                }
+                let mut score = score;
+                if incr {
+                    score += cur;
+                    if score.is_nan() {
+                        return Some(Frame::error("ERR resulting score is not a number (NaN)"));
+                    }
+                }
+                if (lt && score >= cur) || (gt && score <= cur) {
+                    continue;
+                }
+                processed += 1;
+                last_score = score;
+                if score != cur {
+                    z.insert(member.clone(), stored(score));
+                    updated += 1;
+                }
+            }
+            None if xx => {}
+            None => {
+                z.insert(member.clone(), stored(score));
+                added += 1;
+                processed += 1;
+                last_score = score;
+            }
+        }
+    }
+    if added + updated > 0 {
+        store_zset(node, ctx, key, z, existed);
+        ctx.propagate(argv.to_vec());
+    }
+    Some(if incr {
+        if processed > 0 {
+            score_reply(last_score)
+        } else {
+            Frame::Null
+        }
+    } else {
+        Frame::Integer(if ch { added + updated } else { added })
+    })
+}
+
+/// `ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]`
+pub(super) fn zadd(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zadd_generic(node, ctx, argv, 0)
+}
+
+/// `ZINCRBY key increment member`, propagated as given.
+pub(super) fn zincrby(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zadd_generic(node, ctx, argv, ZADD_INCR)
+}
+
+pub(super) fn zrem(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let mut z = match get_zset(node, ctx, &argv[1]) {
+        Ok(Some(z)) => z,
+        Ok(None) => return Some(Frame::Integer(0)),
+        Err(e) => return Some(e),
+    };
+    let removed = argv[2..].iter().filter(|m| z.remove(m)).count();
+    if removed > 0 {
+        store_zset(node, ctx, &argv[1], z, true);
+        ctx.propagate(argv.to_vec());
+    }
+    Some(Frame::Integer(removed as i64))
+}
+
+pub(super) fn zscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_zset(node, ctx, &argv[1]) {
+        Ok(z) => z.and_then(|z| z.score(&argv[2])).map_or(Frame::Null, score_reply),
+        Err(e) => e,
+    })
+}
+
+pub(super) fn zmscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_zset(node, ctx, &argv[1]) {
+        Ok(z) => Frame::Array(
+            argv[2..].iter().map(|m| z.as_ref().and_then(|z| z.score(m)).map_or(Frame::Null, score_reply)).collect(),
+        ),
+        Err(e) => e,
+    })
+}
+
+pub(super) fn zcard(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_zset(node, ctx, &argv[1]) {
+        Ok(z) => Frame::Integer(z.map_or(0, |z| z.len()) as i64),
+        Err(e) => e,
+    })
+}
+
+pub(super) fn zcount(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let range = match parse_score_range(&argv[2], &argv[3]) {
+        Ok(r) => r,
+        Err(e) => return Some(e),
+    };
+    Some(match get_zset(node, ctx, &argv[1]) {
+        Ok(z) => Frame::Integer(z.map_or(0, |z| z.iter().filter(|(_, s)| range.contains(*s)).count()) as i64),
+        Err(e) => e,
+    })
+}
+
+pub(super) fn zlexcount(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let range = match LexRange::parse(&argv[2], &argv[3]) {
+        Ok(r) => r,
+        Err(e) => return Some(e),
+    };
+    Some(match get_zset(node, ctx, &argv[1]) {
+        Ok(z) => Frame::Integer(z.map_or(0, |z| {
+            let members: Vec<&Bytes> = z.iter().map(|(m, _)| m).collect();
+            range.walk(&members, false, 0, -1).len()
+        }) as i64),
+        Err(e) => e,
+    })
+}
+
+fn rank_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], reverse: bool) -> Reply {
+    Some(match get_zset(node, ctx, &argv[1]) {
+        Ok(Some(z)) => match z.rank(&argv[2]) {
+            Some(r) => Frame::Integer(if reverse { z.len() - 1 - r } else { r } as i64),
+            None => Frame::Null,
+        },
+        Ok(None) => Frame::Null,
+        Err(e) => e,
+    })
+}
+
+pub(super) fn zrank(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    rank_generic(node, ctx, argv, false)
+}
+
+pub(super) fn zrevrank(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    rank_generic(node, ctx, argv, true)
+}
+
+// ---------------------------------------------------------------------------------------------
+// ZPOPMIN / ZPOPMAX
+
+/// Redis's `zpopMinMaxCommand` / `genericZpopCommand`; propagated as given.
+fn zpop(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> Reply {
+    if argv.len() > 3 {
+        return Some(syntax_error());
+    }
+    let count = match argv.get(2) {
+        Some(a) => match parse_i64(a) {
+            Some(n) if n >= 0 => n as u64,
+            _ => return Some(Frame::error("ERR value is out of range, must be positive")),
+        },
+        None => 1,
+    };
+    let key = &argv[1];
+    let mut z = match get_zset(node, ctx, key) {
+        Ok(Some(z)) => z,
+        Ok(None) => return Some(Frame::Array(vec![])),
+        Err(e) => return Some(e),
+    };
+    if count == 0 {
+        return Some(Frame::Array(vec![]));
+    }
+    let n = count.min(z.len() as u64) as usize;
+    let popped: Vec<(Bytes, f64)> = if max {
+        z.iter().rev().take(n).map(|(m, s)| (m.clone(), s)).collect()
+    } else {
+        z.iter().take(n).map(|(m, s)| (m.clone(), s)).collect()
+    };
+    for (m, _) in &popped {
+        z.remove(m);
+    }
+    store_zset(node, ctx, key, z, true);
+    ctx.propagate(argv.to_vec());
+    Some(entries_reply(popped, true))
+}
+
+pub(super) fn zpopmin(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zpop(node, ctx, argv, false)
+}
+
+pub(super) fn zpopmax(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zpop(node, ctx, argv, true)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The ZRANGE family.
+
+#[derive(Clone, Copy, PartialEq)]
+enum RangeType {
+    Auto,
+    Rank,
+    Score,
+    Lex,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Direction {
+    Auto,
+    Forward,
+    Reverse,
+}
+
+/// The members (with scores) a range selects from `z`, in reply order.
+enum Selector {
+    Rank(i64, i64),
+    Score(ScoreRange),
+    Lex(LexRange),
+}
+
+fn select(z: &ZSetValue, sel: &Selector, reverse: bool, offset: i64, limit: i64) -> Vec<(Bytes, f64)> {
+    let ordered: Vec<(&Bytes, f64)> = if reverse { z.iter().rev().collect() } else { z.iter().collect() };
+    match sel {
+        Selector::Rank(start, end) => match rank_range(*start, *end, ordered.len()) {
+            Some((s, e)) => ordered[s..=e].iter().map(|(m, sc)| ((*m).clone(), *sc)).collect(),
+            None => vec![],
+        },
+        Selector::Score(range) => apply_limit(ordered.into_iter().filter(|(_, s)| range.contains(*s)), offset, limit)
+            .into_iter()
+            .map(|(m, s)| (m.clone(), s))
+            .collect(),
+        Selector::Lex(range) => {
+            let asc: Vec<(&Bytes, f64)> = z.iter().collect();
+            let members: Vec<&Bytes> = asc.iter().map(|(m, _)| *m).collect();
+            range.walk(&members, reverse, offset, limit).into_iter().map(|i| (asc[i].0.clone(), asc[i].1)).collect()
+        }
+    }
+}
+
+/// Redis's `zrangeGenericCommand`. `first` is the index of the source key in `argv`; with
+/// `store`, `argv[1]` is the destination (ZRANGESTORE).
+fn zrange_generic(
+    node: &mut Node,
+    ctx: &mut Ctx,
+    argv: &[Vec<u8>],
+    first: usize,
+    store: bool,
+    mut rtype: RangeType,
+    mut dir: Direction,
+) -> Reply {
+    let key = &argv[first];
+    let (mut minidx, mut maxidx) = (first + 1, first + 2);
+    let (mut withscores, mut offset, mut limit) = (false, 0i64, -1i64);
+    let mut j = first + 3;
+    while j < argv.len() {
+        let left = argv.len() - j - 1;
+        let opt = argv[j].to_ascii_lowercase();
+        match opt.as_slice() {
+            b"withscores" if !store => withscores = true,
+            b"limit" if left >= 2 => {
+                match (parse_i64(&argv[j + 1]), parse_i64(&argv[j + 2])) {
+                    (Some(o), Some(l)) => (offset, limit) = (o, l),
+                    _ => return Some(not_an_integer()),
+                }
+                j += 2;
+            }
+            b"rev" if dir == Direction::Auto => dir = Direction::Reverse,
+            b"bylex" if rtype == RangeType::Auto => rtype = RangeType::Lex,
+            b"byscore" if rtype == RangeType::Auto => rtype = RangeType::Score,
+            _ => return Some(syntax_error()),
+        }
+        j += 1;
+    }
+    let reverse = dir == Direction::Reverse;
+    if rtype == RangeType::Auto {
+        rtype = RangeType::Rank;
+    }
+    if limit != -1 && rtype == RangeType::Rank {
+        return Some(Frame::error(
+            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+        ));
+    }
+    if withscores && rtype == RangeType::Lex {
+        return Some(Frame::error("ERR syntax error, WITHSCORES not supported in combination with BYLEX"));
+    }
+    if reverse && rtype != RangeType::Rank {
+        std::mem::swap(&mut minidx, &mut maxidx);
+    }
+    let sel = match rtype {
+        RangeType::Score => match parse_score_range(&argv[minidx], &argv[maxidx]) {
+            Ok(r) => Selector::Score(r),
+            Err(e) => return Some(e),
+        },
+        RangeType::Lex => match LexRange::parse(&argv[minidx], &argv[maxidx]) {
+            Ok(r) => Selector::Lex(r),
+            Err(e) => return Some(e),
+        },
+        _ => match (parse_i64(&argv[minidx]), parse_i64(&argv[maxidx])) {
+            (Some(s), Some(e)) => Selector::Rank(s, e),
+            _ => return Some(not_an_integer()),
+        },
+    };
+    let result = match get_zset(node, ctx, key) {
+        Ok(Some(z)) => select(&z, &sel, reverse, offset, limit),
+        Ok(None) => vec![],
+        Err(e) => return Some(e),
+    };
+    if !store {
+        return Some(entries_reply(result, withscores));
+    }
+    let dst = &argv[1];
+    let n = result.len();
+    if n > 0 {
+        let _ = lookup_key(node, ctx, dst);
+        let mut z = ZSetValue::default();
+        for (m, s) in result {
+            z.insert(m, s);
+        }
+        node.keyspace.db_mut(ctx.db).set(dst.clone(), Value::ZSet(z));
+        ctx.propagate(argv.to_vec());
+    } else if node.keyspace.db_mut(ctx.db).remove(dst) {
+        ctx.propagate(argv.to_vec());
+    }
+    Some(Frame::Integer(n as i64))
+}
+
+/// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`
+pub(super) fn zrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(node, ctx, argv, 1, false, RangeType::Auto, Direction::Auto)
+}
+
+/// `ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]`
+pub(super) fn zrangestore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(node, ctx, argv, 2, true, RangeType::Auto, Direction::Auto)
+}
+
+pub(super) fn zrangebyscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(node, ctx, argv, 1, false, RangeType::Score, Direction::Forward)
+}
+
+pub(super) fn zrevrangebyscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(node, ctx, argv, 1, false, RangeType::Score, Direction::Reverse)
+}
+
+pub(super) fn zrangebylex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(node, ctx, argv, 1, false, RangeType::Lex, Direction::Forward)
+}
+
+pub(super) fn zrevrangebylex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(node, ctx, argv, 1, false, RangeType::Lex, Direction::Reverse)
+}
+
+pub(super) fn zrevrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(node, ctx, argv, 1, false, RangeType::Rank, Direction::Reverse)
+}
+
+// ---------------------------------------------------------------------------------------------
+// ZREMRANGEBY*
+
+/// Redis's `zremrangeGenericCommand`: the range is parsed before the key is looked up;
+/// propagated as given when something was removed.
+fn zremrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], rtype: RangeType) -> Reply {
+    let sel = match rtype {
+        RangeType::Score => match parse_score_range(&argv[2], &argv[3]) {
+            Ok(r) => Selector::Score(r),
+            Err(e) => return Some(e),
+        },
+        RangeType::Lex => match LexRange::parse(&argv[2], &argv[3]) {
+            Ok(r) => Selector::Lex(r),
+            Err(e) => return Some(e),
+        },
+        _ => match (parse_i64(&argv[2]), parse_i64(&argv[3])) {
+            (Some(s), Some(e)) => Selector::Rank(s, e),
+            _ => return Some(not_an_integer()),
+        },
+    };
+    let key = &argv[1];
+    let mut z = match get_zset(node, ctx, key) {
+        Ok(Some(z)) => z,
+        Ok(None) => return Some(Frame::Integer(0)),
+        Err(e) => return Some(e),
+    };
+    let doomed = select(&z, &sel, false, 0, -1);
+    for (m, _) in &doomed {
+        z.remove(m);
+    }
+    if !doomed.is_empty() {
+        store_zset(node, ctx, key, z, true);
+        ctx.propagate(argv.to_vec());
+    }
+    Some(Frame::Integer(doomed.len() as i64))
+}
+
+pub(super) fn zremrangebyrank(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zremrange(node, ctx, argv, RangeType::Rank)
+}
+
+pub(super) fn zremrangebyscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zremrange(node, ctx, argv, RangeType::Score)
+}
+
+pub(super) fn zremrangebylex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zremrange(node, ctx, argv, RangeType::Lex)
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+    use crate::sim::World;
+
+    fn world() -> World {
+        let mut w = World::new(1);
+        w.add_node();
+        w
+    }
+
+    #[test]
+    fn doubles_print_like_percent_17g() {
+        let cases = [
+            (1.1, "1.1000000000000001"),
+            (1.0, "1"),
+            (16.0, "16"),
+            (0.1, "0.10000000000000001"),
+            (1e16, "10000000000000000"),
+            (1e17, "1e+17"),
+            (0.0001, "0.0001"),
+            (0.00001, "1.0000000000000001e-05"),
+            (-1.5e-7, "-1.4999999999999999e-07"),
+            (1e-310, "9.9999999999999694e-311"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+            (-0.0, "-0"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+        ];
+        for (d, s) in cases {
+            assert_eq!(format_double(d), s, "{d:e}");
+        }
+    }
+
+    #[test]
+    fn floats_parse_like_string2d_and_strtod() {
+        for ok in ["1", "-2.5", ".5", "5.", "1e5", "1E+5", "inf", "-Infinity", "0x10", "0x1.8p1", "1e-310", "0e-400"] {
+            assert!(parse_f64(ok.as_bytes()).is_some(), "{ok}");
+        }
+        for bad in ["", " 1", "1 ", "abc", "1e400", "-1e400", "1e-400", "nan", "1e", "0x", "1\x002", "--1", "1_0"] {
+            assert!(parse_f64(bad.as_bytes()).is_none(), "{bad:?}");
+        }
+        assert_eq!(parse_f64(b"0x1.8p1"), Some(3.0));
+        assert_eq!(parse_f64(b"0x0p5000"), Some(0.0));
+        assert_eq!(parse_f64(b"0x1p-1074"), Some(5e-324));
+        // Range bounds: leading spaces, an empty string (0) and out-of-range values pass.
+        assert_eq!(parse_score_bound(b" 1").map(|b| b.0), Some(1.0));
+        assert_eq!(parse_score_bound(b"").map(|b| b.0), Some(0.0));
+        assert_eq!(parse_score_bound(b"(").map(|b| b.1), Some(true));
+        assert_eq!(parse_score_bound(b"1e400").map(|b| b.0), Some(f64::INFINITY));
+        assert!(parse_score_bound(b"2 ").is_none() && parse_score_bound(b"[1").is_none());
+    }
+
+    #[test]
+    fn zadd_options_and_errors() {
+        let mut w = world();
+        assert_eq!(w.console(0, "ZADD z 1.1 a 2 b"), "(integer) 2");
+        assert_eq!(w.console(0, "ZSCORE z a"), "\"1.1000000000000001\"");
+        assert_eq!(w.console(0, "ZADD z INCR 1 a"), "\"2.1000000000000001\"");
+        assert_eq!(w.console(0, "ZINCRBY z 1 b"), "\"3\"");
+        assert_eq!(w.console(0, "ZADD z NX 5 a"), "(integer) 0");
+        assert_eq!(w.console(0, "ZADD z NX INCR 5 a"), "(nil)");
+        assert_eq!(w.console(0, "ZADD z XX CH 5 a 6 c"), "(integer) 1");
+        assert_eq!(w.console(0, "ZADD z GT CH 1 a"), "(integer) 0");
+        assert_eq!(w.console(0, "ZADD z LT CH 1 a"), "(integer) 1");
+        assert_eq!(w.console(0, "ZADD z GT INCR -1 a"), "(nil)");
+        assert_eq!(w.console(0, "ZADD nokey XX 1 a"), "(integer) 0");
+        assert_eq!(w.console(0, "EXISTS nokey"), "(integer) 0");
+        let errors = [
+            ("ZADD z NX XX 1 a", "ERR XX and NX options at the same time are not compatible"),
+            ("ZADD z NX GT 1 a", "ERR GT, LT, and/or NX options at the same time are not compatible"),
+            ("ZADD z GT LT 1 a", "ERR GT, LT, and/or NX options at the same time are not compatible"),
+            ("ZADD z INCR 1 a 2 b", "ERR INCR option supports a single increment-element pair"),
+            ("ZADD z NX XX 1 a 2", "ERR syntax error"),
+            ("ZADD z 1 a x b", "ERR value is not a valid float"),
+            ("ZADD z 1e400 a", "ERR value is not a valid float"),
+            ("ZINCRBY z NX a", "ERR syntax error"),
+        ];
+        for (cmd, err) in errors {
+            assert_eq!(w.console(0, cmd), format!("(error) {err}"), "{cmd}");
+        }
+        w.console(0, "ZADD z inf c");
+        assert_eq!(w.console(0, "ZINCRBY z -inf c"), "(error) ERR resulting score is not a number (NaN)");
+        assert_eq!(w.console(0, "ZADD z -0 n"), "(integer) 1");
+        assert_eq!(w.console(0, "ZSCORE z n"), "\"0\"");
+        assert_eq!(w.console(0, "ZADD z INCR -0 m"), "\"-0\"");
+        w.console(0, "SET str x");
+        assert!(w.console(0, "ZADD str 1 a").starts_with("(error) WRONGTYPE"));
+        assert_eq!(w.console(0, "ZADD str x a"), "(error) ERR value is not a valid float");
+    }
+
+    #[test]
+    fn zrange_forms() {
+        let mut w = world();
+        w.console(0, "ZADD z 1 a 2 b 3 c 4 d");
+        let cases = [
+            (
+                "ZRANGE z 0 -1 LIMIT 0 1",
+                "(error) ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+            ),
+            (
+                "ZRANGE z a b BYLEX WITHSCORES",
+                "(error) ERR syntax error, WITHSCORES not supported in combination with BYLEX",
+            ),
+            ("ZRANGE z 0 -1 BYSCORE BYLEX", "(error) ERR syntax error"),
+            ("ZRANGE z 0 x", "(error) ERR value is not an integer or out of range"),
+            ("ZRANGE z x 1 BYSCORE", "(error) ERR min or max is not a float"),
+            ("ZRANGE z a + BYLEX", "(error) ERR min or max not valid string range item"),
+            ("ZRANGEBYSCORE z 0 5 REV", "(error) ERR syntax error"),
+            ("ZRANGE z (1 3 BYSCORE LIMIT 1 1 WITHSCORES", "1) \"c\"\n2) \"3\""),
+            ("ZRANGE z +inf -inf BYSCORE REV LIMIT 0 2", "1) \"d\"\n2) \"c\""),
+            ("ZRANGE z [a (c BYLEX", "1) \"a\"\n2) \"b\""),
+            ("ZRANGE z - + BYLEX LIMIT 1 -1", "1) \"b\"\n2) \"c\"\n3) \"d\""),
+            ("ZRANGE z 0 10 BYSCORE LIMIT -1 2", "(empty array)"),
+            ("ZRANGE z -2 -1", "1) \"c\"\n2) \"d\""),
+            ("ZREVRANGE z 0 1 WITHSCORES", "1) \"d\"\n2) \"4\"\n3) \"c\"\n4) \"3\""),
+            ("ZRANGEBYSCORE z 0 5 WITHSCORES LIMIT 1 2", "1) \"b\"\n2) \"2\"\n3) \"c\"\n4) \"3\""),
+            ("ZREVRANGEBYSCORE z 3 (1", "1) \"c\"\n2) \"b\""),
+            ("ZRANGE nokey 0 -1", "(empty array)"),
+            ("ZCOUNT z (1 3", "(integer) 2"),
+            ("ZLEXCOUNT z [b (d", "(integer) 2"),
+            ("ZRANK z c", "(integer) 2"),
+            ("ZREVRANK z c", "(integer) 1"),
+            ("ZRANK z q", "(nil)"),
+            ("ZMSCORE z a q", "1) \"1\"\n2) (nil)"),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(w.console(0, cmd), want, "{cmd}");
+        }
+        // Lex ranges walk members as a listpack does: a lower score first can hide the rest.
+        w.console(0, "ZADD z 0 zero");
+        assert_eq!(w.console(0, "ZRANGE z '' '' BYSCORE"), "1) \"zero\"");
+        assert_eq!(w.console(0, "ZRANGE z [a [c BYLEX"), "(empty array)");
+        assert_eq!(w.console(0, "ZRANGE z (zero + BYLEX"), "(empty array)");
+        assert_eq!(w.console(0, "ZRANGE z - + BYLEX LIMIT 0 2"), "1) \"zero\"\n2) \"a\"");
+    }
+
+    #[test]
+    fn pops_and_range_removals() {
+        let mut w = world();
+        w.console(0, "ZADD z 1 a 2 b 3 c 4 d");
+        assert_eq!(w.console(0, "ZPOPMIN z"), "1) \"a\"\n2) \"1\"");
+        assert_eq!(w.console(0, "ZPOPMAX z 2"), "1) \"d\"\n2) \"4\"\n3) \"c\"\n4) \"3\"");
+        assert_eq!(w.console(0, "ZPOPMIN z 0"), "(empty array)");
+        assert_eq!(w.console(0, "ZPOPMIN z -1"), "(error) ERR value is out of range, must be positive");
+        assert_eq!(w.console(0, "ZPOPMIN z 1 2"), "(error) ERR syntax error");
+        assert_eq!(w.console(0, "ZPOPMIN z 100"), "1) \"b\"\n2) \"2\"");
+        assert_eq!(w.console(0, "EXISTS z"), "(integer) 0");
+        assert_eq!(w.console(0, "ZPOPMIN z"), "(empty array)");
+        w.console(0, "ZADD z 1 a 2 b 3 c 4 d");
+        assert_eq!(w.console(0, "ZREMRANGEBYRANK z -1 -1"), "(integer) 1");
+        assert_eq!(w.console(0, "ZREMRANGEBYSCORE z x 1"), "(error) ERR min or max is not a float");
+        assert_eq!(w.console(0, "ZREMRANGEBYSCORE z (2 +inf"), "(integer) 1");
+        assert_eq!(w.console(0, "ZREMRANGEBYLEX z - +"), "(integer) 2");
+        assert_eq!(w.console(0, "EXISTS z"), "(integer) 0");
+        assert_eq!(w.console(0, "ZREMRANGEBYRANK nokey x 1"), "(error) ERR value is not an integer or out of range");
+    }
+
+    #[test]
+    fn writes_propagate_as_given_and_replicas_converge() {
+        let mut w = World::new(3);
+        w.add_node();
+        w.add_node();
+        w.record_transcripts();
+        w.console(1, "REPLICAOF 127.0.0.1 6379");
+        w.run_for_ms(8_000);
+        let cmds = [
+            "zadd z 1.1 a 2 b",
+            "zadd z incr 1 a",
+            "zincrby z 0 b",
+            "zadd z nx 5 a",
+            "zpopmin z",
+            "zpopmin z 0",
+            "zrem z q",
+            "zadd z 1 x 2 y",
+            "zremrangebyscore z (1 +inf",
+            "zrangestore d z 0 -1",
+        ];
+        for c in cmds {
+            w.console(0, c);
+        }
+        w.run_for_ms(1_000);
+        let t = String::from_utf8_lossy(w.transcript(0, 1)).into_owned();
+        let expect =
+            ["zadd z 1.1 a 2 b", "zadd z incr 1 a", "zpopmin z", "zadd z 1 x 2 y", "zremrangebyscore z (1 +inf"];
+        let mut at = 0;
+        for e in expect {
+            let argv: Vec<&str> = e.split(' ').collect();
+            let enc = String::from_utf8(crate::resp::encode_command(&argv)).unwrap();
+            at += t[at..].find(&enc).unwrap_or_else(|| panic!("{e} not propagated"));
+        }
+        for e in ["zincrby z 0 b", "zadd z nx 5 a", "zpopmin z 0", "zrem z q"] {
+            let argv: Vec<&str> = e.split(' ').collect();
+            assert!(!t.contains(&String::from_utf8(crate::resp::encode_command(&argv)).unwrap()), "{e}");
+        }
+        assert_eq!(w.node(0).digest(), w.node(1).digest());
+        assert_eq!(w.console(1, "ZRANGE d 0 -1 WITHSCORES"), "1) \"x\"\n2) \"1\"");
+    }
+}
