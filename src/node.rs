@@ -195,6 +195,8 @@ pub struct Node {
     pub(crate) config_text: BTreeMap<&'static str, String>,
     next_cron: Micros,
     pub(crate) cron_loops: u64,
+    /// `DEBUG SET-ACTIVE-EXPIRE`: the expiry cycle runs (default) or only lazy expiry does.
+    pub(crate) active_expire_enabled: bool,
     /// Set while the node is stopped (DEBUG SLEEP, or SIGSTOP in the simulator).
     paused_until: Option<Micros>,
     held: VecDeque<HeldInput>,
@@ -232,6 +234,7 @@ impl Node {
             config_text: BTreeMap::new(),
             next_cron: now + 100_000,
             cron_loops: 0,
+            active_expire_enabled: true,
             paused_until: None,
             held: VecDeque::new(),
         };
@@ -632,7 +635,7 @@ impl Node {
     /// Active expiry on a master: expired keys are deleted and each deletion propagates as DEL.
     /// Replicas wait for their master's DELs (REDIS-REPLICATION.md §7.3).
     fn active_expire(&mut self) {
-        if self.master.is_some() {
+        if self.master.is_some() || !self.active_expire_enabled {
             return;
         }
         let now = self.unix_ms();

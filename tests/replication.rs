@@ -244,3 +244,28 @@ fn backlog_is_freed_with_a_new_replid_after_the_ttl_without_replicas() {
     assert_ne!(m.replid, id);
     assert_eq!(logs(&w, 0, "Replication backlog freed after 5 seconds without connected replicas."), 1);
 }
+
+#[test]
+fn replicas_hide_expired_keys_but_wait_for_the_masters_del() {
+    let mut w = pair(10);
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(8_000);
+    assert_eq!(w.console(0, "DEBUG SET-ACTIVE-EXPIRE 0"), "OK");
+    w.console(0, "SET k v PX 100");
+    w.run_for_ms(500);
+    assert_eq!(w.console(1, "GET k"), "(nil)");
+    assert_eq!(w.console(1, "EXISTS k"), "(integer) 0");
+    assert_eq!(w.console(1, "DBSIZE"), "(integer) 1", "still stored until the master's DEL");
+    assert_eq!(w.console(0, "DBSIZE"), "(integer) 1", "no active expiry on the master either");
+    assert_eq!(w.console(0, "GET k"), "(nil)", "lazy expiry on the master deletes and propagates DEL");
+    w.run_for_ms(100);
+    assert_eq!(w.console(1, "DBSIZE"), "(integer) 0");
+    let stream = String::from_utf8_lossy(w.transcript(0, 1)).into_owned();
+    assert!(stream.ends_with("*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n"), "{stream:?}");
+    // Active expiry on: a key with a short TTL is deleted by the cycle and the DEL follows.
+    w.console(0, "DEBUG SET-ACTIVE-EXPIRE 1");
+    w.console(0, "SET short 1 PX 1");
+    w.run_for_ms(300);
+    assert_eq!(w.console(1, "DBSIZE"), "(integer) 0");
+    assert_eq!(w.node(0).digest(), w.node(1).digest());
+}

@@ -92,6 +92,10 @@ pub(super) fn debug(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match argv[1].to_ascii_lowercase().as_slice() {
         b"digest" => Some(Frame::Simple(node.digest())),
         b"panic" => panic!("DEBUG PANIC called at Unix time {}", node.unix_ms() / 1000),
+        b"set-active-expire" if argv.len() == 3 => {
+            node.active_expire_enabled = argv[2] != b"0";
+            Some(Frame::ok())
+        }
         b"sleep" if argv.len() == 3 => {
             let Some(secs) = std::str::from_utf8(&argv[2]).ok().and_then(|s| s.parse::<f64>().ok()) else {
                 return Some(Frame::error("ERR value is not a valid float"));
