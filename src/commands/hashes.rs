@@ -4,8 +4,8 @@
 
 use rand_core::Rng;
 
-use super::{flags, lookup_key, not_an_integer, parse_i64, syntax_error, wrong_type, Command, Ctx, Reply};
-use crate::keyspace::{HashValue, Value};
+use super::{flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, Command, Ctx, Reply};
+use crate::keyspace::HashValue;
 use crate::node::Node;
 use crate::resp::Frame;
 use long_double::LongDouble;
@@ -33,28 +33,6 @@ pub(super) const COMMANDS: &[Command] = &[
 /// streams the reply); the lab builds replies in memory, so it refuses larger counts.
 pub(crate) const RANDOM_REPLY_LIMIT: u64 = 100_000;
 
-/// The hash under `key` as a client sees it; Err is the WRONGTYPE reply.
-fn get_hash(node: &mut Node, ctx: &Ctx, key: &[u8]) -> Result<Option<HashValue>, Frame> {
-    match lookup_key(node, ctx, key) {
-        Some(Value::Hash(h)) => Ok(Some(h)),
-        Some(_) => Err(wrong_type()),
-        None => Ok(None),
-    }
-}
-
-/// Writes a hash back: an empty hash deletes the key, an existing key keeps its TTL, a new key
-/// has none.
-fn store(node: &mut Node, ctx: &Ctx, key: &[u8], hash: HashValue, existed: bool) {
-    let db = node.keyspace.db_mut(ctx.db);
-    if hash.is_empty() {
-        db.remove(key);
-    } else if existed {
-        db.set_keep_ttl(key.to_vec(), Value::Hash(hash));
-    } else {
-        db.set(key.to_vec(), Value::Hash(hash));
-    }
-}
-
 fn arity_error(argv: &[Vec<u8>]) -> Frame {
     Frame::error(format!(
         "ERR wrong number of arguments for '{}' command",
@@ -67,12 +45,12 @@ fn set_pairs(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Result<i64, Fr
     if argv.len() % 2 == 1 {
         return Err(arity_error(argv));
     }
-    let (mut hash, existed) = match get_hash(node, ctx, &argv[1])? {
+    let (mut hash, existed) = match get_typed::<HashValue>(node, ctx, &argv[1])? {
         Some(h) => (h, true),
         None => (HashValue::default(), false),
     };
     let created = argv[2..].chunks(2).filter(|p| hash.insert(p[0].clone(), p[1].clone())).count();
-    store(node, ctx, &argv[1], hash, existed);
+    store_typed(node, ctx, &argv[1], hash, existed);
     ctx.propagate(argv.to_vec());
     Ok(created as i64)
 }
@@ -87,7 +65,7 @@ pub(super) fn hmset(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 pub(super) fn hsetnx(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let (mut hash, existed) = match get_hash(node, ctx, &argv[1]) {
+    let (mut hash, existed) = match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(h)) => (h, true),
         Ok(None) => (HashValue::default(), false),
@@ -96,20 +74,20 @@ pub(super) fn hsetnx(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply 
         return Some(Frame::Integer(0));
     }
     hash.insert(argv[2].clone(), argv[3].clone());
-    store(node, ctx, &argv[1], hash, existed);
+    store_typed(node, ctx, &argv[1], hash, existed);
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(1))
 }
 
 pub(super) fn hget(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_hash(node, ctx, &argv[1]) {
+    Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => h.and_then(|h| h.get(&argv[2]).cloned()).map_or(Frame::Null, Frame::Bulk),
     })
 }
 
 pub(super) fn hmget(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_hash(node, ctx, &argv[1]) {
+    Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => Frame::Array(
             argv[2..]
@@ -121,14 +99,14 @@ pub(super) fn hmget(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 pub(super) fn hdel(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let mut hash = match get_hash(node, ctx, &argv[1]) {
+    let mut hash = match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(h)) => h,
         Ok(None) => return Some(Frame::Integer(0)),
     };
     let deleted = argv[2..].iter().filter(|f| hash.remove(f)).count();
     if deleted > 0 {
-        store(node, ctx, &argv[1], hash, true);
+        store_typed(node, ctx, &argv[1], hash, true);
         ctx.propagate(argv.to_vec());
     }
     Some(Frame::Integer(deleted as i64))
@@ -136,7 +114,7 @@ pub(super) fn hdel(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 
 /// Fields, values or both of a hash, flat, in order; an empty array without the key.
 fn listing(node: &mut Node, ctx: &Ctx, key: &[u8], fields: bool, values: bool) -> Reply {
-    Some(match get_hash(node, ctx, key) {
+    Some(match get_typed::<HashValue>(node, ctx, key) {
         Err(e) => e,
         Ok(h) => {
             let mut out = Vec::new();
@@ -166,21 +144,21 @@ pub(super) fn hvals(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 pub(super) fn hlen(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_hash(node, ctx, &argv[1]) {
+    Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => Frame::Integer(h.map_or(0, |h| h.len() as i64)),
     })
 }
 
 pub(super) fn hexists(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_hash(node, ctx, &argv[1]) {
+    Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => Frame::Integer(h.is_some_and(|h| h.get(&argv[2]).is_some()) as i64),
     })
 }
 
 pub(super) fn hstrlen(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_hash(node, ctx, &argv[1]) {
+    Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => Frame::Integer(h.and_then(|h| h.get(&argv[2]).map(|v| v.len() as i64)).unwrap_or(0)),
     })
@@ -191,7 +169,7 @@ pub(super) fn hincrby(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply
     let Some(incr) = parse_i64(&argv[3]) else {
         return Some(not_an_integer());
     };
-    let (mut hash, existed) = match get_hash(node, ctx, &argv[1]) {
+    let (mut hash, existed) = match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(h)) => (h, true),
         Ok(None) => (HashValue::default(), false),
@@ -207,7 +185,7 @@ pub(super) fn hincrby(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply
         return Some(Frame::error("ERR increment or decrement would overflow"));
     };
     hash.insert(argv[2].clone(), new.to_string().into_bytes());
-    store(node, ctx, &argv[1], hash, existed);
+    store_typed(node, ctx, &argv[1], hash, existed);
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(new))
 }
@@ -221,7 +199,7 @@ pub(super) fn hincrbyfloat(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> 
     if incr.is_infinite() {
         return Some(Frame::error("ERR value is NaN or Infinity"));
     }
-    let (mut hash, existed) = match get_hash(node, ctx, &argv[1]) {
+    let (mut hash, existed) = match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(h)) => (h, true),
         Ok(None) => (HashValue::default(), false),
@@ -238,7 +216,7 @@ pub(super) fn hincrbyfloat(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> 
     };
     let text = new.to_human().into_bytes();
     hash.insert(argv[2].clone(), text.clone());
-    store(node, ctx, &argv[1], hash, existed);
+    store_typed(node, ctx, &argv[1], hash, existed);
     ctx.propagate(vec![b"HSET".to_vec(), argv[1].clone(), argv[2].clone(), text.clone()]);
     Some(Frame::Bulk(text))
 }
@@ -253,7 +231,7 @@ fn random_index(node: &mut Node, n: usize) -> usize {
 /// listpack), a negative count allows repeats and gives exactly |count| picks.
 pub(super) fn hrandfield(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if argv.len() < 3 {
-        return Some(match get_hash(node, ctx, &argv[1]) {
+        return Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
             Err(e) => e,
             Ok(None) => Frame::Null,
             Ok(Some(h)) => {
@@ -277,7 +255,7 @@ pub(super) fn hrandfield(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Re
     if withvalues && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
         return Some(Frame::error("ERR value is out of range"));
     }
-    let hash = match get_hash(node, ctx, &argv[1]) {
+    let hash = match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(h)) => h,
         Ok(None) => return Some(Frame::Array(Vec::new())),
@@ -779,29 +757,9 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::long_double::parse;
-    use crate::commands::{dispatch, Ctx};
-    use crate::node::{Node, NodeConfig, EPOCH_UNIX_MS};
-    use crate::replication::ReplConfig;
+    use crate::commands::testutil::{node, run};
     use crate::resp::{encode_command, Frame};
     use crate::sim::World;
-
-    fn node() -> Node {
-        let cfg = NodeConfig {
-            name: "A".into(),
-            host: "127.0.0.1".into(),
-            port: 6379,
-            repl: ReplConfig::default(),
-            epoch_unix_ms: EPOCH_UNIX_MS,
-        };
-        Node::new(cfg, 1, 0)
-    }
-
-    fn run(n: &mut Node, line: &str) -> (Frame, Vec<Vec<Vec<u8>>>) {
-        let argv: Vec<Vec<u8>> = line.split(' ').map(|a| a.as_bytes().to_vec()).collect();
-        let mut ctx = Ctx::new(1, 0, false);
-        let reply = dispatch(n, &mut ctx, &argv).unwrap_or(Frame::Null);
-        (reply, ctx.take_propagated().into_iter().map(|(_, a)| a).collect())
-    }
 
     fn argv(line: &str) -> Vec<Vec<u8>> {
         line.split(' ').map(|a| a.as_bytes().to_vec()).collect()

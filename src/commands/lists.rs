@@ -5,8 +5,8 @@
 
 use imbl::Vector;
 
-use super::{flags, lookup_key, not_an_integer, parse_i64, syntax_error, wrong_type, Command, Ctx, Reply};
-use crate::keyspace::{Bytes, Value};
+use super::{flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, Command, Ctx, Reply};
+use crate::keyspace::Bytes;
 use crate::node::Node;
 use crate::resp::Frame;
 
@@ -31,28 +31,6 @@ pub(super) const COMMANDS: &[Command] = &[
 ];
 
 type List = Vector<Bytes>;
-
-/// The list under `key` as a client sees it; Err is the WRONGTYPE reply.
-fn get_list(node: &mut Node, ctx: &Ctx, key: &[u8]) -> Result<Option<List>, Frame> {
-    match lookup_key(node, ctx, key) {
-        Some(Value::List(l)) => Ok(Some(l)),
-        Some(_) => Err(wrong_type()),
-        None => Ok(None),
-    }
-}
-
-/// Writes a list back: an empty list deletes the key (as Redis does), an existing key keeps its
-/// TTL, a new key has none.
-fn store(node: &mut Node, ctx: &Ctx, key: &[u8], list: List, existed: bool) {
-    let db = node.keyspace.db_mut(ctx.db);
-    if list.is_empty() {
-        db.remove(key);
-    } else if existed {
-        db.set_keep_ttl(key.to_vec(), Value::List(list));
-    } else {
-        db.set(key.to_vec(), Value::List(list));
-    }
-}
 
 /// Redis's `getLongFromObjectOrReply` with no custom message.
 fn parse_long(arg: &[u8]) -> Result<i64, Frame> {
@@ -82,7 +60,7 @@ enum End {
 
 fn push_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], end: End, only_existing: bool) -> Reply {
     let key = &argv[1];
-    let (mut list, existed) = match get_list(node, ctx, key) {
+    let (mut list, existed) = match get_typed::<List>(node, ctx, key) {
         Err(e) => return Some(e),
         Ok(Some(l)) => (l, true),
         Ok(None) if only_existing => return Some(Frame::Integer(0)),
@@ -95,7 +73,7 @@ fn push_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], end: End, only
         }
     }
     let len = list.len() as i64;
-    store(node, ctx, key, list, existed);
+    store_typed(node, ctx, key, list, existed);
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(len))
 }
@@ -133,7 +111,7 @@ fn pop_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -> Re
         None => None,
     };
     let key = &argv[1];
-    let mut list = match get_list(node, ctx, key) {
+    let mut list = match get_typed::<List>(node, ctx, key) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(if count.is_some() { Frame::NullArray } else { Frame::Null }),
@@ -160,7 +138,7 @@ fn pop_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -> Re
             Frame::Array(out)
         }
     };
-    store(node, ctx, key, list, true);
+    store_typed(node, ctx, key, list, true);
     ctx.propagate(argv.to_vec());
     Some(reply)
 }
@@ -178,7 +156,7 @@ pub(super) fn lrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply 
         (Ok(s), Ok(e)) => (s, e),
         (Err(e), _) | (_, Err(e)) => return Some(e),
     };
-    let list = match get_list(node, ctx, &argv[1]) {
+    let list = match get_typed::<List>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(Frame::Array(Vec::new())),
@@ -196,14 +174,14 @@ pub(super) fn lrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply 
 }
 
 pub(super) fn llen(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_list(node, ctx, &argv[1]) {
+    Some(match get_typed::<List>(node, ctx, &argv[1]) {
         Err(e) => e,
         Ok(l) => Frame::Integer(l.map_or(0, |l| l.len() as i64)),
     })
 }
 
 pub(super) fn lindex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let list = match get_list(node, ctx, &argv[1]) {
+    let list = match get_typed::<List>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(Frame::Null),
@@ -219,7 +197,7 @@ pub(super) fn lindex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply 
 }
 
 pub(super) fn lset(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let mut list = match get_list(node, ctx, &argv[1]) {
+    let mut list = match get_typed::<List>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(Frame::error("ERR no such key")),
@@ -232,7 +210,7 @@ pub(super) fn lset(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         return Some(Frame::error("ERR index out of range"));
     };
     list.set(i, argv[3].clone());
-    store(node, ctx, &argv[1], list, true);
+    store_typed(node, ctx, &argv[1], list, true);
     ctx.propagate(argv.to_vec());
     Some(Frame::ok())
 }
@@ -243,7 +221,7 @@ pub(super) fn lrem(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         Ok(n) => n,
         Err(e) => return Some(e),
     };
-    let list = match get_list(node, ctx, &argv[1]) {
+    let list = match get_typed::<List>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(Frame::Integer(0)),
@@ -266,7 +244,7 @@ pub(super) fn lrem(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     }
     if removed > 0 {
         let rest: List = list.iter().zip(&keep).filter(|(_, k)| **k).map(|(v, _)| v.clone()).collect();
-        store(node, ctx, &argv[1], rest, true);
+        store_typed(node, ctx, &argv[1], rest, true);
         ctx.propagate(argv.to_vec());
     }
     Some(Frame::Integer(removed as i64))
@@ -279,7 +257,7 @@ pub(super) fn ltrim(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         (Ok(s), Ok(e)) => (s, e),
         (Err(e), _) | (_, Err(e)) => return Some(e),
     };
-    let list = match get_list(node, ctx, &argv[1]) {
+    let list = match get_typed::<List>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(Frame::ok()),
@@ -296,7 +274,7 @@ pub(super) fn ltrim(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     };
     if ltrim + rtrim > 0 {
         let kept = list.skip(ltrim as usize).take((len - ltrim - rtrim) as usize);
-        store(node, ctx, &argv[1], kept, true);
+        store_typed(node, ctx, &argv[1], kept, true);
         ctx.propagate(argv.to_vec());
     } else {
         node.keyspace.db_mut(ctx.db).touch(&argv[1]);
@@ -312,7 +290,7 @@ pub(super) fn linsert(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply
         b"before" => false,
         _ => return Some(syntax_error()),
     };
-    let mut list = match get_list(node, ctx, &argv[1]) {
+    let mut list = match get_typed::<List>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(Frame::Integer(0)),
@@ -322,7 +300,7 @@ pub(super) fn linsert(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply
     };
     list.insert(if after { at + 1 } else { at }, argv[4].clone());
     let len = list.len() as i64;
-    store(node, ctx, &argv[1], list, true);
+    store_typed(node, ctx, &argv[1], list, true);
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(len))
 }
@@ -372,7 +350,7 @@ pub(super) fn lpos(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if from_tail {
         rank = rank.wrapping_neg();
     }
-    let list = match get_list(node, ctx, &argv[1]) {
+    let list = match get_typed::<List>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(if count != -1 { Frame::Array(Vec::new()) } else { Frame::Null }),
@@ -415,7 +393,7 @@ fn end_arg(arg: &[u8]) -> Option<End> {
 /// Pops from `argv[1]` at `from` and pushes onto `argv[2]` at `to`; propagated as given.
 fn move_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], from: End, to: End) -> Reply {
     let (src, dst) = (&argv[1], &argv[2]);
-    let mut list = match get_list(node, ctx, src) {
+    let mut list = match get_typed::<List>(node, ctx, src) {
         Err(e) => return Some(e),
         Ok(Some(l)) if !l.is_empty() => l,
         Ok(_) => return Some(Frame::Null),
@@ -423,7 +401,7 @@ fn move_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], from: End, to:
     let target = if src == dst {
         None
     } else {
-        match get_list(node, ctx, dst) {
+        match get_typed::<List>(node, ctx, dst) {
             Err(e) => return Some(e),
             Ok(t) => Some(t),
         }
@@ -440,14 +418,14 @@ fn move_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], from: End, to:
     match target {
         None => {
             push(&mut list);
-            store(node, ctx, src, list, true);
+            store_typed(node, ctx, src, list, true);
         }
         Some(t) => {
-            store(node, ctx, src, list, true);
+            store_typed(node, ctx, src, list, true);
             let existed = t.is_some();
             let mut t = t.unwrap_or_default();
             push(&mut t);
-            store(node, ctx, dst, t, existed);
+            store_typed(node, ctx, dst, t, existed);
         }
     }
     ctx.propagate(argv.to_vec());
@@ -470,30 +448,10 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::commands::{dispatch, Ctx};
-    use crate::node::{Node, NodeConfig, EPOCH_UNIX_MS};
-    use crate::replication::ReplConfig;
+    use crate::commands::testutil::{node, run};
+    use crate::node::Node;
     use crate::resp::{encode_command, Frame};
     use crate::sim::World;
-
-    fn node() -> Node {
-        let cfg = NodeConfig {
-            name: "A".into(),
-            host: "127.0.0.1".into(),
-            port: 6379,
-            repl: ReplConfig::default(),
-            epoch_unix_ms: EPOCH_UNIX_MS,
-        };
-        Node::new(cfg, 1, 0)
-    }
-
-    /// Runs one command; returns the raw reply and what it propagated.
-    fn run(n: &mut Node, line: &str) -> (Frame, Vec<Vec<Vec<u8>>>) {
-        let argv: Vec<Vec<u8>> = line.split(' ').map(|a| a.as_bytes().to_vec()).collect();
-        let mut ctx = Ctx::new(1, 0, false);
-        let reply = dispatch(n, &mut ctx, &argv).unwrap_or(Frame::Null);
-        (reply, ctx.take_propagated().into_iter().map(|(_, a)| a).collect())
-    }
 
     fn reply(n: &mut Node, line: &str) -> Frame {
         run(n, line).0

@@ -188,6 +188,64 @@ pub(crate) fn lookup_key(node: &mut Node, ctx: &Ctx, key: &[u8]) -> Option<Value
     node.keyspace.db(ctx.db).get_raw(key).cloned()
 }
 
+/// A collection type stored under a key, for typed reads and write-backs shared by the
+/// list, hash, set and sorted-set families.
+pub(crate) trait Collection: Sized {
+    /// The value if it is of this type, or the value back.
+    fn from_value(v: Value) -> Result<Self, Value>;
+    /// Wraps it back into a [`Value`].
+    fn into_value(self) -> Value;
+    /// True if it holds no element.
+    fn is_empty(&self) -> bool;
+}
+
+macro_rules! collection {
+    ($t:ty, $variant:ident) => {
+        impl Collection for $t {
+            fn from_value(v: Value) -> Result<Self, Value> {
+                match v {
+                    Value::$variant(x) => Ok(x),
+                    other => Err(other),
+                }
+            }
+            fn into_value(self) -> Value {
+                Value::$variant(self)
+            }
+            fn is_empty(&self) -> bool {
+                <$t>::is_empty(self)
+            }
+        }
+    };
+}
+collection!(imbl::Vector<crate::keyspace::Bytes>, List);
+collection!(crate::keyspace::HashValue, Hash);
+collection!(crate::keyspace::SetValue, Set);
+collection!(crate::keyspace::ZSetValue, ZSet);
+
+/// The collection under `key` as a client sees it: Ok(None) when missing (an empty one counts as
+/// missing, as Redis never keeps one), Err(WRONGTYPE) when the key holds another type.
+pub(crate) fn get_typed<T: Collection>(node: &mut Node, ctx: &Ctx, key: &[u8]) -> Result<Option<T>, Frame> {
+    match lookup_key(node, ctx, key).map(T::from_value) {
+        Some(Ok(v)) if v.is_empty() => Ok(None),
+        Some(Ok(v)) => Ok(Some(v)),
+        Some(Err(_)) => Err(wrong_type()),
+        None => Ok(None),
+    }
+}
+
+/// Writes a collection back: an empty one deletes the key (Redis deletes empty collections), an
+/// existing key keeps its TTL, a new key has none.
+pub(crate) fn store_typed<T: Collection>(node: &mut Node, ctx: &Ctx, key: &[u8], v: T, existed: bool) {
+    let db = node.keyspace.db_mut(ctx.db);
+    if v.is_empty() {
+        db.remove(key);
+    } else if existed {
+        db.set_keep_ttl(key.to_vec(), v.into_value());
+    } else {
+        db.set(key.to_vec(), v.into_value());
+    }
+}
+
 /// Parses a whole argument as a signed 64-bit integer, as Redis's `string2ll` does.
 pub(crate) fn parse_i64(arg: &[u8]) -> Option<i64> {
     let s = std::str::from_utf8(arg).ok()?;
@@ -304,6 +362,35 @@ fn match_impl(p: &[u8], s: &[u8], nocase: bool, skip_longer: &mut bool, nesting:
         }
     }
     pi == p.len() && si == s.len()
+}
+
+/// Helpers for the families' unit tests: a bare node, and one command run on it.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::{dispatch, Ctx};
+    use crate::node::{Node, NodeConfig, EPOCH_UNIX_MS};
+    use crate::replication::ReplConfig;
+    use crate::resp::Frame;
+
+    /// A master node at virtual time 0.
+    pub(crate) fn node() -> Node {
+        let cfg = NodeConfig {
+            name: "A".into(),
+            host: "127.0.0.1".into(),
+            port: 6379,
+            repl: ReplConfig::default(),
+            epoch_unix_ms: EPOCH_UNIX_MS,
+        };
+        Node::new(cfg, 1, 0)
+    }
+
+    /// Runs one space-separated command; returns the raw reply and what it propagated.
+    pub(crate) fn run(n: &mut Node, line: &str) -> (Frame, Vec<Vec<Vec<u8>>>) {
+        let argv: Vec<Vec<u8>> = line.split(' ').map(|a| a.as_bytes().to_vec()).collect();
+        let mut ctx = Ctx::new(1, 0, false);
+        let reply = dispatch(n, &mut ctx, &argv).unwrap_or(Frame::Null);
+        (reply, ctx.take_propagated().into_iter().map(|(_, a)| a).collect())
+    }
 }
 
 #[cfg(test)]

@@ -9,7 +9,9 @@
 
 use rand_core::Rng;
 
-use super::{flags, lookup_key, not_an_integer, parse_i64, syntax_error, wrong_type, Command, Ctx, Reply};
+use super::{
+    flags, get_typed, lookup_key, not_an_integer, parse_i64, store_typed, syntax_error, wrong_type, Command, Ctx, Reply,
+};
 use crate::keyspace::{Bytes, SetValue, Value};
 use crate::node::Node;
 use crate::resp::Frame;
@@ -38,30 +40,6 @@ pub(super) const COMMANDS: &[Command] = &[
 /// whole reply (a count near -2^63 makes it run out of memory); the lab refuses instead.
 const SRANDMEMBER_MAX_REPEATS: u64 = 1_000_000;
 
-/// The set under `key`: Ok(None) when missing, Err(WRONGTYPE) for another type.
-fn get_set(node: &mut Node, ctx: &Ctx, key: &[u8]) -> Result<Option<SetValue>, Frame> {
-    match lookup_key(node, ctx, key) {
-        // Redis never keeps an empty set; one read from elsewhere counts as missing.
-        Some(Value::Set(s)) if s.is_empty() => Ok(None),
-        Some(Value::Set(s)) => Ok(Some(s)),
-        Some(_) => Err(wrong_type()),
-        None => Ok(None),
-    }
-}
-
-/// Writes back a modified set: an empty one is deleted, as Redis deletes empty collections; an
-/// existing key keeps its TTL; a new key is created without one.
-fn store_set(node: &mut Node, ctx: &Ctx, key: &[u8], set: SetValue, existed: bool) {
-    let db = node.keyspace.db_mut(ctx.db);
-    if set.is_empty() {
-        db.remove(key);
-    } else if existed {
-        db.set_keep_ttl(key.to_vec(), Value::Set(set));
-    } else {
-        db.set(key.to_vec(), Value::Set(set));
-    }
-}
-
 fn members_reply(members: Vec<Bytes>) -> Frame {
     Frame::Array(members.into_iter().map(Frame::Bulk).collect())
 }
@@ -82,35 +60,35 @@ fn pick_distinct(node: &mut Node, mut members: Vec<Bytes>, count: usize) -> Vec<
 }
 
 pub(super) fn sadd(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let (mut set, existed) = match get_set(node, ctx, &argv[1]) {
+    let (mut set, existed) = match get_typed::<SetValue>(node, ctx, &argv[1]) {
         Ok(Some(s)) => (s, true),
         Ok(None) => (SetValue::new(), false),
         Err(e) => return Some(e),
     };
     let added = argv[2..].iter().filter(|m| set.insert(m.to_vec())).count();
     if added > 0 {
-        store_set(node, ctx, &argv[1], set, existed);
+        store_typed(node, ctx, &argv[1], set, existed);
         ctx.propagate(argv.to_vec());
     }
     Some(Frame::Integer(added as i64))
 }
 
 pub(super) fn srem(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let mut set = match get_set(node, ctx, &argv[1]) {
+    let mut set = match get_typed::<SetValue>(node, ctx, &argv[1]) {
         Ok(Some(s)) => s,
         Ok(None) => return Some(Frame::Integer(0)),
         Err(e) => return Some(e),
     };
     let removed = argv[2..].iter().filter(|m| set.remove(m)).count();
     if removed > 0 {
-        store_set(node, ctx, &argv[1], set, true);
+        store_typed(node, ctx, &argv[1], set, true);
         ctx.propagate(argv.to_vec());
     }
     Some(Frame::Integer(removed as i64))
 }
 
 pub(super) fn smembers(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_set(node, ctx, &argv[1]) {
+    Some(match get_typed::<SetValue>(node, ctx, &argv[1]) {
         Ok(Some(s)) => members_reply(s.members()),
         Ok(None) => Frame::Array(vec![]),
         Err(e) => e,
@@ -118,14 +96,14 @@ pub(super) fn smembers(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
 }
 
 pub(super) fn sismember(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_set(node, ctx, &argv[1]) {
+    Some(match get_typed::<SetValue>(node, ctx, &argv[1]) {
         Ok(s) => Frame::Integer(s.is_some_and(|s| s.contains(&argv[2])) as i64),
         Err(e) => e,
     })
 }
 
 pub(super) fn smismember(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_set(node, ctx, &argv[1]) {
+    Some(match get_typed::<SetValue>(node, ctx, &argv[1]) {
         Ok(s) => Frame::Array(
             argv[2..].iter().map(|m| Frame::Integer(s.as_ref().is_some_and(|s| s.contains(m)) as i64)).collect(),
         ),
@@ -134,7 +112,7 @@ pub(super) fn smismember(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Re
 }
 
 pub(super) fn scard(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_set(node, ctx, &argv[1]) {
+    Some(match get_typed::<SetValue>(node, ctx, &argv[1]) {
         Ok(s) => Frame::Integer(s.map_or(0, |s| s.len()) as i64),
         Err(e) => e,
     })
@@ -160,7 +138,7 @@ pub(super) fn spop(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         None => None,
     };
     let key = &argv[1];
-    let mut set = match get_set(node, ctx, key) {
+    let mut set = match get_typed::<SetValue>(node, ctx, key) {
         Ok(Some(s)) => s,
         Ok(None) => return Some(if count.is_some() { Frame::Array(vec![]) } else { Frame::Null }),
         Err(e) => return Some(e),
@@ -169,7 +147,7 @@ pub(super) fn spop(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         let members = set.members();
         let m = members[random_index(node, members.len())].clone();
         set.remove(&m);
-        store_set(node, ctx, key, set, true);
+        store_typed(node, ctx, key, set, true);
         ctx.propagate(vec![b"SREM".to_vec(), key.clone(), m.clone()]);
         return Some(Frame::Bulk(m));
     };
@@ -187,7 +165,7 @@ pub(super) fn spop(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         set.remove(m);
         ctx.propagate(vec![b"SREM".to_vec(), key.clone(), m.clone()]);
     }
-    store_set(node, ctx, key, set, true);
+    store_typed(node, ctx, key, set, true);
     Some(members_reply(popped))
 }
 
@@ -208,7 +186,7 @@ pub(super) fn srandmember(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> R
             None => return Some(not_an_integer()),
         },
     };
-    let set = match get_set(node, ctx, &argv[1]) {
+    let set = match get_typed::<SetValue>(node, ctx, &argv[1]) {
         Ok(Some(s)) => s,
         Ok(None) => return Some(if count.is_some() { Frame::Array(vec![]) } else { Frame::Null }),
         Err(e) => return Some(e),
@@ -233,7 +211,7 @@ pub(super) fn srandmember(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> R
 
 /// The sets named by `keys`, a missing key as None; WRONGTYPE as soon as a key holds another type.
 fn get_sets(node: &mut Node, ctx: &Ctx, keys: &[Vec<u8>]) -> Result<Vec<Option<SetValue>>, Frame> {
-    keys.iter().map(|k| get_set(node, ctx, k)).collect()
+    keys.iter().map(|k| get_typed::<SetValue>(node, ctx, k)).collect()
 }
 
 /// Redis's `sinterGenericCommand`: any missing key makes the result empty; the members come in
@@ -403,11 +381,11 @@ pub(super) fn smove(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if !src.remove(member) {
         return Some(Frame::Integer(0));
     }
-    store_set(node, ctx, src_key, src, true);
+    store_typed(node, ctx, src_key, src, true);
     let existed = dst.is_some();
     let mut dst = dst.unwrap_or_else(SetValue::new);
     dst.insert(member.clone());
-    store_set(node, ctx, dst_key, dst, existed);
+    store_typed(node, ctx, dst_key, dst, existed);
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(1))
 }

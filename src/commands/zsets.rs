@@ -9,7 +9,7 @@
 //! way a listpack-encoded (small) sorted set does, which decides the answer when members of
 //! different scores are mixed.
 
-use super::{flags, lookup_key, not_an_integer, parse_i64, syntax_error, wrong_type, Command, Ctx, Reply};
+use super::{flags, get_typed, lookup_key, not_an_integer, parse_i64, store_typed, syntax_error, Command, Ctx, Reply};
 use crate::keyspace::{Bytes, Value, ZSetValue};
 use crate::node::Node;
 use crate::resp::Frame;
@@ -451,27 +451,6 @@ fn rank_range(start: i64, end: i64, len: usize) -> Option<(usize, usize)> {
 // ---------------------------------------------------------------------------------------------
 // Access helpers.
 
-/// The sorted set under `key`: Ok(None) when missing, Err(WRONGTYPE) for another type.
-fn get_zset(node: &mut Node, ctx: &Ctx, key: &[u8]) -> Result<Option<ZSetValue>, Frame> {
-    match lookup_key(node, ctx, key) {
-        Some(Value::ZSet(z)) => Ok(Some(z)),
-        Some(_) => Err(wrong_type()),
-        None => Ok(None),
-    }
-}
-
-/// Writes back a modified sorted set: an empty one is deleted; an existing key keeps its TTL.
-fn store_zset(node: &mut Node, ctx: &Ctx, key: &[u8], z: ZSetValue, existed: bool) {
-    let db = node.keyspace.db_mut(ctx.db);
-    if z.is_empty() {
-        db.remove(key);
-    } else if existed {
-        db.set_keep_ttl(key.to_vec(), Value::ZSet(z));
-    } else {
-        db.set(key.to_vec(), Value::ZSet(z));
-    }
-}
-
 fn entries_reply(entries: Vec<(Bytes, f64)>, withscores: bool) -> Frame {
     let mut out = Vec::with_capacity(entries.len() * if withscores { 2 } else { 1 });
     for (m, s) in entries {
@@ -531,7 +510,7 @@ fn zadd_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: u8) 
         pairs.push((score, &pair[1]));
     }
     let key = &argv[1];
-    let (mut z, existed) = match get_zset(node, ctx, key) {
+    let (mut z, existed) = match get_typed::<ZSetValue>(node, ctx, key) {
         Ok(Some(z)) => (z, true),
         Ok(None) if xx => {
             return Some(if incr { Frame::Null } else { Frame::Integer(0) });
@@ -574,7 +553,7 @@ fn zadd_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: u8) 
         }
     }
     if added + updated > 0 {
-        store_zset(node, ctx, key, z, existed);
+        store_typed(node, ctx, key, z, existed);
         ctx.propagate(argv.to_vec());
     }
     Some(if incr {
@@ -599,28 +578,28 @@ pub(super) fn zincrby(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply
 }
 
 pub(super) fn zrem(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let mut z = match get_zset(node, ctx, &argv[1]) {
+    let mut z = match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
         Ok(Some(z)) => z,
         Ok(None) => return Some(Frame::Integer(0)),
         Err(e) => return Some(e),
     };
     let removed = argv[2..].iter().filter(|m| z.remove(m)).count();
     if removed > 0 {
-        store_zset(node, ctx, &argv[1], z, true);
+        store_typed(node, ctx, &argv[1], z, true);
         ctx.propagate(argv.to_vec());
     }
     Some(Frame::Integer(removed as i64))
 }
 
 pub(super) fn zscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_zset(node, ctx, &argv[1]) {
+    Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
         Ok(z) => z.and_then(|z| z.score(&argv[2])).map_or(Frame::Null, score_reply),
         Err(e) => e,
     })
 }
 
 pub(super) fn zmscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_zset(node, ctx, &argv[1]) {
+    Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
         Ok(z) => Frame::Array(
             argv[2..].iter().map(|m| z.as_ref().and_then(|z| z.score(m)).map_or(Frame::Null, score_reply)).collect(),
         ),
@@ -629,7 +608,7 @@ pub(super) fn zmscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply
 }
 
 pub(super) fn zcard(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_zset(node, ctx, &argv[1]) {
+    Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
         Ok(z) => Frame::Integer(z.map_or(0, |z| z.len()) as i64),
         Err(e) => e,
     })
@@ -640,7 +619,7 @@ pub(super) fn zcount(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply 
         Ok(r) => r,
         Err(e) => return Some(e),
     };
-    Some(match get_zset(node, ctx, &argv[1]) {
+    Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
         Ok(z) => Frame::Integer(z.map_or(0, |z| z.iter().filter(|(_, s)| range.contains(*s)).count()) as i64),
         Err(e) => e,
     })
@@ -651,7 +630,7 @@ pub(super) fn zlexcount(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Rep
         Ok(r) => r,
         Err(e) => return Some(e),
     };
-    Some(match get_zset(node, ctx, &argv[1]) {
+    Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
         Ok(z) => Frame::Integer(z.map_or(0, |z| {
             let members: Vec<&Bytes> = z.iter().map(|(m, _)| m).collect();
             range.walk(&members, false, 0, -1).len()
@@ -661,7 +640,7 @@ pub(super) fn zlexcount(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Rep
 }
 
 fn rank_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], reverse: bool) -> Reply {
-    Some(match get_zset(node, ctx, &argv[1]) {
+    Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
         Ok(Some(z)) => match z.rank(&argv[2]) {
             Some(r) => Frame::Integer(if reverse { z.len() - 1 - r } else { r } as i64),
             None => Frame::Null,
@@ -695,7 +674,7 @@ fn zpop(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> Reply {
         None => 1,
     };
     let key = &argv[1];
-    let mut z = match get_zset(node, ctx, key) {
+    let mut z = match get_typed::<ZSetValue>(node, ctx, key) {
         Ok(Some(z)) => z,
         Ok(None) => return Some(Frame::Array(vec![])),
         Err(e) => return Some(e),
@@ -712,7 +691,7 @@ fn zpop(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> Reply {
     for (m, _) in &popped {
         z.remove(m);
     }
-    store_zset(node, ctx, key, z, true);
+    store_typed(node, ctx, key, z, true);
     ctx.propagate(argv.to_vec());
     Some(entries_reply(popped, true))
 }
@@ -832,7 +811,7 @@ fn zrange_generic(
             _ => return Some(not_an_integer()),
         },
     };
-    let result = match get_zset(node, ctx, key) {
+    let result = match get_typed::<ZSetValue>(node, ctx, key) {
         Ok(Some(z)) => select(&z, &sel, reverse, offset, limit),
         Ok(None) => vec![],
         Err(e) => return Some(e),
@@ -907,7 +886,7 @@ fn zremrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], rtype: RangeType)
         },
     };
     let key = &argv[1];
-    let mut z = match get_zset(node, ctx, key) {
+    let mut z = match get_typed::<ZSetValue>(node, ctx, key) {
         Ok(Some(z)) => z,
         Ok(None) => return Some(Frame::Integer(0)),
         Err(e) => return Some(e),
@@ -917,7 +896,7 @@ fn zremrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], rtype: RangeType)
         z.remove(m);
     }
     if !doomed.is_empty() {
-        store_zset(node, ctx, key, z, true);
+        store_typed(node, ctx, key, z, true);
         ctx.propagate(argv.to_vec());
     }
     Some(Frame::Integer(doomed.len() as i64))
