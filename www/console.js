@@ -15,7 +15,7 @@ export class NodeConsole {
   constructor({ index, onCommand }) {
     this.index = index;
     this.onCommand = onCommand;
-    this.info = { name: `node${index}`, addr: `127.0.0.1:${6379 + index}`, role: 'master' };
+    this.info = { name: `node${index}`, addr: `127.0.0.1:${6379 + index}`, role: 'master', up: true };
     this.history = [];
     this.historyPos = 0;
     this.draft = '';
@@ -67,17 +67,26 @@ export class NodeConsole {
     this.relabel();
   }
 
-  /** Updates name, address and role shown in the heading, prompt and labels. */
-  setInfo({ name, addr, role }) {
-    if (name === this.info.name && addr === this.info.addr && role === this.info.role) return;
-    this.info = { name, addr, role };
+  /**
+   * Updates name, address, role and whether the server is up (a crashed server's prompt reads
+   * "not connected>", as redis-cli's does).
+   */
+  setInfo({ name, addr, role, up = true }) {
+    const i = this.info;
+    if (name === i.name && addr === i.addr && role === i.role && up === i.up) return;
+    this.info = { name, addr, role, up };
     this.relabel();
+  }
+
+  /** The prompt redis-cli would show. */
+  promptText() {
+    return this.info.up ? `${this.info.addr}>` : t('console.notConnected');
   }
 
   relabel() {
     const { name, addr, role } = this.info;
     this.heading.textContent = t('console.heading', { name, addr, role });
-    this.prompt.textContent = `${addr}>`;
+    this.prompt.textContent = this.promptText();
     this.input.setAttribute('aria-label', t('console.inputLabel', { name, addr }));
     this.input.placeholder = t('console.placeholder');
     this.output.setAttribute('aria-label', t('console.outputLabel', { name }));
@@ -122,15 +131,23 @@ export class NodeConsole {
       if (this.history.length > MAX_HISTORY) this.history.shift();
     }
     this.historyPos = this.history.length;
-    this.print(`${this.info.addr}> ${line}`, 'console__line--cmd');
+    this.print(`${this.promptText()} ${line}`, 'console__line--cmd');
     const reply = this.onCommand(this.index, line);
-    if (typeof reply === 'string') this.printReply(reply);
+    // "" means the reply has not arrived yet (the server is paused): it comes as a late reply.
+    if (typeof reply === 'string' && reply !== '') this.printReply(reply);
   }
 
-  printReply(reply) {
-    const isError = reply.startsWith('(error)');
+  /** Prints a reply that arrived after its command returned; no new prompt line. */
+  printLateReply(reply) {
+    if (typeof reply !== 'string' || reply === '') return;
+    this.printReply(reply, 'console__line--late');
+  }
+
+  printReply(reply, extra = '') {
+    const isError = reply.startsWith('(error)') || reply.startsWith('Could not connect to Redis');
     const lines = reply.split('\n');
-    for (const l of lines) this.print(l, isError ? 'console__line--error' : 'console__line--reply');
+    const cls = isError ? 'console__line--error' : 'console__line--reply';
+    for (const l of lines) this.print(l, extra ? `${cls} ${extra}` : cls);
   }
 
   print(text, cls) {

@@ -140,6 +140,10 @@ export class LabView {
       const group = el('g', { class: 'node', 'data-testid': `node-${idx}` }, this.nodeLayer);
       const rect = el('rect', { rx: 10, ry: 10, class: 'node__box' }, group);
       const title = el('text', { class: 'node__title', 'data-testid': `node-${idx}-name` }, group);
+      // "down" / "paused" badge in the top right corner, hidden while the node runs.
+      const badge = el('g', { class: 'node__badge', 'data-testid': `node-${idx}-badge`, visibility: 'hidden' }, group);
+      const badgeRect = el('rect', { rx: 9, ry: 9, height: 20, class: 'node__badge-box' }, badge);
+      const badgeText = el('text', { class: 'node__badge-text', 'text-anchor': 'middle' }, badge);
       const rows = new Map();
       for (const [key, labelKey] of ROWS) {
         const text = el('text', { class: 'node__row' }, group);
@@ -148,17 +152,20 @@ export class LabView {
         const value = el('tspan', { class: 'node__value', dx: 6, 'data-testid': `node-${idx}-${key}` }, text);
         rows.set(key, { text, label, value, labelKey });
       }
-      this.nodes.push({ group, rect, title, rows });
+      this.nodes.push({ group, rect, title, rows, badge, badgeRect, badgeText });
     }
     return this.nodes[i];
   }
 
   /**
-   * Draws one frame. snap = {now, nodes: [nodeState...], inFlight: [...]}. Only attributes and
-   * texts that differ from the last frame touch the DOM.
+   * Draws one frame. snap = {now, nodes: [nodeState...], inFlight: [...], status: [{up, paused}...],
+   * groups: partition groups or null}. Only attributes and texts that differ from the last frame
+   * touch the DOM.
    */
   render(snap) {
     const { nodes, inFlight, now } = snap;
+    const status = snap.status || [];
+    const groups = snap.groups || null;
     const boxes = this.layout(nodes.length);
     const byAddr = new Map(nodes.map((s, i) => [`${s.host}:${s.port}`, i]));
 
@@ -166,7 +173,12 @@ export class LabView {
     nodes.forEach((s, i) => {
       const n = this.ensureNode(i);
       const b = boxes[i];
+      const st = status[i] || { up: true, paused: false };
+      const health = !st.up ? 'down' : st.paused ? 'paused' : 'up';
       setAttr(n.group, 'data-role', s.role);
+      setAttr(n.group, 'data-health', health);
+      setAttr(n.group, 'class', `node node--${health}`);
+      this.renderBadge(n, b, health);
       setAttr(n.rect, 'x', b.x);
       setAttr(n.rect, 'y', b.y);
       setAttr(n.rect, 'width', b.w);
@@ -202,7 +214,7 @@ export class LabView {
       if (s.role !== 'slave' || s.masterHost == null) return;
       const m = byAddr.get(`${s.masterHost}:${s.masterPort}`);
       if (m === undefined || m === i) return;
-      wanted.set(linkKey(m, i), { a: m, b: i, up: s.linkStatus === 'up' });
+      wanted.set(linkKey(m, i), { a: m, b: i, up: s.linkStatus === 'up' && isUp(status, m) && isUp(status, i) });
     });
     for (const msg of inFlight) {
       const k = linkKey(msg.from, msg.to);
@@ -213,26 +225,59 @@ export class LabView {
     for (const [k, link] of this.links) {
       if (!wanted.has(k)) {
         link.line.remove();
+        link.label.remove();
         this.links.delete(k);
       }
     }
     for (const [k, w] of wanted) {
       let link = this.links.get(k);
       if (!link) {
-        link = { line: el('line', { class: 'link', 'data-testid': `link-${k}` }, this.linkLayer) };
+        const line = el('line', { class: 'link', 'data-testid': `link-${k}` }, this.linkLayer);
+        const label = el('text', { class: 'link__label', 'text-anchor': 'middle', visibility: 'hidden' }, this.linkLayer);
+        link = { line, label };
         this.links.set(k, link);
       }
+      const cut = groups !== null && (groups[w.a] ?? 0) !== (groups[w.b] ?? 0);
       const [x1, x2] = edgeXs(boxes[w.a], boxes[w.b]);
       const y = boxes[w.a].y + boxes[w.a].h / 2;
       setAttr(link.line, 'x1', x1);
       setAttr(link.line, 'x2', x2);
       setAttr(link.line, 'y1', y);
       setAttr(link.line, 'y2', y);
-      setAttr(link.line, 'class', `link ${w.up ? 'link--up' : 'link--down'}`);
+      setAttr(link.line, 'class', `link ${cut ? 'link--partitioned' : w.up ? 'link--up' : 'link--down'}`);
+      setAttr(link.line, 'data-partitioned', cut ? 'true' : 'false');
+      setAttr(link.label, 'visibility', cut ? 'visible' : 'hidden');
+      setAttr(link.label, 'x', (x1 + x2) / 2);
+      setAttr(link.label, 'y', y + 5);
+      setText(link.label, cut ? `✂ ${t('view.partitioned')}` : '');
     }
 
     this.renderTransfers(nodes, boxes, byAddr);
     this.renderMessages(inFlight, boxes, now);
+  }
+
+  /** Shows the "down" or "paused" badge of a node (health: 'up' | 'down' | 'paused'). */
+  renderBadge(n, box, health) {
+    if (health === 'up') {
+      setAttr(n.badge, 'visibility', 'hidden');
+      setAttr(n.badge, 'data-state', 'up');
+      setText(n.badgeText, '');
+      return;
+    }
+    const label = t(health === 'down' ? 'view.down' : 'view.paused');
+    setText(n.badgeText, label);
+    let w = 16;
+    for (const ch of label) w += ch.codePointAt(0) > 0x2e80 ? 13 : 7.4;
+    const x = box.x + box.w - 12 - w;
+    const y = box.y + 10;
+    setAttr(n.badge, 'visibility', 'visible');
+    setAttr(n.badge, 'data-state', health);
+    setAttr(n.badgeRect, 'class', `node__badge-box node__badge-box--${health}`);
+    setAttr(n.badgeRect, 'x', x.toFixed(1));
+    setAttr(n.badgeRect, 'y', y);
+    setAttr(n.badgeRect, 'width', w.toFixed(1));
+    setAttr(n.badgeText, 'x', (x + w / 2).toFixed(1));
+    setAttr(n.badgeText, 'y', y + 14);
   }
 
   renderTransfers(nodes, boxes, byAddr) {
@@ -380,6 +425,10 @@ function measure(textEl) {
   let w = 0;
   for (const ch of textEl.textContent) w += ch.codePointAt(0) > 0x2e80 ? 12 : 7.2;
   return w;
+}
+
+function isUp(status, i) {
+  return !status[i] || status[i].up;
 }
 
 function linkKey(a, b) {

@@ -5,6 +5,7 @@
 import { t, LANGUAGES, detectLanguage, setLanguage, getLanguage, applyTranslations, onLanguageChange } from './i18n.js';
 import { LabView } from './lab-view.js';
 import { NodeConsole } from './console.js';
+import { FaultControls, PAUSE_MS } from './faults.js';
 
 const MAX_EVENTS = 500;
 const MAX_FRAME_ADVANCE_MS = 1000;
@@ -20,6 +21,7 @@ const ui = {
   loading: $('loading'),
   view: $('lab-view'),
   consoles: $('consoles'),
+  faults: $('faults'),
   events: $('event-log'),
 };
 
@@ -38,6 +40,9 @@ const state = {
   forceRender: true,
   hadInFlight: false,
   nodeNames: [],
+  faults: null,
+  groups: null, // partition groups (one number per node) while partitioned, else null
+  faultKey: '', // isUp/isPaused of every node at the last render
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -121,7 +126,34 @@ function snapshot() {
   const count = lab.nodeCount();
   const nodes = [];
   for (let i = 0; i < count; i++) nodes.push(lab.nodeState(i));
-  return { now: lab.now(), nodes, inFlight: lab.inFlight() };
+  return { now: lab.now(), nodes, inFlight: lab.inFlight(), status: faultStatus(), groups: state.groups };
+}
+
+/** Per node {up, paused}: crash and SIGSTOP state, which nodeState() does not report. */
+function faultStatus() {
+  const lab = state.lab;
+  const out = [];
+  const count = lab.nodeCount();
+  for (let i = 0; i < count; i++) {
+    const up = lab.isUp(i);
+    out.push({ up, paused: up && lab.isPaused(i) });
+  }
+  return out;
+}
+
+/** Prints replies that reached a console after its command returned (e.g. after DEBUG SLEEP). */
+function printLateReplies() {
+  const lab = state.lab;
+  const count = Math.min(state.consoles.length, lab.nodeCount());
+  for (let i = 0; i < count; i++) {
+    const replies = lab.consoleLateReplies(i);
+    for (const reply of replies) state.consoles[i].printLateReply(reply);
+  }
+}
+
+/** Name of the replication link shown in the fault controls ("master ↔ replica"). */
+function linkName(nodes) {
+  return nodes.map((n) => n.name).join(' ↔ ');
 }
 
 function renderEvents(events) {
@@ -173,7 +205,14 @@ function render(force = false) {
     ui.clock.textContent = clock;
     state.lastClock = clock;
   }
-  const changed = force || state.forceRender || version !== state.lastVersion;
+  guard(printLateReplies);
+  if (state.broken) return;
+  // A pause ends with time, not with an action: watch the fault state on every frame.
+  const status = guard(faultStatus, []);
+  const faultKey = status.map((s) => `${s.up ? 'u' : 'd'}${s.paused ? 'p' : ''}`).join(',');
+  const faultChanged = faultKey !== state.faultKey;
+  state.faultKey = faultKey;
+  const changed = force || state.forceRender || faultChanged || version !== state.lastVersion;
   // In-flight messages move with time even when nothing else changed.
   if (!changed && !state.hadInFlight) return;
   const snap = guard(snapshot, null);
@@ -186,9 +225,25 @@ function render(force = false) {
   state.view.render(snap);
   ensureConsoles(snap.nodes.length);
   snap.nodes.forEach((n, i) => {
-    state.consoles[i].setInfo({ name: n.name, addr: `${n.host}:${n.port}`, role: n.role });
+    const up = snap.status[i] ? snap.status[i].up : true;
+    state.consoles[i].setInfo({ name: n.name, addr: `${n.host}:${n.port}`, role: n.role, up });
   });
+  renderFaults(snap);
   document.body.dataset.version = String(version);
+}
+
+function renderFaults(snap) {
+  if (!state.faults) return;
+  state.faults.update({
+    nodes: snap.nodes.map((n, i) => ({
+      name: n.name,
+      addr: `${n.host}:${n.port}`,
+      up: snap.status[i] ? snap.status[i].up : true,
+      paused: snap.status[i] ? snap.status[i].paused : false,
+    })),
+    partitioned: state.groups !== null,
+    linkName: linkName(snap.nodes),
+  });
 }
 
 function frame(ts) {
@@ -256,6 +311,64 @@ function runCommand(index, line) {
   return reply;
 }
 
+/** Runs a fault (a call into the engine), announces it, and redraws. */
+function fault(fn, announcement) {
+  if (!state.lab || state.broken) return;
+  guard(fn);
+  if (state.broken) return;
+  if (announcement && state.faults) state.faults.announce(announcement);
+  requestRender();
+}
+
+function nodeName(i) {
+  return state.nodeNames[i] ?? `#${i}`;
+}
+
+/** Pairs of nodes joined by a replication link (master, replica); every pair if none. */
+function linkedPairs() {
+  const lab = state.lab;
+  const count = lab.nodeCount();
+  const nodes = Array.from({ length: count }, (_, i) => lab.nodeState(i));
+  const byAddr = new Map(nodes.map((n, i) => [`${n.host}:${n.port}`, i]));
+  const pairs = [];
+  nodes.forEach((n, i) => {
+    if (n.role !== 'slave' || n.masterHost == null) return;
+    const m = byAddr.get(`${n.masterHost}:${n.masterPort}`);
+    if (m !== undefined && m !== i) pairs.push([m, i]);
+  });
+  if (pairs.length > 0) return pairs;
+  for (let a = 0; a < count; a++) for (let b = a + 1; b < count; b++) pairs.push([a, b]);
+  return pairs;
+}
+
+const faultActions = {
+  toggleCrash(i) {
+    const up = guard(() => state.lab.isUp(i), true);
+    if (up) fault(() => state.lab.crash(i), t('faults.announce.crashed', { name: nodeName(i) }));
+    else fault(() => state.lab.restart(i), t('faults.announce.restarted', { name: nodeName(i) }));
+  },
+  pause(i) {
+    fault(() => state.lab.pauseNode(i, PAUSE_MS), t('faults.announce.paused', { name: nodeName(i), seconds: PAUSE_MS / 1000 }));
+  },
+  cut() {
+    const names = state.nodeNames.join(' ↔ ');
+    fault(() => {
+      for (const [a, b] of linkedPairs()) state.lab.cut(a, b);
+    }, t('faults.announce.cut', { link: names }));
+  },
+  togglePartition() {
+    if (state.groups !== null) {
+      state.groups = null;
+      fault(() => state.lab.heal(), t('faults.announce.healed'));
+    } else {
+      // Every node on its own: with two nodes, [0, 1] separates the master from the replica.
+      const groups = Array.from({ length: guard(() => state.lab.nodeCount(), 0) }, (_, i) => i);
+      state.groups = groups;
+      fault(() => state.lab.partition(groups), t('faults.announce.partitioned', { link: state.nodeNames.join(' | ') }));
+    }
+  },
+};
+
 ui.playPause.addEventListener('click', () => setPlaying(!state.playing));
 ui.speed.addEventListener('change', () => setSpeed(ui.speed.value));
 
@@ -278,6 +391,7 @@ onLanguageChange(() => {
   state.lastClock = '';
   if (state.view) state.view.relabel();
   for (const c of state.consoles) c.relabel();
+  if (state.faults) state.faults.relabel();
   requestRender();
 });
 
@@ -313,6 +427,8 @@ async function start() {
     lab.addNode();
   });
   ensureConsoles(guard(() => lab.nodeCount(), 0));
+  state.faults = new FaultControls(ui.faults, faultActions);
+  ui.faults.hidden = false;
   ui.loading.hidden = true;
   ui.playPause.disabled = false;
   ui.speed.disabled = false;

@@ -4,138 +4,50 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdir, copyFile, access } from 'node:fs/promises';
+import { mkdir, copyFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import {
+  ROOT, OUT_DIR, startLab, stopLab, loadPage, command as runCommand, waitFor, assertNoErrors as noErrors,
+} from './helpers.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const OUT_DIR = path.join(ROOT, 'test-output', 'e2e');
 const SCREENSHOT = path.join(OUT_DIR, 'lab.png');
 const DOCS_SCREENSHOT = path.join(ROOT, 'docs', 'screenshot.png');
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
-let server;
-let browser;
+let lab;
 let page;
-let baseUrl;
-const consoleErrors = [];
-const pageErrors = [];
+let pageErrors;
 
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--port', '0'], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server = child;
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`serve.mjs did not start: ${err}`)), 10_000);
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d) => { err += d; });
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/Redis Replication Lab: (http:\/\/\S+\/)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve.mjs exited early (code ${code}): ${err}`));
-    });
-  });
-}
-
-/** Types a line into a node's console and returns the output lines printed for it. */
-async function command(index, line) {
-  const output = page.getByTestId(`console-output-${index}`);
-  const before = await output.locator('.console__line').count();
-  const input = page.getByTestId(`console-input-${index}`);
-  await input.fill(line);
-  await input.press('Enter');
-  await page.waitForFunction(
-    ([i, n]) => document.querySelector(`[data-testid="console-output-${i}"]`).children.length > n + 1,
-    [index, before],
-    { timeout: 5_000 },
-  );
-  const lines = await output.locator('.console__line').allTextContents();
-  return lines.slice(before + 1);
-}
-
-async function waitFor(fn, { timeout = 60_000, interval = 250, what = 'condition' } = {}) {
-  const deadline = Date.now() + timeout;
-  let last;
-  for (;;) {
-    last = await fn();
-    if (last) return last;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
+const command = (index, line) => runCommand(page, index, line);
+const assertNoErrors = () => noErrors(lab);
 
 before(async () => {
-  await access(path.join(ROOT, 'www', 'pkg', 'redis_repl_lab.js')).catch(() => {
-    throw new Error('www/pkg/ is missing: build the wasm package first (wasm-pack build --target web --out-dir www/pkg)');
-  });
-  baseUrl = await startServer();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--disable-dev-shm-usage',
-    ],
-  });
-  const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1440, height: 900 } });
-  page = await context.newPage();
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') consoleErrors.push(msg.text());
-  });
-  page.on('pageerror', (err) => pageErrors.push(String(err)));
   // Remember whether the sync ever showed an RDB transfer or a handshake message in the view:
   // these are transient, so watch the DOM from the first moment on.
-  await page.addInitScript(() => {
-    window.__seen = [];
-    const pattern = /RDB|FULLRESYNC|PSYNC/;
-    const check = () => {
-      const view = document.querySelector('[data-testid="lab-view"]');
-      const text = view ? view.textContent : '';
-      const m = text.match(pattern);
-      if (m && !window.__seen.includes(m[0])) window.__seen.push(m[0]);
-    };
-    document.addEventListener('DOMContentLoaded', () => {
-      new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
-    });
+  lab = await startLab({
+    initScript: () => {
+      window.__seen = [];
+      const pattern = /RDB|FULLRESYNC|PSYNC/;
+      const check = () => {
+        const view = document.querySelector('[data-testid="lab-view"]');
+        const text = view ? view.textContent : '';
+        const m = text.match(pattern);
+        if (m && !window.__seen.includes(m[0])) window.__seen.push(m[0]);
+      };
+      document.addEventListener('DOMContentLoaded', () => {
+        new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
+      });
+    },
   });
+  page = lab.page;
+  pageErrors = lab.pageErrors;
 });
 
 after(async () => {
-  try {
-    if (browser) await browser.close();
-  } finally {
-    if (server && server.exitCode === null) {
-      server.kill('SIGTERM');
-      await new Promise((r) => {
-        const t = setTimeout(() => { server.kill('SIGKILL'); r(); }, 3_000);
-        server.once('exit', () => { clearTimeout(t); r(); });
-      });
-    }
-  }
+  await stopLab(lab);
 });
 
-function assertNoErrors() {
-  assert.deepEqual(pageErrors, [], 'uncaught page errors');
-  assert.deepEqual(consoleErrors, [], 'console errors');
-}
-
 test('the page loads, draws both nodes, and logs no errors', async () => {
-  await page.goto(baseUrl);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+  await loadPage(lab);
   assert.equal(await page.evaluate(() => window.__lab && window.__lab.ready), true);
   await page.getByTestId('node-0').waitFor({ timeout: 10_000 });
   await page.getByTestId('node-1').waitFor({ timeout: 10_000 });
