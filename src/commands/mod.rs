@@ -5,9 +5,11 @@
 //! One file per family: [`keys`], [`strings`], [`server`].
 
 mod config;
+mod expire;
 mod hashes;
 mod keys;
 mod lists;
+pub(crate) mod long_double;
 mod server;
 mod sets;
 mod strings;
@@ -78,6 +80,7 @@ const FAMILIES: &[&[Command]] = &[
     server::COMMANDS,
     config::COMMANDS,
     keys::COMMANDS,
+    expire::COMMANDS,
     strings::COMMANDS,
     transactions::COMMANDS,
     lists::COMMANDS,
@@ -146,8 +149,9 @@ pub fn dispatch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         Ok(cmd) => cmd,
         Err(e) => {
             node.flag_transaction(ctx.conn);
-            // A malformed EXEC inside MULTI aborts the transaction, naming why (execCommandAbort).
-            if argv[0].eq_ignore_ascii_case(b"exec") && node.in_multi(ctx.conn) {
+            // A rejected EXEC always answers EXECABORT, naming why, and discards any transaction
+            // (execCommandAbort), even outside MULTI.
+            if argv[0].eq_ignore_ascii_case(b"exec") {
                 node.tx.remove(&ctx.conn);
                 let why = match &e {
                     Frame::Error(m) => m.strip_prefix("ERR ").unwrap_or(m).to_string(),

@@ -1,5 +1,12 @@
-//! String commands: GET, SET (every option, with the PXAT rewrite), INCR.
+//! String commands: GET, SET (every option), GETSET, GETDEL, GETEX, MSET, MSETNX, MGET, SETNX,
+//! SETEX, PSETEX, INCR, DECR, INCRBY, DECRBY, INCRBYFLOAT, APPEND, STRLEN, GETRANGE, SUBSTR,
+//! SETRANGE. Most of what replication rewrites lives here: relative expiries become
+//! `SET key value PXAT <abs ms>` or `PEXPIREAT`, GETSET a SET, GETDEL a DEL, INCRBYFLOAT a
+//! `SET key <result> KEEPTTL`, so replicas never recompute time or floating point.
 
+use super::expire::already_expired;
+use super::keys::cstr;
+use super::long_double::{self, LongDouble};
 use super::{flags, lookup_key, not_an_integer, parse_i64, syntax_error, wrong_type, Command, Ctx, Reply};
 use crate::keyspace::Value;
 use crate::node::Node;
@@ -9,17 +16,48 @@ use crate::resp::Frame;
 pub(super) const COMMANDS: &[Command] = &[
     Command { name: "get", arity: 2, flags: 0, handler: get },
     Command { name: "set", arity: -3, flags: flags::WRITE, handler: set },
+    Command { name: "getset", arity: 3, flags: flags::WRITE, handler: getset },
+    Command { name: "getdel", arity: 2, flags: flags::WRITE, handler: getdel },
+    Command { name: "getex", arity: -2, flags: flags::WRITE, handler: getex },
+    Command { name: "mset", arity: -3, flags: flags::WRITE, handler: mset },
+    Command { name: "msetnx", arity: -3, flags: flags::WRITE, handler: msetnx },
+    Command { name: "mget", arity: -2, flags: 0, handler: mget },
+    Command { name: "setnx", arity: 3, flags: flags::WRITE, handler: setnx },
+    Command { name: "setex", arity: 4, flags: flags::WRITE, handler: setex },
+    Command { name: "psetex", arity: 4, flags: flags::WRITE, handler: psetex },
     Command { name: "incr", arity: 2, flags: flags::WRITE, handler: incr },
+    Command { name: "decr", arity: 2, flags: flags::WRITE, handler: decr },
+    Command { name: "incrby", arity: 3, flags: flags::WRITE, handler: incrby },
+    Command { name: "decrby", arity: 3, flags: flags::WRITE, handler: decrby },
+    Command { name: "incrbyfloat", arity: 3, flags: flags::WRITE, handler: incrbyfloat },
+    Command { name: "append", arity: 3, flags: flags::WRITE, handler: append },
+    Command { name: "strlen", arity: 2, flags: 0, handler: strlen },
+    Command { name: "getrange", arity: 4, flags: 0, handler: getrange },
+    Command { name: "substr", arity: 4, flags: 0, handler: getrange },
+    Command { name: "setrange", arity: 4, flags: flags::WRITE, handler: setrange },
 ];
 
-pub(super) fn get(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match lookup_key(node, ctx, &argv[1]) {
-        Some(Value::Str(s)) => Frame::Bulk(s),
-        Some(_) => wrong_type(),
-        None => Frame::Null,
-    })
+/// Redis's `proto-max-bulk-len` default: the largest string APPEND and SETRANGE may build.
+const PROTO_MAX_BULK_LEN: u64 = 512 * 1024 * 1024;
+
+/// Redis's `getGenericCommand`: the string under `key`, `Ok(None)` if missing, or WRONGTYPE.
+fn get_string(node: &mut Node, ctx: &Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, Frame> {
+    match lookup_key(node, ctx, key) {
+        Some(Value::Str(s)) => Ok(Some(s)),
+        Some(_) => Err(wrong_type()),
+        None => Ok(None),
+    }
 }
 
+fn bulk_or_null(v: Option<Vec<u8>>) -> Frame {
+    v.map_or(Frame::Null, Frame::Bulk)
+}
+
+pub(super) fn get(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(get_string(node, ctx, &argv[1]).map_or_else(|e| e, bulk_or_null))
+}
+
+/// Which expiry option was given (Redis's OBJ_EX, OBJ_PX, OBJ_EXAT, OBJ_PXAT).
 #[derive(Clone, Copy, PartialEq)]
 enum Expire {
     Ex,
@@ -28,108 +66,434 @@ enum Expire {
     PxAt,
 }
 
-/// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]`, propagated as Redis 7.0
-/// does: a relative or second-based expiry becomes `SET key value PXAT <abs ms>`, and GET is
-/// dropped from the propagated command.
-pub(super) fn set(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let (mut nx, mut xx, mut get, mut keepttl) = (false, false, false, false);
-    let mut expire: Option<(Expire, &[u8])> = None;
-    let mut get_at = None;
-    let mut i = 3;
-    while i < argv.len() {
-        let opt = argv[i].to_ascii_uppercase();
-        let next = argv.get(i + 1);
+/// What `parseExtendedStringArgumentsOrReply` found.
+#[derive(Default)]
+struct Options<'a> {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    persist: bool,
+    expire: Option<(Expire, &'a [u8])>,
+}
+
+/// Redis's `parseExtendedStringArgumentsOrReply` for SET (`for_set`) or GETEX. The same expiry
+/// option may be repeated (the last wins), two different ones may not.
+fn parse_options(argv: &[Vec<u8>], for_set: bool) -> Result<Options<'_>, Frame> {
+    let mut o = Options::default();
+    let mut j = if for_set { 3 } else { 2 };
+    while j < argv.len() {
+        let opt = cstr(&argv[j]).to_ascii_uppercase();
+        let next = argv.get(j + 1).map(|v| v.as_slice());
+        let kind = o.expire.map(|(k, _)| k);
+        let other_expire = |k: Expire| kind.is_some_and(|have| have != k);
         match opt.as_slice() {
-            b"NX" if !xx => nx = true,
-            b"XX" if !nx => xx = true,
-            b"GET" => {
-                get = true;
-                get_at = Some(i);
-            }
-            b"KEEPTTL" if expire.is_none() => keepttl = true,
-            b"EX" | b"PX" | b"EXAT" | b"PXAT" if expire.is_none() && !keepttl && next.is_some() => {
-                let kind = match opt.as_slice() {
+            b"NX" if !o.xx && for_set => o.nx = true,
+            b"XX" if !o.nx && for_set => o.xx = true,
+            b"GET" if for_set => o.get = true,
+            b"KEEPTTL" if !o.persist && kind.is_none() && for_set => o.keepttl = true,
+            b"PERSIST" if !for_set && kind.is_none() && !o.keepttl => o.persist = true,
+            b"EX" | b"PX" | b"EXAT" | b"PXAT" => {
+                let k = match opt.as_slice() {
                     b"EX" => Expire::Ex,
                     b"PX" => Expire::Px,
                     b"EXAT" => Expire::ExAt,
                     _ => Expire::PxAt,
                 };
-                expire = next.map(|v| (kind, v.as_slice()));
-                i += 1;
+                match next {
+                    Some(v) if !o.keepttl && !o.persist && !other_expire(k) => o.expire = Some((k, v)),
+                    _ => return Err(syntax_error()),
+                }
+                j += 1;
             }
-            _ => return Some(syntax_error()),
+            _ => return Err(syntax_error()),
         }
-        i += 1;
+        j += 1;
     }
-    let mut at_ms = None;
-    if let Some((kind, v)) = expire {
-        let Some(n) = parse_i64(v) else {
-            return Some(not_an_integer());
-        };
-        let unit = if matches!(kind, Expire::Ex | Expire::ExAt) { 1000 } else { 1 };
-        if n <= 0 || n.checked_mul(unit).is_none() {
-            return Some(Frame::error("ERR invalid expire time in 'set' command"));
-        }
-        let base = if matches!(kind, Expire::Ex | Expire::Px) { node.unix_ms() } else { 0 };
-        let Some(abs) = (n * unit).checked_add(base) else {
-            return Some(Frame::error("ERR invalid expire time in 'set' command"));
-        };
-        at_ms = Some(abs);
-    }
-    let old = lookup_key(node, ctx, &argv[1]);
-    let found = old.is_some();
-    if get && old.as_ref().is_some_and(|v| !matches!(v, Value::Str(_))) {
-        return Some(wrong_type());
-    }
-    let old_reply = || match &old {
-        Some(Value::Str(s)) => Frame::Bulk(s.clone()),
-        _ => Frame::Null,
-    };
-    if (nx && found) || (xx && !found) {
-        return Some(if get { old_reply() } else { Frame::Null });
-    }
-    let db = node.keyspace.db_mut(ctx.db);
-    let value = Value::Str(argv[2].clone());
-    if keepttl {
-        db.set_keep_ttl(argv[1].clone(), value);
-    } else {
-        db.set(argv[1].clone(), value);
-    }
-    if let Some(at) = at_ms {
-        db.set_expire(&argv[1], at);
-    }
-    match (expire, at_ms) {
-        (Some((kind, _)), Some(at)) if kind != Expire::PxAt => ctx.propagate(vec![
-            b"SET".to_vec(),
-            argv[1].clone(),
-            argv[2].clone(),
-            b"PXAT".to_vec(),
-            at.to_string().into_bytes(),
-        ]),
-        _ => {
-            let mut out = argv.to_vec();
-            if let Some(g) = get_at {
-                out.remove(g);
-            }
-            ctx.propagate(out);
-        }
-    }
-    Some(if get { old_reply() } else { Frame::ok() })
+    Ok(o)
 }
 
-pub(super) fn incr(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let current = match lookup_key(node, ctx, &argv[1]) {
-        Some(Value::Str(s)) => match parse_i64(&s) {
+/// Redis's `getExpireMillisecondsOrReply`: the absolute expiry time in unix ms.
+fn expire_ms(node: &Node, kind: Expire, arg: &[u8], name: &str) -> Result<i64, Frame> {
+    let Some(mut ms) = parse_i64(arg) else {
+        return Err(not_an_integer());
+    };
+    let invalid = || Frame::error(format!("ERR invalid expire time in '{name}' command"));
+    let seconds = matches!(kind, Expire::Ex | Expire::ExAt);
+    if ms <= 0 || (seconds && ms > i64::MAX / 1000) {
+        return Err(invalid());
+    }
+    if seconds {
+        ms *= 1000;
+    }
+    if matches!(kind, Expire::Ex | Expire::Px) {
+        ms = ms.wrapping_add(node.unix_ms());
+    }
+    if ms <= 0 {
+        return Err(invalid());
+    }
+    Ok(ms)
+}
+
+/// Redis's `setGenericCommand`, shared by SET, SETNX, SETEX and PSETEX. `ok` and `abort` are
+/// the replies for a write and for an NX/XX refusal (without GET).
+#[allow(clippy::too_many_arguments)]
+fn set_generic(
+    node: &mut Node,
+    ctx: &mut Ctx,
+    argv: &[Vec<u8>],
+    value: &[u8],
+    o: &Options<'_>,
+    name: &str,
+    ok: Frame,
+    abort: Frame,
+) -> Reply {
+    let key = &argv[1];
+    let at = match o.expire {
+        Some((kind, arg)) => match expire_ms(node, kind, arg, name) {
+            Ok(ms) => Some(ms),
+            Err(e) => return Some(e),
+        },
+        None => None,
+    };
+    let old = if o.get {
+        match get_string(node, ctx, key) {
+            Ok(v) => Some(bulk_or_null(v)),
+            Err(e) => return Some(e),
+        }
+    } else {
+        None
+    };
+    let found = lookup_key(node, ctx, key).is_some();
+    if (o.nx && found) || (o.xx && !found) {
+        return Some(old.unwrap_or(abort));
+    }
+    let db = node.keyspace.db_mut(ctx.db);
+    let v = Value::Str(value.to_vec());
+    if o.keepttl {
+        db.set_keep_ttl(key.clone(), v);
+    } else {
+        db.set(key.clone(), v);
+    }
+    if let Some(at) = at {
+        db.set_expire(key, at);
+        ctx.propagate(vec![
+            b"SET".to_vec(),
+            key.clone(),
+            value.to_vec(),
+            b"PXAT".to_vec(),
+            at.to_string().into_bytes(),
+        ]);
+    } else if o.get {
+        let is_get = |a: &Vec<u8>| cstr(a).eq_ignore_ascii_case(b"get");
+        let out = argv.iter().enumerate().filter(|(j, a)| *j < 3 || !is_get(a)).map(|(_, a)| a.clone()).collect();
+        ctx.propagate(out);
+    } else {
+        ctx.propagate(argv.to_vec());
+    }
+    Some(old.unwrap_or(ok))
+}
+
+/// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]`. With an expiry it is
+/// propagated as `SET key value PXAT <abs ms>` (every other option dropped); with GET, without
+/// the GETs.
+pub(super) fn set(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let o = match parse_options(argv, true) {
+        Ok(o) => o,
+        Err(e) => return Some(e),
+    };
+    set_generic(node, ctx, argv, &argv[2], &o, "set", Frame::ok(), Frame::Null)
+}
+
+fn setnx(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let o = Options { nx: true, ..Options::default() };
+    set_generic(node, ctx, argv, &argv[2], &o, "setnx", Frame::Integer(1), Frame::Integer(0))
+}
+
+fn setex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let o = Options { expire: Some((Expire::Ex, &argv[2])), ..Options::default() };
+    set_generic(node, ctx, argv, &argv[3], &o, "setex", Frame::ok(), Frame::Null)
+}
+
+fn psetex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let o = Options { expire: Some((Expire::Px, &argv[2])), ..Options::default() };
+    set_generic(node, ctx, argv, &argv[3], &o, "psetex", Frame::ok(), Frame::Null)
+}
+
+/// GETSET: the old value, and the new one without TTL; propagated as `SET key value`.
+fn getset(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let old = match get_string(node, ctx, &argv[1]) {
+        Ok(v) => v,
+        Err(e) => return Some(e),
+    };
+    node.keyspace.db_mut(ctx.db).set(argv[1].clone(), Value::Str(argv[2].clone()));
+    ctx.propagate(vec![b"SET".to_vec(), argv[1].clone(), argv[2].clone()]);
+    Some(bulk_or_null(old))
+}
+
+/// GETDEL: propagated as `DEL key` when it deleted something.
+fn getdel(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let old = match get_string(node, ctx, &argv[1]) {
+        Ok(v) => v,
+        Err(e) => return Some(e),
+    };
+    if old.is_some() && node.keyspace.db_mut(ctx.db).remove(&argv[1]) {
+        ctx.propagate(vec![b"DEL".to_vec(), argv[1].clone()]);
+    }
+    Some(bulk_or_null(old))
+}
+
+/// `GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]`: never propagated as itself but as
+/// `PEXPIREAT key <abs ms>`, `PERSIST key`, or `DEL key` for an absolute time already past.
+fn getex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let o = match parse_options(argv, false) {
+        Ok(o) => o,
+        Err(e) => return Some(e),
+    };
+    let key = &argv[1];
+    let value = match get_string(node, ctx, key) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Some(Frame::Null),
+        Err(e) => return Some(e),
+    };
+    let at = match o.expire {
+        Some((kind, arg)) => match expire_ms(node, kind, arg, "getex") {
+            Ok(ms) => Some((kind, ms)),
+            Err(e) => return Some(e),
+        },
+        None => None,
+    };
+    match at {
+        Some((Expire::ExAt | Expire::PxAt, ms)) if already_expired(node, ms) => {
+            node.keyspace.db_mut(ctx.db).remove(key);
+            ctx.propagate(vec![b"DEL".to_vec(), key.clone()]);
+        }
+        Some((_, ms)) => {
+            node.keyspace.db_mut(ctx.db).set_expire(key, ms);
+            ctx.propagate(vec![b"PEXPIREAT".to_vec(), key.clone(), ms.to_string().into_bytes()]);
+        }
+        None if o.persist && node.keyspace.db_mut(ctx.db).remove_expire(key) => {
+            ctx.propagate(vec![b"PERSIST".to_vec(), key.clone()]);
+        }
+        None => {}
+    }
+    Some(Frame::Bulk(value))
+}
+
+fn mset(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    mset_generic(node, ctx, argv, "mset")
+}
+
+fn msetnx(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    mset_generic(node, ctx, argv, "msetnx")
+}
+
+/// MSET and MSETNX; every key set loses its TTL. MSETNX sets nothing if any key exists.
+fn mset_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], name: &str) -> Reply {
+    let nx = name == "msetnx";
+    if argv.len() % 2 == 0 {
+        return Some(Frame::error(format!("ERR wrong number of arguments for '{name}' command")));
+    }
+    if nx {
+        for pair in argv[1..].chunks(2) {
+            if super::keys::key_live(node, ctx, &pair[0]) {
+                return Some(Frame::Integer(0));
+            }
+        }
+    }
+    let db = node.keyspace.db_mut(ctx.db);
+    for pair in argv[1..].chunks(2) {
+        db.set(pair[0].clone(), Value::Str(pair[1].clone()));
+    }
+    ctx.propagate(argv.to_vec());
+    Some(if nx { Frame::Integer(1) } else { Frame::ok() })
+}
+
+/// MGET: nil for a missing key or a key of another type.
+fn mget(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let out = argv[1..]
+        .iter()
+        .map(|k| match lookup_key(node, ctx, k) {
+            Some(Value::Str(s)) => Frame::Bulk(s),
+            _ => Frame::Null,
+        })
+        .collect();
+    Some(Frame::Array(out))
+}
+
+/// Redis's `incrDecrCommand`: the new value keeps the key's TTL; propagated as given.
+fn incr_decr(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], by: i64) -> Reply {
+    let current = match get_string(node, ctx, &argv[1]) {
+        Ok(Some(s)) => match parse_i64(&s) {
             Some(n) => n,
             None => return Some(not_an_integer()),
         },
-        Some(_) => return Some(wrong_type()),
-        None => 0,
+        Ok(None) => 0,
+        Err(e) => return Some(e),
     };
-    let Some(next) = current.checked_add(1) else {
+    let Some(next) = current.checked_add(by) else {
         return Some(Frame::error("ERR increment or decrement would overflow"));
     };
     node.keyspace.db_mut(ctx.db).set_keep_ttl(argv[1].clone(), Value::Str(next.to_string().into_bytes()));
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(next))
+}
+
+pub(super) fn incr(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    incr_decr(node, ctx, argv, 1)
+}
+
+fn decr(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    incr_decr(node, ctx, argv, -1)
+}
+
+fn incrby(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    match parse_i64(&argv[2]) {
+        Some(by) => incr_decr(node, ctx, argv, by),
+        None => Some(not_an_integer()),
+    }
+}
+
+fn decrby(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    match parse_i64(&argv[2]) {
+        Some(i64::MIN) => Some(Frame::error("ERR decrement would overflow")),
+        Some(by) => incr_decr(node, ctx, argv, -by),
+        None => Some(not_an_integer()),
+    }
+}
+
+/// INCRBYFLOAT in `long double` precision as Redis computes it; the reply is `%.17Lf` without
+/// trailing zeros, and the command reaches replicas as `SET key <result> KEEPTTL`.
+fn incrbyfloat(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let current = match get_string(node, ctx, &argv[1]) {
+        Ok(Some(s)) => long_double::parse(&s),
+        Ok(None) => Some(LongDouble::ZERO),
+        Err(e) => return Some(e),
+    };
+    let (Some(current), Some(by)) = (current, long_double::parse(&argv[2])) else {
+        return Some(Frame::error("ERR value is not a valid float"));
+    };
+    let Some(sum) = current.add(by).filter(|v| !v.is_infinite()) else {
+        return Some(Frame::error("ERR increment would produce NaN or Infinity"));
+    };
+    let text = sum.to_human().into_bytes();
+    node.keyspace.db_mut(ctx.db).set_keep_ttl(argv[1].clone(), Value::Str(text.clone()));
+    ctx.propagate(vec![b"SET".to_vec(), argv[1].clone(), text.clone(), b"KEEPTTL".to_vec()]);
+    Some(Frame::Bulk(text))
+}
+
+/// Redis's `checkStringLength`: the result may not pass `proto-max-bulk-len`.
+fn check_string_length(size: u64, append: u64) -> Result<(), Frame> {
+    match size.checked_add(append) {
+        Some(total) if total <= PROTO_MAX_BULK_LEN => Ok(()),
+        _ => Err(Frame::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")),
+    }
+}
+
+/// APPEND: creates the key if missing, keeps the TTL otherwise; always propagated.
+fn append(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let key = &argv[1];
+    let total = match get_string(node, ctx, key) {
+        Err(e) => return Some(e),
+        Ok(None) => {
+            node.keyspace.db_mut(ctx.db).set(key.clone(), Value::Str(argv[2].clone()));
+            argv[2].len()
+        }
+        Ok(Some(old)) => {
+            if let Err(e) = check_string_length(old.len() as u64, argv[2].len() as u64) {
+                return Some(e);
+            }
+            match node.keyspace.db_mut(ctx.db).get_mut(key) {
+                Some(Value::Str(s)) => {
+                    s.extend_from_slice(&argv[2]);
+                    s.len()
+                }
+                _ => return Some(wrong_type()),
+            }
+        }
+    };
+    ctx.propagate(argv.to_vec());
+    Some(Frame::Integer(total as i64))
+}
+
+fn strlen(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_string(node, ctx, &argv[1]) {
+        Ok(v) => Frame::Integer(v.map_or(0, |s| s.len() as i64)),
+        Err(e) => e,
+    })
+}
+
+/// GETRANGE (and its old name SUBSTR): inclusive, negative offsets count from the end.
+fn getrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let (Some(mut start), Some(mut end)) = (parse_i64(&argv[2]), parse_i64(&argv[3])) else {
+        return Some(not_an_integer());
+    };
+    let s = match get_string(node, ctx, &argv[1]) {
+        Ok(Some(s)) => s,
+        Ok(None) => return Some(Frame::Bulk(Vec::new())),
+        Err(e) => return Some(e),
+    };
+    let len = s.len() as i64;
+    if start < 0 && end < 0 && start > end {
+        return Some(Frame::Bulk(Vec::new()));
+    }
+    if start < 0 {
+        start += len;
+    }
+    if end < 0 {
+        end += len;
+    }
+    start = start.max(0);
+    end = end.max(0);
+    if end >= len {
+        end = len - 1;
+    }
+    if start > end || len == 0 {
+        return Some(Frame::Bulk(Vec::new()));
+    }
+    Some(Frame::Bulk(s[start as usize..=end as usize].to_vec()))
+}
+
+/// SETRANGE: pads with zero bytes; an empty value changes nothing (and is not propagated).
+fn setrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let Some(offset) = parse_i64(&argv[2]) else {
+        return Some(not_an_integer());
+    };
+    if offset < 0 {
+        return Some(Frame::error("ERR offset is out of range"));
+    }
+    let (key, value) = (&argv[1], &argv[3]);
+    let old = match get_string(node, ctx, key) {
+        Ok(v) => v,
+        Err(e) => return Some(e),
+    };
+    if value.is_empty() {
+        return Some(Frame::Integer(old.map_or(0, |s| s.len() as i64)));
+    }
+    if let Err(e) = check_string_length(offset as u64, value.len() as u64) {
+        return Some(e);
+    }
+    let offset = offset as usize;
+    let write = |s: &mut Vec<u8>| {
+        if s.len() < offset + value.len() {
+            s.resize(offset + value.len(), 0);
+        }
+        s[offset..offset + value.len()].copy_from_slice(value);
+        s.len()
+    };
+    let db = node.keyspace.db_mut(ctx.db);
+    let len = match old {
+        None => {
+            let mut s = Vec::new();
+            let len = write(&mut s);
+            db.set(key.clone(), Value::Str(s));
+            len
+        }
+        Some(_) => match db.get_mut(key) {
+            Some(Value::Str(s)) => write(s),
+            _ => return Some(wrong_type()),
+        },
+    };
+    ctx.propagate(argv.to_vec());
+    Some(Frame::Integer(len as i64))
 }
