@@ -16,7 +16,9 @@ pub const BLOCK_MIN: usize = 16 * 1024;
 struct Block {
     /// Replication offset of the block's first byte.
     start: i64,
-    data: Vec<u8>,
+    /// Shared between clones of the backlog (a checkpoint of the world); only the tail block is
+    /// ever written, so a clone costs one tail copy at most.
+    data: std::sync::Arc<Vec<u8>>,
     cap: usize,
 }
 
@@ -69,14 +71,18 @@ impl Backlog {
                 let room = tail.cap - tail.data.len();
                 if room > 0 {
                     let n = room.min(bytes.len());
-                    tail.data.extend_from_slice(&bytes[..n]);
+                    std::sync::Arc::make_mut(&mut tail.data).extend_from_slice(&bytes[..n]);
                     self.end += n as i64;
                     bytes = &bytes[n..];
                     continue;
                 }
             }
             let cap = bytes.len().max(BLOCK_MIN).min((self.size / 16).max(BLOCK_MIN));
-            self.blocks.push_back(Block { start: self.end + 1, data: Vec::with_capacity(cap), cap });
+            self.blocks.push_back(Block {
+                start: self.end + 1,
+                data: std::sync::Arc::new(Vec::with_capacity(cap)),
+                cap,
+            });
             new_block = true;
         }
         new_block

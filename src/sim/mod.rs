@@ -7,6 +7,7 @@
 //! byte, natively and in wasm. Links are ordered and reliable while up; a byte sent at `t`
 //! leaves once the link's serialiser is free (bandwidth) and arrives one latency later.
 
+pub mod session;
 pub mod wire;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -120,7 +121,8 @@ pub struct World {
     queue: BTreeMap<(Micros, u64), Event>,
     seq: u64,
     params: LinkParams,
-    trace: Vec<TraceEvent>,
+    /// Persistent, so that a checkpoint of the world does not copy the whole history.
+    trace: imbl::Vector<TraceEvent>,
     drained: usize,
     /// Partition group of each node; bytes between different groups are held back.
     groups: Vec<u32>,
@@ -142,7 +144,7 @@ impl World {
             queue: BTreeMap::new(),
             seq: 0,
             params: LinkParams::default(),
-            trace: Vec::new(),
+            trace: imbl::Vector::new(),
             drained: 0,
             groups: Vec::new(),
             version: 0,
@@ -244,6 +246,11 @@ impl World {
         }
     }
 
+    /// Runs a console line on a clone's node without recording anything (for assertions).
+    pub fn console_peek(&self, i: usize, line: &str) -> String {
+        self.clone().console(i, line)
+    }
+
     /// Replies that reached node `i`'s console after [`World::console`] returned (a reply that
     /// waited for a paused node, for instance), formatted as redis-cli prints them.
     pub fn console_late_replies(&mut self, i: usize) -> Vec<String> {
@@ -309,13 +316,13 @@ impl World {
     }
 
     fn record(&mut self, node: usize, kind: &'static str, text: String) {
-        self.trace.push(TraceEvent { time: self.now, node, kind, text });
+        self.trace.push_back(TraceEvent { time: self.now, node, kind, text });
     }
 
     /// Collects node `i`'s outputs and log lines and acts on them.
     fn drain(&mut self, i: usize) {
         while let Some(LogLine { time, level, text }) = self.nodes[i].node.poll_log() {
-            self.trace.push(TraceEvent { time, node: i, kind: "log", text: format!("{level} {text}") });
+            self.trace.push_back(TraceEvent { time, node: i, kind: "log", text: format!("{level} {text}") });
         }
         while let Some(out) = self.nodes[i].node.poll_output() {
             match out {
@@ -610,15 +617,15 @@ impl World {
     }
 
     /// The whole trace so far.
-    pub fn trace(&self) -> &[TraceEvent] {
+    pub fn trace(&self) -> &imbl::Vector<TraceEvent> {
         &self.trace
     }
 
     /// Trace events since the last call.
-    pub fn drain_trace(&mut self) -> &[TraceEvent] {
+    pub fn drain_trace(&mut self) -> Vec<TraceEvent> {
         let from = self.drained;
         self.drained = self.trace.len();
-        &self.trace[from..]
+        self.trace.iter().skip(from).cloned().collect()
     }
 
     /// A digest of the trace: two runs with the same digest did the same things at the same

@@ -9,7 +9,8 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
-use crate::sim::{LinkParams, World};
+use crate::sim::session::{Action, Session};
+use crate::sim::World;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -58,7 +59,7 @@ fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
 /// A simulated world of Redis nodes, driven by the page.
 #[wasm_bindgen]
 pub struct Lab {
-    world: World,
+    session: Session,
 }
 
 #[wasm_bindgen]
@@ -67,60 +68,100 @@ impl Lab {
     #[wasm_bindgen(constructor)]
     pub fn new(seed: u32) -> Lab {
         install_panic_hook();
-        let mut world = World::new(seed as u64);
+        let mut session = Session::new(seed as u64);
         // Slow enough to watch: 250 ms one way, 64 KB/s.
-        world.set_link_params(LinkParams { latency: 250_000, bandwidth: 64 * 1024 });
-        Lab { world }
+        session.act(Action::Links(250_000, 64 * 1024));
+        Lab { session }
+    }
+
+    /// A lab rebuilt from an action log (see `actionLog`); a malformed log is an error saying
+    /// what is wrong.
+    #[wasm_bindgen(js_name = fromLog)]
+    pub fn from_log(log: &str) -> Result<Lab, JsError> {
+        install_panic_hook();
+        Session::from_log(log).map(|session| Lab { session }).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// The seed and every action so far, compact and URL-safe.
+    #[wasm_bindgen(js_name = actionLog)]
+    pub fn action_log(&self) -> String {
+        self.session.to_log()
+    }
+
+    /// Moves virtual time to `ms`, back (restore a checkpoint and replay) or forward.
+    pub fn seek(&mut self, ms: f64) {
+        if ms.is_finite() && ms >= 0.0 {
+            self.session.seek((ms * 1000.0) as u64);
+        }
+    }
+
+    /// The furthest virtual time (ms) the recorded run reaches.
+    pub fn horizon(&self) -> f64 {
+        self.session.horizon() as f64 / 1000.0
+    }
+
+    /// Changes when seeking replaced the world (the page then redraws everything).
+    pub fn generation(&self) -> f64 {
+        self.session.generation() as f64
+    }
+
+    fn world(&self) -> &World {
+        self.session.world()
     }
 
     /// Adds a node on 127.0.0.1:(6379 + index); returns its index.
     #[wasm_bindgen(js_name = addNode)]
     pub fn add_node(&mut self) -> usize {
-        self.world.add_node()
+        self.session.act(Action::AddNode);
+        self.world().node_count() - 1
     }
 
     /// Number of nodes.
     #[wasm_bindgen(js_name = nodeCount)]
     pub fn node_count(&self) -> usize {
-        self.world.node_count()
+        self.world().node_count()
     }
 
     /// Runs a console line on node `i`; returns the reply formatted as redis-cli prints it.
     pub fn command(&mut self, i: usize, line: &str) -> String {
-        self.world.console(i, line)
+        if i >= self.world().node_count() {
+            return format!("(error) ERR no such node {i}");
+        }
+        self.session.act(Action::Console(i, line.to_string()))
     }
 
     /// Lets `ms` of virtual time pass.
     pub fn advance(&mut self, ms: f64) {
         if ms.is_finite() && ms > 0.0 {
-            self.world.run_until(self.world.now() + (ms * 1000.0) as u64);
+            let t = self.world().now() + (ms * 1000.0) as u64;
+            self.session.run_until(t);
         }
     }
 
     /// Virtual milliseconds since the start.
     pub fn now(&self) -> f64 {
-        self.world.now() as f64 / 1000.0
+        self.world().now() as f64 / 1000.0
     }
 
     /// Changes whenever anything changed.
     pub fn version(&self) -> f64 {
-        self.world.version() as f64
+        self.world().version() as f64
     }
 
     /// Sets one-way latency (ms) and bandwidth (bytes/s) of every link.
     #[wasm_bindgen(js_name = setLinkParams)]
     pub fn set_link_params(&mut self, latency_ms: f64, bytes_per_sec: f64) {
         let latency = (latency_ms.max(0.0) * 1000.0) as u64;
-        self.world.set_link_params(LinkParams { latency, bandwidth: bytes_per_sec.max(1.0) as u64 });
+        self.session.act(Action::Links(latency, bytes_per_sec.max(1.0) as u64));
     }
 
     /// A snapshot of node `i` (what INFO replication shows, plus transfer progress).
     #[wasm_bindgen(js_name = nodeState)]
     pub fn node_state(&self, i: usize) -> Result<JsValue, JsError> {
-        if i >= self.world.node_count() {
+        if i >= self.world().node_count() {
             return Err(JsError::new(&format!("no node {i}")));
         }
-        let mut v = self.world.node(i).view();
+        let mut v = self.world().node(i).view();
         v.index = i;
         to_js(&v)
     }
@@ -129,7 +170,7 @@ impl Lab {
     #[wasm_bindgen(js_name = inFlight)]
     pub fn in_flight(&self) -> Result<JsValue, JsError> {
         let v: Vec<InFlight> = self
-            .world
+            .world()
             .in_flight()
             .into_iter()
             .map(|s| InFlight {
@@ -148,9 +189,8 @@ impl Lab {
     /// Trace events since the last call.
     #[wasm_bindgen(js_name = drainEvents)]
     pub fn drain_events(&mut self) -> Result<JsValue, JsError> {
-        let v: Vec<Event> = self
-            .world
-            .drain_trace()
+        let drained = self.session.world_mut().drain_trace();
+        let v: Vec<Event> = drained
             .iter()
             .map(|e| Event { time: e.time as f64 / 1000.0, node: e.node, kind: e.kind, text: &e.text })
             .collect();
@@ -161,59 +201,57 @@ impl Lab {
     /// by DEBUG SLEEP for instance, answers when it wakes).
     #[wasm_bindgen(js_name = consoleLateReplies)]
     pub fn console_late_replies(&mut self, i: usize) -> Vec<String> {
-        self.world.console_late_replies(i)
+        self.session.world_mut().console_late_replies(i)
     }
 
     /// Resets every connection between nodes `a` and `b` (bytes in flight are lost).
     pub fn cut(&mut self, a: usize, b: usize) {
-        if a < self.world.node_count() && b < self.world.node_count() {
-            self.world.cut(a, b);
-        }
+        self.session.act(Action::Cut(a, b));
     }
 
     /// Splits nodes into groups (one group number per node); bytes between groups wait.
     pub fn partition(&mut self, groups: Vec<u32>) {
-        self.world.partition(&groups);
+        self.session.act(Action::Partition(groups));
     }
 
     /// Removes every partition.
     pub fn heal(&mut self) {
-        self.world.heal();
+        self.session.act(Action::Heal);
     }
 
     /// Crashes node `i` (memory lost, saved RDB kept).
     pub fn crash(&mut self, i: usize) {
-        self.world.crash(i);
+        self.session.act(Action::Crash(i));
     }
 
     /// Restarts a crashed node from its saved RDB.
     pub fn restart(&mut self, i: usize) {
-        self.world.restart(i);
+        self.session.act(Action::Restart(i));
     }
 
     /// False while node `i` is crashed.
     #[wasm_bindgen(js_name = isUp)]
     pub fn is_up(&self, i: usize) -> bool {
-        self.world.is_up(i)
+        self.world().is_up(i)
     }
 
     /// Stops node `i` for `ms` of virtual time, as SIGSTOP then SIGCONT.
     #[wasm_bindgen(js_name = pauseNode)]
     pub fn pause_node(&mut self, i: usize, ms: f64) {
         if ms.is_finite() && ms > 0.0 {
-            self.world.pause_node(i, ms as u64);
+            self.session.act(Action::Pause(i, ms as u64));
         }
     }
 
     /// True while node `i` is paused.
     #[wasm_bindgen(js_name = isPaused)]
     pub fn is_paused(&self, i: usize) -> bool {
-        i < self.world.node_count() && self.world.node(i).is_paused()
+        i < self.world().node_count() && self.world().node(i).is_paused()
     }
 
     /// The digest of the whole trace: equal digests mean identical runs.
     #[wasm_bindgen(js_name = traceDigest)]
     pub fn trace_digest(&self) -> String {
-        self.world.trace_digest()
+        self.world().trace_digest()
     }
 }

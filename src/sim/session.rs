@@ -1,0 +1,449 @@
+//! A recorded run: the seed, every user action with its virtual time, and checkpoints of the
+//! world, which together give replay, time travel and shareable runs.
+//!
+//! The world is a pure function of its seed and the actions applied to it, so a run can be
+//! rebuilt from its action log alone. To make seeking cheap, the session keeps a clone of the
+//! whole world every [`CHECKPOINT_EVERY`] of virtual time (persistent maps make these clones
+//! cheap); seeking back restores the nearest earlier checkpoint and replays the actions that came
+//! after it. Acting in the past forks the future: the later actions are dropped.
+//!
+//! The log serialises compactly enough for a URL:
+//! `RL1;s=<seed>;<delta>,<code>[,<arg>...];...` where `<delta>` is the time since the previous
+//! action in base-36 microseconds and arguments are percent-encoded.
+
+use std::fmt;
+
+use super::{LinkParams, World};
+use crate::node::Micros;
+
+/// Virtual time between two checkpoints.
+pub const CHECKPOINT_EVERY: Micros = 10_000_000;
+
+/// Something a user did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Adds a node with the default configuration.
+    AddNode,
+    /// A console line on a node.
+    Console(usize, String),
+    /// Resets the connections between two nodes.
+    Cut(usize, usize),
+    /// Partition groups, one per node.
+    Partition(Vec<u32>),
+    /// Removes partitions.
+    Heal,
+    /// Crashes a node.
+    Crash(usize),
+    /// Restarts a crashed node.
+    Restart(usize),
+    /// Pauses a node for some milliseconds.
+    Pause(usize, u64),
+    /// Latency (µs) and bandwidth (bytes/s) of every link.
+    Links(u64, u64),
+}
+
+/// A malformed action log: which part, and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogError(pub String);
+
+impl fmt::Display for LogError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad action log: {}", self.0)
+    }
+}
+
+impl std::error::Error for LogError {}
+
+#[derive(Clone, Debug)]
+struct Checkpoint {
+    world: World,
+    /// How many actions had been applied when it was taken.
+    applied: usize,
+}
+
+/// A world with its history.
+#[derive(Clone, Debug)]
+pub struct Session {
+    seed: u64,
+    world: World,
+    actions: Vec<(Micros, Action)>,
+    /// How many of `actions` the current world has applied (fewer after seeking back).
+    applied: usize,
+    checkpoints: Vec<Checkpoint>,
+    /// Bumped whenever the world is replaced by a checkpoint, so a view can redraw from scratch.
+    generation: u64,
+}
+
+impl Session {
+    /// An empty session.
+    pub fn new(seed: u64) -> Session {
+        let world = World::new(seed);
+        let checkpoints = vec![Checkpoint { world: world.clone(), applied: 0 }];
+        Session { seed, world, actions: Vec::new(), applied: 0, checkpoints, generation: 0 }
+    }
+
+    /// The world as it is now.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The world, for reads that drain (trace, late console replies).
+    pub fn world_mut(&mut self) -> &mut World {
+        &mut self.world
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// Every recorded action.
+    pub fn actions(&self) -> &[(Micros, Action)] {
+        &self.actions
+    }
+
+    /// Changes whenever seeking replaced the world.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The latest virtual time the recorded run has reached.
+    pub fn horizon(&self) -> Micros {
+        let last_action = self.actions.last().map_or(0, |a| a.0);
+        let last_checkpoint = (self.checkpoints.len() as Micros - 1) * CHECKPOINT_EVERY;
+        self.world.now().max(last_action).max(last_checkpoint)
+    }
+
+    /// Applies a user action now and records it; a console line returns its reply. Acting while
+    /// looking at the past drops the recorded future.
+    pub fn act(&mut self, action: Action) -> String {
+        let now = self.world.now();
+        if self.applied < self.actions.len() || self.actions.last().is_some_and(|a| a.0 > now) {
+            self.actions.truncate(self.applied);
+            self.actions.retain(|a| a.0 <= now);
+            let keep = (now / CHECKPOINT_EVERY) as usize + 1;
+            self.checkpoints.truncate(keep.max(1));
+        }
+        let reply = apply(&mut self.world, &action);
+        self.actions.push((now, action));
+        self.applied = self.actions.len();
+        reply
+    }
+
+    /// Lets virtual time run to `t`, taking checkpoints on the way.
+    pub fn run_until(&mut self, t: Micros) {
+        while self.world.now() < t {
+            let next_cp = self.checkpoints.len() as Micros * CHECKPOINT_EVERY;
+            let step = t.min(next_cp);
+            self.run_world_to(step);
+            if self.world.now() == next_cp && self.applied == self.actions.len() {
+                self.checkpoints.push(Checkpoint { world: self.world.clone(), applied: self.applied });
+            }
+        }
+    }
+
+    /// Runs the world to `t`, replaying the recorded actions due on the way.
+    fn run_world_to(&mut self, t: Micros) {
+        while let Some((at, action)) = self.actions.get(self.applied).cloned() {
+            if at > t {
+                break;
+            }
+            self.world.run_until(at);
+            apply(&mut self.world, &action);
+            self.applied += 1;
+        }
+        self.world.run_until(t);
+    }
+
+    /// Moves to virtual time `t`, back or forward: back restores the nearest checkpoint and
+    /// replays; forward replays recorded actions (if any) while running.
+    pub fn seek(&mut self, t: Micros) {
+        if t < self.world.now() {
+            let idx = ((t / CHECKPOINT_EVERY) as usize).min(self.checkpoints.len() - 1);
+            let cp = &self.checkpoints[idx];
+            self.world = cp.world.clone();
+            self.applied = cp.applied;
+            self.generation += 1;
+        }
+        self.run_world_to_with_checkpoints(t);
+    }
+
+    fn run_world_to_with_checkpoints(&mut self, t: Micros) {
+        while self.world.now() < t {
+            let next_cp = (self.world.now() / CHECKPOINT_EVERY + 1) * CHECKPOINT_EVERY;
+            let step = t.min(next_cp);
+            self.run_world_to(step);
+            let idx = (step / CHECKPOINT_EVERY) as usize;
+            if step == next_cp && idx == self.checkpoints.len() {
+                self.checkpoints.push(Checkpoint { world: self.world.clone(), applied: self.applied });
+            }
+        }
+    }
+
+    /// The log as text: seed and actions, compact and URL-safe.
+    pub fn to_log(&self) -> String {
+        let mut out = format!("RL1;s={}", self.seed);
+        let mut prev = 0;
+        for (t, a) in &self.actions {
+            out.push(';');
+            out.push_str(&to_base36(t - prev));
+            prev = *t;
+            let args: Vec<String> = match a {
+                Action::AddNode => vec!["n".into()],
+                Action::Console(n, line) => vec!["c".into(), n.to_string(), escape(line)],
+                Action::Cut(a, b) => vec!["x".into(), a.to_string(), b.to_string()],
+                Action::Partition(g) => {
+                    vec!["p".into(), g.iter().map(u32::to_string).collect::<Vec<_>>().join(".")]
+                }
+                Action::Heal => vec!["h".into()],
+                Action::Crash(n) => vec!["k".into(), n.to_string()],
+                Action::Restart(n) => vec!["r".into(), n.to_string()],
+                Action::Pause(n, ms) => vec!["z".into(), n.to_string(), ms.to_string()],
+                Action::Links(l, b) => vec!["l".into(), l.to_string(), b.to_string()],
+            };
+            out.push(',');
+            out.push_str(&args.join(","));
+        }
+        out
+    }
+
+    /// Rebuilds a session from its log, replaying every action; it ends at the last action's
+    /// time. A malformed log is refused whole, with the reason.
+    pub fn from_log(log: &str) -> Result<Session, LogError> {
+        let (seed, actions) = parse_log(log)?;
+        let mut s = Session::new(seed);
+        for (t, a) in actions {
+            s.run_until(t);
+            if let Some(bad) = check_action(&s.world, &a) {
+                return Err(LogError(bad));
+            }
+            s.act(a);
+        }
+        Ok(s)
+    }
+}
+
+/// Validates an action against the world it would apply to.
+fn check_action(w: &World, a: &Action) -> Option<String> {
+    let n = w.node_count();
+    let bad = |i: usize| (i >= n).then(|| format!("node {i} does not exist (there are {n})"));
+    match a {
+        Action::Console(i, _) | Action::Crash(i) | Action::Restart(i) | Action::Pause(i, _) => bad(*i),
+        Action::Cut(a, b) => bad(*a).or_else(|| bad(*b)),
+        _ => None,
+    }
+}
+
+fn apply(w: &mut World, a: &Action) -> String {
+    if check_action(w, a).is_some() {
+        return String::new();
+    }
+    match a {
+        Action::AddNode => {
+            w.add_node();
+        }
+        Action::Console(n, line) => return w.console(*n, line),
+        Action::Cut(a, b) => w.cut(*a, *b),
+        Action::Partition(g) => w.partition(g),
+        Action::Heal => w.heal(),
+        Action::Crash(n) => w.crash(*n),
+        Action::Restart(n) => w.restart(*n),
+        Action::Pause(n, ms) => w.pause_node(*n, *ms),
+        Action::Links(l, b) => w.set_link_params(LinkParams { latency: *l, bandwidth: (*b).max(1) }),
+    }
+    String::new()
+}
+
+fn to_base36(mut n: u64) -> String {
+    const D: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(D[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn unescape(s: &str, at: &str) -> Result<String, LogError> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok());
+            let Some(b) = hex else {
+                return Err(LogError(format!("{at}: bad percent escape")));
+            };
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| LogError(format!("{at}: text is not UTF-8")))
+}
+
+fn parse_log(log: &str) -> Result<(u64, Vec<(Micros, Action)>), LogError> {
+    let log = log.trim();
+    let mut parts = log.split(';');
+    if parts.next() != Some("RL1") {
+        return Err(LogError("it must start with 'RL1;' (the format version)".into()));
+    }
+    let seed = parts
+        .next()
+        .and_then(|p| p.strip_prefix("s="))
+        .and_then(|s| s.parse::<u64>().ok())
+        .ok_or_else(|| LogError("the second field must be 's=<seed>' with a number".into()))?;
+    let mut actions = Vec::new();
+    let mut t: Micros = 0;
+    for (i, part) in parts.enumerate() {
+        let at = format!("action {}", i + 1);
+        let f: Vec<&str> = part.split(',').collect();
+        let delta = u64::from_str_radix(f[0], 36).map_err(|_| LogError(format!("{at}: bad time '{}'", f[0])))?;
+        t = t.checked_add(delta).ok_or_else(|| LogError(format!("{at}: time overflows")))?;
+        let num = |k: usize, what: &str| -> Result<u64, LogError> {
+            f.get(k)
+                .and_then(|v| v.parse::<u64>().ok())
+                .ok_or_else(|| LogError(format!("{at}: {what} missing or not a number")))
+        };
+        let idx = |k: usize| num(k, "node index").map(|v| v as usize);
+        let want = |n: usize| -> Result<(), LogError> {
+            if f.len() == n {
+                Ok(())
+            } else {
+                Err(LogError(format!("{at}: expected {} fields, found {}", n, f.len())))
+            }
+        };
+        let action = match f.get(1).copied() {
+            Some("n") => want(2).map(|_| Action::AddNode)?,
+            Some("c") => {
+                want(4)?;
+                Action::Console(idx(2)?, unescape(f[3], &at)?)
+            }
+            Some("x") => {
+                want(4)?;
+                Action::Cut(idx(2)?, idx(3)?)
+            }
+            Some("p") => {
+                want(3)?;
+                let g: Result<Vec<u32>, _> = f[2].split('.').map(str::parse::<u32>).collect();
+                Action::Partition(g.map_err(|_| LogError(format!("{at}: bad partition groups '{}'", f[2])))?)
+            }
+            Some("h") => want(2).map(|_| Action::Heal)?,
+            Some("k") => {
+                want(3)?;
+                Action::Crash(idx(2)?)
+            }
+            Some("r") => {
+                want(3)?;
+                Action::Restart(idx(2)?)
+            }
+            Some("z") => {
+                want(4)?;
+                Action::Pause(idx(2)?, num(3, "duration")?)
+            }
+            Some("l") => {
+                want(4)?;
+                Action::Links(num(2, "latency")?, num(3, "bandwidth")?)
+            }
+            Some(other) => return Err(LogError(format!("{at}: unknown action code '{other}'"))),
+            None => return Err(LogError(format!("{at}: no action code"))),
+        };
+        actions.push((t, action));
+    }
+    Ok((seed, actions))
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    fn scripted() -> Session {
+        let mut s = Session::new(11);
+        s.act(Action::AddNode);
+        s.act(Action::AddNode);
+        s.act(Action::Console(1, "REPLICAOF 127.0.0.1 6379".into()));
+        for i in 0..40u64 {
+            s.run_until(i * 1_500_000 + 700_000);
+            s.act(Action::Console(0, format!("SET \"key {i}\" {i}")));
+            if i == 20 {
+                s.act(Action::Cut(0, 1));
+            }
+        }
+        s.run_until(70_000_000);
+        s
+    }
+
+    #[test]
+    fn seeking_back_and_forth_gives_the_straight_run() {
+        let mut s = scripted();
+        let straight = s.world().trace_digest();
+        let digest_at_end = s.world().node(1).digest();
+        s.seek(23_400_000);
+        assert_eq!(s.world().now(), 23_400_000);
+        let mid = s.world().trace_digest();
+        s.seek(70_000_000);
+        assert_eq!(s.world().trace_digest(), straight);
+        assert_eq!(s.world().node(1).digest(), digest_at_end);
+        // A fresh straight run to the same middle time agrees with the sought state.
+        let mut other = scripted();
+        other.seek(23_400_000);
+        assert_eq!(other.world().trace_digest(), mid);
+    }
+
+    #[test]
+    fn acting_in_the_past_forks_the_future() {
+        let mut s = scripted();
+        let n = s.actions().len();
+        s.seek(10_000_000);
+        s.act(Action::Console(0, "SET fork 1".into()));
+        assert!(s.actions().len() < n);
+        assert!(s.actions().iter().all(|a| a.0 <= 10_000_000));
+        s.run_until(20_000_000);
+        assert_eq!(s.world().console_peek(1, "GET fork"), "\"1\"");
+    }
+
+    #[test]
+    fn the_log_round_trips_and_replays_the_same_run() {
+        let s = scripted();
+        let log = s.to_log();
+        assert!(log.len() < 2_000, "compact enough for a URL: {} bytes", log.len());
+        assert!(log.bytes().all(|b| b.is_ascii_alphanumeric() || b";,%._-=".contains(&b)), "{log}");
+        let mut r = Session::from_log(&log).unwrap();
+        r.run_until(70_000_000);
+        assert_eq!(r.world().trace_digest(), s.world().trace_digest());
+    }
+
+    #[test]
+    fn malformed_logs_are_refused_with_the_reason() {
+        let e = |l: &str| Session::from_log(l).unwrap_err().0;
+        assert!(e("hello").contains("must start with 'RL1;'"));
+        assert!(e("RL1;seed").contains("s=<seed>"));
+        assert!(e("RL1;s=1;0,q").contains("action 1: unknown action code 'q'"));
+        assert!(e("RL1;s=1;0,n;zz!,n").contains("action 2: bad time"));
+        assert!(e("RL1;s=1;0,n;0,c,3,PING").contains("node 3 does not exist"));
+        assert!(e("RL1;s=1;0,n;0,c,0,%G1").contains("bad percent escape"));
+        assert!(e("RL1;s=1;0,n;0,k").contains("expected 3 fields"));
+        assert!(Session::from_log("RL1;s=1;0,n;0,c,0,PING").is_ok());
+    }
+}
