@@ -89,7 +89,7 @@ fn master_replies_pong_ok_ok_then_fullresync_with_eof_payload() {
 fn writes_during_transfer_arrive_after_it_then_streaming_with_equal_offsets() {
     let mut w = pair(3);
     // 2 KB/s: the RDB takes visible time on the wire.
-    w.set_link_params(LinkParams { latency: 5_000, bandwidth: 2_048 });
+    w.set_link_params(LinkParams { latency: 5_000, bandwidth: 2_048, jitter: 0 });
     w.console(0, "DEBUG POPULATE 100 key 20");
     w.console(0, "SET before 1");
     w.console(1, "REPLICAOF 127.0.0.1 6379");

@@ -27,11 +27,14 @@ pub struct LinkParams {
     pub latency: Micros,
     /// Bytes per second.
     pub bandwidth: u64,
+    /// Extra delay drawn uniformly in `[0, jitter]` µs per segment, from the world's seed (order
+    /// is kept, as TCP keeps it).
+    pub jitter: Micros,
 }
 
 impl Default for LinkParams {
     fn default() -> Self {
-        LinkParams { latency: 1_000, bandwidth: 10 * 1024 * 1024 }
+        LinkParams { latency: 1_000, bandwidth: 10 * 1024 * 1024, jitter: 0 }
     }
 }
 
@@ -72,6 +75,8 @@ struct Dir {
     free_at: Micros,
     segments: VecDeque<Segment>,
     decoder: WireDecoder,
+    /// Arrival time of the last segment sent, so jitter never reorders the stream.
+    last_arrive: Micros,
     /// Segments that reached a partition wait here (their delivery events are spent).
     stalled: usize,
 }
@@ -121,6 +126,10 @@ pub struct World {
     queue: BTreeMap<(Micros, u64), Event>,
     seq: u64,
     params: LinkParams,
+    /// Per-pair overrides of `params`, keyed by (lower, higher) node index.
+    pair_params: BTreeMap<(usize, usize), LinkParams>,
+    /// Draws jitter; seeded from the world's seed.
+    rng: rand_chacha::ChaCha8Rng,
     /// Persistent, so that a checkpoint of the world does not copy the whole history.
     trace: imbl::Vector<TraceEvent>,
     drained: usize,
@@ -144,6 +153,8 @@ impl World {
             queue: BTreeMap::new(),
             seq: 0,
             params: LinkParams::default(),
+            pair_params: BTreeMap::new(),
+            rng: rand_core::SeedableRng::seed_from_u64(seed ^ 0x005E_ED0F_7E55),
             trace: imbl::Vector::new(),
             drained: 0,
             groups: Vec::new(),
@@ -172,10 +183,24 @@ impl World {
         self.version
     }
 
-    /// Sets latency and bandwidth for all links, present and future.
+    /// Sets latency, jitter and bandwidth for all links, present and future (pairs with their
+    /// own settings keep them).
     pub fn set_link_params(&mut self, p: LinkParams) {
         self.params = p;
         self.version += 1;
+    }
+
+    /// Sets latency, jitter and bandwidth between nodes `a` and `b`, from now on.
+    pub fn set_pair_params(&mut self, a: usize, b: usize, p: LinkParams) {
+        self.pair_params.insert((a.min(b), a.max(b)), p);
+        let text = format!("link {a} ↔ {b}: latency {} µs, jitter {} µs, {} B/s", p.latency, p.jitter, p.bandwidth);
+        self.record(a, "fault", text);
+        self.version += 1;
+    }
+
+    /// The parameters of the link between two nodes.
+    pub fn params_between(&self, a: usize, b: usize) -> LinkParams {
+        self.pair_params.get(&(a.min(b), a.max(b))).copied().unwrap_or(self.params)
     }
 
     /// Adds a node listening on `127.0.0.1:(6379 + index)` with Redis's default configuration.
@@ -338,11 +363,14 @@ impl World {
             Some(Endpoint::Console) => self.nodes[i].console_out.extend(data),
             Some(Endpoint::Link(id, side)) => {
                 let now = self.now;
-                let p = self.params;
+                let Some(to) = self.links.get(&id).map(|l| l.ends[1 - side].0) else {
+                    return;
+                };
+                let p = self.params_between(i, to);
+                let jitter = if p.jitter > 0 { rand_core::Rng::next_u64(&mut self.rng) % (p.jitter + 1) } else { 0 };
                 let Some(link) = self.links.get_mut(&id) else {
                     return;
                 };
-                let to = link.ends[1 - side].0;
                 if let Some(t) = self.transcripts.as_mut() {
                     t.entry((i, to)).or_default().extend_from_slice(&data);
                 }
@@ -354,7 +382,8 @@ impl World {
                 let start = dir.free_at.max(now);
                 let tx = (data.len() as u128 * 1_000_000).div_ceil(p.bandwidth.max(1) as u128) as Micros;
                 dir.free_at = start + tx;
-                let arrive = dir.free_at + p.latency;
+                let arrive = (dir.free_at + p.latency + jitter).max(dir.last_arrive);
+                dir.last_arrive = arrive;
                 let kind = labels.iter().map(|l| l.0).find(|k| *k != Kind::Keepalive).or(labels.first().map(|l| l.0));
                 let label = labels.iter().map(|l| l.1.as_str()).collect::<Vec<_>>().join(" · ");
                 let len = data.len();
@@ -377,14 +406,21 @@ impl World {
 
     fn connect(&mut self, i: usize, conn: ConnId, host: &str, port: u16) {
         let target = self.nodes.iter().position(|s| s.up && s.node.addr() == (host, port));
-        let lat = self.params.latency;
+        let known = self.nodes.iter().position(|s| s.node.addr() == (host, port));
+        let lat = known.map_or(self.params.latency, |t| self.params_between(i, t).latency);
         let Some(t) = target else {
             self.schedule(self.now + 2 * lat, Event::Refused { node: i, conn });
             return;
         };
         let id = self.next_link;
         self.next_link += 1;
-        let dir = || Dir { free_at: 0, segments: VecDeque::new(), decoder: WireDecoder::default(), stalled: 0 };
+        let dir = || Dir {
+            free_at: 0,
+            segments: VecDeque::new(),
+            decoder: WireDecoder::default(),
+            stalled: 0,
+            last_arrive: 0,
+        };
         self.links.insert(id, Link { ends: [(i, Some(conn)), (t, None)], open: [true, true], dirs: [dir(), dir()] });
         self.endpoints.insert((i, conn), Endpoint::Link(id, 0));
         let name = self.nodes[i].node.name().to_string();
@@ -396,8 +432,11 @@ impl World {
         let Some(Endpoint::Link(id, side)) = self.endpoints.remove(&(i, conn)) else {
             return;
         };
-        let lat = self.params.latency;
         let now = self.now;
+        let lat = match self.links.get(&id) {
+            Some(l) => self.params_between(l.ends[0].0, l.ends[1].0).latency,
+            None => return,
+        };
         let Some(link) = self.links.get_mut(&id) else {
             return;
         };
@@ -426,7 +465,7 @@ impl World {
                 if let Some(l) = self.links.get_mut(&link) {
                     l.ends[1].1 = Some(conn);
                 }
-                let lat = self.params.latency;
+                let lat = self.params_between(client, server).latency;
                 self.schedule(now + lat, Event::Established { link });
                 let (a, b) = (self.nodes[server].node.name().to_string(), self.nodes[client].node.name().to_string());
                 self.record(server, "conn", format!("{a} accepts a connection from {b}"));
@@ -467,8 +506,9 @@ impl World {
                 let blocked = self.links.get(&link).is_some_and(|l| self.partitioned(l.ends[0].0, l.ends[1].0));
                 if blocked {
                     // The FIN waits behind the partition too.
-                    let lat = self.params.latency;
-                    self.schedule(now + lat, Event::PeerClosed { link, side });
+                    let lat =
+                        self.links.get(&link).map_or(0, |l| self.params_between(l.ends[0].0, l.ends[1].0).latency);
+                    self.schedule(now + lat.max(1), Event::PeerClosed { link, side });
                     return;
                 }
                 let Some(l) = self.links.get_mut(&link) else {
@@ -545,20 +585,22 @@ impl World {
     /// Removes every partition; held bytes resume their way in order.
     pub fn heal(&mut self) {
         self.groups.clear();
-        let lat = self.params.latency;
         let now = self.now;
+        let lats: BTreeMap<u64, Micros> =
+            self.links.iter().map(|(id, l)| (*id, self.params_between(l.ends[0].0, l.ends[1].0).latency)).collect();
         let mut resched = Vec::new();
         for (id, l) in self.links.iter_mut() {
+            let lat = lats.get(id).copied().unwrap_or(0);
             for (side, d) in l.dirs.iter_mut().enumerate() {
                 for seg in d.segments.iter_mut().take(d.stalled) {
                     seg.arrive_at = now + lat;
                 }
-                resched.extend(std::iter::repeat_n((*id, side), d.stalled));
+                resched.extend(std::iter::repeat_n((*id, side, now + lat), d.stalled));
                 d.stalled = 0;
             }
         }
-        for (link, side) in resched {
-            self.schedule(now + lat, Event::Deliver { link, side });
+        for (link, side, at) in resched {
+            self.schedule(at, Event::Deliver { link, side });
         }
         self.record(0, "fault", "partition healed".into());
         self.version += 1;

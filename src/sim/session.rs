@@ -40,6 +40,8 @@ pub enum Action {
     Pause(usize, u64),
     /// Latency (µs) and bandwidth (bytes/s) of every link.
     Links(u64, u64),
+    /// Latency (µs), jitter (µs) and bandwidth (bytes/s) between two nodes.
+    Link(usize, usize, u64, u64, u64),
 }
 
 /// A malformed action log: which part, and what is wrong.
@@ -200,6 +202,9 @@ impl Session {
                 Action::Restart(n) => vec!["r".into(), n.to_string()],
                 Action::Pause(n, ms) => vec!["z".into(), n.to_string(), ms.to_string()],
                 Action::Links(l, b) => vec!["l".into(), l.to_string(), b.to_string()],
+                Action::Link(a, b, l, j, bw) => {
+                    vec!["L".into(), a.to_string(), b.to_string(), l.to_string(), j.to_string(), bw.to_string()]
+                }
             };
             out.push(',');
             out.push_str(&args.join(","));
@@ -229,7 +234,7 @@ fn check_action(w: &World, a: &Action) -> Option<String> {
     let bad = |i: usize| (i >= n).then(|| format!("node {i} does not exist (there are {n})"));
     match a {
         Action::Console(i, _) | Action::Crash(i) | Action::Restart(i) | Action::Pause(i, _) => bad(*i),
-        Action::Cut(a, b) => bad(*a).or_else(|| bad(*b)),
+        Action::Cut(a, b) | Action::Link(a, b, ..) => bad(*a).or_else(|| bad(*b)),
         _ => None,
     }
 }
@@ -249,7 +254,10 @@ fn apply(w: &mut World, a: &Action) -> String {
         Action::Crash(n) => w.crash(*n),
         Action::Restart(n) => w.restart(*n),
         Action::Pause(n, ms) => w.pause_node(*n, *ms),
-        Action::Links(l, b) => w.set_link_params(LinkParams { latency: *l, bandwidth: (*b).max(1) }),
+        Action::Links(l, b) => w.set_link_params(LinkParams { latency: *l, bandwidth: (*b).max(1), jitter: 0 }),
+        Action::Link(a, b, l, j, bw) => {
+            w.set_pair_params(*a, *b, LinkParams { latency: *l, jitter: *j, bandwidth: (*bw).max(1) })
+        }
     }
     String::new()
 }
@@ -363,6 +371,10 @@ fn parse_log(log: &str) -> Result<(u64, Vec<(Micros, Action)>), LogError> {
                 want(4)?;
                 Action::Links(num(2, "latency")?, num(3, "bandwidth")?)
             }
+            Some("L") => {
+                want(7)?;
+                Action::Link(idx(2)?, idx(3)?, num(4, "latency")?, num(5, "jitter")?, num(6, "bandwidth")?)
+            }
             Some(other) => return Err(LogError(format!("{at}: unknown action code '{other}'"))),
             None => return Err(LogError(format!("{at}: no action code"))),
         };
@@ -382,6 +394,7 @@ mod tests {
         let mut s = Session::new(11);
         s.act(Action::AddNode);
         s.act(Action::AddNode);
+        s.act(Action::Link(0, 1, 2_000, 3_000, 1_000_000));
         s.act(Action::Console(1, "REPLICAOF 127.0.0.1 6379".into()));
         for i in 0..40u64 {
             s.run_until(i * 1_500_000 + 700_000);

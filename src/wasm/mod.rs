@@ -155,6 +155,14 @@ impl Lab {
         self.session.act(Action::Links(latency, bytes_per_sec.max(1.0) as u64));
     }
 
+    /// Sets one-way latency (ms), jitter (ms) and bandwidth (bytes/s) between nodes `a` and `b`.
+    #[wasm_bindgen(js_name = setLink)]
+    pub fn set_link(&mut self, a: usize, b: usize, latency_ms: f64, jitter_ms: f64, bytes_per_sec: f64) {
+        let us = |ms: f64| if ms.is_finite() { (ms.max(0.0) * 1000.0) as u64 } else { 0 };
+        let bw = if bytes_per_sec.is_finite() { bytes_per_sec.max(1.0) as u64 } else { 1 };
+        self.session.act(Action::Link(a, b, us(latency_ms), us(jitter_ms), bw));
+    }
+
     /// A snapshot of node `i` (what INFO replication shows, plus transfer progress).
     #[wasm_bindgen(js_name = nodeState)]
     pub fn node_state(&self, i: usize) -> Result<JsValue, JsError> {
