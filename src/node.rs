@@ -120,6 +120,8 @@ pub(crate) struct Conn {
     pub replica: Option<ReplicaPeer>,
     /// Closed on our side; further input is ignored.
     pub closing: bool,
+    /// The master offset after this client's last propagated write (what WAIT waits for).
+    pub woff: i64,
 }
 
 impl Conn {
@@ -135,6 +137,7 @@ impl Conn {
             capa_psync2: false,
             replica: None,
             closing: false,
+            woff: 0,
         }
     }
 }
@@ -195,6 +198,12 @@ pub struct Node {
     pub(crate) config_text: BTreeMap<&'static str, String>,
     next_cron: Micros,
     pub(crate) cron_loops: u64,
+    /// Clients blocked in WAIT.
+    pub(crate) waiters: Vec<crate::replication::wait::Waiter>,
+    /// A WAIT blocked since the last GETACK was fed.
+    pub(crate) getack_pending: bool,
+    /// Replicas that ACKed within min-replicas-max-lag, refreshed by the cron.
+    pub(crate) good_replicas: usize,
     /// `DEBUG SET-ACTIVE-EXPIRE`: the expiry cycle runs (default) or only lazy expiry does.
     pub(crate) active_expire_enabled: bool,
     /// Set while the node is stopped (DEBUG SLEEP, or SIGSTOP in the simulator).
@@ -235,6 +244,9 @@ impl Node {
             next_cron: now + 100_000,
             cron_loops: 0,
             active_expire_enabled: true,
+            waiters: Vec::new(),
+            getack_pending: false,
+            good_replicas: 0,
             paused_until: None,
             held: VecDeque::new(),
         };
@@ -497,6 +509,7 @@ impl Node {
             self.resume();
         }
         self.child_progress();
+        self.process_waiters();
         while self.next_cron <= self.now {
             self.next_cron += 100_000;
             self.server_cron();
@@ -529,7 +542,8 @@ impl Node {
             return until;
         }
         let child = self.child.as_ref().and_then(|c| c.next_deadline());
-        child.map_or(self.next_cron, |c| c.min(self.next_cron))
+        let soonest = child.map_or(self.next_cron, |c| c.min(self.next_cron));
+        self.next_wait_deadline().map_or(soonest, |w| w.min(soonest))
     }
 
     /// The next thing the node wants done, if any.
@@ -564,6 +578,11 @@ impl Node {
     }
 
     fn process_query(&mut self, conn: ConnId) {
+        self.process_query_batch(conn);
+        self.flush_getack();
+    }
+
+    fn process_query_batch(&mut self, conn: ConnId) {
         loop {
             let Some(c) = self.conns.get_mut(&conn) else {
                 return;
@@ -602,7 +621,15 @@ impl Node {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.db = ctx.db;
         }
-        self.propagate(ctx.take_propagated());
+        let propagated = ctx.take_propagated();
+        let wrote = !propagated.is_empty();
+        self.propagate(propagated);
+        if wrote {
+            let off = self.master_repl_offset;
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.woff = off;
+            }
+        }
         reply
     }
 

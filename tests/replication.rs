@@ -269,3 +269,47 @@ fn replicas_hide_expired_keys_but_wait_for_the_masters_del() {
     assert_eq!(w.console(1, "DBSIZE"), "(integer) 0");
     assert_eq!(w.node(0).digest(), w.node(1).digest());
 }
+
+#[test]
+fn wait_counts_acknowledging_replicas_and_blocks_until_timeout() {
+    let mut w = pair(11);
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(8_000);
+    assert_eq!(w.console(0, "SET k v"), "OK");
+    assert_eq!(w.console(0, "WAIT 1 1000"), "", "blocks until the replica acknowledges");
+    w.run_for_ms(100);
+    assert_eq!(w.console_late_replies(0), vec!["(integer) 1".to_string()]);
+    let stream = String::from_utf8_lossy(w.transcript(0, 1)).into_owned();
+    assert!(stream.contains("*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"), "GETACK goes through the stream");
+    assert_eq!(w.console(0, "WAIT 0 0"), "(integer) 1", "returns the count, not the request");
+    assert_eq!(w.console(0, "WAIT 2 300"), "");
+    w.run_for_ms(299);
+    assert!(w.console_late_replies(0).is_empty());
+    w.run_for_ms(2);
+    assert_eq!(w.console_late_replies(0), vec!["(integer) 1".to_string()]);
+    w.console(0, "MULTI");
+    w.console(0, "WAIT 5 0");
+    assert_eq!(w.console(0, "EXEC"), "1) (integer) 1", "inside MULTI it answers at once");
+    assert!(w.console(1, "WAIT 1 0").starts_with("(error) ERR WAIT cannot be used with replica instances."));
+    assert_eq!(w.console(0, "WAIT 1 -1"), "(error) ERR timeout is negative");
+    assert_eq!(w.node(1).view().slave_repl_offset, w.node(0).view().master_repl_offset);
+}
+
+#[test]
+fn min_replicas_to_write_refuses_writes_without_enough_good_replicas() {
+    let mut w = pair(12);
+    w.console(0, "CONFIG SET min-replicas-to-write 1");
+    w.console(0, "CONFIG SET min-replicas-max-lag 3");
+    w.run_for_ms(1_100);
+    assert_eq!(w.console(0, "SET k v"), "(error) NOREPLICAS Not enough good replicas to write.");
+    assert_eq!(w.console(0, "GET k"), "(nil)", "reads still work");
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(9_000);
+    assert_eq!(w.console(0, "SET k v"), "OK");
+    assert!(w.console(0, "INFO replication").contains("min_slaves_good_slaves:1"));
+    w.pause_node(1, 10_000);
+    w.run_for_ms(5_000);
+    assert_eq!(w.console(0, "SET k w"), "(error) NOREPLICAS Not enough good replicas to write.");
+    w.run_for_ms(7_000);
+    assert_eq!(w.console(0, "SET k w"), "OK", "the replica ACKs again after waking");
+}

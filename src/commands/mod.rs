@@ -55,13 +55,15 @@ pub struct Ctx {
     pub db: usize,
     /// The command comes from our master: never rejected, never sees keys as expired.
     pub from_master: bool,
+    /// Running inside EXEC: blocking commands answer at once.
+    pub in_exec: bool,
     propagated: Vec<(usize, Vec<Vec<u8>>)>,
 }
 
 impl Ctx {
     /// A context for one call.
     pub fn new(conn: ConnId, db: usize, from_master: bool) -> Self {
-        Ctx { conn, db, from_master, propagated: Vec::new() }
+        Ctx { conn, db, from_master, in_exec: false, propagated: Vec::new() }
     }
 
     /// Queues a command for the replication stream in the current database.
@@ -122,6 +124,9 @@ fn check(node: &Node, ctx: &Ctx, argv: &[Vec<u8>]) -> Result<&'static Command, F
     let n = argv.len() as i32;
     if (cmd.arity > 0 && n != cmd.arity) || n < -cmd.arity {
         return Err(Frame::error(format!("ERR wrong number of arguments for '{}' command", cmd.name)));
+    }
+    if !ctx.from_master && cmd.flags & flags::WRITE != 0 && node.too_few_good_replicas() {
+        return Err(Frame::error("NOREPLICAS Not enough good replicas to write."));
     }
     if !ctx.from_master {
         if let Some(link) = &node.master {

@@ -23,6 +23,7 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "command", arity: -1, flags: flags::STALE, handler: command },
     Command { name: "time", arity: 1, flags: flags::STALE, handler: time },
     Command { name: "save", arity: 1, flags: flags::ADMIN, handler: save },
+    Command { name: "wait", arity: 3, flags: 0, handler: wait },
 ];
 
 pub(super) fn ping(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
@@ -141,6 +142,25 @@ fn populate(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         db.set(key, crate::keyspace::Value::Str(val));
     }
     Some(Frame::ok())
+}
+
+/// `WAIT numreplicas timeout`: how many replicas acknowledged this client's writes, blocking
+/// until enough do or the timeout passes (REDIS-REPLICATION.md §7.6).
+pub(super) fn wait(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    if node.master.is_some() {
+        return Some(Frame::error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
+    }
+    let Some(n) = super::parse_i64(&argv[1]) else {
+        return Some(super::not_an_integer());
+    };
+    let Some(timeout) = super::parse_i64(&argv[2]) else {
+        return Some(Frame::error("ERR timeout is not an integer or out of range"));
+    };
+    if timeout < 0 {
+        return Some(Frame::error("ERR timeout is negative"));
+    }
+    let in_exec = ctx.in_exec;
+    node.wait_command(ctx.conn, n.max(0) as usize, timeout as u64, in_exec)
 }
 
 /// `SAVE`: writes the dataset to the node's (simulated) disk, as `dump.rdb`.
@@ -272,6 +292,9 @@ fn info_replication(node: &Node, o: &mut String) {
     }
     let rows = node.replica_rows();
     let _ = write!(o, "connected_slaves:{}\r\n", rows.len());
+    if node.min_replicas().is_some() {
+        let _ = write!(o, "min_slaves_good_slaves:{}\r\n", node.good_replicas);
+    }
     for (i, (ip, port, state, off, lag)) in rows.iter().enumerate() {
         let _ = write!(o, "slave{i}:ip={ip},port={port},state={},offset={off},lag={lag}\r\n", state.info_name());
     }

@@ -87,9 +87,11 @@ fn exec(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
         return Some(Frame::NullArray);
     }
     let mut replies = Vec::new();
+    ctx.in_exec = true;
     for argv in t.queue.unwrap_or_default() {
         replies.push(super::dispatch(node, ctx, &argv).unwrap_or(Frame::Null));
     }
+    ctx.in_exec = false;
     Some(Frame::Array(replies))
 }
 

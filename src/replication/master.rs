@@ -225,6 +225,9 @@ impl Node {
             self.flush_replica(conn);
             self.trim_backlog();
         }
+        if !self.waiters.is_empty() {
+            self.process_waiters();
+        }
     }
 
     /// `SYNC` and `PSYNC replid offset` (§3.3). Replies are written here; returns None.
@@ -528,6 +531,7 @@ impl Node {
     /// the RDB, and starting a delayed diskless BGSAVE.
     pub(crate) fn master_cron(&mut self) {
         self.disconnect_timedout_replicas();
+        self.refresh_good_replicas();
         self.free_idle_backlog();
         let period = self.cfg.repl.ping_period.max(1);
         if (self.cron_loops / 10 - 1) % period == 0 && !self.replicas.is_empty() && self.master.is_none() {

@@ -7,6 +7,7 @@
 pub mod backlog;
 pub mod master;
 pub(crate) mod replica;
+pub(crate) mod wait;
 
 use rand_core::Rng;
 
