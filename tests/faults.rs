@@ -151,3 +151,30 @@ fn jitter_delays_but_never_reorders_and_is_seeded() {
     assert_eq!(run(3), run(3));
     assert_ne!(run(3), run(4));
 }
+
+#[test]
+fn legacy_sync_mode_full_syncs_on_every_reconnection() {
+    let mut w = World::new(9);
+    w.record_transcripts();
+    w.add_node();
+    w.add_node();
+    assert_eq!(w.console(1, "CONFIG SET lab-legacy-sync yes"), "OK");
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(3_000);
+    let sent = String::from_utf8_lossy(w.transcript(1, 0)).into_owned();
+    assert!(
+        sent.starts_with("*1\r\n$4\r\nPING\r\n*3\r\n$8\r\nREPLCONF\r\n$14\r\nlistening-port\r\n$4\r\n6380\r\nSYNC\r\n"),
+        "{sent:?}"
+    );
+    let got = String::from_utf8_lossy(w.transcript(0, 1)).into_owned();
+    assert!(!got.contains("FULLRESYNC") && got.contains("\r\n$"), "a bare $<len> payload: {got:?}");
+    w.console(0, "SET a 1");
+    w.run_for_ms(500);
+    assert_eq!(w.console(1, "GET a"), "\"1\"");
+    w.cut(0, 1);
+    w.run_for_ms(3_000);
+    assert_eq!(w.node(1).view().link_status, Some("up"));
+    assert_eq!(stat(&mut w, 0, "sync_full"), 2, "no partial resync before Redis 2.8");
+    assert_eq!(stat(&mut w, 0, "sync_partial_ok"), 0);
+    assert_eq!(w.node(0).digest(), w.node(1).digest());
+}

@@ -74,6 +74,7 @@ const PARAMS: &[Param] = &[
     p("databases", None, Kind::Immutable, "16"),
     p("hz", None, Kind::Int(i64::MIN, i64::MAX), "10"),
     p("lab-rdb-bytes-per-sec", None, Kind::Int(1, i64::MAX), "52428800"),
+    p("lab-legacy-sync", None, Kind::Bool, "no"),
 ];
 
 /// Configuration commands.

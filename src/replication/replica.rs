@@ -304,7 +304,9 @@ impl Node {
                     self.log('*', "Master replied to PING, replication can continue...");
                     self.set_repl_state(ReplState::SendHandshake);
                     let mut out = encode_command(&["REPLCONF", "listening-port", &self.cfg.port.to_string()]);
-                    out.extend(encode_command(&["REPLCONF", "capa", "eof", "capa", "psync2"]));
+                    if !self.legacy_sync() {
+                        out.extend(encode_command(&["REPLCONF", "capa", "eof", "capa", "psync2"]));
+                    }
                     if let Some(c) = self.master.as_ref().and_then(|l| l.conn) {
                         self.send(c, out);
                     }
@@ -316,6 +318,10 @@ impl Node {
                             '*',
                             format!("(Non critical) Master does not understand REPLCONF listening-port: {err}"),
                         );
+                    }
+                    if self.legacy_sync() {
+                        self.send_legacy_sync();
+                        return;
                     }
                     self.set_repl_state(ReplState::ReceiveCapaReply);
                 }
@@ -333,6 +339,33 @@ impl Node {
                 }
                 _ => return,
             }
+        }
+    }
+
+    /// The lab's `lab-legacy-sync` mode: behave as a replica from before Redis 2.8, which knows
+    /// no capabilities and no PSYNC, so every (re)connection is a full sync with `SYNC`.
+    fn legacy_sync(&self) -> bool {
+        self.config_text.get("lab-legacy-sync").is_some_and(|v| v == "yes")
+    }
+
+    fn send_legacy_sync(&mut self) {
+        self.log('*', "(lab) Legacy replication: sending SYNC, every connection is a full resynchronization");
+        self.fall_back_to_sync();
+    }
+
+    /// Sends the pre-PSYNC `SYNC` on the same connection: the master client will have no
+    /// offset and get no ACKs.
+    fn fall_back_to_sync(&mut self) {
+        if let Some(l) = self.link() {
+            l.cached = None;
+            l.pre_psync = true;
+            l.state = ReplState::Transfer;
+            l.transfer = Some(Transfer::default());
+            l.master_replid.clear();
+            l.initial_offset = -1;
+        }
+        if let Some(c) = self.master.as_ref().and_then(|l| l.conn) {
+            self.send(c, b"SYNC\r\n".to_vec());
         }
     }
 
@@ -423,17 +456,7 @@ impl Node {
         } else {
             self.log('#', format!("Unexpected reply to PSYNC from master: {line}"));
         }
-        if let Some(l) = self.link() {
-            l.cached = None;
-            l.pre_psync = true;
-            l.state = ReplState::Transfer;
-            l.transfer = Some(Transfer::default());
-            l.master_replid.clear();
-            l.initial_offset = -1;
-        }
-        if let Some(c) = self.master.as_ref().and_then(|l| l.conn) {
-            self.send(c, b"SYNC\r\n".to_vec());
-        }
+        self.fall_back_to_sync();
         false
     }
 
