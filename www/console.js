@@ -160,6 +160,18 @@ export class NodeConsole {
     if (near) this.output.scrollTop = this.output.scrollHeight;
   }
 
+  /**
+   * Marks a jump in virtual time: prints a separator line (the lines above it belong to another
+   * moment) and forgets the cached name, role and state, so the next setInfo redraws them.
+   */
+  markSeek(text) {
+    // Dragging the slider seeks many times: consecutive jumps share one line.
+    const last = this.output.lastElementChild;
+    if (last && last.classList.contains('console__line--seek')) last.textContent = text;
+    else this.print(text, 'console__line--seek');
+    this.info = { ...this.info, role: null, up: null };
+  }
+
   /** Text of the output, one line per printed line (for tests and copy). */
   text() {
     return Array.from(this.output.children, (c) => c.textContent).join('\n');

@@ -1,5 +1,6 @@
-// Entry point of the lab page: loads the wasm engine, creates a master and a replica, runs the
-// virtual clock from requestAnimationFrame, and renders state, messages and events.
+// Entry point of the lab page: loads the wasm engine, creates a master and a replica (or rebuilds
+// a shared run from #log=...), runs the virtual clock from requestAnimationFrame, and renders
+// state, messages and events. The time slider seeks in the recorded run; "Copy link" shares it.
 // JavaScript holds no replication logic: it sends user actions and draws what the engine reports.
 
 import { t, LANGUAGES, detectLanguage, setLanguage, getLanguage, applyTranslations, onLanguageChange } from './i18n.js';
@@ -9,6 +10,13 @@ import { FaultControls, PAUSE_MS } from './faults.js';
 
 const MAX_EVENTS = 500;
 const MAX_FRAME_ADVANCE_MS = 1000;
+/** Smallest seek target: seek(0) would not replay the actions recorded at t = 0 (nodes, links). */
+const SEEK_MIN_MS = 0.001;
+const KEY_STEP_MS = 250;
+const PAGE_STEP_MS = 5000;
+/** Two times closer than this (ms) count as equal (the engine counts in microseconds). */
+const TIME_EPSILON_MS = 0.0005;
+const CLIPBOARD_TIMEOUT_MS = 2000;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -17,12 +25,21 @@ const ui = {
   clock: $('clock'),
   language: $('language'),
   banner: $('error-banner'),
+  bannerTitle: document.querySelector('#error-banner strong'),
   bannerMessage: $('error-message'),
   loading: $('loading'),
   view: $('lab-view'),
   consoles: $('consoles'),
   faults: $('faults'),
   events: $('event-log'),
+  timeline: $('timeline'),
+  slider: $('time-slider'),
+  timeValue: $('time-value'),
+  note: $('timeline-note'),
+  share: $('share'),
+  shareStatus: $('share-status'),
+  shareManual: $('share-manual'),
+  shareUrl: $('share-url'),
 };
 
 const state = {
@@ -43,6 +60,13 @@ const state = {
   faults: null,
   groups: null, // partition groups (one number per node) while partitioned, else null
   faultKey: '', // isUp/isPaused of every node at the last render
+  generation: 0, // lab.generation() at the last render: a change means a seek replaced the world
+  reach: 0, // furthest virtual time (ms) of the recorded run, as seen by the page
+  partitions: [], // partition changes of the recorded run: [{at: µs, groups: [...] | null}]
+  dragging: false, // the time slider is held with the pointer
+  resumeAfterDrag: false, // play again when the drag ends (unless it went back in time)
+  timelineKey: '', // what the time slider showed at the last render
+  shareResult: null, // 'copied' | 'manual' after "Copy link"
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -69,8 +93,10 @@ function panicMessage() {
   }
 }
 
-/** Shows the banner. Exposed to tests as window.__lab.showError. */
-function showError(message) {
+/** Shows the banner (title: an i18n key). Exposed to tests as window.__lab.showError. */
+function showError(message, titleKey = 'error.title') {
+  ui.bannerTitle.dataset.i18n = titleKey;
+  ui.bannerTitle.textContent = t(titleKey);
   ui.bannerMessage.textContent = String(message);
   ui.banner.hidden = false;
 }
@@ -88,6 +114,8 @@ function reportLabError(err) {
     setPlaying(false);
     ui.playPause.disabled = true;
     ui.speed.disabled = true;
+    ui.slider.disabled = true;
+    ui.share.disabled = true;
   }
 }
 
@@ -126,7 +154,9 @@ function snapshot() {
   const count = lab.nodeCount();
   const nodes = [];
   for (let i = 0; i < count; i++) nodes.push(lab.nodeState(i));
-  return { now: lab.now(), nodes, inFlight: lab.inFlight(), status: faultStatus(), groups: state.groups };
+  const now = lab.now();
+  state.groups = groupsAt(now);
+  return { now, nodes, inFlight: lab.inFlight(), status: faultStatus(), groups: state.groups };
 }
 
 /** Per node {up, paused}: crash and SIGSTOP state, which nodeState() does not report. */
@@ -141,12 +171,16 @@ function faultStatus() {
   return out;
 }
 
-/** Prints replies that reached a console after its command returned (e.g. after DEBUG SLEEP). */
-function printLateReplies() {
+/**
+ * Prints replies that reached a console after its command returned (e.g. after DEBUG SLEEP).
+ * In the past (replaying the recorded run) they are dropped: they answer replayed commands.
+ */
+function printLateReplies(live = true) {
   const lab = state.lab;
-  const count = Math.min(state.consoles.length, lab.nodeCount());
+  const count = lab.nodeCount();
   for (let i = 0; i < count; i++) {
     const replies = lab.consoleLateReplies(i);
+    if (!live || !state.consoles[i]) continue;
     for (const reply of replies) state.consoles[i].printLateReply(reply);
   }
 }
@@ -200,12 +234,20 @@ function render(force = false) {
   const version = guard(() => lab.version(), null);
   if (state.broken) return;
   const now = guard(() => lab.now(), 0);
+  const generation = guard(() => lab.generation(), state.generation);
+  if (generation !== state.generation) {
+    state.generation = generation;
+    worldReplaced(now);
+  }
+  state.reach = Math.max(state.reach, now);
   const clock = formatClock(now);
   if (clock !== state.lastClock) {
     ui.clock.textContent = clock;
     state.lastClock = clock;
   }
-  guard(printLateReplies);
+  const max = horizonMs();
+  renderTimeline(now, max);
+  guard(() => printLateReplies(now >= max - TIME_EPSILON_MS));
   if (state.broken) return;
   // A pause ends with time, not with an action: watch the fault state on every frame.
   const status = guard(faultStatus, []);
@@ -231,6 +273,242 @@ function render(force = false) {
   renderFaults(snap);
   document.body.dataset.version = String(version);
 }
+
+/**
+ * A seek restored a checkpoint: the events shown and the late replies queued belong to another
+ * timeline. Clears the event log (drainEvents refills it from the checkpoint on), drops the late
+ * replies, and marks the jump in every console.
+ */
+function worldReplaced(now) {
+  ui.events.replaceChildren();
+  guard(() => printLateReplies(false));
+  const marker = t('console.seek', { seconds: (now / 1000).toFixed(3) });
+  for (const c of state.consoles) c.markSeek(marker);
+  state.forceRender = true;
+  state.faultKey = '';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time travel
+
+function fmtSeconds(ms) {
+  return (ms / 1000).toFixed(3);
+}
+
+/**
+ * The end of the time slider: the furthest virtual time the recorded run reached. lab.horizon()
+ * alone falls back to the last checkpoint after seeking back, so the page remembers how far the
+ * clock went (state.reach; reset when an action forks the future).
+ */
+function horizonMs() {
+  const lab = state.lab;
+  if (!lab) return 0;
+  const h = guard(() => Math.max(lab.horizon(), lab.now()), 0);
+  return Math.max(h, state.reach);
+}
+
+/** True while the clock is behind the end of the recorded run. */
+function inPast(now, max = horizonMs()) {
+  return now < max - TIME_EPSILON_MS;
+}
+
+function renderTimeline(now, max) {
+  const past = inPast(now, max);
+  const key = `${fmtSeconds(now)}|${fmtSeconds(max)}|${past}|${state.dragging}|${ui.language.value}`;
+  if (key === state.timelineKey) return;
+  state.timelineKey = key;
+  ui.slider.max = String(max);
+  if (!state.dragging) ui.slider.value = String(now);
+  const params = { now: fmtSeconds(now), horizon: fmtSeconds(max) };
+  ui.timeValue.textContent = t('timeline.value', params);
+  ui.slider.setAttribute('aria-valuetext', t('timeline.valueText', params));
+  const note = past ? t('timeline.past') : '';
+  if (ui.note.textContent !== note) ui.note.textContent = note;
+  ui.timeline.dataset.past = past ? 'true' : 'false';
+}
+
+/** Moves virtual time to ms (clamped to the recorded run). Going back pauses playback. */
+function seekTo(ms) {
+  if (!state.lab || state.broken) return;
+  const lab = state.lab;
+  const max = horizonMs();
+  const target = Math.min(Math.max(Number.isFinite(Number(ms)) ? Number(ms) : 0, 0), max);
+  const now = guard(() => lab.now(), 0);
+  state.reach = Math.max(state.reach, now);
+  if (Math.abs(target - now) < TIME_EPSILON_MS) return;
+  if (target < now) {
+    state.resumeAfterDrag = false;
+    setPlaying(false);
+  }
+  guard(() => lab.seek(Math.max(target, SEEK_MIN_MS)));
+  render(true);
+}
+
+function onSliderKey(e) {
+  if (!state.lab || state.broken || e.altKey || e.ctrlKey || e.metaKey) return;
+  const now = guard(() => state.lab.now(), 0);
+  let target;
+  switch (e.key) {
+    case 'ArrowLeft':
+    case 'ArrowDown':
+      target = now - KEY_STEP_MS;
+      break;
+    case 'ArrowRight':
+    case 'ArrowUp':
+      target = now + KEY_STEP_MS;
+      break;
+    case 'PageDown':
+      target = now - PAGE_STEP_MS;
+      break;
+    case 'PageUp':
+      target = now + PAGE_STEP_MS;
+      break;
+    case 'Home':
+      target = 0;
+      break;
+    case 'End':
+      target = horizonMs();
+      break;
+    default:
+      return;
+  }
+  e.preventDefault();
+  seekTo(target);
+}
+
+function endDrag() {
+  if (!state.dragging) return;
+  state.dragging = false;
+  if (state.resumeAfterDrag) setPlaying(true);
+  state.resumeAfterDrag = false;
+  render(true);
+}
+
+ui.slider.addEventListener('pointerdown', () => {
+  if (state.dragging || ui.slider.disabled) return;
+  state.dragging = true;
+  state.resumeAfterDrag = state.playing;
+  setPlaying(false);
+});
+ui.slider.addEventListener('input', () => seekTo(Number(ui.slider.value)));
+ui.slider.addEventListener('change', () => {
+  seekTo(Number(ui.slider.value));
+  endDrag();
+});
+ui.slider.addEventListener('keydown', onSliderKey);
+window.addEventListener('pointerup', endDrag);
+window.addEventListener('pointercancel', endDrag);
+
+/**
+ * Partition changes of the recorded run, read from its action log ("p,<groups>" and "h"), so
+ * the view can draw the partition that holds at any moment of the run.
+ */
+function parsePartitions(log) {
+  const out = [];
+  let at = 0;
+  for (const part of String(log).split(';').slice(2)) {
+    const f = part.split(',');
+    const delta = parseInt(f[0], 36);
+    if (Number.isFinite(delta)) at += delta;
+    if (f[1] === 'p' && f[2] !== undefined) out.push({ at, groups: f[2].split('.').map(Number) });
+    else if (f[1] === 'h') out.push({ at, groups: null });
+  }
+  return out;
+}
+
+function refreshPartitions() {
+  const log = guard(() => state.lab.actionLog(), null);
+  if (log !== null) state.partitions = parsePartitions(log);
+}
+
+/** Partition groups in force at virtual time nowMs, or null. */
+function groupsAt(nowMs) {
+  const us = Math.round(nowMs * 1000);
+  let groups = null;
+  for (const p of state.partitions) {
+    if (p.at > us) break;
+    groups = p.groups;
+  }
+  return groups;
+}
+
+/** After an action: acting in the past forked the future, so the run now ends where it says. */
+function afterAction() {
+  const lab = state.lab;
+  state.reach = guard(() => Math.max(lab.horizon(), lab.now()), state.reach);
+  refreshPartitions();
+  state.timelineKey = '';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sharing
+
+/** The log in a URL fragment: percent-encoded, but ';', ',' and '=' kept readable. */
+function encodeLog(log) {
+  return encodeURIComponent(log).replace(/%3B/gi, ';').replace(/%2C/gi, ',').replace(/%3D/gi, '=');
+}
+
+/** The action log in the URL (#log=...), or null. */
+function logFromUrl() {
+  const hash = location.hash;
+  if (!hash.startsWith('#log=')) return null;
+  const raw = hash.slice('#log='.length);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function writeClipboard(text) {
+  const clip = navigator.clipboard;
+  if (!clip || typeof clip.writeText !== 'function') return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), CLIPBOARD_TIMEOUT_MS);
+    clip.writeText(text).then(
+      () => { clearTimeout(timer); resolve(true); },
+      () => { clearTimeout(timer); resolve(false); },
+    );
+  });
+}
+
+function renderShare() {
+  if (state.shareResult === null) {
+    ui.shareStatus.textContent = '';
+    ui.shareManual.hidden = true;
+    return;
+  }
+  ui.shareStatus.textContent = t(state.shareResult === 'copied' ? 'share.copied' : 'share.manual');
+  ui.shareStatus.dataset.state = state.shareResult;
+  ui.shareManual.hidden = state.shareResult === 'copied';
+}
+
+/** Puts #log=<actionLog> in the URL and copies the URL (or shows it to copy by hand). */
+async function share() {
+  if (!state.lab || state.broken) return;
+  const log = guard(() => state.lab.actionLog(), null);
+  if (log === null) return;
+  const url = new URL(location.href);
+  url.hash = `log=${encodeLog(log)}`;
+  history.replaceState(history.state, '', url.href);
+  ui.shareUrl.value = url.href;
+  const copied = await writeClipboard(url.href);
+  state.shareResult = copied ? 'copied' : 'manual';
+  renderShare();
+  if (!copied) {
+    ui.shareUrl.focus();
+    ui.shareUrl.select();
+  }
+}
+
+ui.share.addEventListener('click', () => {
+  share().catch((err) => showError(errorText(err)));
+});
+
+// A pasted link with another log only changes the fragment: load it like a fresh page.
+window.addEventListener('hashchange', () => {
+  if (location.hash.startsWith('#log=')) location.reload();
+});
 
 function renderFaults(snap) {
   if (!state.faults) return;
@@ -307,6 +585,7 @@ document.addEventListener('visibilitychange', () => {
 function runCommand(index, line) {
   if (!state.lab || state.broken) return undefined;
   const reply = guard(() => state.lab.command(index, line), undefined);
+  afterAction();
   requestRender();
   return reply;
 }
@@ -316,6 +595,7 @@ function fault(fn, announcement) {
   if (!state.lab || state.broken) return;
   guard(fn);
   if (state.broken) return;
+  afterAction();
   if (announcement && state.faults) state.faults.announce(announcement);
   requestRender();
 }
@@ -357,13 +637,11 @@ const faultActions = {
     }, t('faults.announce.cut', { link: names }));
   },
   togglePartition() {
-    if (state.groups !== null) {
-      state.groups = null;
+    if (groupsAt(guard(() => state.lab.now(), 0)) !== null) {
       fault(() => state.lab.heal(), t('faults.announce.healed'));
     } else {
       // Every node on its own: with two nodes, [0, 1] separates the master from the replica.
       const groups = Array.from({ length: guard(() => state.lab.nodeCount(), 0) }, (_, i) => i);
-      state.groups = groups;
       fault(() => state.lab.partition(groups), t('faults.announce.partitioned', { link: state.nodeNames.join(' | ') }));
     }
   },
@@ -392,6 +670,9 @@ onLanguageChange(() => {
   if (state.view) state.view.relabel();
   for (const c of state.consoles) c.relabel();
   if (state.faults) state.faults.relabel();
+  if (!ui.banner.hidden && ui.bannerTitle.dataset.i18n) ui.bannerTitle.textContent = t(ui.bannerTitle.dataset.i18n);
+  state.timelineKey = '';
+  renderShare();
   requestRender();
 });
 
@@ -418,29 +699,62 @@ async function start() {
     showError(t('error.loadFailed', { message: errorText(err) }));
     return;
   }
-  const lab = guard(() => new mod.Lab(seedFromUrl()), null);
-  if (!lab) return;
+  // A shared run (#log=...) is rebuilt by the engine; a malformed one falls back to the default.
+  let lab = null;
+  const log = logFromUrl();
+  if (log !== null) {
+    try {
+      lab = mod.Lab.fromLog(log);
+    } catch (err) {
+      if (panicMessage() !== undefined || (typeof WebAssembly !== 'undefined' && err instanceof WebAssembly.RuntimeError)) {
+        ui.loading.hidden = true;
+        reportLabError(err);
+        return;
+      }
+      showError(t('error.badLog', { message: errorText(err) }), 'error.badLogTitle');
+      lab = null;
+    }
+  }
+  const shared = lab !== null;
+  if (!shared) {
+    lab = guard(() => new mod.Lab(seedFromUrl()), null);
+    if (!lab) return;
+    guard(() => {
+      lab.addNode();
+      lab.addNode();
+    });
+  }
   state.lab = lab;
   state.view = new LabView(ui.view);
-  guard(() => {
-    lab.addNode();
-    lab.addNode();
-  });
+  state.reach = guard(() => Math.max(lab.horizon(), lab.now()), 0);
+  state.generation = guard(() => lab.generation(), 0);
+  refreshPartitions();
   ensureConsoles(guard(() => lab.nodeCount(), 0));
   state.faults = new FaultControls(ui.faults, faultActions);
   ui.faults.hidden = false;
+  ui.timeline.hidden = false;
   ui.loading.hidden = true;
   ui.playPause.disabled = false;
   ui.speed.disabled = false;
-  // Start the replica right away so the handshake and full sync play out on load.
-  if (state.consoles[1]) {
+  ui.slider.disabled = false;
+  ui.share.disabled = false;
+  if (shared) {
+    const marker = t('console.replayed', { seconds: fmtSeconds(guard(() => lab.now(), 0)) });
+    for (const c of state.consoles) c.markSeek(marker);
+  } else if (state.consoles[1]) {
+    // Start the replica right away so the handshake and full sync play out on load.
     state.consoles[1].input.value = 'REPLICAOF 127.0.0.1 6379';
     state.consoles[1].submit();
   }
   render(true);
 
   window.__lab = {
-    lab,
+    get lab() {
+      return state.lab;
+    },
+    shared,
+    seek: seekTo,
+    horizon: horizonMs,
     ready: true,
     showError,
     play: () => setPlaying(true),

@@ -74,6 +74,8 @@ pub struct Session {
     checkpoints: Vec<Checkpoint>,
     /// Bumped whenever the world is replaced by a checkpoint, so a view can redraw from scratch.
     generation: u64,
+    /// The furthest virtual time this timeline has reached (seeking back does not lower it).
+    reached: Micros,
 }
 
 impl Session {
@@ -81,7 +83,7 @@ impl Session {
     pub fn new(seed: u64) -> Session {
         let world = World::new(seed);
         let checkpoints = vec![Checkpoint { world: world.clone(), applied: 0 }];
-        Session { seed, world, actions: Vec::new(), applied: 0, checkpoints, generation: 0 }
+        Session { seed, world, actions: Vec::new(), applied: 0, checkpoints, generation: 0, reached: 0 }
     }
 
     /// The world as it is now.
@@ -112,8 +114,7 @@ impl Session {
     /// The latest virtual time the recorded run has reached.
     pub fn horizon(&self) -> Micros {
         let last_action = self.actions.last().map_or(0, |a| a.0);
-        let last_checkpoint = (self.checkpoints.len() as Micros - 1) * CHECKPOINT_EVERY;
-        self.world.now().max(last_action).max(last_checkpoint)
+        self.world.now().max(last_action).max(self.reached)
     }
 
     /// Applies a user action now and records it; a console line returns its reply. Acting while
@@ -125,6 +126,7 @@ impl Session {
             self.actions.retain(|a| a.0 <= now);
             let keep = (now / CHECKPOINT_EVERY) as usize + 1;
             self.checkpoints.truncate(keep.max(1));
+            self.reached = now;
         }
         let reply = apply(&mut self.world, &action);
         self.actions.push((now, action));
@@ -155,6 +157,7 @@ impl Session {
             self.applied += 1;
         }
         self.world.run_until(t);
+        self.reached = self.reached.max(t);
     }
 
     /// Moves to virtual time `t`, back or forward: back restores the nearest checkpoint and
@@ -168,6 +171,8 @@ impl Session {
             self.generation += 1;
         }
         self.run_world_to_with_checkpoints(t);
+        // Actions recorded at exactly `t` (at time 0, the nodes themselves) are part of it.
+        self.run_world_to(t);
     }
 
     fn run_world_to_with_checkpoints(&mut self, t: Micros) {
@@ -422,6 +427,16 @@ mod tests {
         let mut other = scripted();
         other.seek(23_400_000);
         assert_eq!(other.world().trace_digest(), mid);
+    }
+
+    #[test]
+    fn seeking_to_zero_keeps_the_nodes_and_the_horizon_stays() {
+        let mut s = scripted();
+        s.seek(0);
+        assert_eq!(s.world().node_count(), 2, "actions at t=0 are replayed");
+        assert_eq!(s.horizon(), 70_000_000, "looking back does not shorten the run");
+        s.seek(5_000_000);
+        assert_eq!(s.horizon(), 70_000_000);
     }
 
     #[test]

@@ -99,6 +99,25 @@ export async function stopLab(lab) {
   }
 }
 
+/**
+ * Opens another page in the lab's browser context; its page and console errors go to the same
+ * arrays as the first page's. Close it when done.
+ */
+export async function openPage(lab) {
+  const page = await lab.page.context().newPage();
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') lab.consoleErrors.push(msg.text());
+  });
+  page.on('pageerror', (err) => lab.pageErrors.push(String(err)));
+  return page;
+}
+
+/** Navigates a page to a full URL and waits until the engine is loaded. */
+export async function loadUrl(page, url) {
+  await page.goto(url);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+}
+
 /** Opens the page and waits until the engine is loaded. */
 export async function loadPage(lab, query = '') {
   await lab.page.goto(lab.baseUrl + query);
