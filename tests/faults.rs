@@ -178,3 +178,35 @@ fn legacy_sync_mode_full_syncs_on_every_reconnection() {
     assert_eq!(stat(&mut w, 0, "sync_partial_ok"), 0);
     assert_eq!(w.node(0).digest(), w.node(1).digest());
 }
+
+#[test]
+fn output_buffer_overflow_during_a_slow_full_sync_loops_until_writes_calm_down() {
+    let mut w = World::new(10);
+    w.add_node();
+    w.add_node();
+    w.set_pair_params(0, 1, redis_repl_lab::sim::LinkParams { latency: 1_000, jitter: 0, bandwidth: 8 * 1024 });
+    w.console(0, "DEBUG POPULATE 3000 key 50");
+    w.console(0, "CONFIG SET repl-diskless-sync-delay 0");
+    w.console(0, "CONFIG SET repl-backlog-size 16kb");
+    assert_eq!(w.console(0, "CONFIG SET client-output-buffer-limit \"replica 32kb 16kb 2\""), "OK");
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    let big = "x".repeat(1000);
+    for i in 0..300 {
+        w.console(0, &format!("SET big{} {big}", i % 50));
+        w.run_for_ms(100);
+    }
+    let drops = w
+        .trace()
+        .iter()
+        .filter(|e| {
+            e.node == 0 && e.text.contains("scheduled to be closed ASAP for overcoming of output buffer limits")
+        })
+        .count();
+    assert!(drops >= 2, "the replica keeps being dropped while writes outpace the transfer: {drops}");
+    assert!(stat(&mut w, 0, "sync_full") >= 3, "and keeps falling back to a full sync");
+    assert_ne!(w.node(1).view().link_status, Some("up"));
+    // Once the writes stop, the next full sync completes.
+    w.run_for_ms(60_000);
+    assert_eq!(w.node(1).view().link_status, Some("up"));
+    assert_eq!(w.node(0).digest(), w.node(1).digest());
+}

@@ -23,6 +23,8 @@ pub(crate) struct ReplicaPeer {
     pub stream_on_ack: bool,
     /// When the replica started waiting for a BGSAVE.
     pub wait_since: Micros,
+    /// When its output buffer first went over the soft limit (cleared when back under).
+    pub soft_since: Option<Micros>,
 }
 
 /// Where the BGSAVE child writes.
@@ -115,12 +117,56 @@ impl Node {
         let Some(backlog) = self.backlog.as_mut() else {
             return;
         };
-        backlog.append(bytes);
+        let new_block = backlog.append(bytes);
         self.master_repl_offset += bytes.len() as i64;
         for conn in self.replicas.clone() {
             self.flush_replica(conn);
         }
+        if new_block {
+            self.check_output_buffer_limits();
+        }
         self.trim_backlog();
+    }
+
+    /// `client-output-buffer-limit replica <hard> <soft> <seconds>`, with the hard limit never
+    /// below `repl-backlog-size` (§3.8).
+    fn replica_buffer_limits(&self) -> (u64, u64, u64) {
+        let text = self.config_text.get("client-output-buffer-limit").map(String::as_str);
+        let text = text.unwrap_or("normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let class = words.chunks(4).find(|c| c[0] == "slave");
+        let num = |i: usize| class.and_then(|c| c.get(i)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        let hard = match num(1) {
+            0 => 0,
+            h => h.max(self.cfg.repl.backlog_size as u64),
+        };
+        (hard, num(2), num(3))
+    }
+
+    /// Checks every replica's share of the replication buffer when a new block is appended, as
+    /// Redis does, and drops those over the limits (`freeClientAsync`).
+    fn check_output_buffer_limits(&mut self) {
+        let (hard, soft, soft_secs) = self.replica_buffer_limits();
+        let end = self.master_repl_offset + 1;
+        let now = self.now;
+        for c in self.replicas.clone() {
+            let Some(p) = self.peer(c) else {
+                continue;
+            };
+            let used = p.cursor.map_or(0, |cur| (end - cur).max(0) as u64);
+            let over_hard = hard > 0 && used >= hard;
+            let over_soft = soft > 0 && used >= soft;
+            let soft_since = if over_soft { Some(p.soft_since.unwrap_or(now)) } else { None };
+            let soft_expired = soft_since.is_some_and(|t| now.saturating_sub(t) / 1_000_000 > soft_secs);
+            if let Some(p) = self.peer_mut(c) {
+                p.soft_since = soft_since;
+            }
+            if over_hard || soft_expired {
+                let name = self.replica_name(c);
+                self.log('#', format!("Client id={c} addr={name} flags=S scheduled to be closed ASAP for overcoming of output buffer limits."));
+                self.close(c);
+            }
+        }
     }
 
     /// Sends an online replica everything from its cursor to the end of the stream.
@@ -268,6 +314,7 @@ impl Node {
                 pre_psync: !is_psync,
                 stream_on_ack: false,
                 wait_since: now,
+                soft_since: None,
             });
         }
         self.replicas.push(conn);
@@ -365,6 +412,7 @@ impl Node {
                 pre_psync: false,
                 stream_on_ack: false,
                 wait_since: now,
+                soft_since: None,
             });
         }
         self.replicas.push(conn);
