@@ -198,6 +198,8 @@ pub struct Node {
     pub(crate) config_text: BTreeMap<&'static str, String>,
     next_cron: Micros,
     pub(crate) cron_loops: u64,
+    /// A FAILOVER under way.
+    pub(crate) failover: Option<crate::replication::failover::Failover>,
     /// Clients blocked in WAIT.
     pub(crate) waiters: Vec<crate::replication::wait::Waiter>,
     /// A WAIT blocked since the last GETACK was fed.
@@ -244,6 +246,7 @@ impl Node {
             next_cron: now + 100_000,
             cron_loops: 0,
             active_expire_enabled: true,
+            failover: None,
             waiters: Vec::new(),
             getack_pending: false,
             good_replicas: 0,
@@ -577,7 +580,7 @@ impl Node {
         self.conns.get(&conn).is_some_and(|c| c.kind == ConnKind::MasterLink)
     }
 
-    fn process_query(&mut self, conn: ConnId) {
+    pub(crate) fn process_query(&mut self, conn: ConnId) {
         self.process_query_batch(conn);
         self.flush_getack();
     }
@@ -593,6 +596,13 @@ impl Node {
             match parse_command(&c.query) {
                 Ok(Parsed::Incomplete) => return,
                 Ok(Parsed::Complete(argv, used)) => {
+                    // During a FAILOVER, writes wait in the query buffer (pauseClients WRITE).
+                    if self.writes_paused() && commands::is_write(&argv) {
+                        return;
+                    }
+                    let Some(c) = self.conns.get_mut(&conn) else {
+                        return;
+                    };
                     c.query.drain(..used);
                     if !argv.is_empty() {
                         if let Some(reply) = self.call(conn, &argv) {
@@ -653,6 +663,7 @@ impl Node {
 
     fn server_cron(&mut self) {
         self.cron_loops += 1;
+        self.update_failover_status();
         self.active_expire();
         if self.cron_loops % 10 == 0 {
             self.replication_cron();

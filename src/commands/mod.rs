@@ -174,6 +174,11 @@ pub fn dispatch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     (cmd.handler)(node, ctx, argv)
 }
 
+/// True for a known write command (what a client pause for FAILOVER holds back).
+pub(crate) fn is_write(argv: &[Vec<u8>]) -> bool {
+    argv.first().and_then(|n| lookup(n)).is_some_and(|c| c.flags & flags::WRITE != 0)
+}
+
 /// The number of commands in the table (`COMMAND COUNT`).
 pub(crate) fn count() -> usize {
     FAMILIES.iter().map(|f| f.len()).sum()

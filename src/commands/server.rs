@@ -24,6 +24,7 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "time", arity: 1, flags: flags::STALE, handler: time },
     Command { name: "save", arity: 1, flags: flags::ADMIN, handler: save },
     Command { name: "wait", arity: 3, flags: 0, handler: wait },
+    Command { name: "failover", arity: -1, flags: flags::ADMIN | flags::STALE, handler: failover },
 ];
 
 pub(super) fn ping(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
@@ -43,6 +44,9 @@ pub(super) fn replicaof(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Rep
         return Some(Frame::error("ERR Command is not valid when client is a replica."));
     }
     let who = node.client_description(ctx.conn);
+    if node.failover.is_some() {
+        return Some(Frame::error("ERR REPLICAOF not allowed while failing over."));
+    }
     if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
         node.replicaof_no_one(&who);
         return Some(Frame::ok());
@@ -161,6 +165,10 @@ pub(super) fn wait(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     }
     let in_exec = ctx.in_exec;
     node.wait_command(ctx.conn, n.max(0) as usize, timeout as u64, in_exec)
+}
+
+pub(super) fn failover(node: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(node.failover_command(argv))
 }
 
 /// `SAVE`: writes the dataset to the node's (simulated) disk, as `dump.rdb`.
@@ -304,8 +312,13 @@ fn info_replication(node: &Node, o: &mut String) {
     };
     let _ = write!(
         o,
-        "master_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{active}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{hist}\r\n",
-        node.replid, node.replid2, node.master_repl_offset, node.second_replid_offset, node.cfg.repl.backlog_size
+        "master_failover_state:{}\r\nmaster_replid:{}\r\nmaster_replid2:{}\r\nmaster_repl_offset:{}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{active}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{first}\r\nrepl_backlog_histlen:{hist}\r\n",
+        node.failover_state_name(),
+        node.replid,
+        node.replid2,
+        node.master_repl_offset,
+        node.second_replid_offset,
+        node.cfg.repl.backlog_size
     );
 }
 

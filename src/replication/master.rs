@@ -282,6 +282,21 @@ impl Node {
             return None;
         }
         let name = self.replica_name(conn);
+        if argv.len() == 4 && argv[3].eq_ignore_ascii_case(b"failover") {
+            if self.master.is_none() {
+                return Some(Frame::error("ERR PSYNC FAILOVER can't be sent to a master."));
+            }
+            if !argv[1].eq_ignore_ascii_case(self.replid.as_bytes()) {
+                return Some(Frame::error("ERR PSYNC FAILOVER replid must match my replid."));
+            }
+            let who = self.client_description(conn);
+            self.promote(&format!("failover request from '{who}'"));
+        } else if argv.len() > 3 {
+            return Some(Frame::error("ERR syntax error"));
+        }
+        if self.failover.is_some() {
+            return Some(Frame::error("NOMASTERLINK Can't SYNC while failing over"));
+        }
         if let Some(link) = &self.master {
             if link.state != super::ReplState::Connected {
                 return Some(Frame::error("NOMASTERLINK Can't SYNC while not connected with my master"));
@@ -582,7 +597,11 @@ impl Node {
         self.refresh_good_replicas();
         self.free_idle_backlog();
         let period = self.cfg.repl.ping_period.max(1);
-        if (self.cron_loops / 10 - 1) % period == 0 && !self.replicas.is_empty() && self.master.is_none() {
+        if (self.cron_loops / 10 - 1) % period == 0
+            && !self.replicas.is_empty()
+            && self.master.is_none()
+            && !self.writes_paused()
+        {
             // PING is fed with dictid = slaveseldb: no SELECT ever precedes it (§6.1).
             self.feed_stream(&encode_command(&["ping"]));
         }

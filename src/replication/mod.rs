@@ -5,6 +5,7 @@
 //! actor in Redis either, but code paths of one server that share its keyspace, offsets and ids.
 
 pub mod backlog;
+pub(crate) mod failover;
 pub mod master;
 pub(crate) mod replica;
 pub(crate) mod wait;

@@ -144,6 +144,11 @@ impl Node {
 
     /// `REPLICAOF NO ONE` (§5.2).
     pub(crate) fn replicaof_no_one(&mut self, who: &str) {
+        self.promote(&format!("user request from '{who}'"));
+    }
+
+    /// `replicationUnsetMaster`: stop replicating, shift the replication id, drop sub-replicas.
+    pub(crate) fn promote(&mut self, why: &str) {
         let Some(mut old) = self.master.take() else {
             return;
         };
@@ -166,7 +171,7 @@ impl Node {
         }
         self.slaveseldb = -1;
         self.repl_no_slaves_since = self.now;
-        self.log('*', format!("MASTER MODE enabled (user request from '{who}')"));
+        self.log('*', format!("MASTER MODE enabled ({why})"));
     }
 
     fn connect_to_master(&mut self) {
@@ -385,7 +390,16 @@ impl Node {
             self.log('*', format!("Trying a partial resynchronization (request {id}:{off})."));
         }
         if let Some(c) = conn {
-            self.send(c, encode_command(&["PSYNC", &id, &off]));
+            let in_failover = self
+                .failover
+                .as_ref()
+                .is_some_and(|f| f.state == crate::replication::failover::FailoverState::InProgress);
+            let psync = if in_failover {
+                encode_command(&["PSYNC", &id, &off, "FAILOVER"])
+            } else {
+                encode_command(&["PSYNC", &id, &off])
+            };
+            self.send(c, psync);
         }
         self.set_repl_state(ReplState::ReceivePsyncReply);
     }
@@ -394,6 +408,14 @@ impl Node {
     fn psync_reply(&mut self, line: &str) -> bool {
         if line.is_empty() {
             return true; // keepalive newline while the master prepares the RDB
+        }
+        if self.failover.is_some() {
+            if line.starts_with("+CONTINUE") || line.starts_with("+FULLRESYNC") {
+                self.clear_failover();
+            } else {
+                self.abort_failover("Failover target rejected psync request");
+                return false;
+            }
         }
         if let Some(rest) = line.strip_prefix("+FULLRESYNC") {
             let mut parts = rest.split_whitespace();
