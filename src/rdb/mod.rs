@@ -4,6 +4,7 @@
 //! length encoding (big-endian lengths, little-endian integers), integer-encoded and
 //! LZF-compressed strings, and the CRC-64/Jones trailer. REDIS-REPLICATION.md §9 is the reference.
 
+mod encodings;
 mod read;
 mod write;
 
@@ -33,6 +34,21 @@ pub(crate) const TYPE_SET: u8 = 2;
 pub(crate) const TYPE_ZSET: u8 = 3;
 pub(crate) const TYPE_HASH: u8 = 4;
 pub(crate) const TYPE_ZSET_2: u8 = 5;
+pub(crate) const TYPE_MODULE: u8 = 6;
+pub(crate) const TYPE_MODULE_2: u8 = 7;
+pub(crate) const TYPE_HASH_ZIPMAP: u8 = 9;
+pub(crate) const TYPE_LIST_ZIPLIST: u8 = 10;
+pub(crate) const TYPE_SET_INTSET: u8 = 11;
+pub(crate) const TYPE_ZSET_ZIPLIST: u8 = 12;
+pub(crate) const TYPE_HASH_ZIPLIST: u8 = 13;
+pub(crate) const TYPE_LIST_QUICKLIST: u8 = 14;
+pub(crate) const TYPE_STREAM_LISTPACKS: u8 = 15;
+pub(crate) const TYPE_HASH_LISTPACK: u8 = 16;
+pub(crate) const TYPE_ZSET_LISTPACK: u8 = 17;
+pub(crate) const TYPE_LIST_QUICKLIST_2: u8 = 18;
+pub(crate) const TYPE_STREAM_LISTPACKS_2: u8 = 19;
+pub(crate) const TYPE_SET_LISTPACK: u8 = 20;
+pub(crate) const TYPE_STREAM_LISTPACKS_3: u8 = 21;
 
 /// CRC-64/Jones as Redis computes it: reflected, initial value 0, no final xor.
 pub const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
