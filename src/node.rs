@@ -321,6 +321,11 @@ impl Node {
         self.disk.as_deref()
     }
 
+    /// Puts a file on the node's simulated disk (what it loads at its next start).
+    pub fn set_disk(&mut self, bytes: Vec<u8>) {
+        self.disk = Some(bytes);
+    }
+
     /// The configured master, if this node is a replica.
     pub fn master_addr(&self) -> Option<(String, u16)> {
         self.master.as_ref().map(|l| (l.host.clone(), l.port))

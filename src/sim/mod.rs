@@ -648,6 +648,22 @@ impl World {
         self.version += 1;
     }
 
+    /// Replaces node `i`'s dataset with an RDB file, as putting a `dump.rdb` in place and
+    /// restarting redis-server does: the file is checked first (a bad file changes nothing), then
+    /// the node restarts from it and its replicas resynchronise.
+    pub fn import_rdb(&mut self, i: usize, bytes: &[u8]) -> Result<(), crate::rdb::RdbError> {
+        crate::rdb::read_rdb(bytes)?;
+        let Some(slot) = self.nodes.get_mut(i) else {
+            return Err(crate::rdb::RdbError { offset: 0, reason: format!("no node {i}") });
+        };
+        slot.node.set_disk(bytes.to_vec());
+        let name = slot.node.name().to_string();
+        self.record(i, "fault", format!("{name} restarted with an imported dump.rdb ({} bytes)", bytes.len()));
+        self.crash(i);
+        self.restart(i);
+        Ok(())
+    }
+
     /// True unless node `i` has crashed.
     pub fn is_up(&self, i: usize) -> bool {
         self.nodes.get(i).is_some_and(|s| s.up)

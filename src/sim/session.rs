@@ -42,6 +42,8 @@ pub enum Action {
     Links(u64, u64),
     /// Latency (µs), jitter (µs) and bandwidth (bytes/s) between two nodes.
     Link(usize, usize, u64, u64, u64),
+    /// An RDB file imported into a node (it restarts from it).
+    Import(usize, Vec<u8>),
 }
 
 /// A malformed action log: which part, and what is wrong.
@@ -210,6 +212,9 @@ impl Session {
                 Action::Link(a, b, l, j, bw) => {
                     vec!["L".into(), a.to_string(), b.to_string(), l.to_string(), j.to_string(), bw.to_string()]
                 }
+                Action::Import(n, bytes) => {
+                    vec!["i".into(), n.to_string(), bytes.iter().map(|b| format!("{b:02x}")).collect()]
+                }
             };
             out.push(',');
             out.push_str(&args.join(","));
@@ -238,7 +243,9 @@ fn check_action(w: &World, a: &Action) -> Option<String> {
     let n = w.node_count();
     let bad = |i: usize| (i >= n).then(|| format!("node {i} does not exist (there are {n})"));
     match a {
-        Action::Console(i, _) | Action::Crash(i) | Action::Restart(i) | Action::Pause(i, _) => bad(*i),
+        Action::Console(i, _) | Action::Crash(i) | Action::Restart(i) | Action::Pause(i, _) | Action::Import(i, _) => {
+            bad(*i)
+        }
         Action::Cut(a, b) | Action::Link(a, b, ..) => bad(*a).or_else(|| bad(*b)),
         _ => None,
     }
@@ -262,6 +269,11 @@ fn apply(w: &mut World, a: &Action) -> String {
         Action::Links(l, b) => w.set_link_params(LinkParams { latency: *l, bandwidth: (*b).max(1), jitter: 0 }),
         Action::Link(a, b, l, j, bw) => {
             w.set_pair_params(*a, *b, LinkParams { latency: *l, jitter: *j, bandwidth: (*bw).max(1) })
+        }
+        Action::Import(n, bytes) => {
+            if let Err(e) = w.import_rdb(*n, bytes) {
+                return e.to_string();
+            }
         }
     }
     String::new()
@@ -379,6 +391,19 @@ fn parse_log(log: &str) -> Result<(u64, Vec<(Micros, Action)>), LogError> {
             Some("L") => {
                 want(7)?;
                 Action::Link(idx(2)?, idx(3)?, num(4, "latency")?, num(5, "jitter")?, num(6, "bandwidth")?)
+            }
+            Some("i") => {
+                want(4)?;
+                let hex = f[3].as_bytes();
+                if hex.len() % 2 != 0 {
+                    return Err(LogError(format!("{at}: the RDB bytes must be pairs of hex digits")));
+                }
+                let bytes: Option<Vec<u8>> = hex
+                    .chunks(2)
+                    .map(|p| std::str::from_utf8(p).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
+                    .collect();
+                let bytes = bytes.ok_or_else(|| LogError(format!("{at}: the RDB bytes must be hex digits")))?;
+                Action::Import(idx(2)?, bytes)
             }
             Some(other) => return Err(LogError(format!("{at}: unknown action code '{other}'"))),
             None => return Err(LogError(format!("{at}: no action code"))),

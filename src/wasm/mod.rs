@@ -163,6 +163,27 @@ impl Lab {
         self.session.act(Action::Link(a, b, us(latency_ms), us(jitter_ms), bw));
     }
 
+    /// Node `i`'s dataset as a `dump.rdb` file (RDB version 10), for download.
+    #[wasm_bindgen(js_name = exportRdb)]
+    pub fn export_rdb(&self, i: usize) -> Result<Vec<u8>, JsError> {
+        if i >= self.world().node_count() {
+            return Err(JsError::new(&format!("no node {i}")));
+        }
+        Ok(self.world().node(i).rdb_snapshot())
+    }
+
+    /// Loads a `dump.rdb` into node `i` (it restarts from the file, and its replicas resync).
+    /// A bad file is refused with the reason and the byte offset; nothing changes then.
+    #[wasm_bindgen(js_name = importRdb)]
+    pub fn import_rdb(&mut self, i: usize, bytes: &[u8]) -> Result<(), JsError> {
+        if i >= self.world().node_count() {
+            return Err(JsError::new(&format!("no node {i}")));
+        }
+        crate::rdb::read_rdb(bytes).map_err(|e| JsError::new(&format!("Bad RDB file: {e}")))?;
+        self.session.act(Action::Import(i, bytes.to_vec()));
+        Ok(())
+    }
+
     /// A snapshot of node `i` (what INFO replication shows, plus transfer progress).
     #[wasm_bindgen(js_name = nodeState)]
     pub fn node_state(&self, i: usize) -> Result<JsValue, JsError> {
