@@ -161,6 +161,21 @@ pub struct Stats {
     pub commands_processed: u64,
 }
 
+/// What INFO persistence and LASTSAVE report.
+#[derive(Clone, Debug, Default)]
+pub struct Persistence {
+    /// Unix ms of the last successful save (the start time until one happens).
+    pub last_save_ms: i64,
+    /// `rdb_saves`
+    pub saves: u64,
+    /// `rdb_changes_since_last_save`: writes since the last save.
+    pub dirty: u64,
+    /// `rdb_last_bgsave_time_sec` (-1 before the first).
+    pub last_bgsave_secs: i64,
+    /// `rdb_last_load_keys_loaded`
+    pub last_load_keys: u64,
+}
+
 /// One Redis server.
 #[derive(Clone, Debug)]
 pub struct Node {
@@ -192,6 +207,7 @@ pub struct Node {
     /// The simulated disk: the last RDB saved (`dump.rdb`).
     pub(crate) disk: Option<Vec<u8>>,
     pub(crate) stats: Stats,
+    pub(crate) persistence: Persistence,
     /// Transaction state per client (connection 0 is the master client on a replica).
     pub(crate) tx: BTreeMap<ConnId, crate::commands::TxState>,
     /// Settings kept as text for CONFIG GET (those the engine does not act on yet).
@@ -241,6 +257,7 @@ impl Node {
             child: None,
             disk: None,
             stats: Stats::default(),
+            persistence: Persistence { last_bgsave_secs: -1, ..Default::default() },
             tx: BTreeMap::new(),
             config_text: BTreeMap::new(),
             next_cron: now + 100_000,
@@ -253,6 +270,7 @@ impl Node {
             paused_until: None,
             held: VecDeque::new(),
         };
+        node.persistence.last_save_ms = node.unix_ms();
         node.log('*', "Server initialized");
         node.log('*', "Ready to accept connections");
         node
@@ -283,6 +301,7 @@ impl Node {
                         }
                     }
                     let keys = file.keys;
+                    node.persistence.last_load_keys = keys as u64;
                     node.keyspace = file.keyspace;
                     node.log('*', format!("Done loading RDB, keys loaded: {keys}, keys expired: 0."));
                     node.log('*', "DB loaded from disk: 0.000 seconds");
@@ -638,6 +657,7 @@ impl Node {
         }
         let propagated = ctx.take_propagated();
         let wrote = !propagated.is_empty();
+        self.persistence.dirty += propagated.len() as u64;
         self.propagate(propagated);
         if wrote {
             let off = self.master_repl_offset;

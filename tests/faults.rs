@@ -210,3 +210,27 @@ fn output_buffer_overflow_during_a_slow_full_sync_loops_until_writes_calm_down()
     assert_eq!(w.node(1).view().link_status, Some("up"));
     assert_eq!(w.node(0).digest(), w.node(1).digest());
 }
+
+#[test]
+fn bgsave_writes_the_disk_as_time_passes_and_a_restart_loads_it() {
+    let mut w = World::new(12);
+    w.add_node();
+    w.console(0, "DEBUG POPULATE 1000 key 100");
+    w.console(0, "CONFIG SET lab-rdb-bytes-per-sec 10000");
+    let before = w.console(0, "LASTSAVE");
+    w.run_for_ms(1_000);
+    assert_eq!(w.console(0, "BGSAVE"), "Background saving started");
+    assert_eq!(w.console(0, "BGSAVE"), "(error) ERR Background save already in progress");
+    let info = w.console(0, "INFO persistence");
+    assert!(info.contains("rdb_bgsave_in_progress:1"), "{info}");
+    w.console(0, "SET after fork");
+    w.run_for_ms(10_000);
+    let info = w.console(0, "INFO persistence");
+    assert!(info.contains("rdb_bgsave_in_progress:0") && info.contains("rdb_saves:1"), "{info}");
+    assert!(info.contains("rdb_changes_since_last_save:0") || info.contains("rdb_changes_since_last_save:1"), "{info}");
+    assert_ne!(w.console(0, "LASTSAVE"), before);
+    w.crash(0);
+    w.restart(0);
+    assert_eq!(w.console(0, "DBSIZE"), "(integer) 1000", "the write after the fork is not in the file");
+    assert!(w.console(0, "INFO persistence").contains("rdb_last_load_keys_loaded:1000"));
+}

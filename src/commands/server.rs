@@ -23,6 +23,8 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "command", arity: -1, flags: flags::STALE, handler: command },
     Command { name: "time", arity: 1, flags: flags::STALE, handler: time },
     Command { name: "save", arity: 1, flags: flags::ADMIN, handler: save },
+    Command { name: "bgsave", arity: -1, flags: flags::ADMIN, handler: bgsave },
+    Command { name: "lastsave", arity: 1, flags: flags::STALE, handler: lastsave },
     Command { name: "wait", arity: 3, flags: 0, handler: wait },
     Command { name: "failover", arity: -1, flags: flags::ADMIN | flags::STALE, handler: failover },
 ];
@@ -171,12 +173,26 @@ pub(super) fn failover(node: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply 
     Some(node.failover_command(argv))
 }
 
+/// `BGSAVE`: a forked child writes the RDB while the node keeps serving.
+pub(super) fn bgsave(node: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() > 2 || (argv.len() == 2 && !argv[1].eq_ignore_ascii_case(b"schedule")) {
+        return Some(syntax_error());
+    }
+    Some(node.bgsave())
+}
+
+/// `LASTSAVE`: unix seconds of the last successful save.
+pub(super) fn lastsave(node: &mut Node, _: &mut Ctx, _: &[Vec<u8>]) -> Reply {
+    Some(Frame::Integer(node.persistence.last_save_ms / 1000))
+}
+
 /// `SAVE`: writes the dataset to the node's (simulated) disk, as `dump.rdb`.
 pub(super) fn save(node: &mut Node, _: &mut Ctx, _: &[Vec<u8>]) -> Reply {
     if node.child.is_some() {
         return Some(Frame::error("ERR Background save already in progress"));
     }
-    node.disk = Some(node.rdb_snapshot());
+    let data = node.rdb_snapshot();
+    node.saved_to_disk(data);
     node.log('*', "DB saved on disk");
     Some(Frame::ok())
 }
@@ -216,10 +232,38 @@ type Section = fn(&Node, &mut String);
 const SECTIONS: &[(&str, Section)] = &[
     ("server", info_server),
     ("clients", info_clients),
+    ("persistence", info_persistence),
     ("stats", info_stats),
     ("replication", info_replication),
     ("keyspace", info_keyspace),
 ];
+
+fn info_persistence(node: &Node, o: &mut String) {
+    let p = &node.persistence;
+    let running = node.child.as_ref().filter(|c| c.target == crate::replication::master::ChildTarget::Disk);
+    let current = running.map_or(-1, |c| (node.now.saturating_sub(c.started) / 1_000_000) as i64);
+    let (done, total) = running.map_or((0, 0), |c| c.progress());
+    let perc = if total > 0 { done as f64 * 100.0 / total as f64 } else { 0.0 };
+    let _ = write!(
+        o,
+        "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n\
+         current_cow_size_age:0\r\ncurrent_fork_perc:{perc:.2}\r\ncurrent_save_keys_processed:0\r\n\
+         current_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\n\
+         rdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:{}\r\n\
+         rdb_current_bgsave_time_sec:{current}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\n\
+         rdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:0\r\n\
+         aof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\naof_last_rewrite_time_sec:-1\r\n\
+         aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n\
+         aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n\
+         module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        p.dirty,
+        u8::from(running.is_some()),
+        p.last_save_ms / 1000,
+        p.last_bgsave_secs,
+        p.saves,
+        p.last_load_keys
+    );
+}
 
 fn info_server(node: &Node, o: &mut String) {
     let up = node.now / 1_000_000;

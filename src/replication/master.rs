@@ -472,6 +472,13 @@ impl Node {
                 self.send(c, format!("$EOF:{mark}\r\n").into_bytes());
             }
         }
+        let replicas = if target == ChildTarget::Socket { waiting } else { Vec::new() };
+        self.fork_child(target, data, mark, replicas);
+        self.log('*', "Background RDB transfer started by pid 1");
+        self.child_progress();
+    }
+
+    fn fork_child(&mut self, target: ChildTarget, data: Vec<u8>, mark: String, socket_replicas: Vec<ConnId>) {
         self.child = Some(RdbChild {
             target,
             data,
@@ -479,10 +486,28 @@ impl Node {
             started: self.now,
             rate: self.cfg.repl.rdb_bytes_per_sec.max(1),
             mark,
-            socket_replicas: if target == ChildTarget::Socket { waiting } else { Vec::new() },
+            socket_replicas,
         });
-        self.log('*', "Background RDB transfer started by pid 1");
+    }
+
+    /// `BGSAVE`: forks a child that writes `dump.rdb` as virtual time passes.
+    pub(crate) fn bgsave(&mut self) -> Frame {
+        if self.child.is_some() {
+            return Frame::error("ERR Background save already in progress");
+        }
+        let data = self.rdb_snapshot();
+        self.fork_child(ChildTarget::Disk, data, String::new(), Vec::new());
+        self.log('*', "Background saving started by pid 1");
         self.child_progress();
+        Frame::Simple("Background saving started".into())
+    }
+
+    /// Bookkeeping of a successful save (SAVE, or a disk BGSAVE).
+    pub(crate) fn saved_to_disk(&mut self, data: Vec<u8>) {
+        self.disk = Some(data);
+        self.persistence.last_save_ms = self.unix_ms();
+        self.persistence.saves += 1;
+        self.persistence.dirty = 0;
     }
 
     /// The RDB a fork would write now, with the replication AUX fields.
@@ -549,7 +574,9 @@ impl Node {
             }
             ChildTarget::Disk => {
                 self.log('*', "Background saving terminated with success");
-                self.disk = Some(child.data.clone());
+                let secs = (self.now.saturating_sub(child.started) / 1_000_000) as i64;
+                self.saved_to_disk(child.data.clone());
+                self.persistence.last_bgsave_secs = secs;
                 let waiting: Vec<ConnId> = self
                     .replicas
                     .iter()
