@@ -7,6 +7,7 @@ import { t, LANGUAGES, detectLanguage, setLanguage, getLanguage, applyTranslatio
 import { LabView } from './lab-view.js';
 import { NodeConsole } from './console.js';
 import { FaultControls, PAUSE_MS } from './faults.js';
+import { RdbControls, makeDropTarget, hasFiles, downloadBytes, dumpFileName } from './rdb.js';
 
 const MAX_EVENTS = 500;
 const MAX_FRAME_ADVANCE_MS = 1000;
@@ -47,6 +48,7 @@ const state = {
   lab: null,
   view: null,
   consoles: [],
+  rdb: [], // per node: RdbControls (export / import of dump.rdb), shown in its console
   playing: false,
   speed: 1,
   broken: false, // set after a panic: the wasm instance must not be called again
@@ -221,8 +223,13 @@ function renderEvents(events) {
 
 function ensureConsoles(count) {
   while (state.consoles.length < count) {
-    const c = new NodeConsole({ index: state.consoles.length, onCommand: runCommand });
+    const index = state.consoles.length;
+    const c = new NodeConsole({ index, onCommand: runCommand });
+    const r = new RdbControls({ index, onExport: exportRdb, onImport: importRdb });
     state.consoles.push(c);
+    state.rdb.push(r);
+    c.root.insertBefore(r.root, c.heading.nextSibling);
+    makeDropTarget(c.root, (dt) => r.drop(dt));
     ui.consoles.appendChild(c.root);
   }
 }
@@ -269,6 +276,7 @@ function render(force = false) {
   snap.nodes.forEach((n, i) => {
     const up = snap.status[i] ? snap.status[i].up : true;
     state.consoles[i].setInfo({ name: n.name, addr: `${n.host}:${n.port}`, role: n.role, up });
+    state.rdb[i].setInfo({ name: n.name, up });
   });
   renderFaults(snap);
   document.body.dataset.version = String(version);
@@ -621,6 +629,70 @@ function linkedPairs() {
   return pairs;
 }
 
+// ---------------------------------------------------------------------------------------------
+// dump.rdb export and import
+
+/** Downloads node i's dataset as dump-<name>.rdb; returns {bytes, fileName} or null. */
+function exportRdb(i) {
+  if (!state.lab || state.broken) return null;
+  const bytes = guard(() => state.lab.exportRdb(i), null);
+  if (!bytes) return null;
+  const fileName = dumpFileName(nodeName(i));
+  try {
+    downloadBytes(bytes, fileName);
+  } catch (err) {
+    showError(errorText(err));
+    return null;
+  }
+  return { bytes: bytes.length, fileName };
+}
+
+/**
+ * Loads a dump.rdb into node i. A file the engine refuses is not fatal: {ok: false, message}
+ * with the engine's reason (nothing changed). A panic or trap goes to the banner (null).
+ */
+function importRdb(i, bytes) {
+  if (!state.lab || state.broken) return null;
+  try {
+    state.lab.importRdb(i, bytes);
+  } catch (err) {
+    const trap = typeof WebAssembly !== 'undefined' && err instanceof WebAssembly.RuntimeError;
+    if (panicMessage() !== undefined || trap) {
+      reportLabError(err);
+      return null;
+    }
+    return { ok: false, message: errorText(err) };
+  }
+  afterAction();
+  requestRender();
+  return { ok: true };
+}
+
+/** The node whose box in the view is under a drag or drop event, or null. */
+function viewDropTarget(e) {
+  const g = e.target instanceof Element ? e.target.closest('g.node') : null;
+  if (!g) return null;
+  const m = /^node-(\d+)$/.exec(g.getAttribute('data-testid') || '');
+  return m && state.rdb[Number(m[1])] ? g : null;
+}
+
+function setupDrops() {
+  makeDropTarget(ui.view, (dt, g) => {
+    const i = Number(/^node-(\d+)$/.exec(g.getAttribute('data-testid'))[1]);
+    state.rdb[i].drop(dt);
+  }, viewDropTarget);
+  // A file dropped anywhere else must not make the browser open it (and leave the lab).
+  window.addEventListener('dragover', (e) => {
+    if (hasFiles(e) && !e.defaultPrevented) {
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'none';
+    }
+  });
+  window.addEventListener('drop', (e) => {
+    if (hasFiles(e)) e.preventDefault();
+  });
+}
+
 const faultActions = {
   toggleCrash(i) {
     const up = guard(() => state.lab.isUp(i), true);
@@ -669,6 +741,7 @@ onLanguageChange(() => {
   state.lastClock = '';
   if (state.view) state.view.relabel();
   for (const c of state.consoles) c.relabel();
+  for (const r of state.rdb) r.relabel();
   if (state.faults) state.faults.relabel();
   if (!ui.banner.hidden && ui.bannerTitle.dataset.i18n) ui.bannerTitle.textContent = t(ui.bannerTitle.dataset.i18n);
   state.timelineKey = '';
@@ -731,6 +804,7 @@ async function start() {
   refreshPartitions();
   ensureConsoles(guard(() => lab.nodeCount(), 0));
   state.faults = new FaultControls(ui.faults, faultActions);
+  setupDrops();
   ui.faults.hidden = false;
   ui.timeline.hidden = false;
   ui.loading.hidden = true;
