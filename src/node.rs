@@ -122,6 +122,8 @@ pub(crate) struct Conn {
     pub closing: bool,
     /// The master offset after this client's last propagated write (what WAIT waits for).
     pub woff: i64,
+    /// Authenticated (always, when no `requirepass` was set at connect time).
+    pub authenticated: bool,
 }
 
 impl Conn {
@@ -138,6 +140,7 @@ impl Conn {
             replica: None,
             closing: false,
             woff: 0,
+            authenticated: true,
         }
     }
 }
@@ -447,8 +450,15 @@ impl Node {
     pub fn accept(&mut self, now: Micros, peer_host: &str, peer_port: u16) -> ConnId {
         self.advance(now);
         let id = self.alloc_conn();
-        self.conns.insert(id, Conn::new(ConnKind::Client, peer_host.to_string(), peer_port));
+        let mut conn = Conn::new(ConnKind::Client, peer_host.to_string(), peer_port);
+        conn.authenticated = self.requirepass().is_none();
+        self.conns.insert(id, conn);
         id
+    }
+
+    /// The `requirepass` password, if one is set.
+    pub(crate) fn requirepass(&self) -> Option<&str> {
+        self.config_text.get("requirepass").map(String::as_str).filter(|p| !p.is_empty())
     }
 
     /// Stops the node until `now + duration`, as SIGSTOP or `DEBUG SLEEP` would: it processes

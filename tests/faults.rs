@@ -234,3 +234,31 @@ fn bgsave_writes_the_disk_as_time_passes_and_a_restart_loads_it() {
     assert_eq!(w.console(0, "DBSIZE"), "(integer) 1000", "the write after the fork is not in the file");
     assert!(w.console(0, "INFO persistence").contains("rdb_last_load_keys_loaded:1000"));
 }
+
+#[test]
+fn a_master_with_requirepass_needs_masterauth_then_the_handshake_starts_with_auth() {
+    let mut w = World::new(13);
+    w.record_transcripts();
+    w.add_node();
+    w.add_node();
+    assert_eq!(w.console(0, "CONFIG SET requirepass s3cret"), "OK");
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(3_000);
+    assert_ne!(w.node(1).view().link_status, Some("up"));
+    assert!(w
+        .trace()
+        .iter()
+        .any(|e| e.node == 1 && e.text.contains("MASTER aborted replication with an error: NOAUTH")));
+    assert_eq!(w.console(1, "CONFIG SET masterauth s3cret"), "OK");
+    w.run_for_ms(10_000);
+    assert_eq!(w.node(1).view().link_status, Some("up"));
+    let sent = String::from_utf8_lossy(w.transcript(1, 0)).into_owned();
+    assert!(
+        sent.contains("*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nAUTH\r\n$6\r\ns3cret\r\n*3\r\n$8\r\nREPLCONF\r\n"),
+        "{sent:?}"
+    );
+    // A new client must authenticate; the console connected before requirepass stays in.
+    assert_eq!(w.console(0, "AUTH wrong"), "(error) WRONGPASS invalid username-password pair or user is disabled.");
+    assert_eq!(w.console(0, "AUTH s3cret"), "OK");
+    assert!(w.console(1, "AUTH x").starts_with("(error) ERR AUTH <password> called without any password configured"));
+}

@@ -38,6 +38,7 @@ const fn p(name: &'static str, alias: Option<&'static str>, kind: Kind, default:
 
 const PARAMS: &[Param] = &[
     p("masterauth", None, Kind::Str, ""),
+    p("requirepass", None, Kind::Str, ""),
     p("masteruser", None, Kind::Str, ""),
     p("replica-serve-stale-data", Some("slave-serve-stale-data"), Kind::Bool, "yes"),
     p("replica-read-only", Some("slave-read-only"), Kind::Bool, "yes"),

@@ -146,3 +146,113 @@ fn persist(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     }
     Some(Frame::Integer(0))
 }
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use crate::resp::encode_command;
+    use crate::sim::World;
+
+    #[test]
+    fn options_and_errors_as_redis() {
+        let mut w = World::new(1);
+        w.add_node();
+        w.console(0, "SET a 1");
+        // Replies checked against redis-server 7.0.15.
+        let both = "(error) ERR NX and XX, GT or LT options at the same time are not compatible";
+        assert_eq!(w.console(0, "EXPIRE a 10 nx xx"), both);
+        assert_eq!(w.console(0, "EXPIRE a 10 nx gt"), both);
+        assert_eq!(
+            w.console(0, "EXPIRE a 10 gt lt"),
+            "(error) ERR GT and LT options at the same time are not compatible"
+        );
+        assert_eq!(w.console(0, "EXPIRE a 10 foo"), "(error) ERR Unsupported option foo");
+        assert_eq!(w.console(0, "EXPIRE a 99999999999999999"), "(error) ERR invalid expire time in 'expire' command");
+        assert_eq!(
+            w.console(0, "PEXPIRE a 9223372036854775807"),
+            "(error) ERR invalid expire time in 'pexpire' command"
+        );
+        assert_eq!(w.console(0, "EXPIRE a abc"), "(error) ERR value is not an integer or out of range");
+        assert_eq!(w.console(0, "EXPIRE a 10 gt"), "(integer) 0");
+        assert_eq!(w.console(0, "EXPIRE a 10 xx"), "(integer) 0");
+        assert_eq!(w.console(0, "EXPIRE a 10 lt"), "(integer) 1");
+        assert_eq!(w.console(0, "EXPIRE a 5 nx"), "(integer) 0");
+        assert_eq!(w.console(0, "EXPIRE a 20 lt"), "(integer) 0");
+        assert_eq!(w.console(0, "EXPIRE a 20 gt"), "(integer) 1");
+        assert_eq!(w.console(0, "TTL a"), "(integer) 20");
+        assert_eq!(w.console(0, "PTTL a"), "(integer) 20000");
+        assert_eq!(w.console(0, "EXPIRETIME a"), "(integer) 1767225620");
+        assert_eq!(w.console(0, "PEXPIRETIME a"), "(integer) 1767225620000");
+        assert_eq!(w.console(0, "PERSIST a"), "(integer) 1");
+        assert_eq!(w.console(0, "PERSIST a"), "(integer) 0");
+        assert_eq!(w.console(0, "TTL a"), "(integer) -1");
+        assert_eq!(w.console(0, "EXPIRETIME a"), "(integer) -1");
+        assert_eq!(w.console(0, "TTL nokey"), "(integer) -2");
+        assert_eq!(w.console(0, "EXPIRE nokey 10"), "(integer) 0");
+        assert_eq!(w.console(0, "PEXPIREAT a 9223372036854775807"), "(integer) 1");
+        assert_eq!(w.console(0, "EXPIRETIME a"), "(integer) 9223372036854776");
+        assert_eq!(w.console(0, "EXPIREAT a -5"), "(integer) 1");
+        assert_eq!(w.console(0, "EXISTS a"), "(integer) 0");
+    }
+
+    #[test]
+    fn propagated_as_pexpireat_or_del() {
+        let mut w = World::new(1);
+        w.add_node();
+        w.add_node();
+        w.record_transcripts();
+        w.console(1, "REPLICAOF 127.0.0.1 6379");
+        w.run_for_ms(8_000);
+        let base = crate::node::EPOCH_UNIX_MS + 8_000;
+        for line in [
+            "SET a 1",
+            "EXPIRE a 100 nx",
+            "PEXPIRE a 100000 XX",
+            "EXPIREAT a 4102444800",
+            "pexpireat a 4102444800001",
+            "EXPIRE a 100 gt",
+            "PERSIST a",
+            "PERSIST a",
+            "EXPIRE a -1",
+        ] {
+            w.console(0, line);
+        }
+        w.run_for_ms(1_000);
+        let t = String::from_utf8_lossy(w.transcript(0, 1)).into_owned();
+        let stream = &t[t.find("*2\r\n$6\r\nSELECT").unwrap_or(0)..];
+        let lines = [
+            "SELECT 0".to_string(),
+            "SET a 1".into(),
+            format!("PEXPIREAT a {} nx", base + 100_000),
+            format!("PEXPIREAT a {} XX", base + 100_000),
+            "PEXPIREAT a 4102444800000".into(),
+            "pexpireat a 4102444800001".into(),
+            "PERSIST a".into(),
+            "DEL a".into(),
+        ];
+        let expected: Vec<u8> = lines.iter().flat_map(|l| encode_command(&l.split(' ').collect::<Vec<_>>())).collect();
+        assert_eq!(stream, String::from_utf8_lossy(&expected));
+        assert_eq!(w.node(0).digest(), w.node(1).digest());
+    }
+
+    #[test]
+    fn replica_hides_expired_keys_without_deleting() {
+        let mut w = World::new(1);
+        w.add_node();
+        w.add_node();
+        w.console(1, "REPLICAOF 127.0.0.1 6379");
+        w.run_for_ms(8_000);
+        w.console(0, "DEBUG SET-ACTIVE-EXPIRE 0");
+        w.console(0, "SET k v PX 100");
+        w.run_for_ms(1_000);
+        assert_eq!(w.console(1, "TTL k"), "(integer) -2");
+        assert_eq!(w.console(1, "PTTL k"), "(integer) -2");
+        assert_eq!(w.console(1, "GET k"), "(nil)");
+        assert_eq!(w.console(1, "DBSIZE"), "(integer) 1");
+        assert_eq!(w.console(0, "GET k"), "(nil)");
+        w.run_for_ms(1_000);
+        assert_eq!(w.console(1, "DBSIZE"), "(integer) 0");
+    }
+}

@@ -113,7 +113,7 @@ pub(super) fn hdel(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// Fields, values or both of a hash, flat, in order; an empty array without the key.
-fn listing(node: &mut Node, ctx: &Ctx, key: &[u8], fields: bool, values: bool) -> Reply {
+fn listing(node: &mut Node, ctx: &mut Ctx, key: &[u8], fields: bool, values: bool) -> Reply {
     Some(match get_typed::<HashValue>(node, ctx, key) {
         Err(e) => e,
         Ok(h) => {

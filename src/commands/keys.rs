@@ -30,23 +30,54 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "copy", arity: -3, flags: flags::WRITE, handler: copy },
 ];
 
-/// True if `key` exists for this caller. A logically expired key is deleted on a master (the
-/// DEL propagates) and hidden on a replica, except from our master's own commands; that is
-/// Redis's `lookupKey` without copying the value.
-pub(super) fn key_live(node: &mut Node, ctx: &Ctx, key: &[u8]) -> bool {
+/// True if `key` exists in the caller's db for this caller; see [`key_live_in`].
+pub(super) fn key_live(node: &mut Node, ctx: &mut Ctx, key: &[u8]) -> bool {
+    key_live_in(node, ctx, ctx.db, key)
+}
+
+/// True if `key` exists in database `db` for this caller (Redis's `lookupKey` without copying
+/// the value). A logically expired key is hidden on a replica, except from our master's own
+/// commands; a master deletes it and queues `DEL key` with the command's own propagation, so
+/// that, as in Redis 7.0, a command that expired a key and wrote is wrapped in MULTI/EXEC with
+/// the DEL first.
+pub(super) fn key_live_in(node: &mut Node, ctx: &mut Ctx, db: usize, key: &[u8]) -> bool {
     let now = node.unix_ms();
-    let db = node.keyspace.db(ctx.db);
-    if db.get_raw(key).is_none() {
+    let d = node.keyspace.db(db);
+    if d.get_raw(key).is_none() {
         return false;
     }
-    if db.is_expired(key, now) {
-        if node.master.is_some() {
-            return ctx.from_master;
-        }
-        node.expire_key(ctx.db, key);
+    if !d.is_expired(key, now) {
+        return true;
+    }
+    if node.master.is_some() {
+        return ctx.from_master;
+    }
+    if node.keyspace.db_mut(db).remove(key) {
+        node.stats.expired_keys += 1;
+        let own = ctx.db;
+        ctx.db = db;
+        ctx.propagate(vec![b"DEL".to_vec(), key.to_vec()]);
+        ctx.db = own;
+    }
+    false
+}
+
+/// As [`key_live`], for the commands Redis flags as touching arbitrary keys (SCAN, RANDOMKEY):
+/// their expiry DELs are fed one by one, never wrapped in MULTI/EXEC.
+fn key_live_unwrapped(node: &mut Node, ctx: &Ctx, key: &[u8]) -> bool {
+    let now = node.unix_ms();
+    let d = node.keyspace.db(ctx.db);
+    if d.get_raw(key).is_none() {
         return false;
     }
-    true
+    if !d.is_expired(key, now) {
+        return true;
+    }
+    if node.master.is_some() {
+        return ctx.from_master;
+    }
+    node.expire_key(ctx.db, key);
+    false
 }
 
 /// The part of an argument C code sees as a string: everything before the first NUL byte.
@@ -93,8 +124,13 @@ pub(super) fn del(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 pub(super) fn exists(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let n = argv[1..].iter().filter(|k| key_live(node, ctx, k)).count();
-    Some(Frame::Integer(n as i64))
+    let mut n = 0;
+    for key in &argv[1..] {
+        if key_live(node, ctx, key) {
+            n += 1;
+        }
+    }
+    Some(Frame::Integer(n))
 }
 
 fn type_cmd(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
@@ -220,7 +256,7 @@ fn scan(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         if pattern.is_some_and(|p| !string_match(p, &key, false)) {
             continue;
         }
-        if !key_live(node, ctx, &key) {
+        if !key_live_unwrapped(node, ctx, &key) {
             continue;
         }
         if let Some(t) = type_name {
@@ -289,7 +325,7 @@ fn randomkey(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
                     return Some(Frame::Bulk(key));
                 }
             }
-            if !key_live(node, ctx, &key) {
+            if !key_live_unwrapped(node, ctx, &key) {
                 continue;
             }
         }
@@ -372,8 +408,7 @@ fn move_cmd(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (Some(value), expire) = (src.get_raw(key).cloned(), src.expire_at(key)) else {
         return Some(Frame::Integer(0));
     };
-    let dst_ctx = Ctx::new(ctx.conn, dst, ctx.from_master);
-    if key_live(node, &dst_ctx, key) {
+    if key_live_in(node, ctx, dst, key) {
         return Some(Frame::Integer(0));
     }
     let db = node.keyspace.db_mut(dst);
@@ -420,8 +455,7 @@ fn copy(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (Some(value), expire) = (src.get_raw(key).cloned(), src.expire_at(key)) else {
         return Some(Frame::Integer(0));
     };
-    let dst_ctx = Ctx::new(ctx.conn, dst, ctx.from_master);
-    if key_live(node, &dst_ctx, newkey) && !replace {
+    if key_live_in(node, ctx, dst, newkey) && !replace {
         return Some(Frame::Integer(0));
     }
     let db = node.keyspace.db_mut(dst);
@@ -431,4 +465,165 @@ fn copy(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     }
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(1))
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use crate::resp::encode_command;
+    use crate::sim::World;
+
+    fn world() -> World {
+        let mut w = World::new(1);
+        w.add_node();
+        w
+    }
+
+    /// The master→replica stream from its SELECT on, as commands split on spaces.
+    fn stream_after_select(w: &World) -> String {
+        let t = String::from_utf8_lossy(w.transcript(0, 1)).into_owned();
+        t[t.find("*2\r\n$6\r\nSELECT").unwrap_or(0)..].to_string()
+    }
+
+    fn encoded(lines: &[&str]) -> String {
+        let bytes: Vec<u8> = lines.iter().flat_map(|l| encode_command(&l.split(' ').collect::<Vec<_>>())).collect();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    #[test]
+    fn rename_copy_move_as_redis() {
+        let mut w = world();
+        // Replies checked against redis-server 7.0.15.
+        assert_eq!(w.console(0, "RENAME nokey nokey"), "(error) ERR no such key");
+        assert_eq!(w.console(0, "RENAMENX nokey x"), "(error) ERR no such key");
+        w.console(0, "SET a 1");
+        assert_eq!(w.console(0, "RENAME a a"), "OK");
+        assert_eq!(w.console(0, "RENAMENX a a"), "(integer) 0");
+        w.console(0, "SET b 2");
+        assert_eq!(w.console(0, "RENAMENX a b"), "(integer) 0");
+        w.console(0, "EXPIRE a 100");
+        assert_eq!(w.console(0, "RENAME a b"), "OK");
+        assert_eq!(w.console(0, "TTL b"), "(integer) 100");
+        assert_eq!(w.console(0, "MOVE b 0"), "(error) ERR source and destination objects are the same");
+        assert_eq!(w.console(0, "MOVE b x"), "(error) ERR value is not an integer or out of range");
+        assert_eq!(w.console(0, "MOVE b 16"), "(error) ERR DB index is out of range");
+        assert_eq!(
+            w.console(0, "MOVE b 99999999999"),
+            "(error) ERR value is out of range, value must between -2147483648 and 2147483647"
+        );
+        assert_eq!(w.console(0, "MOVE nokey 1"), "(integer) 0");
+        assert_eq!(w.console(0, "COPY b b"), "(error) ERR source and destination objects are the same");
+        assert_eq!(w.console(0, "COPY b c db"), "(error) ERR syntax error");
+        assert_eq!(w.console(0, "COPY b c db x"), "(error) ERR value is not an integer or out of range");
+        assert_eq!(w.console(0, "COPY b c DB 1"), "(integer) 1");
+        assert_eq!(w.console(0, "COPY b c DB 1"), "(integer) 0");
+        assert_eq!(w.console(0, "COPY b c DB 1 REPLACE"), "(integer) 1");
+        assert_eq!(w.console(0, "MOVE b 1"), "(integer) 1");
+        assert_eq!(w.console(0, "SELECT 1"), "OK");
+        assert_eq!(w.console(0, "KEYS *"), "1) \"b\"\n2) \"c\"");
+        assert_eq!(w.console(0, "TTL c"), "(integer) 100");
+        assert_eq!(w.console(0, "TYPE c"), "string");
+        assert_eq!(w.console(0, "TYPE nokey"), "none");
+        assert_eq!(w.console(0, "SELECT 01"), "(error) ERR value is not an integer or out of range");
+        assert_eq!(w.console(0, "SELECT 16"), "(error) ERR DB index is out of range");
+    }
+
+    #[test]
+    fn swapdb_flushdb_and_errors() {
+        let mut w = world();
+        w.console(0, "SET a 1");
+        assert_eq!(w.console(0, "SWAPDB x 0"), "(error) ERR invalid first DB index");
+        assert_eq!(w.console(0, "SWAPDB 0 x"), "(error) ERR invalid second DB index");
+        assert_eq!(w.console(0, "SWAPDB 99999999999 1"), "(error) ERR invalid first DB index");
+        assert_eq!(w.console(0, "SWAPDB 0 16"), "(error) ERR DB index is out of range");
+        assert_eq!(w.console(0, "SWAPDB 0 1"), "OK");
+        assert_eq!(w.console(0, "DBSIZE"), "(integer) 0");
+        w.console(0, "SELECT 1");
+        assert_eq!(w.console(0, "GET a"), "\"1\"");
+        assert_eq!(w.console(0, "FLUSHDB x"), "(error) ERR syntax error");
+        assert_eq!(w.console(0, "FLUSHDB ASYNC"), "OK");
+        assert_eq!(w.console(0, "DBSIZE"), "(integer) 0");
+        assert_eq!(w.console(0, "RANDOMKEY"), "(nil)");
+    }
+
+    #[test]
+    fn keys_and_scan() {
+        let mut w = world();
+        w.console(0, "MSET a 1 b 2 c 3 ab 4");
+        w.console(0, "LPUSH l x");
+        assert_eq!(w.console(0, "KEYS [^a]"), "1) \"b\"\n2) \"c\"\n3) \"l\"");
+        assert_eq!(w.console(0, "KEYS [c-a]"), "1) \"a\"\n2) \"b\"\n3) \"c\"");
+        assert_eq!(w.console(0, "KEYS a?"), "1) \"ab\"");
+        assert_eq!(w.console(0, "KEYS [a"), "1) \"a\"");
+        assert_eq!(w.console(0, "SCAN \" 0\""), "(error) ERR invalid cursor");
+        assert_eq!(w.console(0, "SCAN 18446744073709551616"), "(error) ERR invalid cursor");
+        assert_eq!(w.console(0, "SCAN 0 COUNT 0"), "(error) ERR syntax error");
+        assert_eq!(w.console(0, "SCAN 0 COUNT x"), "(error) ERR value is not an integer or out of range");
+        assert_eq!(w.console(0, "SCAN 0 MATCH"), "(error) ERR syntax error");
+        assert_eq!(w.console(0, "SCAN 0 TYPE List"), "1) \"0\"\n2) 1) \"l\"");
+        assert_eq!(w.console(0, "SCAN 0 TYPE foo"), "1) \"0\"\n2) (empty array)");
+        // A small db comes back whole with cursor 0, as from Redis.
+        assert!(w.console(0, "SCAN 0").starts_with("1) \"0\""));
+        // Paging visits every key exactly once.
+        for i in 0..60 {
+            w.console(0, &format!("SET k{i} v"));
+        }
+        let mut seen = Vec::new();
+        let mut cursor = "0".to_string();
+        for _ in 0..100 {
+            let reply = w.console(0, &format!("SCAN {cursor} MATCH k* COUNT 7"));
+            let mut lines = reply.lines();
+            let first = lines.next().unwrap_or_default();
+            cursor = first.trim_start_matches("1) ").trim_matches('"').to_string();
+            for l in lines {
+                if let Some(k) = l.split('"').nth(1) {
+                    seen.push(k.to_string());
+                }
+            }
+            if cursor == "0" {
+                break;
+            }
+        }
+        seen.sort();
+        let mut all: Vec<String> = (0..60).map(|i| format!("k{i}")).collect();
+        all.sort();
+        assert_eq!(seen, all);
+    }
+
+    #[test]
+    fn lazy_expiry_is_wrapped_with_the_write_scan_is_not() {
+        let mut w = world();
+        w.add_node();
+        w.record_transcripts();
+        w.console(1, "REPLICAOF 127.0.0.1 6379");
+        w.run_for_ms(8_000);
+        w.console(0, "DEBUG SET-ACTIVE-EXPIRE 0");
+        w.console(0, "SET a 1");
+        w.console(0, "SET x 1 PXAT 1");
+        w.console(0, "SET y 1 PXAT 1");
+        // Replica: a logically expired key is hidden but still counted by DBSIZE.
+        w.run_for_ms(500);
+        assert_eq!(w.console(1, "EXISTS x"), "(integer) 0");
+        assert_eq!(w.console(1, "DBSIZE"), "(integer) 3");
+        assert_eq!(w.console(1, "KEYS *"), "1) \"a\"");
+        // Redis 7.0.15 sends MULTI, DEL x, rename a x, EXEC; SCAN's DELs go alone.
+        assert_eq!(w.console(0, "RENAME a x"), "OK");
+        assert_eq!(w.console(0, "SCAN 0"), "1) \"0\"\n2) 1) \"x\"");
+        w.run_for_ms(1_000);
+        let expected = encoded(&[
+            "SELECT 0",
+            "SET a 1",
+            "SET x 1 PXAT 1",
+            "SET y 1 PXAT 1",
+            "MULTI",
+            "DEL x",
+            "RENAME a x",
+            "EXEC",
+            "DEL y",
+        ]);
+        assert_eq!(stream_after_select(&w), expected);
+        assert_eq!(w.node(0).digest(), w.node(1).digest());
+    }
 }

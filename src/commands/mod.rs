@@ -121,6 +121,10 @@ fn check(node: &Node, ctx: &Ctx, argv: &[Vec<u8>]) -> Result<&'static Command, F
     let Some(cmd) = lookup(&argv[0]) else {
         return Err(unknown_command(argv));
     };
+    let authed = ctx.from_master || node.conns.get(&ctx.conn).is_none_or(|c| c.authenticated);
+    if !authed && cmd.name != "auth" {
+        return Err(Frame::error("NOAUTH Authentication required."));
+    }
     let n = argv.len() as i32;
     if (cmd.arity > 0 && n != cmd.arity) || n < -cmd.arity {
         return Err(Frame::error(format!("ERR wrong number of arguments for '{}' command", cmd.name)));
@@ -186,18 +190,9 @@ pub(crate) fn count() -> usize {
 
 /// Reads a key as a client sees it: on a master an expired key is deleted (and the DEL
 /// propagated); on a replica it is hidden, except from our master's own commands (§7.3).
-pub(crate) fn lookup_key(node: &mut Node, ctx: &Ctx, key: &[u8]) -> Option<Value> {
-    let now = node.unix_ms();
-    let db = node.keyspace.db(ctx.db);
-    if db.is_expired(key, now) {
-        if node.master.is_some() {
-            if !ctx.from_master {
-                return None;
-            }
-        } else {
-            node.expire_key(ctx.db, key);
-            return None;
-        }
+pub(crate) fn lookup_key(node: &mut Node, ctx: &mut Ctx, key: &[u8]) -> Option<Value> {
+    if !keys::key_live(node, ctx, key) {
+        return None;
     }
     node.keyspace.db(ctx.db).get_raw(key).cloned()
 }
@@ -238,7 +233,7 @@ collection!(crate::keyspace::ZSetValue, ZSet);
 
 /// The collection under `key` as a client sees it: Ok(None) when missing (an empty one counts as
 /// missing, as Redis never keeps one), Err(WRONGTYPE) when the key holds another type.
-pub(crate) fn get_typed<T: Collection>(node: &mut Node, ctx: &Ctx, key: &[u8]) -> Result<Option<T>, Frame> {
+pub(crate) fn get_typed<T: Collection>(node: &mut Node, ctx: &mut Ctx, key: &[u8]) -> Result<Option<T>, Frame> {
     match lookup_key(node, ctx, key).map(T::from_value) {
         Some(Ok(v)) if v.is_empty() => Ok(None),
         Some(Ok(v)) => Ok(Some(v)),

@@ -26,6 +26,7 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "bgsave", arity: -1, flags: flags::ADMIN, handler: bgsave },
     Command { name: "lastsave", arity: 1, flags: flags::STALE, handler: lastsave },
     Command { name: "wait", arity: 3, flags: 0, handler: wait },
+    Command { name: "auth", arity: -2, flags: flags::STALE, handler: auth },
     Command { name: "failover", arity: -1, flags: flags::ADMIN | flags::STALE, handler: failover },
 ];
 
@@ -171,6 +172,24 @@ pub(super) fn wait(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 
 pub(super) fn failover(node: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(node.failover_command(argv))
+}
+
+/// `AUTH [default] password` against `requirepass` (the lab has only the default user).
+pub(super) fn auth(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    if argv.len() > 3 {
+        return Some(syntax_error());
+    }
+    let Some(pass) = node.requirepass().map(str::to_string) else {
+        return Some(Frame::error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
+    };
+    let user_ok = argv.len() == 2 || argv[1] == b"default";
+    if user_ok && argv[argv.len() - 1] == pass.as_bytes() {
+        if let Some(c) = node.conns.get_mut(&ctx.conn) {
+            c.authenticated = true;
+        }
+        return Some(Frame::ok());
+    }
+    Some(Frame::error("WRONGPASS invalid username-password pair or user is disabled."))
 }
 
 /// `BGSAVE`: a forked child writes the RDB while the node keeps serving.

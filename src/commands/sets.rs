@@ -210,7 +210,7 @@ pub(super) fn srandmember(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> R
 }
 
 /// The sets named by `keys`, a missing key as None; WRONGTYPE as soon as a key holds another type.
-fn get_sets(node: &mut Node, ctx: &Ctx, keys: &[Vec<u8>]) -> Result<Vec<Option<SetValue>>, Frame> {
+fn get_sets(node: &mut Node, ctx: &mut Ctx, keys: &[Vec<u8>]) -> Result<Vec<Option<SetValue>>, Frame> {
     keys.iter().map(|k| get_typed::<SetValue>(node, ctx, k)).collect()
 }
 

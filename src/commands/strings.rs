@@ -5,9 +5,9 @@
 //! `SET key <result> KEEPTTL`, so replicas never recompute time or floating point.
 
 use super::expire::already_expired;
-use super::keys::cstr;
+use super::keys::{cstr, key_live};
 use super::long_double::{self, LongDouble};
-use super::{flags, lookup_key, not_an_integer, parse_i64, syntax_error, wrong_type, Command, Ctx, Reply};
+use super::{flags, not_an_integer, parse_i64, syntax_error, wrong_type, Command, Ctx, Reply};
 use crate::keyspace::Value;
 use crate::node::Node;
 use crate::resp::Frame;
@@ -41,12 +41,20 @@ pub(super) const COMMANDS: &[Command] = &[
 const PROTO_MAX_BULK_LEN: u64 = 512 * 1024 * 1024;
 
 /// Redis's `getGenericCommand`: the string under `key`, `Ok(None)` if missing, or WRONGTYPE.
-fn get_string(node: &mut Node, ctx: &Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, Frame> {
-    match lookup_key(node, ctx, key) {
+fn get_string(node: &mut Node, ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, Frame> {
+    match lookup(node, ctx, key) {
         Some(Value::Str(s)) => Ok(Some(s)),
         Some(_) => Err(wrong_type()),
         None => Ok(None),
     }
+}
+
+/// The value under `key` as this caller sees it (expiring it first if it is due).
+fn lookup(node: &mut Node, ctx: &mut Ctx, key: &[u8]) -> Option<Value> {
+    if !key_live(node, ctx, key) {
+        return None;
+    }
+    node.keyspace.db(ctx.db).get_raw(key).cloned()
 }
 
 fn bulk_or_null(v: Option<Vec<u8>>) -> Frame {
@@ -164,7 +172,7 @@ fn set_generic(
     } else {
         None
     };
-    let found = lookup_key(node, ctx, key).is_some();
+    let found = key_live(node, ctx, key);
     if (o.nx && found) || (o.xx && !found) {
         return Some(old.unwrap_or(abort));
     }
@@ -296,7 +304,7 @@ fn mset_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], name: &str) ->
     }
     if nx {
         for pair in argv[1..].chunks(2) {
-            if super::keys::key_live(node, ctx, &pair[0]) {
+            if key_live(node, ctx, &pair[0]) {
                 return Some(Frame::Integer(0));
             }
         }
@@ -311,13 +319,13 @@ fn mset_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], name: &str) ->
 
 /// MGET: nil for a missing key or a key of another type.
 fn mget(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let out = argv[1..]
-        .iter()
-        .map(|k| match lookup_key(node, ctx, k) {
+    let mut out = Vec::with_capacity(argv.len() - 1);
+    for key in &argv[1..] {
+        out.push(match lookup(node, ctx, key) {
             Some(Value::Str(s)) => Frame::Bulk(s),
             _ => Frame::Null,
-        })
-        .collect();
+        });
+    }
     Some(Frame::Array(out))
 }
 
@@ -496,4 +504,163 @@ fn setrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     };
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(len as i64))
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use crate::resp::encode_command;
+    use crate::sim::World;
+
+    fn world() -> World {
+        let mut w = World::new(1);
+        w.add_node();
+        w
+    }
+
+    #[test]
+    fn set_options_as_redis() {
+        let mut w = world();
+        // Replies checked against redis-server 7.0.15.
+        assert_eq!(w.console(0, "SET k v EX 10 EX 20"), "OK");
+        assert_eq!(w.console(0, "TTL k"), "(integer) 20");
+        assert_eq!(w.console(0, "SET k v PX 100 EX 20"), "(error) ERR syntax error");
+        assert_eq!(w.console(0, "SET k v EX 10 KEEPTTL"), "(error) ERR syntax error");
+        assert_eq!(w.console(0, "SET k v NX XX"), "(error) ERR syntax error");
+        assert_eq!(w.console(0, "SET k v NX NX"), "(nil)");
+        assert_eq!(w.console(0, "SET k w GET GET XX"), "\"v\"");
+        assert_eq!(w.console(0, "SET k v EX 0"), "(error) ERR invalid expire time in 'set' command");
+        assert_eq!(w.console(0, "SETEX k -1 v"), "(error) ERR invalid expire time in 'setex' command");
+        assert_eq!(w.console(0, "PSETEX k abc v"), "(error) ERR value is not an integer or out of range");
+        assert_eq!(w.console(0, "SETNX k v"), "(integer) 0");
+        assert_eq!(w.console(0, "SETNX n v"), "(integer) 1");
+        assert_eq!(w.console(0, "LPUSH l x"), "(integer) 1");
+        let wrong = "(error) WRONGTYPE Operation against a key holding the wrong kind of value";
+        assert_eq!(w.console(0, "SET l v GET"), wrong);
+        assert_eq!(w.console(0, "GETSET l v"), wrong);
+        assert_eq!(w.console(0, "MGET k l nokey"), "1) \"w\"\n2) (nil)\n3) (nil)");
+        assert_eq!(w.console(0, "MSET a 1 b"), "(error) ERR wrong number of arguments for 'mset' command");
+        assert_eq!(w.console(0, "MSETNX a 1 k 2"), "(integer) 0");
+        assert_eq!(w.console(0, "MSETNX a 1 a 2"), "(integer) 1");
+        assert_eq!(w.console(0, "GET a"), "\"2\"");
+    }
+
+    #[test]
+    fn getex_getdel_and_ranges() {
+        let mut w = world();
+        w.console(0, "SET k hello");
+        assert_eq!(w.console(0, "GETEX k EX 1 PX 100"), "(error) ERR syntax error");
+        assert_eq!(w.console(0, "GETEX k NX"), "(error) ERR syntax error");
+        assert_eq!(w.console(0, "GETEX nokey EX -1"), "(nil)");
+        assert_eq!(w.console(0, "GETEX k EX -1"), "(error) ERR invalid expire time in 'getex' command");
+        assert_eq!(w.console(0, "GETEX k EX 100"), "\"hello\"");
+        assert_eq!(w.console(0, "TTL k"), "(integer) 100");
+        assert_eq!(w.console(0, "GETEX k PERSIST PERSIST"), "\"hello\"");
+        assert_eq!(w.console(0, "TTL k"), "(integer) -1");
+        assert_eq!(w.console(0, "GETRANGE k -3 -1"), "\"llo\"");
+        assert_eq!(w.console(0, "GETRANGE k -1 -5"), "\"\"");
+        assert_eq!(w.console(0, "GETRANGE k 0 -9223372036854775808"), "\"h\"");
+        assert_eq!(w.console(0, "SUBSTR k 1 100"), "\"ello\"");
+        assert_eq!(w.console(0, "SETRANGE k -1 x"), "(error) ERR offset is out of range");
+        assert_eq!(
+            w.console(0, "SETRANGE k 536870912 x"),
+            "(error) ERR string exceeds maximum allowed size (proto-max-bulk-len)"
+        );
+        assert_eq!(w.console(0, "SETRANGE k 7 !"), "(integer) 8");
+        assert_eq!(w.console(0, "GET k"), "\"hello\\x00\\x00!\"");
+        assert_eq!(w.console(0, "SETRANGE nokey 3 \"\""), "(integer) 0");
+        assert_eq!(w.console(0, "APPEND k ?"), "(integer) 9");
+        assert_eq!(w.console(0, "STRLEN k"), "(integer) 9");
+        assert_eq!(w.console(0, "GETEX k EXAT 1"), "\"hello\\x00\\x00!?\"");
+        assert_eq!(w.console(0, "EXISTS k"), "(integer) 0");
+        w.console(0, "SET d 1");
+        assert_eq!(w.console(0, "GETDEL d"), "\"1\"");
+        assert_eq!(w.console(0, "GETDEL d"), "(nil)");
+    }
+
+    #[test]
+    fn counters_as_redis() {
+        let mut w = world();
+        w.console(0, "SET i 1 EX 100");
+        assert_eq!(w.console(0, "INCRBY i 10"), "(integer) 11");
+        assert_eq!(w.console(0, "DECR i"), "(integer) 10");
+        assert_eq!(w.console(0, "TTL i"), "(integer) 100");
+        assert_eq!(w.console(0, "DECRBY i -9223372036854775808"), "(error) ERR decrement would overflow");
+        assert_eq!(w.console(0, "INCRBY i 9223372036854775807"), "(error) ERR increment or decrement would overflow");
+        assert_eq!(w.console(0, "INCRBY i x"), "(error) ERR value is not an integer or out of range");
+        assert_eq!(w.console(0, "INCRBYFLOAT i 0.1"), "\"10.1\"");
+        assert_eq!(w.console(0, "TTL i"), "(integer) 100");
+        assert_eq!(w.console(0, "INCRBYFLOAT i abc"), "(error) ERR value is not a valid float");
+        assert_eq!(w.console(0, "INCRBYFLOAT i inf"), "(error) ERR increment would produce NaN or Infinity");
+        assert_eq!(w.console(0, "INCRBYFLOAT f 0x10"), "\"16\"");
+        assert_eq!(w.console(0, "INCRBYFLOAT f 1e-17"), "\"16.00000000000000001\"");
+        // 1e400 is finite in long double; Redis prints every digit of its binary value.
+        let big =
+            "1000000000000000000028188068394758651458645343362905203862591069353968553400862986203936399484832416\
+             0522094053927317616200295822777259255734023828976593340661017797447434546173917862448116674971723778\
+             9438243915933380474706750262466844013592375136038303437354855052449559649790218250382800910684149474\
+             0245689865304095101751265809261582758892018347251164331659136266413817630973480634373249743022194688\
+             0";
+        assert_eq!(w.console(0, "INCRBYFLOAT g 1e400"), format!("\"{big}\""));
+        w.console(0, "SET g 1e4932");
+        assert_eq!(w.console(0, "INCRBYFLOAT g 1e4932"), "(error) ERR increment would produce NaN or Infinity");
+    }
+
+    #[test]
+    fn rewrites_reach_the_replica() {
+        let mut w = world();
+        w.add_node();
+        w.record_transcripts();
+        w.console(1, "REPLICAOF 127.0.0.1 6379");
+        w.run_for_ms(8_000);
+        let at = crate::node::EPOCH_UNIX_MS + 8_000 + 100_000;
+        for line in [
+            "SET k v EX 100",
+            "SET k v PXAT 99999999999999 XX GET",
+            "SET k w GET GET",
+            "SETEX s 100 v",
+            "PSETEX p 100000 v",
+            "GETSET k x",
+            "GETEX k EX 100",
+            "GETEX k",
+            "GETEX k PERSIST",
+            "GETEX k PERSIST",
+            "GETDEL k",
+            "GETDEL k",
+            "SET f 1.5",
+            "INCRBYFLOAT f 0.1",
+            "APPEND a \"\"",
+            "SETRANGE a 0 \"\"",
+            "GETEX s EXAT 1",
+        ] {
+            w.console(0, line);
+        }
+        w.run_for_ms(1_000);
+        let t = String::from_utf8_lossy(w.transcript(0, 1)).into_owned();
+        let stream = &t[t.find("*2\r\n$6\r\nSELECT").unwrap_or(0)..];
+        let lines: Vec<Vec<String>> = [
+            "SELECT 0".to_string(),
+            format!("SET k v PXAT {at}"),
+            "SET k v PXAT 99999999999999".into(),
+            "SET k w".into(),
+            format!("SET s v PXAT {at}"),
+            format!("SET p v PXAT {at}"),
+            "SET k x".into(),
+            format!("PEXPIREAT k {at}"),
+            "PERSIST k".into(),
+            "DEL k".into(),
+            "SET f 1.5".into(),
+            "SET f 1.6 KEEPTTL".into(),
+            "APPEND a _".into(),
+            "DEL s".into(),
+        ]
+        .iter()
+        .map(|l| l.split(' ').map(|a| if a == "_" { String::new() } else { a.to_string() }).collect())
+        .collect();
+        let expected: Vec<u8> = lines.iter().flat_map(|l| encode_command(l)).collect();
+        assert_eq!(stream, String::from_utf8_lossy(&expected));
+        assert_eq!(w.node(0).digest(), w.node(1).digest());
+    }
 }

@@ -308,12 +308,28 @@ impl Node {
                     }
                     self.log('*', "Master replied to PING, replication can continue...");
                     self.set_repl_state(ReplState::SendHandshake);
-                    let mut out = encode_command(&["REPLCONF", "listening-port", &self.cfg.port.to_string()]);
+                    // AUTH goes first, pipelined with the REPLCONFs (§2.2).
+                    let auth = self.masterauth();
+                    let mut out = match &auth {
+                        Some((Some(user), pass)) => encode_command(&["AUTH", user, pass]),
+                        Some((None, pass)) => encode_command(&["AUTH", pass]),
+                        None => Vec::new(),
+                    };
+                    out.extend(encode_command(&["REPLCONF", "listening-port", &self.cfg.port.to_string()]));
                     if !self.legacy_sync() {
                         out.extend(encode_command(&["REPLCONF", "capa", "eof", "capa", "psync2"]));
                     }
                     if let Some(c) = self.master.as_ref().and_then(|l| l.conn) {
                         self.send(c, out);
+                    }
+                    let next = if auth.is_some() { ReplState::ReceiveAuthReply } else { ReplState::ReceivePortReply };
+                    self.set_repl_state(next);
+                }
+                ReplState::ReceiveAuthReply => {
+                    if let Some(err) = line.strip_prefix('-') {
+                        self.log('#', format!("Unable to AUTH to MASTER: -{err}"));
+                        self.cancel_handshake(false);
+                        return;
                     }
                     self.set_repl_state(ReplState::ReceivePortReply);
                 }
@@ -345,6 +361,13 @@ impl Node {
                 _ => return,
             }
         }
+    }
+
+    /// `masterauth` (and `masteruser`), if set.
+    fn masterauth(&self) -> Option<(Option<String>, String)> {
+        let pass = self.config_text.get("masterauth").filter(|p| !p.is_empty())?.clone();
+        let user = self.config_text.get("masteruser").filter(|u| !u.is_empty()).cloned();
+        Some((user, pass))
     }
 
     /// The lab's `lab-legacy-sync` mode: behave as a replica from before Redis 2.8, which knows
