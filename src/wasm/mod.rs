@@ -56,6 +56,12 @@ fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// Parses a `dump.rdb` without loading it anywhere: the number of keys, or why it is bad.
+#[wasm_bindgen(js_name = checkRdb)]
+pub fn check_rdb(bytes: &[u8]) -> Result<u32, JsError> {
+    crate::rdb::read_rdb(bytes).map(|f| f.keys as u32).map_err(|e| JsError::new(&format!("Bad RDB file: {e}")))
+}
+
 /// A simulated world of Redis nodes, driven by the page.
 #[wasm_bindgen]
 pub struct Lab {
