@@ -3,12 +3,20 @@
 //! `repl-lab server --port P [--bind H] [--replicaof HOST PORT] [--config NAME VALUE]...` runs one
 //! engine node on TCP, speaking RESP2 like redis-server, so redis-cli and real Redis servers can
 //! talk to it.
+//!
+//! `repl-lab sim --seed S --nodes N --virtual-secs T [--faults random] [--writes-per-sec W]` runs
+//! one headless simulation (a master and N-1 replicas under a random workload, with random faults
+//! if asked), heals, waits for quiescence, checks the invariants and prints a report. It exits 1
+//! if an invariant was broken, 2 on bad arguments.
 
 use std::process::ExitCode;
 
 use redis_repl_lab::native::{run, ServerOptions};
+use redis_repl_lab::sim::sweep::{self, SweepConfig};
 
 const USAGE: &str = "usage: repl-lab server --port P [--bind HOST] [--replicaof HOST PORT] [--config NAME VALUE]...";
+const SIM_USAGE: &str =
+    "usage: repl-lab sim --seed S --nodes N --virtual-secs T [--faults random|none] [--writes-per-sec W]";
 
 fn parse(args: &[String]) -> Result<ServerOptions, String> {
     let mut opts = ServerOptions { bind: "127.0.0.1".into(), port: 6379, replicaof: None, configs: Vec::new() };
@@ -37,6 +45,40 @@ fn parse(args: &[String]) -> Result<ServerOptions, String> {
     Ok(opts)
 }
 
+fn parse_sim(args: &[String]) -> Result<SweepConfig, String> {
+    let mut cfg = SweepConfig { seed: 1, nodes: 3, virtual_secs: 60, faults: false, writes_per_sec: 50 };
+    let mut it = args.iter();
+    let value = |it: &mut std::slice::Iter<String>, flag: &str| {
+        it.next().cloned().ok_or_else(|| format!("{flag} needs a value\n{SIM_USAGE}"))
+    };
+    fn num<T: std::str::FromStr + PartialOrd + std::fmt::Display>(s: String, flag: &str, min: T) -> Result<T, String> {
+        match s.parse::<T>() {
+            Ok(v) if v >= min => Ok(v),
+            _ => Err(format!("{flag} wants a whole number of at least {min}, not '{s}'\n{SIM_USAGE}")),
+        }
+    }
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--seed" => cfg.seed = num(value(&mut it, a)?, a, 0)?,
+            "--nodes" => cfg.nodes = num(value(&mut it, a)?, a, 1)?,
+            "--virtual-secs" => cfg.virtual_secs = num(value(&mut it, a)?, a, 1)?,
+            "--writes-per-sec" => cfg.writes_per_sec = num(value(&mut it, a)?, a, 0)?,
+            "--faults" => {
+                cfg.faults = match value(&mut it, a)?.as_str() {
+                    "random" => true,
+                    "none" => false,
+                    other => return Err(format!("--faults wants 'random' or 'none', not '{other}'\n{SIM_USAGE}")),
+                }
+            }
+            other => return Err(format!("unknown option '{other}'\n{SIM_USAGE}")),
+        }
+    }
+    if cfg.nodes > 26 {
+        return Err(format!("--nodes wants at most 26 nodes\n{SIM_USAGE}"));
+    }
+    Ok(cfg)
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -53,8 +95,23 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some("sim") => match parse_sim(&args[1..]) {
+            Ok(cfg) => {
+                let report = sweep::run(cfg);
+                print!("{report}");
+                if report.ok() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::from(2)
+            }
+        },
         _ => {
-            eprintln!("{USAGE}");
+            eprintln!("{USAGE}\n{SIM_USAGE}");
             ExitCode::from(2)
         }
     }

@@ -8,6 +8,7 @@
 //! leaves once the link's serialiser is free (bandwidth) and arrives one latency later.
 
 pub mod session;
+pub mod sweep;
 pub mod wire;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -16,6 +17,9 @@ use crate::node::{ConnId, LogLine, Micros, Node, NodeConfig, Output};
 use crate::replication::ReplConfig;
 use crate::resp::{encode_command, format_reply, parse_frame, split_args, Parsed};
 use wire::{Kind, WireDecoder};
+
+/// The largest piece a write is cut into on a link (Redis reads 16 KB at a time, PROTO_IOBUF_LEN).
+pub const SEGMENT_MAX: usize = 16 * 1024;
 
 /// The first node listens on this port; node i on `BASE_PORT + i`.
 pub const BASE_PORT: u16 = 6379;
@@ -361,47 +365,55 @@ impl World {
     fn send(&mut self, i: usize, conn: ConnId, data: Vec<u8>) {
         match self.endpoints.get(&(i, conn)).copied() {
             Some(Endpoint::Console) => self.nodes[i].console_out.extend(data),
+            // Like TCP, a large write reaches the peer in pieces, each as soon as it has crossed
+            // the link, not all at once when its last byte arrives.
             Some(Endpoint::Link(id, side)) => {
-                let now = self.now;
-                let Some(to) = self.links.get(&id).map(|l| l.ends[1 - side].0) else {
-                    return;
-                };
-                let p = self.params_between(i, to);
-                let jitter = if p.jitter > 0 { rand_core::Rng::next_u64(&mut self.rng) % (p.jitter + 1) } else { 0 };
-                let Some(link) = self.links.get_mut(&id) else {
-                    return;
-                };
-                if let Some(t) = self.transcripts.as_mut() {
-                    t.entry((i, to)).or_default().extend_from_slice(&data);
+                for chunk in data.chunks(SEGMENT_MAX) {
+                    self.send_segment(i, id, side, chunk.to_vec());
                 }
-                let (labels, saw_sync) = link.dirs[side].decoder.feed(&data);
-                if saw_sync {
-                    link.dirs[1 - side].decoder.awaiting_payload = true;
-                }
-                let dir = &mut link.dirs[side];
-                let start = dir.free_at.max(now);
-                let tx = (data.len() as u128 * 1_000_000).div_ceil(p.bandwidth.max(1) as u128) as Micros;
-                dir.free_at = start + tx;
-                let arrive = (dir.free_at + p.latency + jitter).max(dir.last_arrive);
-                dir.last_arrive = arrive;
-                let kind = labels.iter().map(|l| l.0).find(|k| *k != Kind::Keepalive).or(labels.first().map(|l| l.0));
-                let label = labels.iter().map(|l| l.1.as_str()).collect::<Vec<_>>().join(" · ");
-                let len = data.len();
-                dir.segments.push_back(Segment {
-                    from: i,
-                    to,
-                    sent_at: start,
-                    arrive_at: arrive,
-                    data,
-                    label: label.clone(),
-                    kind: kind.unwrap_or(Kind::Stream),
-                });
-                self.schedule(arrive, Event::Deliver { link: id, side });
-                let (a, b) = (self.nodes[i].node.name().to_string(), self.nodes[to].node.name().to_string());
-                self.record(i, "net", format!("{a} → {b} {label} ({len} bytes)"));
             }
             None => {}
         }
+    }
+
+    fn send_segment(&mut self, i: usize, id: u64, side: usize, data: Vec<u8>) {
+        let now = self.now;
+        let Some(to) = self.links.get(&id).map(|l| l.ends[1 - side].0) else {
+            return;
+        };
+        let p = self.params_between(i, to);
+        let jitter = if p.jitter > 0 { rand_core::Rng::next_u64(&mut self.rng) % (p.jitter + 1) } else { 0 };
+        let Some(link) = self.links.get_mut(&id) else {
+            return;
+        };
+        if let Some(t) = self.transcripts.as_mut() {
+            t.entry((i, to)).or_default().extend_from_slice(&data);
+        }
+        let (labels, saw_sync) = link.dirs[side].decoder.feed(&data);
+        if saw_sync {
+            link.dirs[1 - side].decoder.awaiting_payload = true;
+        }
+        let dir = &mut link.dirs[side];
+        let start = dir.free_at.max(now);
+        let tx = (data.len() as u128 * 1_000_000).div_ceil(p.bandwidth.max(1) as u128) as Micros;
+        dir.free_at = start + tx;
+        let arrive = (dir.free_at + p.latency + jitter).max(dir.last_arrive);
+        dir.last_arrive = arrive;
+        let kind = labels.iter().map(|l| l.0).find(|k| *k != Kind::Keepalive).or(labels.first().map(|l| l.0));
+        let label = labels.iter().map(|l| l.1.as_str()).collect::<Vec<_>>().join(" · ");
+        let len = data.len();
+        dir.segments.push_back(Segment {
+            from: i,
+            to,
+            sent_at: start,
+            arrive_at: arrive,
+            data,
+            label: label.clone(),
+            kind: kind.unwrap_or(Kind::Stream),
+        });
+        self.schedule(arrive, Event::Deliver { link: id, side });
+        let (a, b) = (self.nodes[i].node.name().to_string(), self.nodes[to].node.name().to_string());
+        self.record(i, "net", format!("{a} → {b} {label} ({len} bytes)"));
     }
 
     fn connect(&mut self, i: usize, conn: ConnId, host: &str, port: u16) {

@@ -1,0 +1,732 @@
+//! Headless random runs: one master and its replicas under a random workload and random faults,
+//! then healing, quiescence and the invariants of the simulator issue.
+//!
+//! A run is a pure function of its [`SweepConfig`]: every random choice (the workload, the fault
+//! schedule, the per-run settings) comes from a ChaCha8 generator seeded from the run's seed,
+//! and the [`World`] itself is seeded from it too. Nothing here reads a clock or does I/O, so the
+//! same seed gives the same [`SweepReport`] natively and in wasm. `repl-lab sim` prints one
+//! report; `tests/sweep.rs` runs hundreds.
+//!
+//! The invariants checked (violations are collected as text; nothing here panics on purpose, so
+//! a panic is an engine bug):
+//! - after healing and quiescence every replica holds the master's dataset (DEBUG DIGEST), its
+//!   replication ID and its offset;
+//! - a replica's applied offset, sampled every 100 ms of virtual time, never goes back while
+//!   its link is up, except across a full sync (the replica logged "Full resync from master")
+//!   or a restart of that replica;
+//! - every backlog stays bounded (see [`BACKLOG_SLACK`]);
+//! - no node ever logs a replication-stream error ("Protocol error from master", a short read
+//!   of the RDB, an unexpected PSYNC reply...): links are reliable and a cut closes both ends,
+//!   so a well-behaved engine never sees a torn stream.
+
+use std::fmt;
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng, SeedableRng};
+
+use super::World;
+use crate::node::Micros;
+
+/// Sampling period for offsets and backlogs, and the quiescence check, µs (100 ms).
+const SAMPLE: Micros = 100_000;
+
+/// How long to wait for quiescence after the end of the run, in virtual µs.
+const QUIESCE_LIMIT: Micros = 120_000_000;
+
+/// A backlog's `repl_backlog_histlen` may reach this many times `repl-backlog-size`.
+///
+/// Redis 7 keeps the backlog and every replica's pending output in one list of 16 KB-or-larger
+/// blocks, and frees a head block only when no replica's cursor still points into it. In steady
+/// state the history is therefore `size` plus at most one block; but while a slow or stalled
+/// replica pins old blocks (until `repl-timeout` or the output-buffer limit drops it), the
+/// history grows with the writes made meanwhile. The simulator hands bytes to the link at once,
+/// so pinning is short here, but the bound must not encode that: 8 × size is generous for the
+/// workloads of a sweep (small backlogs are at least 16 KB) and still catches a backlog that
+/// never trims.
+pub const BACKLOG_SLACK: i64 = 8;
+
+/// Log text that a replica or master should never print in a simulated world.
+const BAD_LOG: &[&str] =
+    &["Protocol error", "Desync", "Short read", "Bad protocol", "Unexpected reply to PSYNC", "Master does not support"];
+
+/// One headless run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SweepConfig {
+    /// Seeds the world and every choice of the run.
+    pub seed: u64,
+    /// Number of nodes (node 0 is the master); at least 1.
+    pub nodes: usize,
+    /// Virtual seconds of workload and faults before healing.
+    pub virtual_secs: u64,
+    /// Inject random faults.
+    pub faults: bool,
+    /// Writes per virtual second on the master (a MULTI block counts as one).
+    pub writes_per_sec: u64,
+}
+
+impl Default for SweepConfig {
+    fn default() -> Self {
+        SweepConfig { seed: 1, nodes: 3, virtual_secs: 60, faults: true, writes_per_sec: 50 }
+    }
+}
+
+/// What one node looked like at the end.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeReport {
+    /// Node index.
+    pub index: usize,
+    /// Display name.
+    pub name: String,
+    /// `master` or `slave`.
+    pub role: String,
+    /// `sync_full` from INFO stats (counted since the node's last start).
+    pub sync_full: u64,
+    /// `sync_partial_ok`.
+    pub sync_partial_ok: u64,
+    /// `sync_partial_err`.
+    pub sync_partial_err: u64,
+    /// "Full resync from master" lines this node logged over the whole run.
+    pub full_resyncs_received: u64,
+    /// "Successful partial resynchronization with master." lines over the whole run.
+    pub partial_resyncs_received: u64,
+    /// Times the node was restarted after a crash.
+    pub restarts: u64,
+    /// `master_repl_offset`.
+    pub master_repl_offset: i64,
+    /// `slave_repl_offset` (1 on a master).
+    pub slave_repl_offset: i64,
+    /// The link to its master: `up`, `down`, or `-` on a master.
+    pub link: String,
+    /// Keys held.
+    pub keys: usize,
+    /// DEBUG DIGEST.
+    pub digest: String,
+    /// Largest `repl_backlog_histlen` seen.
+    pub max_histlen: i64,
+}
+
+/// The outcome of one run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SweepReport {
+    /// The configuration run.
+    pub config: SweepConfig,
+    /// Per-run settings drawn from the seed, as text (`repl-backlog-size 16kb`, ...).
+    pub settings: Vec<String>,
+    /// Commands sent to the master's console (MULTI, EXEC and SELECT count too).
+    pub writes: u64,
+    /// Faults injected, in order, as text with their virtual time.
+    pub faults: Vec<String>,
+    /// Bytes that travelled between nodes (the sum of the trace's `net` events).
+    pub bytes_moved: u64,
+    /// Virtual ms after the end of the run at which the world was quiescent, if it was.
+    pub quiesced_after_ms: Option<u64>,
+    /// Virtual time at the end, ms.
+    pub end_ms: u64,
+    /// Per node.
+    pub nodes: Vec<NodeReport>,
+    /// Events in the trace.
+    pub trace_events: usize,
+    /// [`World::trace_digest`].
+    pub trace_digest: String,
+    /// Every invariant broken, in the order found; empty when the run is clean.
+    pub violations: Vec<String>,
+}
+
+impl SweepReport {
+    /// True when no invariant was broken.
+    pub fn ok(&self) -> bool {
+        self.violations.is_empty()
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Action {
+    Write(Vec<String>),
+    Cut(usize),
+    Partition(Vec<u32>),
+    Heal,
+    Crash { node: usize, save: bool },
+    Restart(usize),
+    Pause { node: usize, ms: u64 },
+}
+
+struct Gen(ChaCha8Rng);
+
+impl Gen {
+    fn below(&mut self, n: u64) -> u64 {
+        if n == 0 {
+            0
+        } else {
+            self.0.next_u64() % n
+        }
+    }
+    fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi.saturating_sub(lo) + 1)
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+const KEYS: u64 = 12;
+
+fn key(g: &mut Gen) -> String {
+    format!("k{}", g.below(KEYS))
+}
+
+fn value(g: &mut Gen) -> String {
+    if g.chance(4) {
+        // A large value now and then, so small backlogs overflow.
+        let n = g.range(500, 3000) as usize;
+        let c = (b'a' + g.below(26) as u8) as char;
+        std::iter::repeat_n(c, n).collect()
+    } else {
+        format!("v{}", g.below(1000))
+    }
+}
+
+/// One write command (never MULTI/EXEC/SELECT).
+fn command(g: &mut Gen) -> String {
+    let k = key(g);
+    match g.below(13) {
+        0 => format!("SET {k} {}", value(g)),
+        1 => format!("SET {k} {} EX {}", value(g), g.range(1, 20)),
+        2 => format!("INCR {k}"),
+        3 => format!("LPUSH {k} {}", value(g)),
+        4 => format!("RPOP {k}"),
+        5 => format!("HSET {k} f{} {}", g.below(5), value(g)),
+        6 => format!("SADD {k} m{}", g.below(8)),
+        7 => format!("SREM {k} m{}", g.below(8)),
+        8 => format!("ZADD {k} {} m{}", g.below(100), g.below(8)),
+        9 => format!("DEL {k}"),
+        10 => format!("EXPIRE {k} {}", g.range(1, 30)),
+        11 => format!("PEXPIRE {k} {}", g.range(100, 5000)),
+        _ => format!("SET {k} {}", value(g)),
+    }
+}
+
+/// One write on the master: a command, a MULTI block, or a SELECT.
+fn write(g: &mut Gen) -> Vec<String> {
+    match g.below(20) {
+        0..=1 => {
+            let mut v = vec!["MULTI".to_string()];
+            for _ in 0..g.range(1, 4) {
+                v.push(command(g));
+            }
+            v.push("EXEC".into());
+            v
+        }
+        2 => vec![format!("SELECT {}", g.below(3))],
+        _ => vec![command(g)],
+    }
+}
+
+/// The fault schedule: episodes at random times, each closed before `end`.
+fn faults(g: &mut Gen, nodes: usize, end: Micros, out: &mut Vec<(Micros, Action)>) {
+    if nodes < 2 {
+        return;
+    }
+    let start = 1_000_000;
+    if end <= start + SAMPLE {
+        return;
+    }
+    let secs = end / 1_000_000;
+    let episodes = g.range(secs / 12 + 1, secs / 5 + 1);
+    let mut partition_free: Micros = 0;
+    let mut crash_free = vec![0 as Micros; nodes];
+    let mut pause_free = vec![0 as Micros; nodes];
+    for _ in 0..episodes {
+        let at = g.range(start, end - SAMPLE);
+        let room = end - at;
+        let dur = g.range(200_000, 15_000_000).min(room - 1);
+        match g.below(4) {
+            0 => out.push((at, Action::Cut(g.range(1, nodes as u64 - 1) as usize))),
+            1 => {
+                if at < partition_free {
+                    continue;
+                }
+                let mut groups: Vec<u32> = (0..nodes).map(|_| g.below(2) as u32).collect();
+                if groups.iter().all(|x| *x == groups[0]) {
+                    let i = g.below(nodes as u64) as usize;
+                    groups[i] ^= 1;
+                }
+                out.push((at, Action::Partition(groups)));
+                out.push((at + dur, Action::Heal));
+                partition_free = at + dur + 1;
+            }
+            2 => {
+                // Replicas crash more often than the master.
+                let node = if g.chance(25) { 0 } else { g.range(1, nodes as u64 - 1) as usize };
+                if at < crash_free[node] {
+                    continue;
+                }
+                out.push((at, Action::Crash { node, save: g.chance(50) }));
+                out.push((at + dur, Action::Restart(node)));
+                crash_free[node] = at + dur + 1;
+            }
+            _ => {
+                let node = g.below(nodes as u64) as usize;
+                if at < pause_free[node] {
+                    continue;
+                }
+                let ms = (dur / 1000).clamp(1, 9_000);
+                out.push((at, Action::Pause { node, ms }));
+                pause_free[node] = at + ms * 1000 + 1;
+            }
+        }
+    }
+}
+
+fn stat(info: &str, field: &str) -> u64 {
+    let text = info.trim_matches('"').replace("\\r\\n", "\n");
+    text.lines()
+        .find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':')))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Bytes of a trace `net` event ("A → B label (123 bytes)").
+fn net_bytes(text: &str) -> u64 {
+    text.strip_suffix(" bytes)").and_then(|t| t.rsplit_once('(')).and_then(|(_, n)| n.parse().ok()).unwrap_or(0)
+}
+
+/// Per-node bookkeeping while the run goes.
+#[derive(Clone, Debug, Default)]
+struct Watch {
+    /// Highest applied offset since the last full sync or restart.
+    high: i64,
+    full_resyncs: u64,
+    partial_resyncs: u64,
+    restarts: u64,
+    /// `full_resyncs + restarts` when `high` was last reset.
+    epoch: u64,
+    max_histlen: i64,
+}
+
+struct Run {
+    w: World,
+    cfg: SweepConfig,
+    watch: Vec<Watch>,
+    cursor: usize,
+    bytes: u64,
+    violations: Vec<String>,
+}
+
+impl Run {
+    fn console(&mut self, i: usize, line: &str) -> String {
+        // Replies that a pause delayed would otherwise be taken for this command's.
+        self.w.console_late_replies(i);
+        self.w.console(i, line)
+    }
+
+    fn violation(&mut self, text: String) {
+        // A broken run can repeat the same fault every sample; keep the report readable.
+        if self.violations.len() < 50 {
+            let t = self.w.now() / 1000;
+            self.violations.push(format!("t={t}ms {text}"));
+        }
+    }
+
+    /// Reads the trace since the last call: bytes moved, resyncs, stream errors.
+    fn scan_trace(&mut self) {
+        let trace = self.w.trace();
+        let mut found = Vec::new();
+        for e in trace.skip(self.cursor).iter() {
+            match e.kind {
+                "net" => self.bytes += net_bytes(&e.text),
+                "log" => {
+                    if let Some(wt) = self.watch.get_mut(e.node) {
+                        if e.text.contains("Full resync from master") {
+                            wt.full_resyncs += 1;
+                        }
+                        if e.text.contains("Successful partial resynchronization with master.") {
+                            wt.partial_resyncs += 1;
+                        }
+                    }
+                    if BAD_LOG.iter().any(|b| e.text.contains(b)) {
+                        found.push(format!("node {} logged: {}", e.node, e.text));
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.cursor = trace.len();
+        for f in found {
+            self.violation(f);
+        }
+    }
+
+    /// Samples offsets and backlogs (every 100 ms of virtual time).
+    fn sample(&mut self) {
+        self.scan_trace();
+        for i in 0..self.cfg.nodes {
+            if !self.w.is_up(i) {
+                continue;
+            }
+            let v = self.w.node(i).view();
+            let wt = &mut self.watch[i];
+            if v.backlog.active {
+                wt.max_histlen = wt.max_histlen.max(v.backlog.histlen);
+                let bound = BACKLOG_SLACK * v.backlog.size as i64;
+                if v.backlog.histlen > bound {
+                    let (h, s) = (v.backlog.histlen, v.backlog.size);
+                    self.violation(format!("{} backlog histlen {h} exceeds {BACKLOG_SLACK} × size {s}", v.name));
+                }
+            }
+            if i == 0 {
+                continue;
+            }
+            let wt = &mut self.watch[i];
+            let epoch = wt.full_resyncs + wt.restarts;
+            if epoch != wt.epoch {
+                // A full sync or restart starts a new history; while the link is down the
+                // offset shown may be the placeholder 1, so only a live link's offset counts.
+                wt.epoch = epoch;
+                wt.high = if v.link_status == Some("up") { v.slave_repl_offset } else { i64::MIN };
+            } else if v.link_status == Some("up") && v.slave_repl_offset < wt.high {
+                let high = wt.high;
+                wt.high = v.slave_repl_offset;
+                self.violation(format!(
+                    "{} applied offset went back from {high} to {} without a full sync or restart",
+                    v.name, v.slave_repl_offset
+                ));
+                continue;
+            }
+            // While the link is down the offset may read 1 (no master, no cached master, as
+            // Redis's INFO shows it); only the offset of a live link counts.
+            if v.link_status == Some("up") {
+                let wt = &mut self.watch[i];
+                wt.high = wt.high.max(v.slave_repl_offset);
+            }
+        }
+    }
+
+    fn apply(&mut self, a: Action, log: &mut Vec<String>, writes: &mut u64) {
+        let t = self.w.now() / 1000;
+        let name = |i: usize| ((b'A' + (i % 26) as u8) as char).to_string();
+        match a {
+            Action::Write(lines) => {
+                for l in lines {
+                    self.w.console(0, &l);
+                    *writes += 1;
+                }
+                self.w.console_late_replies(0);
+            }
+            Action::Cut(r) => {
+                self.w.cut(0, r);
+                log.push(format!("{t}ms cut A-{}", name(r)));
+            }
+            Action::Partition(groups) => {
+                self.w.partition(&groups);
+                log.push(format!("{t}ms partition {groups:?}"));
+            }
+            Action::Heal => {
+                self.w.heal();
+                log.push(format!("{t}ms heal"));
+            }
+            Action::Crash { node, save } => {
+                if !self.w.is_up(node) {
+                    return;
+                }
+                let saved = save && !self.w.node(node).is_paused() && self.console(node, "SAVE") == "OK";
+                self.w.crash(node);
+                log.push(format!("{t}ms crash {}{}", name(node), if saved { " after SAVE" } else { "" }));
+            }
+            Action::Restart(node) => {
+                if self.w.is_up(node) {
+                    return;
+                }
+                self.w.restart(node);
+                self.watch[node].restarts += 1;
+                log.push(format!("{t}ms restart {}", name(node)));
+            }
+            Action::Pause { node, ms } => {
+                if !self.w.is_up(node) {
+                    return;
+                }
+                self.w.pause_node(node, ms);
+                log.push(format!("{t}ms pause {} {ms}ms", name(node)));
+            }
+        }
+    }
+
+    /// True when nothing travels and every replica is up to date with the master.
+    fn quiescent(&self) -> bool {
+        if !self.w.in_flight().is_empty() || !(0..self.cfg.nodes).all(|i| self.w.is_up(i)) {
+            return false;
+        }
+        let m = self.w.node(0).view();
+        (1..self.cfg.nodes).all(|i| {
+            let v = self.w.node(i).view();
+            v.link_status == Some("up") && v.slave_repl_offset == m.master_repl_offset
+        })
+    }
+}
+
+/// Runs one headless run and checks the invariants.
+pub fn run(cfg: SweepConfig) -> SweepReport {
+    run_with_world(cfg).0
+}
+
+/// [`run`], also handing back the world at the end, to read the trace of a failing seed.
+pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
+    let nodes = cfg.nodes.max(1);
+    let cfg = SweepConfig { nodes, ..cfg };
+    let mut g = Gen(ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5357_4545_505f_5246));
+    let mut r = Run {
+        w: World::new(cfg.seed),
+        cfg: cfg.clone(),
+        watch: vec![Watch::default(); nodes],
+        cursor: 0,
+        bytes: 0,
+        violations: Vec::new(),
+    };
+
+    // Per-run settings: a small backlog overflows under long partitions (full syncs instead of
+    // partial ones), disk-based sync exercises the other transfer path.
+    let backlog = ["16kb", "64kb", "1mb"][g.below(3) as usize];
+    let diskless = if g.chance(70) { "yes" } else { "no" };
+    let mut settings = vec![
+        "repl-timeout 5".to_string(),
+        "repl-diskless-sync-delay 1".to_string(),
+        format!("repl-diskless-sync {diskless}"),
+        format!("repl-backlog-size {backlog}"),
+    ];
+    settings.sort();
+    // Links: from a fast LAN to a slow, distant one.
+    let latency = [1_000, 5_000, 20_000][g.below(3) as usize];
+    let bandwidth = [10 * 1024 * 1024, 1024 * 1024, 128 * 1024][g.below(3) as usize];
+    let jitter = if g.chance(50) { latency / 2 } else { 0 };
+    r.w.set_link_params(super::LinkParams { latency, bandwidth, jitter });
+    for i in 0..nodes {
+        r.w.add_node();
+        for s in &settings {
+            let reply = r.console(i, &format!("CONFIG SET {s}"));
+            if reply != "OK" {
+                r.violation(format!("node {i}: CONFIG SET {s} answered {reply}"));
+            }
+        }
+    }
+    settings.push(format!("links {} ms ± {} µs, {} KB/s", latency / 1000, jitter, bandwidth / 1024));
+    for i in 1..nodes {
+        let reply = r.console(i, "REPLICAOF 127.0.0.1 6379");
+        if reply != "OK" {
+            r.violation(format!("node {i}: REPLICAOF answered {reply}"));
+        }
+    }
+
+    // The schedule: writes at random times, then the faults.
+    let end = cfg.virtual_secs * 1_000_000;
+    let mut plan: Vec<(Micros, Action)> = Vec::new();
+    for _ in 0..cfg.writes_per_sec.saturating_mul(cfg.virtual_secs) {
+        plan.push((g.below(end.max(1)), Action::Write(write(&mut g))));
+    }
+    if cfg.faults {
+        faults(&mut g, nodes, end, &mut plan);
+    }
+    plan.sort_by_key(|(t, _)| *t); // stable: equal times keep their drawing order
+
+    let mut log = Vec::new();
+    let mut writes = 0;
+    let mut plan = plan.into_iter().peekable();
+    let mut t = 0;
+    while t < end {
+        t += SAMPLE;
+        while let Some((at, _)) = plan.peek() {
+            if *at > t {
+                break;
+            }
+            let Some((at, a)) = plan.next() else { break };
+            r.w.run_until(at);
+            r.apply(a, &mut log, &mut writes);
+        }
+        r.w.run_until(t);
+        r.sample();
+    }
+
+    // Heal everything, restart whatever is down, wait for quiescence.
+    r.w.heal();
+    for i in 0..nodes {
+        if !r.w.is_up(i) {
+            r.w.restart(i);
+            r.watch[i].restarts += 1;
+            log.push(format!("{}ms restart {} (end)", r.w.now() / 1000, r.w.node(i).name()));
+        }
+    }
+    let mut quiesced = None;
+    let mut waited = 0;
+    while waited <= QUIESCE_LIMIT {
+        r.w.run_until(end + waited);
+        r.sample();
+        if r.quiescent() {
+            quiesced = Some(waited / 1000);
+            break;
+        }
+        waited += SAMPLE;
+    }
+
+    // Final invariants.
+    let m = r.w.node(0).view();
+    let master_digest = r.w.node(0).digest();
+    if quiesced.is_none() {
+        let states: Vec<String> = (1..nodes)
+            .map(|i| {
+                let v = r.w.node(i).view();
+                format!("{} {} {} offset {}", v.name, v.repl_state, v.link_status.unwrap_or("-"), v.slave_repl_offset)
+            })
+            .collect();
+        let flying = r.w.in_flight().len();
+        r.violation(format!(
+            "no quiescence within {} s: master offset {}, {}, {flying} segments in flight",
+            QUIESCE_LIMIT / 1_000_000,
+            m.master_repl_offset,
+            states.join(", ")
+        ));
+    }
+    for i in 1..nodes {
+        let v = r.w.node(i).view();
+        if v.slave_repl_offset != m.master_repl_offset {
+            r.violation(format!("{} offset {} != master's {}", v.name, v.slave_repl_offset, m.master_repl_offset));
+        }
+        if v.replid != m.replid {
+            r.violation(format!("{} replid {} != master's {}", v.name, v.replid, m.replid));
+        }
+        let d = r.w.node(i).digest();
+        if d != master_digest {
+            r.violation(format!("{} digest {d} != master's {master_digest}", v.name));
+        }
+    }
+
+    let mut reports = Vec::new();
+    for i in 0..nodes {
+        let info = r.console(i, "INFO stats");
+        let v = r.w.node(i).view();
+        let wt = &r.watch[i];
+        reports.push(NodeReport {
+            index: i,
+            name: v.name.clone(),
+            role: v.role.to_string(),
+            sync_full: stat(&info, "sync_full"),
+            sync_partial_ok: stat(&info, "sync_partial_ok"),
+            sync_partial_err: stat(&info, "sync_partial_err"),
+            full_resyncs_received: wt.full_resyncs,
+            partial_resyncs_received: wt.partial_resyncs,
+            restarts: wt.restarts,
+            master_repl_offset: v.master_repl_offset,
+            slave_repl_offset: v.slave_repl_offset,
+            link: v.link_status.unwrap_or("-").to_string(),
+            keys: v.dbsize,
+            digest: r.w.node(i).digest(),
+            max_histlen: wt.max_histlen,
+        });
+    }
+    r.scan_trace();
+    let report = SweepReport {
+        config: cfg,
+        settings,
+        writes,
+        faults: log,
+        bytes_moved: r.bytes,
+        quiesced_after_ms: quiesced,
+        end_ms: r.w.now() / 1000,
+        nodes: reports,
+        trace_events: r.w.trace().len(),
+        trace_digest: r.w.trace_digest(),
+        violations: r.violations,
+    };
+    (report, r.w)
+}
+
+impl fmt::Display for SweepReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.config;
+        writeln!(
+            f,
+            "seed {}  nodes {}  virtual {} s  faults {}  writes/s {}",
+            c.seed,
+            c.nodes,
+            c.virtual_secs,
+            if c.faults { "random" } else { "none" },
+            c.writes_per_sec
+        )?;
+        writeln!(f, "settings: {}", self.settings.join(", "))?;
+        writeln!(f, "commands sent: {}   faults injected: {}", self.writes, self.faults.len())?;
+        for x in &self.faults {
+            writeln!(f, "  {x}")?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "{:<5} {:<6} {:>9} {:>15} {:>16} {:>9} {:>9} {:>8} {:>12} {:>12} {:<4} {:>5} {:>11}  digest",
+            "node",
+            "role",
+            "sync_full",
+            "sync_partial_ok",
+            "sync_partial_err",
+            "full_recv",
+            "psync_ok",
+            "restarts",
+            "master_off",
+            "slave_off",
+            "link",
+            "keys",
+            "max_histlen"
+        )?;
+        for n in &self.nodes {
+            writeln!(
+                f,
+                "{:<5} {:<6} {:>9} {:>15} {:>16} {:>9} {:>9} {:>8} {:>12} {:>12} {:<4} {:>5} {:>11}  {}",
+                n.name,
+                n.role,
+                n.sync_full,
+                n.sync_partial_ok,
+                n.sync_partial_err,
+                n.full_resyncs_received,
+                n.partial_resyncs_received,
+                n.restarts,
+                n.master_repl_offset,
+                n.slave_repl_offset,
+                n.link,
+                n.keys,
+                n.max_histlen,
+                n.digest
+            )?;
+        }
+        writeln!(f)?;
+        writeln!(f, "bytes moved between nodes: {}", self.bytes_moved)?;
+        match self.quiesced_after_ms {
+            Some(ms) => writeln!(f, "quiescent {ms} ms after healing (virtual end {} ms)", self.end_ms)?,
+            None => writeln!(f, "NOT quiescent (virtual end {} ms)", self.end_ms)?,
+        }
+        writeln!(f, "trace: {} events, digest {}", self.trace_events, self.trace_digest)?;
+        if self.violations.is_empty() {
+            writeln!(f, "invariants: all hold")
+        } else {
+            writeln!(f, "VIOLATIONS ({}):", self.violations.len())?;
+            for v in &self.violations {
+                writeln!(f, "  {v}")?;
+            }
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn net_bytes_reads_the_count() {
+        assert_eq!(net_bytes("A → B SET k v (33 bytes)"), 33);
+        assert_eq!(net_bytes("A → B x (y) (7 bytes)"), 7);
+        assert_eq!(net_bytes("nothing"), 0);
+    }
+
+    #[test]
+    fn stat_reads_info_fields() {
+        let info = "\"# Stats\\r\\nsync_full:3\\r\\nsync_partial_ok:2\\r\\n\"";
+        assert_eq!(stat(info, "sync_full"), 3);
+        assert_eq!(stat(info, "sync_partial_ok"), 2);
+        assert_eq!(stat(info, "sync_partial_err"), 0);
+    }
+}
