@@ -4,10 +4,12 @@
 //! length encoding (big-endian lengths, little-endian integers), integer-encoded and
 //! LZF-compressed strings, and the CRC-64/Jones trailer. REDIS-REPLICATION.md §9 is the reference.
 
+mod dump;
 mod encodings;
 mod read;
 mod write;
 
+pub use dump::describe;
 pub use read::{read_rdb, RdbFile};
 pub use write::{write_rdb, AuxInfo};
 
