@@ -348,6 +348,18 @@ impl Node {
         self.disk = Some(bytes);
     }
 
+    /// What a learner should see change, for the trace: the role, the replica-side state, the
+    /// replication id, and each replica's state as this node sees it.
+    pub fn learner_state(&self) -> LearnerState {
+        LearnerState {
+            role: if self.master.is_some() { "slave" } else { "master" },
+            repl_state: self.master.as_ref().map_or("none", |l| l.state.role_name()),
+            replid: self.replid.clone(),
+            replicas: self.replica_rows().into_iter().map(|r| (r.1, r.2.info_name())).collect(),
+            backlog: self.backlog.is_some(),
+        }
+    }
+
     /// The configured master, if this node is a replica.
     pub fn master_addr(&self) -> Option<(String, u16)> {
         self.master.as_ref().map(|l| (l.host.clone(), l.port))
@@ -735,6 +747,54 @@ impl Node {
     /// `DEBUG DIGEST`.
     pub fn digest(&self) -> String {
         self.keyspace.digest()
+    }
+}
+
+/// The part of a node's state whose changes the trace reports.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LearnerState {
+    /// `master` or `slave`.
+    pub role: &'static str,
+    /// ROLE's replica state, or `none`.
+    pub repl_state: &'static str,
+    /// `master_replid`.
+    pub replid: String,
+    /// Each replica's listening port and state.
+    pub replicas: Vec<(u16, &'static str)>,
+    /// Whether a backlog exists.
+    pub backlog: bool,
+}
+
+impl LearnerState {
+    /// Sentences describing what changed from `before` to `self`.
+    pub fn changes_from(&self, before: &LearnerState) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.role != before.role && !before.role.is_empty() {
+            out.push(format!("role {} → {}", before.role, self.role));
+        }
+        if self.repl_state != before.repl_state && self.repl_state != "none" {
+            out.push(format!("replication state {} → {}", before.repl_state, self.repl_state));
+        }
+        if self.replid != before.replid && !before.replid.is_empty() {
+            out.push(format!(
+                "replication id {} → {}",
+                &before.replid[..8.min(before.replid.len())],
+                &self.replid[..8.min(self.replid.len())]
+            ));
+        }
+        if self.backlog != before.backlog {
+            out.push(if self.backlog { "backlog created".into() } else { "backlog freed".into() });
+        }
+        for (port, state) in &self.replicas {
+            let old = before.replicas.iter().find(|r| r.0 == *port).map(|r| r.1);
+            if old != Some(*state) {
+                out.push(format!("replica :{port} {} → {state}", old.unwrap_or("(new)")));
+            }
+        }
+        for (port, _) in before.replicas.iter().filter(|r| !self.replicas.iter().any(|n| n.0 == r.0)) {
+            out.push(format!("replica :{port} gone"));
+        }
+        out
     }
 }
 

@@ -313,3 +313,24 @@ fn min_replicas_to_write_refuses_writes_without_enough_good_replicas() {
     w.run_for_ms(7_000);
     assert_eq!(w.console(0, "SET k w"), "OK", "the replica ACKs again after waking");
 }
+
+#[test]
+fn the_trace_reports_state_changes_a_learner_should_see() {
+    let mut w = pair(13);
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(8_000);
+    let states: Vec<String> = w.trace().iter().filter(|e| e.kind == "state").map(|e| e.text.clone()).collect();
+    for expected in [
+        "B: role master → slave",
+        "B: replication state none → connecting",
+        "B: replication state connecting → handshake",
+        "B: replication state handshake → sync",
+        "B: replication state sync → connected",
+        "A: backlog created",
+        "A: replica :6380 (new) → wait_bgsave",
+        "A: replica :6380 wait_bgsave → online",
+    ] {
+        assert!(states.iter().any(|s| s == expected), "{expected} missing from {states:#?}");
+    }
+    assert!(states.iter().any(|s| s.starts_with("A: replication id ")), "the first replica changes the id");
+}

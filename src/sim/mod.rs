@@ -115,6 +115,8 @@ struct Slot {
     console_out: Vec<u8>,
     /// False after a crash, until a restart.
     up: bool,
+    /// The state last reported in the trace.
+    seen: crate::node::LearnerState,
     restarts: u64,
 }
 
@@ -227,7 +229,14 @@ impl World {
         let mut node = Node::new(cfg, seed, self.now);
         let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
         self.endpoints.insert((i, console), Endpoint::Console);
-        self.nodes.push(Slot { node, console, console_out: Vec::new(), up: true, restarts: 0 });
+        self.nodes.push(Slot {
+            node,
+            console,
+            console_out: Vec::new(),
+            up: true,
+            restarts: 0,
+            seen: Default::default(),
+        });
         self.drain(i);
         self.version += 1;
         i
@@ -352,6 +361,14 @@ impl World {
     fn drain(&mut self, i: usize) {
         while let Some(LogLine { time, level, text }) = self.nodes[i].node.poll_log() {
             self.trace.push_back(TraceEvent { time, node: i, kind: "log", text: format!("{level} {text}") });
+        }
+        let now_state = self.nodes[i].node.learner_state();
+        if now_state != self.nodes[i].seen {
+            let name = self.nodes[i].node.name().to_string();
+            for change in now_state.changes_from(&self.nodes[i].seen) {
+                self.record(i, "state", format!("{name}: {change}"));
+            }
+            self.nodes[i].seen = now_state;
         }
         while let Some(out) = self.nodes[i].node.poll_output() {
             match out {
@@ -653,7 +670,14 @@ impl World {
         let mut node = Node::restart(cfg, seed, self.now, disk, replicaof);
         let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
         self.endpoints.insert((i, console), Endpoint::Console);
-        *slot = Slot { node, console, console_out: Vec::new(), up: true, restarts: slot.restarts };
+        *slot = Slot {
+            node,
+            console,
+            console_out: Vec::new(),
+            up: true,
+            restarts: slot.restarts,
+            seen: Default::default(),
+        };
         let name = slot.node.name().to_string();
         self.record(i, "fault", format!("{name} restarted"));
         self.drain(i);
