@@ -217,6 +217,8 @@ pub struct Node {
     pub(crate) config_text: BTreeMap<&'static str, String>,
     next_cron: Micros,
     pub(crate) cron_loops: u64,
+    /// PSYNC decisions not yet taken by [`Node::poll_psync_decision`].
+    pub(crate) psync_decisions: VecDeque<crate::replication::master::PsyncDecision>,
     /// A FAILOVER under way.
     pub(crate) failover: Option<crate::replication::failover::Failover>,
     /// Clients blocked in WAIT.
@@ -267,6 +269,7 @@ impl Node {
             cron_loops: 0,
             active_expire_enabled: true,
             failover: None,
+            psync_decisions: VecDeque::new(),
             waiters: Vec::new(),
             getack_pending: false,
             good_replicas: 0,
@@ -601,6 +604,11 @@ impl Node {
             return None;
         }
         self.outputs.pop_front()
+    }
+
+    /// The next PSYNC this node answered as a master, with the state it decided on.
+    pub fn poll_psync_decision(&mut self) -> Option<crate::replication::master::PsyncDecision> {
+        self.psync_decisions.pop_front()
     }
 
     /// The next log line, if any.

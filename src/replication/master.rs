@@ -27,6 +27,26 @@ pub(crate) struct ReplicaPeer {
     pub soft_since: Option<Micros>,
 }
 
+/// A master's answer to one `PSYNC <id> <offset>`, with the state it was decided on, so that a
+/// checker can hold it against the rule of REDIS-REPLICATION.md §4.4.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PsyncDecision {
+    /// The replication id asked for.
+    pub id: String,
+    /// The offset asked for.
+    pub offset: i64,
+    /// `master_replid` then.
+    pub replid: String,
+    /// `master_replid2` then.
+    pub replid2: String,
+    /// `second_repl_offset` then.
+    pub second_offset: i64,
+    /// `[first byte, master_repl_offset + 1]` of the backlog, if there was one.
+    pub backlog: Option<(i64, i64)>,
+    /// Whether `+CONTINUE` was answered.
+    pub accepted: bool,
+}
+
 /// Where the BGSAVE child writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChildTarget {
@@ -387,6 +407,21 @@ impl Node {
 
     /// §4.4: accept a partial resync, or say why not.
     fn try_partial_resync(&mut self, conn: ConnId, id: &str, from: i64) -> bool {
+        let accepted = self.decide_partial_resync(conn, id, from);
+        let b = self.backlog.as_ref();
+        self.psync_decisions.push_back(PsyncDecision {
+            id: id.to_string(),
+            offset: from,
+            replid: self.replid.clone(),
+            replid2: self.replid2.clone(),
+            second_offset: self.second_replid_offset,
+            backlog: b.map(|b| (b.first_byte(), b.first_byte() + b.histlen())),
+            accepted,
+        });
+        accepted
+    }
+
+    fn decide_partial_resync(&mut self, conn: ConnId, id: &str, from: i64) -> bool {
         let name = self.replica_name(conn);
         let same = id.eq_ignore_ascii_case(&self.replid);
         let second = id.eq_ignore_ascii_case(&self.replid2) && from <= self.second_replid_offset;

@@ -142,6 +142,8 @@ pub struct World {
     /// Partition group of each node; bytes between different groups are held back.
     groups: Vec<u32>,
     version: u64,
+    /// When set, every PSYNC decision of every node is kept, for invariant checks.
+    psyncs: Option<Vec<(usize, crate::replication::master::PsyncDecision)>>,
     /// When set, every byte sent between two nodes is kept, per (from, to), for tests.
     transcripts: Option<BTreeMap<(usize, usize), Vec<u8>>>,
 }
@@ -166,7 +168,18 @@ impl World {
             groups: Vec::new(),
             version: 0,
             transcripts: None,
+            psyncs: None,
         }
+    }
+
+    /// Starts keeping every PSYNC decision (see [`World::take_psync_decisions`]).
+    pub fn record_psync_decisions(&mut self) {
+        self.psyncs.get_or_insert_with(Vec::new);
+    }
+
+    /// The PSYNC decisions recorded since the last call, with the deciding node.
+    pub fn take_psync_decisions(&mut self) -> Vec<(usize, crate::replication::master::PsyncDecision)> {
+        self.psyncs.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     /// Starts keeping a transcript of every byte sent from node to node.
@@ -361,6 +374,11 @@ impl World {
     fn drain(&mut self, i: usize) {
         while let Some(LogLine { time, level, text }) = self.nodes[i].node.poll_log() {
             self.trace.push_back(TraceEvent { time, node: i, kind: "log", text: format!("{level} {text}") });
+        }
+        while let Some(d) = self.nodes[i].node.poll_psync_decision() {
+            if let Some(p) = self.psyncs.as_mut() {
+                p.push((i, d));
+            }
         }
         let now_state = self.nodes[i].node.learner_state();
         if now_state != self.nodes[i].seen {

@@ -319,6 +319,24 @@ impl Run {
         self.w.console(i, line)
     }
 
+    /// Holds every PSYNC answer against the rule of REDIS-REPLICATION.md §4.4, written out
+    /// here again on its own: the id matches (case-insensitively) the replid, or the replid2 with
+    /// an offset no later than second_repl_offset, and the backlog holds the offset
+    /// (`first <= offset <= master_repl_offset + 1`).
+    fn check_psync_rule(&mut self) {
+        for (node, d) in self.w.take_psync_decisions() {
+            let id_ok = d.id.eq_ignore_ascii_case(&d.replid)
+                || (d.id.eq_ignore_ascii_case(&d.replid2) && d.offset <= d.second_offset);
+            let range_ok = d.backlog.is_some_and(|(first, next)| first <= d.offset && d.offset <= next);
+            if (id_ok && range_ok) != d.accepted {
+                self.violation(format!(
+                    "node {node}: PSYNC {} {} answered accepted={} against the rule: {d:?}",
+                    d.id, d.offset, d.accepted
+                ));
+            }
+        }
+    }
+
     fn violation(&mut self, text: String) {
         // A broken run can repeat the same fault every sample; keep the report readable.
         if self.violations.len() < 50 {
@@ -474,7 +492,11 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
     let cfg = SweepConfig { nodes, ..cfg };
     let mut g = Gen(ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5357_4545_505f_5246));
     let mut r = Run {
-        w: World::new(cfg.seed),
+        w: {
+            let mut w = World::new(cfg.seed);
+            w.record_psync_decisions();
+            w
+        },
         cfg: cfg.clone(),
         watch: vec![Watch::default(); nodes],
         cursor: 0,
@@ -542,6 +564,7 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
         }
         r.w.run_until(t);
         r.sample();
+        r.check_psync_rule();
     }
 
     // Heal everything, restart whatever is down, wait for quiescence.
@@ -564,6 +587,7 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
         }
         waited += SAMPLE;
     }
+    r.check_psync_rule();
 
     // Final invariants.
     let m = r.w.node(0).view();
