@@ -472,14 +472,10 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    use crate::commands::testutil::world;
+
     use crate::resp::encode_command;
     use crate::sim::World;
-
-    fn world() -> World {
-        let mut w = World::new(1);
-        w.add_node();
-        w
-    }
 
     /// The master→replica stream from its SELECT on, as commands split on spaces.
     fn stream_after_select(w: &World) -> String {

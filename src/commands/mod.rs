@@ -393,6 +393,13 @@ pub(crate) mod testutil {
         Node::new(cfg, 1, 0)
     }
 
+    /// A world with one node, for console-level tests.
+    pub(crate) fn world() -> crate::sim::World {
+        let mut w = crate::sim::World::new(1);
+        w.add_node();
+        w
+    }
+
     /// Runs one space-separated command; returns the raw reply and what it propagated.
     pub(crate) fn run(n: &mut Node, line: &str) -> (Frame, Vec<Vec<Vec<u8>>>) {
         let argv: Vec<Vec<u8>> = line.split(' ').map(|a| a.as_bytes().to_vec()).collect();

@@ -395,13 +395,9 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::sim::World;
+    use crate::commands::testutil::world;
 
-    fn world() -> World {
-        let mut w = World::new(1);
-        w.add_node();
-        w
-    }
+    use crate::sim::World;
 
     /// A master and a replica in sync, recording what the master sends.
     fn pair() -> World {

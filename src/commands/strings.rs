@@ -511,14 +511,9 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::resp::encode_command;
-    use crate::sim::World;
+    use crate::commands::testutil::world;
 
-    fn world() -> World {
-        let mut w = World::new(1);
-        w.add_node();
-        w
-    }
+    use crate::resp::encode_command;
 
     #[test]
     fn set_options_as_redis() {

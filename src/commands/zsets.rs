@@ -919,14 +919,10 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    use crate::commands::testutil::world;
+
     use super::*;
     use crate::sim::World;
-
-    fn world() -> World {
-        let mut w = World::new(1);
-        w.add_node();
-        w
-    }
 
     #[test]
     fn doubles_print_like_percent_17g() {
