@@ -543,7 +543,11 @@ impl World {
                     return;
                 };
                 let (to, conn) = l.ends[1 - side];
-                if let (true, Some(conn)) = (l.open[1 - side], conn) {
+                let open = l.open[1 - side];
+                let (a, b) = (self.nodes[seg.from].node.name().to_string(), self.nodes[to].node.name().to_string());
+                let fate = if open && conn.is_some() { "delivered" } else { "dropped: connection closed" };
+                self.record(to, "net", format!("{b} ← {a} {} ({} bytes) {fate}", seg.label, seg.data.len()));
+                if let (true, Some(conn)) = (open, conn) {
                     self.nodes[to].node.receive(now, conn, &seg.data);
                     self.drain(to);
                 }

@@ -351,7 +351,8 @@ impl Run {
         let mut found = Vec::new();
         for e in trace.skip(self.cursor).iter() {
             match e.kind {
-                "net" => self.bytes += net_bytes(&e.text),
+                // Count each segment once, when sent (deliveries are traced too).
+                "net" if !e.text.contains(" ← ") => self.bytes += net_bytes(&e.text),
                 "log" => {
                     if let Some(wt) = self.watch.get_mut(e.node) {
                         if e.text.contains("Full resync from master") {
