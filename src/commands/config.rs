@@ -309,12 +309,13 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    use crate::commands::testutil::world;
+
     use crate::sim::World;
 
     #[test]
     fn errors_and_values_as_redis_words_them() {
-        let mut w = World::new(1);
-        w.add_node();
+        let mut w = world();
         let c = |w: &mut World, l: &str| w.console(0, l);
         assert_eq!(c(&mut w, "CONFIG SET repl-timeout abc"), "(error) ERR CONFIG SET failed (possibly related to argument 'repl-timeout') - argument couldn't be parsed into an integer");
         assert_eq!(c(&mut w, "CONFIG SET repl-timeout 0"), "(error) ERR CONFIG SET failed (possibly related to argument 'repl-timeout') - argument must be between 1 and 2147483647 inclusive");

@@ -152,13 +152,13 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    use crate::commands::testutil::world;
+
     use crate::resp::encode_command;
-    use crate::sim::World;
 
     #[test]
     fn options_and_errors_as_redis() {
-        let mut w = World::new(1);
-        w.add_node();
+        let mut w = world();
         w.console(0, "SET a 1");
         // Replies checked against redis-server 7.0.15.
         let both = "(error) ERR NX and XX, GT or LT options at the same time are not compatible";
@@ -199,8 +199,7 @@ mod tests {
 
     #[test]
     fn propagated_as_pexpireat_or_del() {
-        let mut w = World::new(1);
-        w.add_node();
+        let mut w = world();
         w.add_node();
         w.record_transcripts();
         w.console(1, "REPLICAOF 127.0.0.1 6379");
@@ -239,8 +238,7 @@ mod tests {
 
     #[test]
     fn replica_hides_expired_keys_without_deleting() {
-        let mut w = World::new(1);
-        w.add_node();
+        let mut w = world();
         w.add_node();
         w.console(1, "REPLICAOF 127.0.0.1 6379");
         w.run_for_ms(8_000);

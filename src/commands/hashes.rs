@@ -308,7 +308,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use crate::commands::long_double::parse;
-    use crate::commands::testutil::{node, run};
+    use crate::commands::testutil::{node, run, world};
     use crate::resp::{encode_command, Frame};
     use crate::sim::World;
 
@@ -354,8 +354,7 @@ mod tests {
 
     #[test]
     fn fields_in_insertion_order() {
-        let mut w = World::new(1);
-        w.add_node();
+        let mut w = world();
         assert_eq!(w.console(0, "HSET h b 1 a 2 b 3"), "(integer) 2");
         assert_eq!(w.console(0, "HMSET h c 4"), "OK");
         assert_eq!(w.console(0, "HGETALL h"), "1) \"b\"\n2) \"3\"\n3) \"a\"\n4) \"2\"\n5) \"c\"\n6) \"4\"");
@@ -380,8 +379,7 @@ mod tests {
 
     #[test]
     fn increments() {
-        let mut w = World::new(1);
-        w.add_node();
+        let mut w = world();
         w.console(0, "HSET h str abc big 9223372036854775807 sp \" 1\"");
         assert_eq!(w.console(0, "HINCRBY h n 5"), "(integer) 5");
         assert_eq!(w.console(0, "HINCRBY h n x"), "(error) ERR value is not an integer or out of range");

@@ -448,7 +448,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::commands::testutil::{node, run};
+    use crate::commands::testutil::{node, run, world};
     use crate::node::Node;
     use crate::resp::{encode_command, Frame};
     use crate::sim::World;
@@ -463,8 +463,7 @@ mod tests {
 
     #[test]
     fn push_pop_and_range() {
-        let mut w = World::new(1);
-        w.add_node();
+        let mut w = world();
         assert_eq!(w.console(0, "RPUSH l a b c"), "(integer) 3");
         assert_eq!(w.console(0, "LPUSH l x y"), "(integer) 5");
         assert_eq!(w.console(0, "LRANGE l 0 -1"), "1) \"y\"\n2) \"x\"\n3) \"a\"\n4) \"b\"\n5) \"c\"");
@@ -510,8 +509,7 @@ mod tests {
 
     #[test]
     fn lpos_options() {
-        let mut w = World::new(1);
-        w.add_node();
+        let mut w = world();
         w.console(0, "RPUSH l a b a c a d a");
         assert_eq!(w.console(0, "LPOS l a RANK -2 COUNT 2"), "1) (integer) 4\n2) (integer) 2");
         assert_eq!(w.console(0, "LPOS l a COUNT 2 RANK 3"), "1) (integer) 4\n2) (integer) 6");
@@ -533,8 +531,7 @@ mod tests {
 
     #[test]
     fn edits() {
-        let mut w = World::new(1);
-        w.add_node();
+        let mut w = world();
         w.console(0, "RPUSH l a b a c a d a");
         assert_eq!(w.console(0, "LREM l -2 a"), "(integer) 2");
         assert_eq!(w.console(0, "LREM l 1 a"), "(integer) 1");

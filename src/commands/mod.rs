@@ -255,6 +255,27 @@ pub(crate) fn store_typed<T: Collection>(node: &mut Node, ctx: &Ctx, key: &[u8],
     }
 }
 
+/// SREM and ZREM: removes the given members, deletes an emptied key, and propagates the command
+/// as given when it removed anything; replies with the number removed.
+pub(crate) fn remove_members<T: Collection>(
+    node: &mut Node,
+    ctx: &mut Ctx,
+    argv: &[Vec<u8>],
+    remove: fn(&mut T, &[u8]) -> bool,
+) -> Reply {
+    let mut v = match get_typed::<T>(node, ctx, &argv[1]) {
+        Ok(Some(v)) => v,
+        Ok(None) => return Some(Frame::Integer(0)),
+        Err(e) => return Some(e),
+    };
+    let removed = argv[2..].iter().filter(|m| remove(&mut v, m)).count();
+    if removed > 0 {
+        store_typed(node, ctx, &argv[1], v, true);
+        ctx.propagate(argv.to_vec());
+    }
+    Some(Frame::Integer(removed as i64))
+}
+
 /// Parses a whole argument as a signed 64-bit integer, as Redis's `string2ll` does.
 pub(crate) fn parse_i64(arg: &[u8]) -> Option<i64> {
     let s = std::str::from_utf8(arg).ok()?;

@@ -74,17 +74,7 @@ pub(super) fn sadd(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 pub(super) fn srem(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let mut set = match get_typed::<SetValue>(node, ctx, &argv[1]) {
-        Ok(Some(s)) => s,
-        Ok(None) => return Some(Frame::Integer(0)),
-        Err(e) => return Some(e),
-    };
-    let removed = argv[2..].iter().filter(|m| set.remove(m)).count();
-    if removed > 0 {
-        store_typed(node, ctx, &argv[1], set, true);
-        ctx.propagate(argv.to_vec());
-    }
-    Some(Frame::Integer(removed as i64))
+    super::remove_members(node, ctx, argv, SetValue::remove)
 }
 
 pub(super) fn smembers(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {

@@ -134,12 +134,13 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
+    use crate::commands::testutil::world;
+
     use crate::sim::World;
 
     #[test]
     fn queue_exec_discard_and_errors() {
-        let mut w = World::new(1);
-        w.add_node();
+        let mut w = world();
         assert_eq!(w.console(0, "EXEC"), "(error) ERR EXEC without MULTI");
         assert_eq!(w.console(0, "DISCARD"), "(error) ERR DISCARD without MULTI");
         assert_eq!(w.console(0, "MULTI"), "OK");
@@ -159,8 +160,7 @@ mod tests {
 
     #[test]
     fn watch_aborts_when_the_key_was_written_even_with_the_same_value() {
-        let mut w = World::new(1);
-        w.add_node();
+        let mut w = world();
         w.console(0, "SET k v");
         assert_eq!(w.console(0, "WATCH k"), "OK");
         w.console(0, "SET k v");

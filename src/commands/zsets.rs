@@ -578,17 +578,7 @@ pub(super) fn zincrby(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply
 }
 
 pub(super) fn zrem(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let mut z = match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
-        Ok(Some(z)) => z,
-        Ok(None) => return Some(Frame::Integer(0)),
-        Err(e) => return Some(e),
-    };
-    let removed = argv[2..].iter().filter(|m| z.remove(m)).count();
-    if removed > 0 {
-        store_typed(node, ctx, &argv[1], z, true);
-        ctx.propagate(argv.to_vec());
-    }
-    Some(Frame::Integer(removed as i64))
+    super::remove_members(node, ctx, argv, ZSetValue::remove)
 }
 
 pub(super) fn zscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
