@@ -6,6 +6,7 @@
 
 mod dump;
 mod encodings;
+pub mod lzf;
 mod read;
 mod write;
 

@@ -60,15 +60,12 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &[u8]) {
         }
     }
     if s.len() > 20 {
-        let mut buf = vec![0u8; s.len() - 4];
-        if let Ok(n) = lzf_rust::compress(s, &mut buf) {
-            if n > 0 {
-                out.push(0xC3);
-                len(out, n as u64);
-                len(out, s.len() as u64);
-                out.extend_from_slice(&buf[..n]);
-                return;
-            }
+        if let Some(packed) = super::lzf::compress(s, s.len() - 4) {
+            out.push(0xC3);
+            len(out, packed.len() as u64);
+            len(out, s.len() as u64);
+            out.extend_from_slice(&packed);
+            return;
         }
     }
     len(out, s.len() as u64);

@@ -1,0 +1,118 @@
+//! LZF compression, the format Redis uses for RDB strings over 20 bytes (liblzf's token
+//! stream: literal runs of up to 32 bytes, and back references of 3 to 264 bytes at most 8 KB
+//! back).
+//!
+//! The compressor is here rather than in a crate because Redis calls it for every long string
+//! of a snapshot: the crate we used clears a 256 KB hash table on each call, which made saving a
+//! million 64-byte values take seconds. This one keeps a small table per thread and never clears
+//! it: a stale entry is harmless because every candidate is checked against the input before it
+//! is used. Decompression stays with the `lzf-rust` crate.
+
+use std::cell::RefCell;
+
+const HLOG: u32 = 12;
+const HSIZE: usize = 1 << HLOG;
+const MAX_OFF: usize = 1 << 13;
+const MAX_REF: usize = (1 << 8) + (1 << 3);
+const MAX_LIT: usize = 1 << 5;
+
+thread_local! {
+    static TABLE: RefCell<Vec<u32>> = RefCell::new(vec![0; HSIZE]);
+}
+
+fn hash(b: &[u8]) -> usize {
+    let v = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+    (v.wrapping_mul(2_654_435_761) >> (32 - HLOG)) as usize
+}
+
+fn literals(out: &mut Vec<u8>, mut lit: &[u8]) {
+    while !lit.is_empty() {
+        let n = lit.len().min(MAX_LIT);
+        out.push((n - 1) as u8);
+        out.extend_from_slice(&lit[..n]);
+        lit = &lit[n..];
+    }
+}
+
+/// Compresses `input`; None if the result would be longer than `max` bytes.
+pub fn compress(input: &[u8], max: usize) -> Option<Vec<u8>> {
+    TABLE.with(|t| {
+        let table = &mut *t.borrow_mut();
+        let mut out = Vec::with_capacity(max.min(input.len() + input.len() / 16 + 8));
+        let (mut ip, mut lit_start) = (0usize, 0usize);
+        while ip + 2 < input.len() {
+            let h = hash(&input[ip..]);
+            let cand = table[h] as usize;
+            table[h] = ip as u32 + 1;
+            if cand > 0 && cand - 1 < ip {
+                let c = cand - 1;
+                let off = ip - c - 1;
+                if off < MAX_OFF && input[c..c + 3] == input[ip..ip + 3] {
+                    let longest = (input.len() - ip).min(MAX_REF);
+                    let mut len = 3;
+                    while len < longest && input[c + len] == input[ip + len] {
+                        len += 1;
+                    }
+                    literals(&mut out, &input[lit_start..ip]);
+                    let l = len - 2;
+                    if l < 7 {
+                        out.push(((l << 5) | (off >> 8)) as u8);
+                    } else {
+                        out.push(((7 << 5) | (off >> 8)) as u8);
+                        out.push((l - 7) as u8);
+                    }
+                    out.push(off as u8);
+                    ip += len;
+                    lit_start = ip;
+                    if out.len() > max {
+                        return None;
+                    }
+                    continue;
+                }
+            }
+            ip += 1;
+        }
+        literals(&mut out, &input[lit_start..]);
+        (out.len() <= max).then_some(out)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::compress;
+    use rand_core::{Rng, SeedableRng};
+
+    fn round_trip(data: &[u8]) -> Option<usize> {
+        let packed = compress(data, data.len() + data.len() / 16 + 64)?;
+        let mut back = vec![0u8; data.len()];
+        let n = lzf_rust::decompress(&packed, &mut back).expect("liblzf-compatible stream");
+        assert_eq!(&back[..n], data);
+        Some(packed.len())
+    }
+
+    #[test]
+    fn round_trips_through_the_liblzf_decoder() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for size in [0usize, 1, 2, 3, 21, 64, 100, 1000, 9000, 70_000] {
+            let random: Vec<u8> = (0..size).map(|_| rng.next_u32() as u8).collect();
+            round_trip(&random);
+            let text: Vec<u8> = (0..size).map(|i| b"abcabcabd"[(i * 7 + i / 13) % 9]).collect();
+            round_trip(&text);
+            let zeros = vec![0u8; size];
+            if size > 100 {
+                assert!(round_trip(&zeros).unwrap() < size / 20, "long runs compress well");
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_results_over_the_limit() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(8);
+        let random: Vec<u8> = (0..64).map(|_| rng.next_u32() as u8).collect();
+        assert_eq!(compress(&random, 60), None);
+        assert!(compress(&[b'x'; 64], 60).is_some());
+    }
+}
