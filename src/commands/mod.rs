@@ -255,6 +255,28 @@ pub(crate) fn store_typed<T: Collection>(node: &mut Node, ctx: &Ctx, key: &[u8],
     }
 }
 
+/// The destination of a STORE command (SINTERSTORE and co., ZRANGESTORE): a non-empty result
+/// replaces it (dropping its TTL), an empty one deletes it; propagated as given when something
+/// changed; replies with the result's size.
+pub(crate) fn store_destination<T: Collection>(
+    node: &mut Node,
+    ctx: &mut Ctx,
+    argv: &[Vec<u8>],
+    result: T,
+    n: usize,
+) -> Reply {
+    let dst = &argv[1];
+    if n > 0 {
+        // Redis's setKey looks the destination up for writing first (which may expire it).
+        let _ = lookup_key(node, ctx, dst);
+        node.keyspace.db_mut(ctx.db).set(dst.clone(), result.into_value());
+        ctx.propagate(argv.to_vec());
+    } else if node.keyspace.db_mut(ctx.db).remove(dst) {
+        ctx.propagate(argv.to_vec());
+    }
+    Some(Frame::Integer(n as i64))
+}
+
 /// SREM and ZREM: removes the given members, deletes an emptied key, and propagates the command
 /// as given when it removed anything; replies with the number removed.
 pub(crate) fn remove_members<T: Collection>(

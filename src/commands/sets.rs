@@ -315,17 +315,8 @@ pub(super) fn sintercard(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Re
 /// Stores a STORE variant's result: a non-empty result replaces the destination (dropping its
 /// TTL); an empty one deletes it. Propagated as given when something changed.
 fn store_result(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], result: SetValue) -> Reply {
-    let dst = &argv[1];
     let n = result.len();
-    if n > 0 {
-        // Redis's setKey looks the destination up for writing first (which may expire it).
-        let _ = lookup_key(node, ctx, dst);
-        node.keyspace.db_mut(ctx.db).set(dst.clone(), Value::Set(result));
-        ctx.propagate(argv.to_vec());
-    } else if node.keyspace.db_mut(ctx.db).remove(dst) {
-        ctx.propagate(argv.to_vec());
-    }
-    Some(Frame::Integer(n as i64))
+    super::store_destination(node, ctx, argv, result, n)
 }
 
 pub(super) fn sinterstore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {

@@ -9,8 +9,8 @@
 //! way a listpack-encoded (small) sorted set does, which decides the answer when members of
 //! different scores are mixed.
 
-use super::{flags, get_typed, lookup_key, not_an_integer, parse_i64, store_typed, syntax_error, Command, Ctx, Reply};
-use crate::keyspace::{Bytes, Value, ZSetValue};
+use super::{flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, Command, Ctx, Reply};
+use crate::keyspace::{Bytes, ZSetValue};
 use crate::node::Node;
 use crate::resp::Frame;
 
@@ -809,20 +809,12 @@ fn zrange_generic(
     if !store {
         return Some(entries_reply(result, withscores));
     }
-    let dst = &argv[1];
     let n = result.len();
-    if n > 0 {
-        let _ = lookup_key(node, ctx, dst);
-        let mut z = ZSetValue::default();
-        for (m, s) in result {
-            z.insert(m, s);
-        }
-        node.keyspace.db_mut(ctx.db).set(dst.clone(), Value::ZSet(z));
-        ctx.propagate(argv.to_vec());
-    } else if node.keyspace.db_mut(ctx.db).remove(dst) {
-        ctx.propagate(argv.to_vec());
+    let mut z = ZSetValue::default();
+    for (m, s) in result {
+        z.insert(m, s);
     }
-    Some(Frame::Integer(n as i64))
+    super::store_destination(node, ctx, argv, z, n)
 }
 
 /// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`
