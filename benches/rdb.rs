@@ -16,6 +16,8 @@
 //! `loading:0` and DBSIZE is 1,000,000 (polled every millisecond; nothing is subtracted).
 //! wasm: `node benches/rdb-wasm.mjs` against www/pkg (built by ./scripts/build), see that file.
 //! MB is 10^6 bytes of the RDB file each side produces or reads.
+//!
+//! `RDB_BENCH_NATIVE_ONLY=1 cargo bench --bench rdb` times only our native side (for profiling).
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -415,11 +417,18 @@ fn main() {
             lzf_compressed(&pairs)
         );
         let (enc, dec, rdb) = native(&pairs);
+        if std::env::var_os("RDB_BENCH_NATIVE_ONLY").is_some() {
+            println!("{} native: encode {:.3} s, decode {:.3} s", shape.name(), enc.secs, dec.secs);
+            continue;
+        }
         if shape == Shape::Random {
             std::fs::write(&random_rdb, &rdb).expect("write random.rdb for the wasm run");
         }
         natives.push((shape, enc, dec));
         redises.push((shape, redis(shape, &pairs)));
+    }
+    if std::env::var_os("RDB_BENCH_NATIVE_ONLY").is_some() {
+        return;
     }
     let wasm = wasm(&random_rdb);
 

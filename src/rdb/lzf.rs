@@ -17,12 +17,12 @@ const MAX_REF: usize = (1 << 8) + (1 << 3);
 const MAX_LIT: usize = 1 << 5;
 
 thread_local! {
-    static TABLE: RefCell<Vec<u32>> = RefCell::new(vec![0; HSIZE]);
+    static TABLE: RefCell<[u32; HSIZE]> = const { RefCell::new([0; HSIZE]) };
 }
 
-fn hash(b: &[u8]) -> usize {
-    let v = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-    (v.wrapping_mul(2_654_435_761) >> (32 - HLOG)) as usize
+/// The table slot of three bytes held in the low 24 bits of `v` (liblzf's multiplicative hash).
+fn hash(v: u32) -> usize {
+    ((v & 0xFF_FFFF).wrapping_mul(2_654_435_761) >> (32 - HLOG)) as usize
 }
 
 fn literals(out: &mut Vec<u8>, mut lit: &[u8]) {
@@ -36,45 +36,73 @@ fn literals(out: &mut Vec<u8>, mut lit: &[u8]) {
 
 /// Compresses `input`; None if the result would be longer than `max` bytes.
 pub fn compress(input: &[u8], max: usize) -> Option<Vec<u8>> {
-    TABLE.with(|t| {
-        let table = &mut *t.borrow_mut();
-        let mut out = Vec::with_capacity(max.min(input.len() + input.len() / 16 + 8));
-        let (mut ip, mut lit_start) = (0usize, 0usize);
-        while ip + 2 < input.len() {
-            let h = hash(&input[ip..]);
-            let cand = table[h] as usize;
-            table[h] = ip as u32 + 1;
-            if cand > 0 && cand - 1 < ip {
-                let c = cand - 1;
-                let off = ip - c - 1;
-                if off < MAX_OFF && input[c..c + 3] == input[ip..ip + 3] {
-                    let longest = (input.len() - ip).min(MAX_REF);
-                    let mut len = 3;
-                    while len < longest && input[c + len] == input[ip + len] {
-                        len += 1;
-                    }
-                    literals(&mut out, &input[lit_start..ip]);
-                    let l = len - 2;
-                    if l < 7 {
-                        out.push(((l << 5) | (off >> 8)) as u8);
-                    } else {
-                        out.push(((7 << 5) | (off >> 8)) as u8);
-                        out.push((l - 7) as u8);
-                    }
-                    out.push(off as u8);
-                    ip += len;
-                    lit_start = ip;
-                    if out.len() > max {
-                        return None;
-                    }
-                    continue;
+    let mut out = Vec::with_capacity(max.min(input.len() + input.len() / 16 + 8));
+    compress_into(input, max, &mut out).then_some(out)
+}
+
+/// Appends the compressed form of `input` to `out` and returns true, or leaves `out` as it was
+/// and returns false if that form would be longer than `max` bytes. Appending spares the writer
+/// an allocation per string.
+pub fn compress_into(input: &[u8], max: usize, out: &mut Vec<u8>) -> bool {
+    let start = out.len();
+    let ok = TABLE.with(|t| encode(input, start + max, out, &mut t.borrow_mut()));
+    if !ok {
+        out.truncate(start);
+    }
+    ok
+}
+
+/// The compressor's loop; false as soon as `out` must grow past `limit`. The three bytes at the
+/// cursor roll through `v`, one new byte per step, as in liblzf.
+fn encode(input: &[u8], limit: usize, out: &mut Vec<u8>, table: &mut [u32; HSIZE]) -> bool {
+    let n = input.len();
+    let (mut ip, mut lit_start) = (0usize, 0usize);
+    let pair = |i: usize| (input[i] as u32) << 8 | input[i + 1] as u32;
+    let mut v = if n >= 2 { pair(0) } else { 0 };
+    while ip + 2 < n {
+        v = (v << 8) | input[ip + 2] as u32;
+        let h = hash(v);
+        let cand = table[h] as usize;
+        table[h] = ip as u32 + 1;
+        // A stale entry from an earlier input is harmless: it is checked against this input.
+        if cand > 0 && cand <= ip {
+            let c = cand - 1;
+            let off = ip - c - 1;
+            if off < MAX_OFF && input[c] == input[ip] && input[c + 1] == input[ip + 1] && input[c + 2] == input[ip + 2]
+            {
+                let longest = (n - ip).min(MAX_REF);
+                let mut len = 3;
+                while len < longest && input[c + len] == input[ip + len] {
+                    len += 1;
                 }
+                literals(out, &input[lit_start..ip]);
+                let l = len - 2;
+                if l < 7 {
+                    out.push(((l << 5) | (off >> 8)) as u8);
+                } else {
+                    out.push(((7 << 5) | (off >> 8)) as u8);
+                    out.push((l - 7) as u8);
+                }
+                out.push(off as u8);
+                ip += len;
+                lit_start = ip;
+                if out.len() > limit {
+                    return false;
+                }
+                if ip + 2 < n {
+                    v = pair(ip);
+                }
+                continue;
             }
-            ip += 1;
         }
-        literals(&mut out, &input[lit_start..]);
-        (out.len() <= max).then_some(out)
-    })
+        ip += 1;
+        // The bytes passed so far will be literals: once they alone overflow, stop.
+        if out.len() + (ip - lit_start) > limit {
+            return false;
+        }
+    }
+    literals(out, &input[lit_start..]);
+    out.len() <= limit
 }
 
 #[cfg(test)]

@@ -53,8 +53,10 @@ pub(crate) const TYPE_STREAM_LISTPACKS_2: u8 = 19;
 pub(crate) const TYPE_SET_LISTPACK: u8 = 20;
 pub(crate) const TYPE_STREAM_LISTPACKS_3: u8 = 21;
 
-/// CRC-64/Jones as Redis computes it: reflected, initial value 0, no final xor.
-pub const CRC64: crc::Crc<u64> = crc::Crc::<u64>::new(&crc::CRC_64_REDIS);
+/// CRC-64/Jones as Redis computes it: reflected, initial value 0, no final xor. Sliced 16 bytes
+/// at a time (a 32 KB table; Redis slices its crc64 too, with crcspeed): every snapshot is checksummed
+/// whole, and the byte-at-a-time table made that a tenth of the time of saving.
+pub const CRC64: crc::Crc<u64, crc::Table<16>> = crc::Crc::<u64, crc::Table<16>>::new(&crc::CRC_64_REDIS);
 
 /// `crc64(0, data)` as in Redis's crc64.c.
 pub fn crc64(data: &[u8]) -> u64 {

@@ -13,7 +13,7 @@
 
 use super::encodings::{self, BlobError, Entry};
 use super::*;
-use crate::keyspace::{HashValue, Keyspace, SetValue, Value, ZSetValue, DATABASES};
+use crate::keyspace::{DuplicateKey, HashValue, Keyspace, SetValue, Value, ZSetValue, DATABASES};
 
 /// A loaded snapshot: the dataset plus the AUX fields replication cares about.
 #[derive(Clone, Debug, Default)]
@@ -493,19 +493,14 @@ pub fn read_rdb(buf: &[u8]) -> Result<RdbFile, RdbError> {
             | TYPE_STREAM_LISTPACKS_3) => {
                 let key = c.string()?;
                 let value = c.value(t)?;
-                let d = file.keyspace.db_mut(db);
-                if d.get_raw(&key).is_some() {
-                    c.pos = op_at;
-                    return c.err(format!("Duplicate key '{}' found in RDB file", String::from_utf8_lossy(&key)));
-                }
                 let expire = expire.take();
                 // Redis skips empty collections with a warning rather than loading them.
                 if value.is_empty_collection() {
                     continue;
                 }
-                d.set(key.clone(), value);
-                if let Some(at) = expire {
-                    d.set_expire(&key, at);
+                if let Err(DuplicateKey(key)) = file.keyspace.db_mut(db).insert_loaded(key, value, expire) {
+                    c.pos = op_at;
+                    return c.err(format!("Duplicate key '{}' found in RDB file", String::from_utf8_lossy(&key)));
                 }
                 file.keys += 1;
             }

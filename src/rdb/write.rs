@@ -29,15 +29,43 @@ fn len(out: &mut Vec<u8>, n: u64) {
     }
 }
 
-/// The integer a string spells canonically (no sign plus, no leading zeros, no spaces), if any:
-/// the test `string2ll` plus the round trip that Redis's `rdbTryIntegerEncoding` performs.
-fn canonical_int(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
+/// Bytes [`len`] takes to encode `n`.
+fn len_size(n: u64) -> usize {
+    match n {
+        0..64 => 1,
+        64..16384 => 2,
+        16384..=0xFFFF_FFFF => 5,
+        _ => 9,
     }
-    let text = std::str::from_utf8(s).ok()?;
-    let n: i64 = text.parse().ok()?;
-    (n.to_string() == text).then_some(n)
+}
+
+/// The integer a string spells canonically (an optional `-`, then digits without a leading zero,
+/// no `-0`, within 64 bits), if any: Redis's `string2ll`, whose successful parses are exactly the
+/// strings `rdbTryIntegerEncoding` finds unchanged by the round trip back to text.
+fn canonical_int(s: &[u8]) -> Option<i64> {
+    let (neg, digits) = match s {
+        [b'-', rest @ ..] => (true, rest),
+        _ => (false, s),
+    };
+    match digits {
+        [] => return None,
+        [b'0'] => return (!neg).then_some(0),
+        [b'1'..=b'9', ..] if digits.len() <= 19 => {}
+        _ => return None,
+    }
+    // Accumulated negatively, so that i64::MIN fits.
+    let mut n: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_sub((d - b'0') as i64)?;
+    }
+    if neg {
+        Some(n)
+    } else {
+        n.checked_neg()
+    }
 }
 
 /// Writes a string as `rdbSaveRawString` does: small canonical integers int-encoded, strings over
@@ -59,17 +87,36 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &[u8]) {
             }
         }
     }
-    if s.len() > 20 {
-        if let Some(packed) = super::lzf::compress(s, s.len() - 4) {
-            out.push(0xC3);
-            len(out, packed.len() as u64);
-            len(out, s.len() as u64);
-            out.extend_from_slice(&packed);
-            return;
-        }
+    if s.len() > 20 && compressed(out, s) {
+        return;
     }
     len(out, s.len() as u64);
     out.extend_from_slice(s);
+}
+
+/// Appends `0xC3 <compressed len> <original len> <LZF bytes>` if LZF saves at least 4 bytes.
+/// The payload is compressed in place after room for the longest header it could need; a
+/// shorter actual header moves it back (rarely: only across a length-encoding boundary).
+fn compressed(out: &mut Vec<u8>, s: &[u8]) -> bool {
+    let max = s.len() - 4;
+    let at = out.len();
+    let room = 1 + len_size(max as u64) + len_size(s.len() as u64);
+    out.resize(at + room, 0);
+    if !super::lzf::compress_into(s, max, out) {
+        out.truncate(at);
+        return false;
+    }
+    let packed = out.len() - at - room;
+    let mut header = Vec::with_capacity(room);
+    header.push(0xC3);
+    len(&mut header, packed as u64);
+    len(&mut header, s.len() as u64);
+    out[at..at + header.len()].copy_from_slice(&header);
+    if header.len() < room {
+        out.copy_within(at + room.., at + header.len());
+        out.truncate(out.len() - (room - header.len()));
+    }
+    true
 }
 
 /// The value types as the simple encodings Redis still loads: string (0), list (1), set (2),
@@ -112,6 +159,31 @@ fn write_value(out: &mut Vec<u8>, key: &[u8], value: &Value) {
     }
 }
 
+/// Entries written per batch (see [`write_batch`]).
+const BATCH: usize = 32;
+
+/// Writes a run of entries. The keys and string values sit wherever the allocator put them and
+/// the map is walked in hash order, so nearly every one is a cache miss; touching all of a
+/// batch's bytes first lets the processor fetch them in parallel instead of one after another
+/// (what a prefetch instruction would do, in portable code that wasm runs too).
+fn write_batch(out: &mut Vec<u8>, batch: &[(&Vec<u8>, &Value, Option<i64>)]) {
+    let mut touched = 0u8;
+    for (key, value, _) in batch {
+        touched ^= key.first().copied().unwrap_or(0);
+        if let Value::Str(s) = value {
+            touched ^= s.first().copied().unwrap_or(0);
+        }
+    }
+    std::hint::black_box(touched);
+    for &(key, value, expire) in batch {
+        if let Some(at) = expire {
+            out.push(OP_EXPIRETIME_MS);
+            out.extend_from_slice(&at.to_le_bytes());
+        }
+        write_value(out, key, value);
+    }
+}
+
 fn aux(out: &mut Vec<u8>, key: &str, value: &[u8]) {
     out.push(OP_AUX);
     string(out, key.as_bytes());
@@ -141,13 +213,15 @@ pub fn write_rdb(ks: &Keyspace, info: &AuxInfo) -> Vec<u8> {
         out.push(OP_RESIZEDB);
         len(&mut out, db.len() as u64);
         len(&mut out, db.expires_len() as u64);
-        for (key, value, expire) in db.entries_sorted() {
-            if let Some(at) = expire {
-                out.push(OP_EXPIRETIME_MS);
-                out.extend_from_slice(&at.to_le_bytes());
+        let mut batch = Vec::with_capacity(BATCH);
+        for entry in db.entries() {
+            batch.push(entry);
+            if batch.len() == BATCH {
+                write_batch(&mut out, &batch);
+                batch.clear();
             }
-            write_value(&mut out, key, value);
         }
+        write_batch(&mut out, &batch);
     }
     out.push(OP_EOF);
     let crc = crc64(&out);
@@ -176,10 +250,57 @@ mod tests {
         assert_eq!(enc(b"007"), [3, b'0', b'0', b'7']);
         assert_eq!(enc(b"+1"), [2, b'+', b'1']);
         assert_eq!(enc(b"100000"), [0xC2, 0xA0, 0x86, 0x01, 0x00]);
+        assert_eq!(enc(b"-128"), [0xC0, 0x80]);
+        assert_eq!(enc(b"-0"), [2, b'-', b'0']);
+        assert_eq!(enc(b"0"), [0xC0, 0]);
+        assert_eq!(enc(b"2147483648")[0], 10, "past i32: stored as text");
+        assert_eq!(enc(b"-")[0], 1);
         let long = vec![b'a'; 100];
         assert_eq!(enc(&long)[0], 0xC3, "compressible strings over 20 bytes use LZF");
         let tiny = b"abcdefghijklmnopqrstu";
         assert_eq!(enc(tiny)[0] as usize, tiny.len(), "incompressible strings stay plain");
+        let wide = vec![b'b'; 70];
+        let e = enc(&wide);
+        assert_eq!(&e[..3], [0xC3, e.len() as u8 - 4, 0x40], "a short payload behind a two-byte original length");
+        assert_eq!(e[3], 70);
+    }
+
+    #[test]
+    fn canonical_int_is_the_text_round_trip() {
+        let by_round_trip = |s: &[u8]| {
+            let text = std::str::from_utf8(s).ok()?;
+            let n: i64 = text.parse().ok()?;
+            (n.to_string() == text).then_some(n)
+        };
+        let edge = [
+            "0",
+            "-0",
+            "00",
+            "01",
+            "-01",
+            "+1",
+            " 1",
+            "1 ",
+            "",
+            "-",
+            "9223372036854775807",
+            "9223372036854775808",
+            "-9223372036854775808",
+            "-9223372036854775809",
+            "12345678901234567890",
+            "1e3",
+            "٣",
+        ];
+        let mut cases: Vec<Vec<u8>> = edge.iter().map(|s| s.as_bytes().to_vec()).collect();
+        let mut state = 0x1234_5678_u64;
+        for _ in 0..20_000 {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let len = (state >> 59) as usize;
+            cases.push((0..len).map(|i| b"-0123456789+ a"[((state >> (i * 3 % 56)) % 14) as usize]).collect());
+        }
+        for s in cases {
+            assert_eq!(canonical_int(&s), by_round_trip(&s), "{:?}", String::from_utf8_lossy(&s));
+        }
     }
 
     #[test]

@@ -594,7 +594,7 @@ impl Node {
         self.disk = Some(t.data);
         self.tx.remove(&MASTER_CLIENT);
         let stream_db = file.aux_int("repl-stream-db").filter(|&d| (0..16).contains(&d)).unwrap_or(0) as usize;
-        self.keyspace = file.keyspace;
+        self.keyspace.replace_data(file.keyspace);
         let Some(l) = self.master.as_mut() else {
             return;
         };
