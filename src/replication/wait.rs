@@ -102,6 +102,16 @@ impl Node {
         self.waiters = still;
     }
 
+    /// Redis's `disconnectAllBlockedClients`, run when a master turns replica: every client
+    /// blocked in WAIT gets `-UNBLOCKED` and is closed once the reply is written.
+    pub(crate) fn unblock_waiters_for_role_change(&mut self) {
+        for w in std::mem::take(&mut self.waiters) {
+            let msg = "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";
+            self.send_frame(w.conn, &Frame::error(msg));
+            self.close(w.conn);
+        }
+    }
+
     /// The earliest WAIT timeout.
     pub(crate) fn next_wait_deadline(&self) -> Option<Micros> {
         self.waiters.iter().filter_map(|w| w.deadline).min()
