@@ -697,6 +697,10 @@ impl Node {
             if c.closing || c.query.is_empty() {
                 return;
             }
+            // A client blocked in WAIT reads nothing more until it is answered (CLIENT_BLOCKED).
+            if self.waiters.iter().any(|w| w.conn == conn) {
+                return;
+            }
             match parse_command(&c.query) {
                 Ok(Parsed::Incomplete) => return,
                 Ok(Parsed::Complete(argv, used)) => {

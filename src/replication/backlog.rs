@@ -140,11 +140,7 @@ impl Backlog {
             return 0;
         };
         let tail_end = tail.start + tail.cap as i64;
-        let start = self
-            .blocks
-            .iter()
-            .find(|b| cursor < b.start + b.data.len() as i64)
-            .map_or(tail.start, |b| b.start);
+        let start = self.blocks.iter().find(|b| cursor < b.start + b.data.len() as i64).map_or(tail.start, |b| b.start);
         (tail_end - start).max(0) as u64
     }
 }

@@ -30,25 +30,8 @@ pub(crate) struct SocketLoad {
 
 /// Commands Redis 7.0 flags LOADING (allowed while a dataset loads), among those the lab has.
 const ALLOWED_WHILE_LOADING: &[&str] = &[
-    "auth",
-    "command",
-    "config",
-    "debug",
-    "discard",
-    "echo",
-    "exec",
-    "info",
-    "lastsave",
-    "multi",
-    "replconf",
-    "role",
-    "select",
-    "time",
-    "unwatch",
-    "watch",
-    "publish",
-    "shutdown",
-    "client",
+    "auth", "command", "config", "debug", "discard", "echo", "exec", "info", "lastsave", "multi", "replconf", "role",
+    "select", "time", "unwatch", "watch", "publish", "shutdown", "client",
 ];
 
 /// Commands Redis 7.0 flags NO_ASYNC_LOADING (refused even during async loading).

@@ -91,15 +91,21 @@ impl Node {
     pub(crate) fn process_waiters(&mut self) {
         let now = self.now;
         let mut still = Vec::new();
+        let mut answered = Vec::new();
         for w in std::mem::take(&mut self.waiters) {
             let acked = self.replicas_acked(w.offset);
             if acked >= w.numreplicas || w.deadline.is_some_and(|d| d <= now) {
                 self.send_frame(w.conn, &Frame::Integer(acked as i64));
+                answered.push(w.conn);
             } else if self.conns.contains_key(&w.conn) {
                 still.push(w);
             }
         }
-        self.waiters = still;
+        self.waiters.extend(still);
+        // Unblocked clients go on with what they sent meanwhile.
+        for conn in answered {
+            self.process_query(conn);
+        }
     }
 
     /// Redis's `disconnectAllBlockedClients`, run when a master turns replica: every client
