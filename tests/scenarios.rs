@@ -29,15 +29,22 @@ fn logged(w: &World, node: usize, needle: &str) -> usize {
     w.trace().iter().filter(|e| e.node == node && e.kind == "log" && e.text.contains(needle)).count()
 }
 
-/// A master and a synced replica (B replicates A).
-fn synced(seed: u64, master_setup: &[&str]) -> World {
+/// `n` fresh nodes (transcripts recorded) with `master_setup` run on node 0.
+fn nodes(seed: u64, n: usize, master_setup: &[&str]) -> World {
     let mut w = World::new(seed);
     w.record_transcripts();
-    w.add_node();
-    w.add_node();
+    for _ in 0..n {
+        w.add_node();
+    }
     for line in master_setup {
         assert_eq!(w.console(0, line), "OK", "{line}");
     }
+    w
+}
+
+/// A master and a synced replica (B replicates A).
+fn synced(seed: u64, master_setup: &[&str]) -> World {
+    let mut w = nodes(seed, 2, master_setup);
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(8_000);
     assert_eq!(w.node(1).view().link_status, Some("up"));
@@ -328,10 +335,7 @@ fn a_short_excursion_over_the_soft_limit_is_tolerated() {
 
 #[test]
 fn announce_ip_and_port_go_in_the_handshake_and_in_the_masters_info_and_role() {
-    let mut w = World::new(16);
-    w.record_transcripts();
-    w.add_node();
-    w.add_node();
+    let mut w = nodes(16, 2, &[]);
     assert_eq!(w.console(1, "CONFIG SET replica-announce-ip 10.0.0.7"), "OK");
     assert_eq!(w.console(1, "CONFIG SET slave-announce-port 7777"), "OK");
     w.console(1, "REPLICAOF 127.0.0.1 6379");
@@ -351,8 +355,7 @@ fn announce_ip_and_port_go_in_the_handshake_and_in_the_masters_info_and_role() {
 
 #[test]
 fn replconf_errors_as_redis_words_them() {
-    let mut w = World::new(17);
-    w.add_node();
+    let mut w = nodes(17, 1, &[]);
     let long = "1".repeat(46);
     assert_eq!(
         w.console(0, &format!("REPLCONF ip-address {long}")),
@@ -366,14 +369,9 @@ fn replconf_errors_as_redis_words_them() {
     assert_eq!(w.console(0, "PING"), "PONG");
 }
 
-/// A master with `keys` keys on a link slow enough that the RDB takes seconds to cross.
+/// A master with 5000 keys on a link slow enough that the RDB takes seconds to cross.
 fn slow_full_sync(seed: u64, replica_setup: &[&str]) -> World {
-    let mut w = World::new(seed);
-    w.record_transcripts();
-    w.add_node();
-    w.add_node();
-    w.console(0, "DEBUG POPULATE 5000 key 40");
-    w.console(0, "CONFIG SET repl-diskless-sync-delay 0");
+    let mut w = nodes(seed, 2, &["DEBUG POPULATE 5000 key 40", "CONFIG SET repl-diskless-sync-delay 0"]);
     for line in replica_setup {
         assert_eq!(w.console(1, line), "OK", "{line}");
     }
@@ -523,10 +521,7 @@ fn a_writable_replica_keeps_its_writes_local_until_the_master_overwrites_them() 
 
 #[test]
 fn keepalive_newlines_reach_a_waiting_replica_and_never_count_in_offsets() {
-    let mut w = World::new(25);
-    w.record_transcripts();
-    w.add_node();
-    w.add_node();
+    let mut w = nodes(25, 2, &[]);
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(3_500);
     assert_eq!(field(&mut w, 0, "replication", "slave0").split(',').nth(2), Some("state=wait_bgsave"));
@@ -541,14 +536,11 @@ fn keepalive_newlines_reach_a_waiting_replica_and_never_count_in_offsets() {
 
 #[test]
 fn a_second_replica_attaches_to_a_running_disk_bgsave() {
-    let mut w = World::new(26);
-    w.record_transcripts();
-    for _ in 0..3 {
-        w.add_node();
-    }
-    w.console(0, "DEBUG POPULATE 20000 key 50");
-    w.console(0, "CONFIG SET repl-diskless-sync no");
-    w.console(0, "CONFIG SET lab-rdb-bytes-per-sec 100000");
+    let mut w = nodes(
+        26,
+        3,
+        &["DEBUG POPULATE 20000 key 50", "CONFIG SET repl-diskless-sync no", "CONFIG SET lab-rdb-bytes-per-sec 100000"],
+    );
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(1_000);
     assert_eq!(logged(&w, 0, "Starting BGSAVE for SYNC with target: disk"), 1);
@@ -569,10 +561,7 @@ fn a_second_replica_attaches_to_a_running_disk_bgsave() {
 
 #[test]
 fn diskless_sync_waits_its_delay_then_one_fork_serves_every_waiting_replica() {
-    let mut w = World::new(27);
-    for _ in 0..3 {
-        w.add_node();
-    }
+    let mut w = nodes(27, 3, &[]);
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(2_000);
     w.console(2, "REPLICAOF 127.0.0.1 6379");
@@ -589,11 +578,7 @@ fn diskless_sync_waits_its_delay_then_one_fork_serves_every_waiting_replica() {
 
 #[test]
 fn diskless_max_replicas_starts_the_fork_without_waiting() {
-    let mut w = World::new(28);
-    for _ in 0..3 {
-        w.add_node();
-    }
-    w.console(0, "CONFIG SET repl-diskless-sync-max-replicas 2");
+    let mut w = nodes(28, 3, &["CONFIG SET repl-diskless-sync-max-replicas 2"]);
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.console(2, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(1_500);
@@ -604,13 +589,15 @@ fn diskless_max_replicas_starts_the_fork_without_waiting() {
 
 #[test]
 fn a_replica_arriving_during_a_socket_transfer_waits_for_the_next_bgsave() {
-    let mut w = World::new(29);
-    for _ in 0..3 {
-        w.add_node();
-    }
-    w.console(0, "DEBUG POPULATE 20000 key 50");
-    w.console(0, "CONFIG SET repl-diskless-sync-delay 0");
-    w.console(0, "CONFIG SET lab-rdb-bytes-per-sec 100000");
+    let mut w = nodes(
+        29,
+        3,
+        &[
+            "DEBUG POPULATE 20000 key 50",
+            "CONFIG SET repl-diskless-sync-delay 0",
+            "CONFIG SET lab-rdb-bytes-per-sec 100000",
+        ],
+    );
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(1_500);
     w.console(2, "REPLICAOF 127.0.0.1 6379");
@@ -623,11 +610,7 @@ fn a_replica_arriving_during_a_socket_transfer_waits_for_the_next_bgsave() {
 
 #[test]
 fn a_disk_rdb_on_a_slow_link_shows_send_bulk_until_its_last_byte_is_written() {
-    let mut w = World::new(30);
-    w.add_node();
-    w.add_node();
-    w.console(0, "DEBUG POPULATE 20000 key 50");
-    w.console(0, "CONFIG SET repl-diskless-sync no");
+    let mut w = nodes(30, 2, &["DEBUG POPULATE 20000 key 50", "CONFIG SET repl-diskless-sync no"]);
     w.set_pair_params(0, 1, LinkParams { latency: 1_000, jitter: 0, bandwidth: 100_000 });
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(2_000);
@@ -640,9 +623,7 @@ fn a_disk_rdb_on_a_slow_link_shows_send_bulk_until_its_last_byte_is_written() {
 
 #[test]
 fn role_walks_through_connect_connecting_handshake_sync_connected() {
-    let mut w = World::new(31);
-    w.add_node();
-    w.add_node();
+    let mut w = nodes(31, 2, &[]);
     w.console(1, "REPLICAOF 127.0.0.1 7299");
     w.run_for_ms(1_500);
     assert_eq!(
@@ -675,50 +656,36 @@ fn names(fields: &[(String, String)]) -> Vec<&str> {
 fn info_replication_fields_come_in_redis_order_in_both_roles() {
     let mut w = synced(32, &[]);
     let m = info(&mut w, 0, "replication");
-    assert_eq!(
-        names(&m),
-        [
-            "role",
-            "connected_slaves",
-            "slave0",
-            "master_failover_state",
-            "master_replid",
-            "master_replid2",
-            "master_repl_offset",
-            "second_repl_offset",
-            "repl_backlog_active",
-            "repl_backlog_size",
-            "repl_backlog_first_byte_offset",
-            "repl_backlog_histlen"
-        ]
-    );
+    // Both roles end with the same block, from master_failover_state on.
+    let tail = [
+        "master_failover_state",
+        "master_replid",
+        "master_replid2",
+        "master_repl_offset",
+        "second_repl_offset",
+        "repl_backlog_active",
+        "repl_backlog_size",
+        "repl_backlog_first_byte_offset",
+        "repl_backlog_histlen",
+    ];
+    let master_head = ["role", "connected_slaves", "slave0"];
+    assert_eq!(names(&m), [&master_head[..], &tail[..]].concat());
     let r = info(&mut w, 1, "replication");
-    assert_eq!(
-        names(&r),
-        [
-            "role",
-            "master_host",
-            "master_port",
-            "master_link_status",
-            "master_last_io_seconds_ago",
-            "master_sync_in_progress",
-            "slave_read_repl_offset",
-            "slave_repl_offset",
-            "slave_priority",
-            "slave_read_only",
-            "replica_announced",
-            "connected_slaves",
-            "master_failover_state",
-            "master_replid",
-            "master_replid2",
-            "master_repl_offset",
-            "second_repl_offset",
-            "repl_backlog_active",
-            "repl_backlog_size",
-            "repl_backlog_first_byte_offset",
-            "repl_backlog_histlen"
-        ]
-    );
+    let replica_head = [
+        "role",
+        "master_host",
+        "master_port",
+        "master_link_status",
+        "master_last_io_seconds_ago",
+        "master_sync_in_progress",
+        "slave_read_repl_offset",
+        "slave_repl_offset",
+        "slave_priority",
+        "slave_read_only",
+        "replica_announced",
+        "connected_slaves",
+    ];
+    assert_eq!(names(&r), [&replica_head[..], &tail[..]].concat());
     w.cut(0, 1);
     w.crash(0);
     w.run_for_ms(2_000);
@@ -772,10 +739,7 @@ fn replicaof_replies_and_side_effects_as_redis() {
 
 #[test]
 fn continue_with_a_new_replid_disconnects_the_sub_replicas_which_psync_back() {
-    let mut w = World::new(35);
-    for _ in 0..3 {
-        w.add_node();
-    }
+    let mut w = nodes(35, 3, &[]);
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(8_000);
     w.console(2, "REPLICAOF 127.0.0.1 6380");
@@ -815,9 +779,7 @@ fn a_transfer_that_stalls_times_out_on_the_replica() {
 
 #[test]
 fn a_handshake_without_answers_times_out_connecting() {
-    let mut w = World::new(37);
-    w.add_node();
-    w.add_node();
+    let mut w = nodes(37, 2, &[]);
     w.console(1, "CONFIG SET repl-timeout 2");
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.pause_node(0, 10_000);
@@ -829,9 +791,7 @@ fn a_handshake_without_answers_times_out_connecting() {
 
 #[test]
 fn the_first_replica_creates_the_backlog_with_a_new_replid() {
-    let mut w = World::new(38);
-    w.add_node();
-    w.add_node();
+    let mut w = nodes(38, 2, &[]);
     let before = w.node(0).view();
     assert!(!before.backlog.active);
     w.console(0, "SET a 1");

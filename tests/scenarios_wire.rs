@@ -117,6 +117,15 @@ impl Harness {
 
 const ID: &str = "0123456789abcdef0123456789abcdef01234567";
 
+/// `$<len>` and an RDB holding `k` = `v` (with the AUX fields a master writes), then `stream`.
+fn disk_payload(stream: &[u8]) -> Vec<u8> {
+    let file = rdb();
+    let mut payload = format!("${}\r\n", file.len()).into_bytes();
+    payload.extend(&file);
+    payload.extend(stream);
+    payload
+}
+
 /// An RDB holding `k` = `v`, with the AUX fields a master writes.
 fn rdb() -> Vec<u8> {
     let mut ks = redis_repl_lab::keyspace::Keyspace::default();
@@ -151,11 +160,7 @@ fn other_errors_to_psync_fall_back_to_the_legacy_sync_on_the_same_connection() {
     assert!(h.logged("Master does not support PSYNC or is in error state (reply: -ERR unknown command 'PSYNC')"));
     assert_eq!(h.take(link), "SYNC\r\n");
     assert!(h.closed.is_empty());
-    let file = rdb();
-    let mut payload = format!("${}\r\n", file.len()).into_bytes();
-    payload.extend(&file);
-    payload.extend(encode_command(&["SET", "after", "1"]));
-    h.bytes(link, &payload);
+    h.bytes(link, &disk_payload(&encode_command(&["SET", "after", "1"])));
     h.command(console, &["GET", "after"]);
     assert_eq!(h.take(console), "$1\r\n1\r\n");
     h.run_ms(3_000);
@@ -187,10 +192,7 @@ fn a_newline_in_the_stream_is_read_but_not_applied_and_getack_excludes_itself() 
     let console = h.client();
     let link = h.handshake(console);
     h.bytes(link, format!("+FULLRESYNC {ID} 100\r\n").as_bytes());
-    let file = rdb();
-    let mut payload = format!("${}\r\n", file.len()).into_bytes();
-    payload.extend(&file);
-    h.bytes(link, &payload);
+    h.bytes(link, &disk_payload(b""));
     h.take(link);
     h.bytes(link, b"\n");
     assert_eq!(h.info_field(console, "replication", "slave_read_repl_offset"), "101");
