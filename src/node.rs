@@ -74,6 +74,7 @@ enum HeldInput {
     ConnectFailed(ConnId, String),
     Receive(ConnId, Vec<u8>),
     Closed(ConnId),
+    Drained(ConnId, usize),
 }
 
 /// Static facts about a node: its name and address.
@@ -113,6 +114,8 @@ pub(crate) struct Conn {
     pub db: usize,
     /// `REPLCONF listening-port`, 0 if never sent.
     pub listening_port: u16,
+    /// `REPLCONF ip-address` (the replica's `replica-announce-ip`), shown instead of the peer ip.
+    pub announced_ip: Option<String>,
     /// `REPLCONF capa eof` / `capa psync2`.
     pub capa_eof: bool,
     pub capa_psync2: bool,
@@ -124,6 +127,9 @@ pub(crate) struct Conn {
     pub woff: i64,
     /// Authenticated (always, when no `requirepass` was set at connect time).
     pub authenticated: bool,
+    /// Bytes handed to the environment and not yet reported drained (what sits in the kernel's
+    /// socket buffers), when the environment reports drains (see [`Node::set_socket_buffer`]).
+    pub unacked: usize,
 }
 
 impl Conn {
@@ -135,12 +141,14 @@ impl Conn {
             query: Vec::new(),
             db: 0,
             listening_port: 0,
+            announced_ip: None,
             capa_eof: false,
             capa_psync2: false,
             replica: None,
             closing: false,
             woff: 0,
             authenticated: true,
+            unacked: 0,
         }
     }
 }
@@ -232,6 +240,10 @@ pub struct Node {
     /// Set while the node is stopped (DEBUG SLEEP, or SIGSTOP in the simulator).
     paused_until: Option<Micros>,
     held: VecDeque<HeldInput>,
+    /// The socket buffer space per connection, when the environment reports drains: a replica's
+    /// stream is written only while its socket has room, the rest waits in the shared
+    /// replication buffer (None: every write is taken at once).
+    pub(crate) socket_buffer: Option<usize>,
 }
 
 impl Node {
@@ -275,6 +287,7 @@ impl Node {
             good_replicas: 0,
             paused_until: None,
             held: VecDeque::new(),
+            socket_buffer: None,
         };
         node.persistence.last_save_ms = node.unix_ms();
         node.log('*', "Server initialized");
@@ -408,6 +421,11 @@ impl Node {
             if c.replica.is_some() {
                 self.stats.net_repl_output_bytes += data.len() as u64;
             }
+            if self.socket_buffer.is_some() {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.unacked += data.len();
+                }
+            }
             self.outputs.push_back(Output::Send { conn, data });
         }
     }
@@ -498,6 +516,37 @@ impl Node {
         false
     }
 
+    /// Declares that the environment reports, with [`Node::drained`], when the bytes it was
+    /// given have left the socket, and how much a socket holds (the kernel's send and receive
+    /// buffers). A slow or stalled replica then falls behind in the shared replication buffer,
+    /// where the output-buffer limits see it, as in Redis. Without it every write is taken at once.
+    pub fn set_socket_buffer(&mut self, bytes: Option<usize>) {
+        self.socket_buffer = bytes.map(|b| b.max(1));
+    }
+
+    /// `bytes` of what the node sent on `conn` have reached the peer: the socket has room again.
+    pub fn drained(&mut self, now: Micros, conn: ConnId, bytes: usize) {
+        if self.hold(now, HeldInput::Drained(conn, bytes)) {
+            return;
+        }
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.unacked = c.unacked.saturating_sub(bytes);
+        if c.replica.is_some() {
+            self.socket_writable(conn);
+        }
+    }
+
+    /// Room left in `conn`'s socket (unbounded without [`Node::set_socket_buffer`]).
+    pub(crate) fn socket_room(&self, conn: ConnId) -> usize {
+        match (self.socket_buffer, self.conns.get(&conn)) {
+            (Some(cap), Some(c)) => cap.saturating_sub(c.unacked),
+            (Some(_), None) => 0,
+            (None, _) => usize::MAX,
+        }
+    }
+
     /// An outbound connection asked for with [`Output::Connect`] is established.
     pub fn connected(&mut self, now: Micros, conn: ConnId) {
         if self.hold(now, HeldInput::Connected(conn)) {
@@ -581,6 +630,7 @@ impl Node {
                 HeldInput::ConnectFailed(c, r) => self.connect_failed(now, c, &r),
                 HeldInput::Receive(c, d) => self.receive(now, c, &d),
                 HeldInput::Closed(c) => self.closed(now, c),
+                HeldInput::Drained(c, n) => self.drained(now, c, n),
             }
             if self.paused_until.is_some() {
                 break; // a replayed DEBUG SLEEP stops the node again
@@ -645,6 +695,10 @@ impl Node {
                 return;
             };
             if c.closing || c.query.is_empty() {
+                return;
+            }
+            // A client blocked in WAIT reads nothing more until it is answered (CLIENT_BLOCKED).
+            if self.waiters.iter().any(|w| w.conn == conn) {
                 return;
             }
             match parse_command(&c.query) {
@@ -720,6 +774,9 @@ impl Node {
         self.cron_loops += 1;
         self.update_failover_status();
         self.active_expire();
+        if !self.replicas.is_empty() {
+            self.check_output_buffer_limits(true);
+        }
         if self.cron_loops % 10 == 0 {
             self.replication_cron();
         }

@@ -146,6 +146,9 @@ fn check(node: &Node, ctx: &Ctx, argv: &[Vec<u8>]) -> Result<&'static Command, F
                 ));
             }
         }
+        if let Some(e) = node.loading_rejects(cmd.name) {
+            return Err(e);
+        }
     }
     Ok(cmd)
 }

@@ -263,9 +263,10 @@ fn info_persistence(node: &Node, o: &mut String) {
     let current = running.map_or(-1, |c| (node.now.saturating_sub(c.started) / 1_000_000) as i64);
     let (done, total) = running.map_or((0, 0), |c| c.progress());
     let perc = if total > 0 { done as f64 * 100.0 / total as f64 } else { 0.0 };
+    let (loading, async_loading) = node.loading_flags();
     let _ = write!(
         o,
-        "# Persistence\r\nloading:0\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n\
+        "# Persistence\r\nloading:{}\r\nasync_loading:{}\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\n\
          current_cow_size_age:0\r\ncurrent_fork_perc:{perc:.2}\r\ncurrent_save_keys_processed:0\r\n\
          current_save_keys_total:0\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\n\
          rdb_last_save_time:{}\r\nrdb_last_bgsave_status:ok\r\nrdb_last_bgsave_time_sec:{}\r\n\
@@ -275,6 +276,8 @@ fn info_persistence(node: &Node, o: &mut String) {
          aof_current_rewrite_time_sec:-1\r\naof_last_bgrewrite_status:ok\r\naof_rewrites:0\r\n\
          aof_rewrites_consecutive_failures:0\r\naof_last_write_status:ok\r\naof_last_cow_size:0\r\n\
          module_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        u8::from(loading),
+        u8::from(async_loading),
         p.dirty,
         u8::from(running.is_some()),
         p.last_save_ms / 1000,
@@ -282,6 +285,9 @@ fn info_persistence(node: &Node, o: &mut String) {
         p.saves,
         p.last_load_keys
     );
+    if let Some(lines) = node.info_loading() {
+        o.push_str(&lines);
+    }
 }
 
 fn info_server(node: &Node, o: &mut String) {

@@ -280,11 +280,17 @@ impl Keyspace {
     }
 
     /// Takes the data of `loaded` (a snapshot just read) in place of this keyspace's, keeping the
-    /// WATCH stamps: keys the flush before a load touched stay touched, and keys the load brings
-    /// in are not (as in Redis 7.0, where a watched key created by a full sync does not abort the
-    /// transaction).
-    pub fn replace_data(&mut self, loaded: Keyspace) {
+    /// WATCH stamps. After a flush and load, the keys the flush touched stay touched and the keys
+    /// the load brings in are not (as in Redis 7.0, where a watched key that a full sync creates
+    /// does not abort the transaction); `touch_all` also touches every key of both the old and
+    /// the new data, as Redis's swap of the main db with a diskless-loaded one does.
+    pub fn replace_data(&mut self, loaded: Keyspace, touch_all: bool) {
         for (db, new) in self.dbs.iter_mut().zip(loaded.dbs) {
+            if touch_all {
+                for k in db.keys_sorted().iter().chain(new.keys_sorted().iter()) {
+                    db.touch(k);
+                }
+            }
             db.map = new.map;
             db.expires = new.expires;
         }
@@ -312,5 +318,56 @@ impl Keyspace {
             return "0".repeat(40);
         }
         format!("{:016x}{:024x}", d.finalize(), self.total_keys())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use super::*;
+
+    fn str(s: &str) -> Value {
+        Value::Str(s.as_bytes().to_vec())
+    }
+
+    #[test]
+    fn loading_inserts_once_and_keeps_expiries() {
+        let mut db = Db::default();
+        assert_eq!(db.insert_loaded(b"a".to_vec(), str("1"), Some(42)), Ok(()));
+        assert_eq!(db.insert_loaded(b"b".to_vec(), str("2"), None), Ok(()));
+        assert_eq!(db.insert_loaded(b"a".to_vec(), str("3"), None), Err(DuplicateKey(b"a".to_vec())));
+        assert_eq!(db.get_raw(b"a"), Some(&str("1")));
+        assert_eq!((db.expire_at(b"a"), db.expire_at(b"b"), db.expires_len()), (Some(42), None, 1));
+        assert_eq!(db.version(b"a"), 0, "a load stamps nothing for WATCH");
+        let listed: Vec<_> = db.entries().map(|(k, _, e)| (k.clone(), e)).collect();
+        assert_eq!(listed.len(), 2);
+        assert!(listed.contains(&(b"a".to_vec(), Some(42))) && listed.contains(&(b"b".to_vec(), None)));
+    }
+
+    #[test]
+    fn replacing_data_keeps_or_adds_watch_stamps_as_redis_does() {
+        let loaded = || {
+            let mut ks = Keyspace::default();
+            ks.db_mut(0).insert_loaded(b"new".to_vec(), str("n"), None).unwrap();
+            ks
+        };
+        let mut ks = Keyspace::default();
+        ks.db_mut(0).set(b"old".to_vec(), str("o"));
+        let (old_stamp, new_stamp) = (ks.db(0).version(b"old"), ks.db(0).version(b"new"));
+        ks.flush_all();
+        ks.replace_data(loaded(), false);
+        assert_ne!(ks.db(0).version(b"old"), old_stamp, "the flush touched the old key");
+        assert_eq!(ks.db(0).version(b"new"), new_stamp, "a key the load creates is not touched");
+        assert_eq!(ks.db(0).get_raw(b"new"), Some(&str("n")));
+
+        let mut swapped = Keyspace::default();
+        swapped.db_mut(0).set(b"old".to_vec(), str("o"));
+        let old_stamp = swapped.db(0).version(b"old");
+        swapped.replace_data(loaded(), true);
+        assert_ne!(swapped.db(0).version(b"old"), old_stamp);
+        assert_ne!(swapped.db(0).version(b"new"), 0, "swapdb touches the keys of both sides");
+        assert_eq!(swapped.db(0).get_raw(b"old"), None);
     }
 }

@@ -110,16 +110,38 @@ impl Backlog {
 
     /// The bytes from offset `from` to the end (empty if `from` is `end + 1`).
     pub fn bytes_from(&self, from: i64) -> Vec<u8> {
-        let mut out = Vec::with_capacity((self.end + 1 - from).max(0) as usize);
+        self.bytes_range(from, usize::MAX)
+    }
+
+    /// At most `max` bytes from offset `from` on.
+    pub fn bytes_range(&self, from: i64, max: usize) -> Vec<u8> {
+        let want = ((self.end + 1 - from).max(0) as usize).min(max);
+        let mut out = Vec::with_capacity(want);
         for b in &self.blocks {
             let b_end = b.start + b.data.len() as i64;
             if b_end <= from {
                 continue;
             }
             let skip = (from - b.start).max(0) as usize;
-            out.extend_from_slice(&b.data[skip..]);
+            let take = (b.data.len() - skip).min(want - out.len());
+            out.extend_from_slice(&b.data[skip..skip + take]);
+            if out.len() == want {
+                break;
+            }
         }
         out
+    }
+
+    /// What a replica whose next byte is `cursor` holds of the shared buffer, as Redis counts a
+    /// replica's output buffer: from the start of the block it references to the end of the
+    /// tail block's allocation (`getClientOutputBufferMemoryUsage`).
+    pub fn referenced_span(&self, cursor: i64) -> u64 {
+        let Some(tail) = self.blocks.back() else {
+            return 0;
+        };
+        let tail_end = tail.start + tail.cap as i64;
+        let start = self.blocks.iter().find(|b| cursor < b.start + b.data.len() as i64).map_or(tail.start, |b| b.start);
+        (tail_end - start).max(0) as u64
     }
 }
 

@@ -25,6 +25,25 @@ pub(crate) struct ReplicaPeer {
     pub wait_since: Micros,
     /// When its output buffer first went over the soft limit (cleared when back under).
     pub soft_since: Option<Micros>,
+    /// SEND_BULK: the disk RDB (with its `$<len>` header) and how much of it was written.
+    pub bulk: Option<(std::sync::Arc<Vec<u8>>, usize)>,
+}
+
+impl ReplicaPeer {
+    /// A replica that just issued SYNC/PSYNC, in `state`, with its next stream byte at `cursor`.
+    fn new(state: SlaveState, now: Micros, cursor: Option<i64>, pre_psync: bool) -> Self {
+        ReplicaPeer {
+            state,
+            ack_off: 0,
+            ack_time: now,
+            cursor,
+            pre_psync,
+            stream_on_ack: false,
+            wait_since: now,
+            soft_since: None,
+            bulk: None,
+        }
+    }
 }
 
 /// A master's answer to one `PSYNC <id> <offset>`, with the state it was decided on, so that a
@@ -94,11 +113,17 @@ impl RdbChild {
     }
 }
 
+/// The ip a replica is known by: the one it announced with `REPLCONF ip-address`, else the
+/// socket's peer address (Redis's `replicationGetSlaveName`).
+pub(crate) fn replica_ip(c: &Conn) -> &str {
+    c.announced_ip.as_deref().unwrap_or(&c.peer_host)
+}
+
 fn peer_name(c: &Conn) -> String {
     if c.listening_port == 0 {
-        format!("{}:<unknown-replica-port>", c.peer_host)
+        format!("{}:<unknown-replica-port>", replica_ip(c))
     } else {
-        format!("{}:{}", c.peer_host, c.listening_port)
+        format!("{}:{}", replica_ip(c), c.listening_port)
     }
 }
 
@@ -143,7 +168,7 @@ impl Node {
             self.flush_replica(conn);
         }
         if new_block {
-            self.check_output_buffer_limits();
+            self.check_output_buffer_limits(false);
         }
         self.trim_backlog();
     }
@@ -163,33 +188,63 @@ impl Node {
         (hard, num(2), num(3))
     }
 
-    /// Checks every replica's share of the replication buffer when a new block is appended, as
-    /// Redis does, and drops those over the limits (`freeClientAsync`).
-    fn check_output_buffer_limits(&mut self) {
+    /// A replica's output buffer as Redis counts it: its span of the shared replication buffer.
+    pub(crate) fn replica_output_buffer(&self, conn: ConnId) -> u64 {
+        let cursor = self.peer(conn).and_then(|p| p.cursor);
+        match (cursor, &self.backlog) {
+            (Some(c), Some(b)) => b.referenced_span(c),
+            _ => 0,
+        }
+    }
+
+    /// Checks every replica's share of the replication buffer against
+    /// `client-output-buffer-limit replica` and drops those over it: when a new block is
+    /// appended (`freeClientAsync`, "scheduled to be closed ASAP") and from the clients cron
+    /// (`freeClient`, "closed").
+    pub(crate) fn check_output_buffer_limits(&mut self, from_cron: bool) {
         let (hard, soft, soft_secs) = self.replica_buffer_limits();
-        let end = self.master_repl_offset + 1;
-        let now = self.now;
         for c in self.replicas.clone() {
-            let Some(p) = self.peer(c) else {
-                continue;
-            };
-            let used = p.cursor.map_or(0, |cur| (end - cur).max(0) as u64);
+            let used = self.replica_output_buffer(c);
             let over_hard = hard > 0 && used >= hard;
             let over_soft = soft > 0 && used >= soft;
-            let soft_since = if over_soft { Some(p.soft_since.unwrap_or(now)) } else { None };
-            let soft_expired = soft_since.is_some_and(|t| now.saturating_sub(t) / 1_000_000 > soft_secs);
+            // The first crossing of the soft limit only records the time (second resolution).
+            let since = self.peer(c).and_then(|p| p.soft_since);
+            let soft_since = if over_soft { Some(since.unwrap_or(self.now)) } else { None };
+            let soft_expired = over_soft && since.is_some_and(|t| self.secs_since(t) > soft_secs);
             if let Some(p) = self.peer_mut(c) {
                 p.soft_since = soft_since;
             }
             if over_hard || soft_expired {
-                let name = self.replica_name(c);
-                self.log('#', format!("Client id={c} addr={name} flags=S scheduled to be closed ASAP for overcoming of output buffer limits."));
+                let info = self.client_info(c);
+                let how = if from_cron { "closed" } else { "scheduled to be closed ASAP" };
+                self.log('#', format!("Client {info} {how} for overcoming of output buffer limits."));
                 self.close(c);
             }
         }
     }
 
-    /// Sends an online replica everything from its cursor to the end of the stream.
+    /// The start of Redis's `CLIENT LIST` line for a replica connection, as the output-buffer
+    /// log line prints it (`catClientInfoString`; the lab has no memory accounting beyond the
+    /// replication buffer, so `qbuf` and the like are 0).
+    fn client_info(&self, conn: ConnId) -> String {
+        let Some(c) = self.conns.get(&conn) else {
+            return format!("id={conn}");
+        };
+        let omem = self.replica_output_buffer(conn);
+        let age = self.peer(conn).map_or(0, |p| self.secs_since(p.wait_since));
+        let cmd = if self.peer(conn).is_some_and(|p| p.pre_psync) { "sync" } else { "psync" };
+        format!(
+            "{} fd={} name= age={age} idle={age} flags=S db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 \
+             argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem} events=r cmd={cmd} \
+             user=default redir=-1 resp=2",
+            self.client_description(conn),
+            conn + 7,
+            c.db
+        )
+    }
+
+    /// Sends an online replica what its socket takes of the stream from its cursor on; the
+    /// rest waits in the shared replication buffer until the socket drains.
     fn flush_replica(&mut self, conn: ConnId) {
         let Some(p) = self.peer(conn) else {
             return;
@@ -201,14 +256,51 @@ impl Node {
             return;
         };
         let end = self.master_repl_offset + 1;
-        if from >= end {
+        let room = self.socket_room(conn);
+        if from >= end || room == 0 {
             return;
         }
-        let data = self.backlog.as_ref().map(|b| b.bytes_from(from)).unwrap_or_default();
+        let data = self.backlog.as_ref().map(|b| b.bytes_range(from, room)).unwrap_or_default();
         if let Some(p) = self.peer_mut(conn) {
-            p.cursor = Some(end);
+            p.cursor = Some(from + data.len() as i64);
         }
         self.send(conn, data);
+    }
+
+    /// A replica's socket has room again: continue its RDB, then its stream.
+    pub(crate) fn socket_writable(&mut self, conn: ConnId) {
+        self.send_bulk(conn);
+        self.flush_replica(conn);
+        self.trim_backlog();
+    }
+
+    /// SEND_BULK: writes what the socket takes of the disk RDB; once the last byte is written
+    /// the replica goes online and its buffered stream follows at once (`sendBulkToSlave`).
+    fn send_bulk(&mut self, conn: ConnId) {
+        let room = self.socket_room(conn);
+        let Some((file, pos)) = self.peer(conn).and_then(|p| p.bulk.clone()) else {
+            return;
+        };
+        let n = room.min(file.len() - pos);
+        if n > 0 {
+            self.send(conn, file[pos..pos + n].to_vec());
+        }
+        let done = pos + n == file.len();
+        let now = self.now;
+        if let Some(p) = self.peer_mut(conn) {
+            if done {
+                p.bulk = None;
+                p.state = SlaveState::Online;
+                p.ack_time = now;
+            } else {
+                p.bulk = Some((file, pos + n));
+            }
+        }
+        if done {
+            let name = self.replica_name(conn);
+            self.log('*', format!("Synchronization with replica {name} succeeded"));
+            self.flush_replica(conn);
+        }
     }
 
     fn trim_backlog(&mut self) {
@@ -247,7 +339,18 @@ impl Node {
                         c.listening_port = port;
                     }
                 }
-                "ip-address" => {}
+                "ip-address" => {
+                    // NET_HOST_STR_LEN: an address must fit in 45 bytes.
+                    if val.len() >= 46 {
+                        let n = val.len();
+                        return Some(Frame::error(format!(
+                            "ERR REPLCONF ip-address provided by replica instance is too long: {n} bytes"
+                        )));
+                    }
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.announced_ip = Some(String::from_utf8_lossy(val).into_owned());
+                    }
+                }
                 "capa" => {
                     if let Some(c) = self.conns.get_mut(&conn) {
                         match String::from_utf8_lossy(val).to_ascii_lowercase().as_str() {
@@ -341,16 +444,7 @@ impl Node {
         self.stats.sync_full += 1;
         let now = self.now;
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.replica = Some(ReplicaPeer {
-                state: SlaveState::WaitBgsaveStart,
-                ack_off: 0,
-                ack_time: now,
-                cursor: None,
-                pre_psync: !is_psync,
-                stream_on_ack: false,
-                wait_since: now,
-                soft_since: None,
-            });
+            c.replica = Some(ReplicaPeer::new(SlaveState::WaitBgsaveStart, now, None, !is_psync));
         }
         self.replicas.push(conn);
         if self.replicas.len() == 1 && self.backlog.is_none() {
@@ -454,16 +548,7 @@ impl Node {
         let psync2 = self.conns.get(&conn).is_some_and(|c| c.capa_psync2);
         let now = self.now;
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.replica = Some(ReplicaPeer {
-                state: SlaveState::Online,
-                ack_off: 0,
-                ack_time: now,
-                cursor: Some(from),
-                pre_psync: false,
-                stream_on_ack: false,
-                wait_since: now,
-                soft_since: None,
-            });
+            c.replica = Some(ReplicaPeer::new(SlaveState::Online, now, Some(from), false));
         }
         self.replicas.push(conn);
         let line = if psync2 { format!("+CONTINUE {}\r\n", self.replid) } else { "+CONTINUE\r\n".to_string() };
@@ -618,18 +703,15 @@ impl Node {
                     .copied()
                     .filter(|&c| self.peer(c).is_some_and(|p| p.state == SlaveState::WaitBgsaveEnd))
                     .collect();
+                let mut bulk = format!("${}\r\n", child.data.len()).into_bytes();
+                bulk.extend_from_slice(&child.data);
+                let bulk = std::sync::Arc::new(bulk);
                 for c in waiting {
-                    let mut bulk = format!("${}\r\n", child.data.len()).into_bytes();
-                    bulk.extend_from_slice(&child.data);
-                    self.send(c, bulk);
-                    let now = self.now;
                     if let Some(p) = self.peer_mut(c) {
-                        p.state = SlaveState::Online;
-                        p.ack_time = now;
+                        p.state = SlaveState::SendBulk;
+                        p.bulk = Some((bulk.clone(), 0));
                     }
-                    let name = self.replica_name(c);
-                    self.log('*', format!("Synchronization with replica {name} succeeded"));
-                    self.flush_replica(c);
+                    self.send_bulk(c);
                 }
                 self.trim_backlog();
             }
@@ -734,7 +816,7 @@ impl Node {
                 let p = conn.replica.as_ref()?;
                 let lag =
                     if p.state == SlaveState::Online { (self.now - p.ack_time.min(self.now)) / 1_000_000 } else { 0 };
-                Some((conn.peer_host.clone(), conn.listening_port, p.state, p.ack_off, lag))
+                Some((replica_ip(conn).to_string(), conn.listening_port, p.state, p.ack_off, lag))
             })
             .collect()
     }

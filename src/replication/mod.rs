@@ -6,6 +6,7 @@
 
 pub mod backlog;
 pub(crate) mod failover;
+pub(crate) mod loading;
 pub mod master;
 pub(crate) mod replica;
 pub(crate) mod wait;

@@ -63,6 +63,8 @@ pub(crate) struct Transfer {
     /// `$<len>` framing.
     pub size: Option<usize>,
     pub data: Vec<u8>,
+    /// Set when `repl-diskless-load` parses the payload as it arrives.
+    pub load: Option<super::loading::SocketLoad>,
 }
 
 /// The master as a client of this replica: what it applied, what it read, its selected db.
@@ -115,6 +117,7 @@ impl Node {
             }
         }
         let was_master = self.master.is_none();
+        self.unblock_waiters_for_role_change();
         let mut cached = None;
         if let Some(mut old) = self.master.take() {
             if let Some(c) = old.conn.take() {
@@ -315,7 +318,11 @@ impl Node {
                         Some((None, pass)) => encode_command(&["AUTH", pass]),
                         None => Vec::new(),
                     };
-                    out.extend(encode_command(&["REPLCONF", "listening-port", &self.cfg.port.to_string()]));
+                    out.extend(encode_command(&["REPLCONF", "listening-port", &self.announced_port().to_string()]));
+                    let announce_ip = self.announce_ip();
+                    if let Some(ip) = &announce_ip {
+                        out.extend(encode_command(&["REPLCONF", "ip-address", ip]));
+                    }
                     if !self.legacy_sync() {
                         out.extend(encode_command(&["REPLCONF", "capa", "eof", "capa", "psync2"]));
                     }
@@ -340,9 +347,19 @@ impl Node {
                             format!("(Non critical) Master does not understand REPLCONF listening-port: {err}"),
                         );
                     }
+                    if self.announce_ip().is_some() {
+                        self.set_repl_state(ReplState::ReceiveIpReply);
+                        continue;
+                    }
                     if self.legacy_sync() {
                         self.send_legacy_sync();
                         return;
+                    }
+                    self.set_repl_state(ReplState::ReceiveCapaReply);
+                }
+                ReplState::ReceiveIpReply => {
+                    if let Some(err) = line.strip_prefix('-') {
+                        self.log('*', format!("(Non critical) Master does not understand REPLCONF ip-address: {err}"));
                     }
                     self.set_repl_state(ReplState::ReceiveCapaReply);
                 }
@@ -361,6 +378,21 @@ impl Node {
                 _ => return,
             }
         }
+    }
+
+    /// `replica-announce-port`, or the port we listen on when it is 0.
+    fn announced_port(&self) -> u16 {
+        let announced = self.config_text.get("replica-announce-port").and_then(|p| p.parse::<u16>().ok());
+        announced.filter(|&p| p != 0).unwrap_or(self.cfg.port)
+    }
+
+    /// `replica-announce-ip`, if set: the replica then sends `REPLCONF ip-address` (a replica of
+    /// the lab's pre-2.8 mode knows no such option).
+    fn announce_ip(&self) -> Option<String> {
+        if self.legacy_sync() {
+            return None;
+        }
+        self.config_text.get("replica-announce-ip").filter(|ip| !ip.is_empty()).cloned()
     }
 
     /// `masterauth` (and `masteruser`), if set.
@@ -527,16 +559,24 @@ impl Node {
                 self.cancel_handshake(true);
                 return;
             }
+            let socket = self.diskless_load_mode();
+            let to = if socket.is_some() { "to parser" } else { "to disk" };
+            let Some(t) = self.master.as_mut().and_then(|l| l.transfer.as_mut()) else {
+                return;
+            };
             if let Some(mark) = line.strip_prefix("$EOF:").filter(|m| m.len() >= 40) {
                 t.mark = Some(mark.as_bytes()[..40].to_vec());
-                self.log('*', "MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF to disk");
+                self.log('*', format!("MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {to}"));
             } else if let Some(n) = line.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) {
                 t.size = Some(n);
-                self.log('*', format!("MASTER <-> REPLICA sync: receiving {n} bytes from master to disk"));
+                self.log('*', format!("MASTER <-> REPLICA sync: receiving {n} bytes from master {to}"));
             } else {
                 self.log('#', format!("Bad protocol from MASTER, the first byte is not '$' (we received '{line}'), are you sure the host and port are right?"));
                 self.cancel_handshake(true);
                 return;
+            }
+            if let Some(swapdb) = socket {
+                self.begin_socket_load(swapdb);
             }
             return self.read_payload();
         }
@@ -571,30 +611,85 @@ impl Node {
         self.load_transfer(t, leftover);
     }
 
-    fn load_transfer(&mut self, t: Transfer, leftover: Vec<u8>) {
-        let eof = t.mark.is_some();
-        self.log('*', "MASTER <-> REPLICA sync: Flushing old data");
-        // replicationAttachToNewMaster: sub-replicas must resync, the old history is gone.
+    /// `replicationAttachToNewMaster`: sub-replicas must resync and the old history is gone.
+    fn attach_to_new_master(&mut self) {
         for r in self.replicas.clone() {
             self.close(r);
         }
         self.backlog = None;
-        self.keyspace.flush_all();
+    }
+
+    /// The payload header arrived and `repl-diskless-load` applies: loading starts now, from the
+    /// socket (flushing first unless `swapdb` keeps the old dataset until the swap).
+    fn begin_socket_load(&mut self, swapdb: bool) {
+        if !swapdb {
+            self.attach_to_new_master();
+            self.log('*', "MASTER <-> REPLICA sync: Flushing old data");
+            self.keyspace.flush_all();
+        }
         self.log('*', "MASTER <-> REPLICA sync: Loading DB in memory");
+        let start_secs = self.unix_ms() / 1000;
+        let own_id = self.replid.clone();
+        if let Some(l) = self.master.as_mut() {
+            // Async loading only inside the same history: the old data is an earlier point of it.
+            let async_loading = swapdb && l.master_replid.eq_ignore_ascii_case(&own_id);
+            if let Some(t) = l.transfer.as_mut() {
+                t.load = Some(super::loading::SocketLoad { swapdb, async_loading, start_secs });
+            }
+        }
+    }
+
+    fn load_transfer(&mut self, t: Transfer, leftover: Vec<u8>) {
+        let eof = t.mark.is_some();
+        let socket = t.load.clone();
+        if socket.is_none() {
+            self.log('*', "MASTER <-> REPLICA sync: Flushing old data");
+            self.attach_to_new_master();
+            self.keyspace.flush_all();
+            self.log('*', "MASTER <-> REPLICA sync: Loading DB in memory");
+        }
         let file = match read_rdb(&t.data) {
             Ok(f) => f,
             Err(e) => {
-                self.log('#', format!("Short read or OOM loading DB: {e}"));
-                self.log('#', "Failed trying to load the MASTER synchronization DB from disk, check server logs.");
+                match &socket {
+                    None => {
+                        self.log('#', format!("Short read or OOM loading DB: {e}"));
+                        self.log(
+                            '#',
+                            "Failed trying to load the MASTER synchronization DB from disk, check server logs.",
+                        );
+                    }
+                    Some(s) => {
+                        self.log('#', format!("Failed trying to load the MASTER synchronization DB from socket: {e}"));
+                        if s.swapdb {
+                            self.log('*', "MASTER <-> REPLICA sync: Discarding temporary DB in background");
+                        } else {
+                            self.keyspace.flush_all();
+                        }
+                    }
+                }
                 self.cancel_handshake(true);
                 return;
             }
         };
         self.log('*', format!("Done loading RDB, keys loaded: {}, keys expired: 0.", file.keys));
-        self.disk = Some(t.data);
+        let swapdb = socket.as_ref().is_some_and(|s| s.swapdb);
+        if swapdb {
+            self.attach_to_new_master();
+            self.log('*', "MASTER <-> REPLICA sync: Swapping active DB with loaded DB");
+        }
+        if socket.is_none() {
+            // Only a disk load leaves the received file behind as dump.rdb.
+            self.disk = Some(t.data);
+        }
         self.tx.remove(&MASTER_CLIENT);
         let stream_db = file.aux_int("repl-stream-db").filter(|&d| (0..16).contains(&d)).unwrap_or(0) as usize;
-        self.keyspace.replace_data(file.keyspace);
+        // swapdb: watched keys in the old or the new data count as touched (Redis's
+        // touchAllWatchedKeysInDb with replaced_with); a flushed load touched the old ones already.
+        self.keyspace.replace_data(file.keyspace, swapdb);
+        if swapdb {
+            self.log('*', "MASTER <-> REPLICA sync: Discarding old DB in background");
+        }
         let Some(l) = self.master.as_mut() else {
             return;
         };
@@ -730,6 +825,13 @@ impl Node {
                     }
                 } else {
                     self.send_ack();
+                }
+            }
+            // Loading from the socket, Redis writes a newline to the master at most once a
+            // second (from the loader's progress callback) so that the link looks alive.
+            ReplState::Transfer if self.socket_load().is_some() => {
+                if let Some(c) = l.conn {
+                    self.send(c, b"\n".to_vec());
                 }
             }
             ReplState::None | ReplState::Transfer => {}

@@ -91,15 +91,31 @@ impl Node {
     pub(crate) fn process_waiters(&mut self) {
         let now = self.now;
         let mut still = Vec::new();
+        let mut answered = Vec::new();
         for w in std::mem::take(&mut self.waiters) {
             let acked = self.replicas_acked(w.offset);
             if acked >= w.numreplicas || w.deadline.is_some_and(|d| d <= now) {
                 self.send_frame(w.conn, &Frame::Integer(acked as i64));
+                answered.push(w.conn);
             } else if self.conns.contains_key(&w.conn) {
                 still.push(w);
             }
         }
-        self.waiters = still;
+        self.waiters.extend(still);
+        // Unblocked clients go on with what they sent meanwhile.
+        for conn in answered {
+            self.process_query(conn);
+        }
+    }
+
+    /// Redis's `disconnectAllBlockedClients`, run when a master turns replica: every client
+    /// blocked in WAIT gets `-UNBLOCKED` and is closed once the reply is written.
+    pub(crate) fn unblock_waiters_for_role_change(&mut self) {
+        for w in std::mem::take(&mut self.waiters) {
+            let msg = "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";
+            self.send_frame(w.conn, &Frame::error(msg));
+            self.close(w.conn);
+        }
     }
 
     /// The earliest WAIT timeout.

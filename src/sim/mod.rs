@@ -21,6 +21,10 @@ use wire::{Kind, WireDecoder};
 /// The largest piece a write is cut into on a link (Redis reads 16 KB at a time, PROTO_IOBUF_LEN).
 pub const SEGMENT_MAX: usize = 16 * 1024;
 
+/// What one connection's kernel buffers hold (send and receive side together): a node writes
+/// no more than this ahead of what its peer has received (see [`Node::set_socket_buffer`]).
+pub const SOCKET_BUFFER: usize = 256 * 1024;
+
 /// The first node listens on this port; node i on `BASE_PORT + i`.
 pub const BASE_PORT: u16 = 6379;
 
@@ -240,6 +244,7 @@ impl World {
         };
         let seed = self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64 + 1);
         let mut node = Node::new(cfg, seed, self.now);
+        node.set_socket_buffer(Some(SOCKET_BUFFER));
         let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
         self.endpoints.insert((i, console), Endpoint::Console);
         self.nodes.push(Slot {
@@ -476,8 +481,17 @@ impl World {
     }
 
     fn close(&mut self, i: usize, conn: ConnId) {
-        let Some(Endpoint::Link(id, side)) = self.endpoints.remove(&(i, conn)) else {
-            return;
+        let (id, side) = match self.endpoints.remove(&(i, conn)) {
+            Some(Endpoint::Link(id, side)) => (id, side),
+            // The node closed the console (-UNBLOCKED, a protocol error): it reconnects at once,
+            // as redis-cli does, so the learner can keep typing.
+            Some(Endpoint::Console) => {
+                let console = self.nodes[i].node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
+                self.nodes[i].console = console;
+                self.endpoints.insert((i, console), Endpoint::Console);
+                return;
+            }
+            None => return,
         };
         let now = self.now;
         let lat = match self.links.get(&id) {
@@ -544,12 +558,19 @@ impl World {
                 };
                 let (to, conn) = l.ends[1 - side];
                 let open = l.open[1 - side];
+                let (from, from_conn) = l.ends[side];
+                let sender_open = l.open[side];
                 let (a, b) = (self.nodes[seg.from].node.name().to_string(), self.nodes[to].node.name().to_string());
                 let fate = if open && conn.is_some() { "delivered" } else { "dropped: connection closed" };
                 self.record(to, "net", format!("{b} ← {a} {} ({} bytes) {fate}", seg.label, seg.data.len()));
                 if let (true, Some(conn)) = (open, conn) {
                     self.nodes[to].node.receive(now, conn, &seg.data);
                     self.drain(to);
+                    // The segment left the sender's socket buffers: it may write more.
+                    if let (true, Some(fc), true) = (sender_open, from_conn, self.nodes[from].up) {
+                        self.nodes[from].node.drained(now, fc, seg.data.len());
+                        self.drain(from);
+                    }
                 }
                 self.gc_link(link);
             }
@@ -690,6 +711,7 @@ impl World {
         let seed =
             self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64 + 1).wrapping_add(slot.restarts << 32);
         let mut node = Node::restart(cfg, seed, self.now, disk, replicaof);
+        node.set_socket_buffer(Some(SOCKET_BUFFER));
         let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
         self.endpoints.insert((i, console), Endpoint::Console);
         *slot = Slot {
