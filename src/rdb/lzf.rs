@@ -20,9 +20,9 @@ thread_local! {
     static TABLE: RefCell<[u32; HSIZE]> = const { RefCell::new([0; HSIZE]) };
 }
 
-/// The table slot of three bytes held in the low 24 bits of `v` (liblzf's multiplicative hash).
+/// The table slot of three bytes `v` (liblzf's multiplicative hash).
 fn hash(v: u32) -> usize {
-    ((v & 0xFF_FFFF).wrapping_mul(2_654_435_761) >> (32 - HLOG)) as usize
+    (v.wrapping_mul(2_654_435_761) >> (32 - HLOG)) as usize
 }
 
 fn literals(out: &mut Vec<u8>, mut lit: &[u8]) {
@@ -52,16 +52,19 @@ pub fn compress_into(input: &[u8], max: usize, out: &mut Vec<u8>) -> bool {
     ok
 }
 
-/// The compressor's loop; false as soon as `out` must grow past `limit`. The three bytes at the
-/// cursor roll through `v`, one new byte per step, as in liblzf.
+/// Consecutive positions without a match after which the search starts skipping ahead.
+const SKIP_AFTER: usize = 16;
+
+/// The compressor's loop; false as soon as `out` must grow past `limit`. Like LZ4 (and unlike
+/// liblzf) it steps faster through input that keeps failing to match: one more byte per step
+/// every [`SKIP_AFTER`] misses. Random data, which a snapshot of hashes or tokens is full of, is
+/// then given up on after about half the work, at the price of a match missed now and then in
+/// data that turns compressible late; the stream format is unchanged.
 fn encode(input: &[u8], limit: usize, out: &mut Vec<u8>, table: &mut [u32; HSIZE]) -> bool {
     let n = input.len();
-    let (mut ip, mut lit_start) = (0usize, 0usize);
-    let pair = |i: usize| (input[i] as u32) << 8 | input[i + 1] as u32;
-    let mut v = if n >= 2 { pair(0) } else { 0 };
+    let (mut ip, mut lit_start, mut misses) = (0usize, 0usize, 0usize);
     while ip + 2 < n {
-        v = (v << 8) | input[ip + 2] as u32;
-        let h = hash(v);
+        let h = hash((input[ip] as u32) << 16 | (input[ip + 1] as u32) << 8 | input[ip + 2] as u32);
         let cand = table[h] as usize;
         table[h] = ip as u32 + 1;
         // A stale entry from an earlier input is harmless: it is checked against this input.
@@ -86,18 +89,17 @@ fn encode(input: &[u8], limit: usize, out: &mut Vec<u8>, table: &mut [u32; HSIZE
                 out.push(off as u8);
                 ip += len;
                 lit_start = ip;
+                misses = 0;
                 if out.len() > limit {
                     return false;
-                }
-                if ip + 2 < n {
-                    v = pair(ip);
                 }
                 continue;
             }
         }
-        ip += 1;
+        misses += 1;
+        ip += 1 + misses / SKIP_AFTER;
         // The bytes passed so far will be literals: once they alone overflow, stop.
-        if out.len() + (ip - lit_start) > limit {
+        if out.len() + (ip.min(n) - lit_start) > limit {
             return false;
         }
     }
