@@ -498,7 +498,10 @@ pub fn read_rdb(buf: &[u8]) -> Result<RdbFile, RdbError> {
                 if value.is_empty_collection() {
                     continue;
                 }
-                if let Err(DuplicateKey(key)) = file.keyspace.db_mut(db).insert_loaded(key, value, expire) {
+                if let Err(DuplicateKey) = file.keyspace.db_mut(db).insert_loaded(key, value, expire) {
+                    // The key was moved into the map: read its name again for the message.
+                    c.pos = op_at + 1;
+                    let key = c.string()?;
                     c.pos = op_at;
                     return c.err(format!("Duplicate key '{}' found in RDB file", String::from_utf8_lossy(&key)));
                 }
@@ -642,6 +645,22 @@ mod tests {
 
     /// Offset of the value in a [`one_key`] file.
     const VALUE_AT: usize = 9 + 1 + 2;
+
+    #[test]
+    fn a_duplicate_key_is_named_at_its_second_occurrence() {
+        let mut f = b"REDIS0010".to_vec();
+        for (key, value) in [(&b"other"[..], &b"1"[..]), (b"dup", b"a"), (b"dup", b"b")] {
+            f.push(TYPE_STRING);
+            f.extend(raw(key));
+            f.extend(raw(value));
+        }
+        f.push(OP_EOF);
+        let crc = crc64(&f);
+        f.extend_from_slice(&crc.to_le_bytes());
+        let e = read_rdb(&f).unwrap_err();
+        assert_eq!(e.reason, "Duplicate key 'dup' found in RDB file");
+        assert_eq!(e.offset, 9 + 9 + 7, "the offset of the second `dup` entry");
+    }
 
     fn load(kind: u8, payload: &[u8]) -> Result<Option<Value>, RdbError> {
         let f = read_rdb(&one_key(kind, payload))?;
