@@ -114,7 +114,10 @@ fn a_crashed_master_is_replaced_by_a_replica_and_the_other_is_repointed() {
     assert_eq!(w.console(p, "GET k"), "\"v\"");
     // Every sentinel, the followers through the leader's hello, now names the new master.
     for j in 0..3 {
-        assert_eq!(w.sentinel_console(j, "SENTINEL get-master-addr-by-name mymaster"), format!("1) \"127.0.0.1\"\n2) \"{new}\""));
+        assert_eq!(
+            w.sentinel_console(j, "SENTINEL get-master-addr-by-name mymaster"),
+            format!("1) \"127.0.0.1\"\n2) \"{new}\"")
+        );
     }
     // Thanks to PSYNC2 the other replica continues partially from the promoted one.
     assert_eq!(field(&mut w, p, "stats", "sync_partial_ok"), "1");
@@ -323,8 +326,7 @@ fn sentinel_events_and_traffic_are_in_the_trace_as_the_sentinels_doing() {
     assert!(s.iter().all(|e| e.node < 2 && (e.text.starts_with("S1: ") || e.text.starts_with("S2: "))));
     assert!(s.iter().any(|e| e.text.contains("# +switch-master mymaster 127.0.0.1 6379 127.0.0.1 6380")));
     // The sentinels' own bytes travel the simulated links: PINGs, INFO, the SLAVEOF transaction.
-    let net: Vec<&str> =
-        w.trace().iter().filter(|e| e.kind == "sentinel-net").map(|e| e.text.as_str()).collect();
+    let net: Vec<&str> = w.trace().iter().filter(|e| e.kind == "sentinel-net").map(|e| e.text.as_str()).collect();
     assert!(net.iter().any(|t| t.starts_with("S1 → A PING") || t.starts_with("S2 → A PING")));
     assert!(net.iter().any(|t| t.contains("→ B") && t.contains("SLAVEOF NO ONE")), "{:?}", &net[..20]);
     assert!(net.iter().any(|t| t.contains("is-master-down-by-addr")));

@@ -504,7 +504,12 @@ impl World {
     fn drain_sentinel(&mut self, j: usize) {
         while let Some(LogLine { time, level, text }) = self.sentinels[j].poll_log() {
             let name = self.sentinels[j].name().to_string();
-            self.trace.push_back(TraceEvent { time, node: j, kind: "sentinel", text: format!("{name}: {level} {text}") });
+            self.trace.push_back(TraceEvent {
+                time,
+                node: j,
+                kind: "sentinel",
+                text: format!("{name}: {level} {text}"),
+            });
         }
         while let Some(out) = self.sentinels[j].poll_output() {
             self.output(Peer::Sentinel(j), out);

@@ -726,7 +726,8 @@ impl Sentinel {
             INFO_PERIOD
         };
         let ping_period = down_after.min(PING_PERIOD);
-        let wants_info = inst.kind != Kind::Sentinel && (inst.info_refresh == 0 || now - inst.info_refresh > info_period);
+        let wants_info =
+            inst.kind != Kind::Sentinel && (inst.info_refresh == 0 || now - inst.info_refresh > info_period);
         let wants_ping =
             now - inst.link.last_pong_time > ping_period && now - inst.link.last_ping_time > ping_period / 2;
         let wants_hello = inst.kind == Kind::Sentinel && now - inst.last_pub_time > PUBLISH_PERIOD;
@@ -746,7 +747,14 @@ impl Sentinel {
         let m = self.current_master();
         let payload = format!(
             "{},{},{},{},{},{},{},{}",
-            self.host, self.port, self.myid, self.current_epoch, self.cfg.master_name, m.host, m.port, self.config_epoch
+            self.host,
+            self.port,
+            self.myid,
+            self.current_epoch,
+            self.cfg.master_name,
+            m.host,
+            m.port,
+            self.config_epoch
         );
         self.send_command(who, &["PUBLISH", HELLO_CHANNEL, &payload], Pending::Publish);
     }
@@ -968,11 +976,7 @@ impl Sentinel {
             return;
         }
         let wait = PUBLISH_PERIOD * 4;
-        if !r.promoted
-            && self.master_looks_sane()
-            && r.no_down_for(wait, 0, now)
-            && now - r.role_reported_time > wait
-        {
+        if !r.promoted && self.master_looks_sane() && r.no_down_for(wait, 0, now) && now - r.role_reported_time > wait {
             let to = (self.master.host.clone(), self.master.port);
             if self.send_slaveof(Who::Replica(i), Some(to)) {
                 self.event('*', "+convert-to-slave", Who::Replica(i), "");
@@ -985,8 +989,8 @@ impl Sentinel {
         let now = self.ms();
         let (mhost, mport) = (self.master.host.clone(), self.master.port);
         let r = &self.replicas[i];
-        let wrong_master =
-            r.slave_master_port != mport || r.slave_master_host.as_deref().is_none_or(|h| !h.eq_ignore_ascii_case(&mhost));
+        let wrong_master = r.slave_master_port != mport
+            || r.slave_master_host.as_deref().is_none_or(|h| !h.eq_ignore_ascii_case(&mhost));
         let wait = self.cfg.failover_timeout_ms as i64;
         if wrong_master
             && self.master_looks_sane()
@@ -1272,14 +1276,14 @@ impl Sentinel {
             .collect();
         ok.sort_by(|&a, &b| {
             let (a, b) = (&self.replicas[a], &self.replicas[b]);
-            a.slave_priority.cmp(&b.slave_priority).then(b.slave_repl_offset.cmp(&a.slave_repl_offset)).then_with(|| {
-                match (&a.runid, &b.runid) {
+            a.slave_priority.cmp(&b.slave_priority).then(b.slave_repl_offset.cmp(&a.slave_repl_offset)).then_with(
+                || match (&a.runid, &b.runid) {
                     (Some(x), Some(y)) => x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()),
                     (None, Some(_)) => std::cmp::Ordering::Greater,
                     (Some(_), None) => std::cmp::Ordering::Less,
                     (None, None) => std::cmp::Ordering::Equal,
-                }
-            })
+                },
+            )
         });
         ok.first().copied()
     }
@@ -1466,7 +1470,8 @@ impl Sentinel {
             return;
         }
         let port = t[1].parse::<u16>().unwrap_or(0);
-        let Some(si) = self.peers.iter().position(|p| p.host == t[0] && p.port == port && p.runid.as_deref() == Some(t[2]))
+        let Some(si) =
+            self.peers.iter().position(|p| p.host == t[0] && p.port == port && p.runid.as_deref() == Some(t[2]))
         else {
             return; // Unknown sentinels are not discovered here (static configuration).
         };
