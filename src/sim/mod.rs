@@ -6,6 +6,11 @@
 //! function of the seed and the actions taken: the same inputs give the same trace, byte for
 //! byte, natively and in wasm. Links are ordered and reliable while up; a byte sent at `t`
 //! leaves once the link's serialiser is free (bandwidth) and arrives one latency later.
+//!
+//! Besides the Redis nodes the world can hold sentinels ([`sentinel`]): separate actors with
+//! their own connections over the same links (a [`Peer`] is either), so partitions and latency
+//! affect what they see. Their event lines go into the trace with the kind `sentinel`, their
+//! traffic with `sentinel-net`, so a promotion always reads as Sentinel's doing.
 
 pub mod sentinel;
 pub mod session;
@@ -16,7 +21,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::node::{ConnId, LogLine, Micros, Node, NodeConfig, Output};
 use crate::replication::ReplConfig;
-use crate::resp::{encode_command, format_reply, parse_command, parse_frame, split_args, Parsed};
+use crate::resp::{encode_command, format_reply, parse_frame, split_args, Parsed};
 use sentinel::{Sentinel, SentinelConfig, SentinelView, SENTINEL_BASE_PORT};
 use wire::{Kind, WireDecoder};
 
@@ -324,18 +329,11 @@ impl World {
         let Some(sentinel) = self.sentinels.get_mut(j) else {
             return format!("(error) ERR no such sentinel {j}");
         };
-        let args = match split_args(line.as_bytes()) {
+        let args = match console_args(line) {
             Ok(a) => a,
-            Err(_) => return "Invalid argument(s)".into(),
+            Err(answer) => return answer,
         };
-        if args.is_empty() {
-            return String::new();
-        }
-        let bytes = encode_command(&args);
-        let reply = match parse_command(&bytes) {
-            Ok(Parsed::Complete(argv, _)) => sentinel.command(&argv),
-            _ => return "Invalid argument(s)".into(),
-        };
+        let reply = sentinel.command(&args);
         self.drain_sentinel(j);
         self.version += 1;
         format_reply(&reply)
@@ -366,13 +364,10 @@ impl World {
         let Some(slot) = self.nodes.get_mut(i) else {
             return format!("(error) ERR no such node {i}");
         };
-        let args = match split_args(line.as_bytes()) {
+        let args = match console_args(line) {
             Ok(a) => a,
-            Err(_) => return "Invalid argument(s)".into(),
+            Err(answer) => return answer,
         };
-        if args.is_empty() {
-            return String::new();
-        }
         if !slot.up {
             let (host, port) = slot.node.addr();
             return format!("Could not connect to Redis at {host}:{port}: Connection refused");
@@ -960,5 +955,15 @@ impl World {
             d.update(e.text.as_bytes());
         }
         format!("{:016x}", d.finalize())
+    }
+}
+
+/// A console line split as redis-cli splits it; what redis-cli prints instead when it is not a
+/// command (bad quoting, or nothing typed).
+fn console_args(line: &str) -> Result<Vec<Vec<u8>>, String> {
+    match split_args(line.as_bytes()) {
+        Err(_) => Err("Invalid argument(s)".into()),
+        Ok(a) if a.is_empty() => Err(String::new()),
+        Ok(a) => Ok(a),
     }
 }
