@@ -8,6 +8,9 @@ import { LabView } from './lab-view.js';
 import { NodeConsole } from './console.js';
 import { FaultControls, PAUSE_MS } from './faults.js';
 import { RdbControls, makeDropTarget, hasFiles, downloadBytes, dumpFileName } from './rdb.js';
+import {
+  SentinelPanel, SENTINEL_QUORUM, SENTINEL_DOWN_AFTER_MS, SENTINEL_FAILOVER_TIMEOUT_MS,
+} from './sentinels.js';
 
 const MAX_EVENTS = 500;
 const MAX_FRAME_ADVANCE_MS = 1000;
@@ -32,6 +35,7 @@ const ui = {
   view: $('lab-view'),
   consoles: $('consoles'),
   faults: $('faults'),
+  sentinels: $('sentinels'),
   events: $('event-log'),
   timeline: $('timeline'),
   slider: $('time-slider'),
@@ -60,6 +64,8 @@ const state = {
   hadInFlight: false,
   nodeNames: [],
   faults: null,
+  sentinels: null, // the Sentinels panel
+  sentinelNames: [],
   groups: null, // partition groups (one number per node) while partitioned, else null
   faultKey: '', // isUp/isPaused of every node at the last render
   generation: 0, // lab.generation() at the last render: a change means a seek replaced the world
@@ -197,7 +203,9 @@ function renderEvents(events) {
   const log = ui.events;
   const near = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
   const frag = document.createDocumentFragment();
-  for (const ev of events.slice(-MAX_EVENTS)) {
+  // A sentinel's own PINGs and INFO every second would drown the log: its panel counts them.
+  const shown = events.filter((ev) => ev.kind !== 'sentinel-net');
+  for (const ev of shown.slice(-MAX_EVENTS)) {
     const li = document.createElement('li');
     li.className = `event event--${ev.kind}`;
     const time = document.createElement('span');
@@ -205,14 +213,17 @@ function renderEvents(events) {
     time.textContent = `${(ev.time / 1000).toFixed(3)}s`;
     const node = document.createElement('span');
     node.className = 'event__node';
-    node.textContent = state.nodeNames[ev.node] ?? (ev.node === null || ev.node === undefined ? '—' : `#${ev.node}`);
+    const sentinel = ev.kind === 'sentinel';
+    const names = sentinel ? state.sentinelNames : state.nodeNames;
+    node.textContent = names[ev.node] ?? (ev.node === null || ev.node === undefined ? '—' : `#${ev.node}`);
     const kind = document.createElement('span');
     kind.className = 'event__kind';
     kind.dataset.kind = ev.kind;
     kind.textContent = t(`events.kind.${ev.kind}`);
     const text = document.createElement('span');
     text.className = 'event__text';
-    text.textContent = ev.text;
+    const prefix = sentinel && names[ev.node] ? `${names[ev.node]}: ` : '';
+    text.textContent = prefix && ev.text.startsWith(prefix) ? ev.text.slice(prefix.length) : ev.text;
     li.append(time, node, kind, text);
     frag.appendChild(li);
   }
@@ -270,6 +281,8 @@ function render(force = false) {
   state.forceRender = false;
   state.hadInFlight = snap.inFlight.length > 0;
   state.nodeNames = snap.nodes.map((n) => n.name);
+  const sentinels = guard(sentinelSnapshot, []);
+  state.sentinelNames = sentinels.map((s) => s.name);
   if (changed) renderEvents(guard(() => lab.drainEvents(), []));
   state.view.render(snap);
   ensureConsoles(snap.nodes.length);
@@ -279,6 +292,7 @@ function render(force = false) {
     state.rdb[i].setInfo({ name: n.name, up });
   });
   renderFaults(snap);
+  if (state.sentinels) state.sentinels.update(sentinels);
   document.body.dataset.version = String(version);
 }
 
@@ -518,6 +532,41 @@ window.addEventListener('hashchange', () => {
   if (location.hash.startsWith('#log=')) location.reload();
 });
 
+/** Every sentinel's view, with the number of its messages in flight. */
+function sentinelSnapshot() {
+  const lab = state.lab;
+  const count = lab.sentinelCount();
+  if (count === 0) return [];
+  const flying = new Array(count).fill(0);
+  for (const m of lab.sentinelInFlight()) flying[m.sentinel] += 1;
+  return Array.from({ length: count }, (_, j) => ({ ...lab.sentinelState(j), inFlight: flying[j] }));
+}
+
+/**
+ * Adds a sentinel monitoring the master the other sentinels see now (the first node that is a
+ * master when there is none yet).
+ */
+function addSentinel() {
+  if (!state.lab || state.broken) return;
+  const lab = state.lab;
+  const master = guard(() => {
+    const count = lab.nodeCount();
+    const nodes = Array.from({ length: count }, (_, i) => lab.nodeState(i));
+    if (lab.sentinelCount() > 0) {
+      const v = lab.sentinelState(lab.sentinelCount() - 1);
+      const i = nodes.findIndex((n) => n.host === v.masterHost && n.port === v.masterPort);
+      if (i >= 0) return i;
+    }
+    const i = nodes.findIndex((n, k) => n.role === 'master' && lab.isUp(k));
+    return i >= 0 ? i : 0;
+  }, 0);
+  const j = guard(() => lab.addSentinel(master, SENTINEL_QUORUM, SENTINEL_DOWN_AFTER_MS, SENTINEL_FAILOVER_TIMEOUT_MS), null);
+  if (j === null || state.broken) return;
+  afterAction();
+  if (state.faults) state.faults.announce(t('sentinels.announce.added', { name: `S${j + 1}`, master: nodeName(master) }));
+  requestRender();
+}
+
 function renderFaults(snap) {
   if (!state.faults) return;
   state.faults.update({
@@ -743,6 +792,7 @@ onLanguageChange(() => {
   for (const c of state.consoles) c.relabel();
   for (const r of state.rdb) r.relabel();
   if (state.faults) state.faults.relabel();
+  if (state.sentinels) state.sentinels.relabel();
   if (!ui.banner.hidden && ui.bannerTitle.dataset.i18n) ui.bannerTitle.textContent = t(ui.bannerTitle.dataset.i18n);
   state.timelineKey = '';
   renderShare();
@@ -804,8 +854,10 @@ async function start() {
   refreshPartitions();
   ensureConsoles(guard(() => lab.nodeCount(), 0));
   state.faults = new FaultControls(ui.faults, faultActions);
+  state.sentinels = new SentinelPanel(ui.sentinels, addSentinel);
   setupDrops();
   ui.faults.hidden = false;
+  ui.sentinels.hidden = false;
   ui.timeline.hidden = false;
   ui.loading.hidden = true;
   ui.playPause.disabled = false;

@@ -100,7 +100,7 @@ fn one_line(s: String) -> String {
     s.replace(['\r', '\n'], " ")
 }
 
-fn unknown_command(argv: &[Vec<u8>]) -> Frame {
+pub(crate) fn unknown_command(argv: &[Vec<u8>]) -> Frame {
     let mut args = String::new();
     for a in &argv[1..] {
         if args.len() >= 128 {

@@ -6,7 +6,13 @@
 //! function of the seed and the actions taken: the same inputs give the same trace, byte for
 //! byte, natively and in wasm. Links are ordered and reliable while up; a byte sent at `t`
 //! leaves once the link's serialiser is free (bandwidth) and arrives one latency later.
+//!
+//! Besides the Redis nodes the world can hold sentinels ([`sentinel`]): separate actors with
+//! their own connections over the same links (a [`Peer`] is either), so partitions and latency
+//! affect what they see. Their event lines go into the trace with the kind `sentinel`, their
+//! traffic with `sentinel-net`, so a promotion always reads as Sentinel's doing.
 
+pub mod sentinel;
 pub mod session;
 pub mod sweep;
 pub mod wire;
@@ -16,6 +22,7 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::node::{ConnId, LogLine, Micros, Node, NodeConfig, Output};
 use crate::replication::ReplConfig;
 use crate::resp::{encode_command, format_reply, parse_frame, split_args, Parsed};
+use sentinel::{Sentinel, SentinelConfig, SentinelView, SENTINEL_BASE_PORT};
 use wire::{Kind, WireDecoder};
 
 /// The largest piece a write is cut into on a link (Redis reads 16 KB at a time, PROTO_IOBUF_LEN).
@@ -46,13 +53,22 @@ impl Default for LinkParams {
     }
 }
 
+/// One end of a connection: a Redis node or a sentinel, by index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Peer {
+    /// Node `i`.
+    Node(usize),
+    /// Sentinel `j`.
+    Sentinel(usize),
+}
+
 /// A chunk of bytes travelling one way on a link.
 #[derive(Clone, Debug)]
 pub struct Segment {
-    /// Sending node.
-    pub from: usize,
-    /// Receiving node.
-    pub to: usize,
+    /// Sender.
+    pub from: Peer,
+    /// Receiver.
+    pub to: Peer,
     /// When its first byte left.
     pub sent_at: Micros,
     /// When its last byte arrives.
@@ -70,9 +86,10 @@ pub struct Segment {
 pub struct TraceEvent {
     /// Virtual µs.
     pub time: Micros,
-    /// The node concerned.
+    /// The node concerned; for the `sentinel` and `sentinel-net` kinds, the sentinel.
     pub node: usize,
-    /// `log`, `conn` or `net`.
+    /// `log`, `conn`, `net`, `state`, `fault`; `sentinel` (a sentinel's event line) and
+    /// `sentinel-net` (a sentinel's connections and traffic).
     pub kind: &'static str,
     /// Human-readable text.
     pub text: String,
@@ -91,8 +108,8 @@ struct Dir {
 
 #[derive(Clone, Debug)]
 struct Link {
-    /// Side 0 connected, side 1 accepted: (node, its connection id once known).
-    ends: [(usize, Option<ConnId>); 2],
+    /// Side 0 connected, side 1 accepted: (peer, its connection id once known).
+    ends: [(Peer, Option<ConnId>); 2],
     open: [bool; 2],
     dirs: [Dir; 2],
 }
@@ -101,7 +118,7 @@ struct Link {
 enum Event {
     Accept { link: u64 },
     Established { link: u64 },
-    Refused { node: usize, conn: ConnId },
+    Refused { node: Peer, conn: ConnId },
     Deliver { link: u64, side: usize },
     PeerClosed { link: u64, side: usize },
 }
@@ -130,9 +147,10 @@ pub struct World {
     now: Micros,
     seed: u64,
     nodes: Vec<Slot>,
+    sentinels: Vec<Sentinel>,
     links: BTreeMap<u64, Link>,
     next_link: u64,
-    endpoints: BTreeMap<(usize, ConnId), Endpoint>,
+    endpoints: BTreeMap<(Peer, ConnId), Endpoint>,
     queue: BTreeMap<(Micros, u64), Event>,
     seq: u64,
     params: LinkParams,
@@ -145,6 +163,8 @@ pub struct World {
     drained: usize,
     /// Partition group of each node; bytes between different groups are held back.
     groups: Vec<u32>,
+    /// Partition group of each sentinel (0 when not given).
+    sentinel_groups: Vec<u32>,
     version: u64,
     /// When set, every PSYNC decision of every node is kept, for invariant checks.
     psyncs: Option<Vec<(usize, crate::replication::master::PsyncDecision)>>,
@@ -159,6 +179,7 @@ impl World {
             now: 0,
             seed,
             nodes: Vec::new(),
+            sentinels: Vec::new(),
             links: BTreeMap::new(),
             next_link: 1,
             endpoints: BTreeMap::new(),
@@ -170,6 +191,7 @@ impl World {
             trace: imbl::Vector::new(),
             drained: 0,
             groups: Vec::new(),
+            sentinel_groups: Vec::new(),
             version: 0,
             transcripts: None,
             psyncs: None,
@@ -246,7 +268,7 @@ impl World {
         let mut node = Node::new(cfg, seed, self.now);
         node.set_socket_buffer(Some(SOCKET_BUFFER));
         let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
-        self.endpoints.insert((i, console), Endpoint::Console);
+        self.endpoints.insert((Peer::Node(i), console), Endpoint::Console);
         self.nodes.push(Slot {
             node,
             console,
@@ -258,6 +280,77 @@ impl World {
         self.drain(i);
         self.version += 1;
         i
+    }
+
+    /// Adds a sentinel listening on `127.0.0.1:(26379 + index)` that monitors node `master`
+    /// with `cfg`. The sentinels already there learn of it and it of them, as their hello
+    /// messages would teach them (see [`sentinel`]). Returns its index, or None if there is no
+    /// node `master`.
+    pub fn add_sentinel(&mut self, master: usize, cfg: SentinelConfig) -> Option<usize> {
+        let (mhost, mport) = {
+            let n = &self.nodes.get(master)?.node;
+            (n.addr().0.to_string(), n.addr().1)
+        };
+        let j = self.sentinels.len();
+        let name = format!("S{}", j + 1);
+        let port = SENTINEL_BASE_PORT + j as u16;
+        let seed = self.seed.wrapping_mul(0xD1B5_4A32_D192_ED03).wrapping_add(j as u64 + 1);
+        let mut s = Sentinel::new(&name, ("127.0.0.1", port), cfg, (&mhost, mport), seed, self.now);
+        let (id, host) = (s.myid().to_string(), s.addr().0.to_string());
+        for k in 0..j {
+            let other = &self.sentinels[k];
+            let (oid, ohost, oport) = (other.myid().to_string(), other.addr().0.to_string(), other.addr().1);
+            s.add_peer(&ohost, oport, &oid);
+            self.sentinels[k].add_peer(&host, port, &id);
+        }
+        self.sentinels.push(s);
+        for k in 0..=j {
+            self.drain_sentinel(k);
+        }
+        self.version += 1;
+        Some(j)
+    }
+
+    /// Number of sentinels.
+    pub fn sentinel_count(&self) -> usize {
+        self.sentinels.len()
+    }
+
+    /// Sentinel `j`.
+    pub fn sentinel(&self, j: usize) -> &Sentinel {
+        &self.sentinels[j]
+    }
+
+    /// What sentinel `j` sees, for the page, or None if there is no sentinel `j`.
+    pub fn sentinel_view(&self, j: usize) -> Option<SentinelView> {
+        let mut v = self.sentinels.get(j)?.view();
+        v.index = j;
+        Some(v)
+    }
+
+    /// Runs a redis-cli style line on sentinel `j` (PING, `SENTINEL get-master-addr-by-name
+    /// mymaster`, ...) and returns the reply as redis-cli prints it.
+    pub fn sentinel_console(&mut self, j: usize, line: &str) -> String {
+        let Some(sentinel) = self.sentinels.get_mut(j) else {
+            return format!("(error) ERR no such sentinel {j}");
+        };
+        let args = match console_args(line) {
+            Ok(a) => a,
+            Err(answer) => return answer,
+        };
+        let reply = sentinel.command(&args);
+        self.drain_sentinel(j);
+        self.version += 1;
+        format_reply(&reply)
+    }
+
+    /// Puts sentinels in partition groups (one number per sentinel; missing ones are in group
+    /// 0), next to the nodes' groups of [`World::partition`]; [`World::heal`] clears both.
+    pub fn partition_sentinels(&mut self, groups: &[u32]) {
+        self.sentinel_groups = groups.to_vec();
+        let text = format!("sentinel partition {:?}", groups);
+        self.record(0, "fault", text);
+        self.version += 1;
     }
 
     /// Number of nodes.
@@ -276,13 +369,10 @@ impl World {
         let Some(slot) = self.nodes.get_mut(i) else {
             return format!("(error) ERR no such node {i}");
         };
-        let args = match split_args(line.as_bytes()) {
+        let args = match console_args(line) {
             Ok(a) => a,
-            Err(_) => return "Invalid argument(s)".into(),
+            Err(answer) => return answer,
         };
-        if args.is_empty() {
-            return String::new();
-        }
         if !slot.up {
             let (host, port) = slot.node.addr();
             return format!("Could not connect to Redis at {host}:{port}: Connection refused");
@@ -340,7 +430,13 @@ impl World {
     pub fn run_until(&mut self, t: Micros) {
         loop {
             let next_event = self.queue.keys().next().map(|k| k.0);
-            let next_node = self.nodes.iter().filter(|s| s.up).map(|s| s.node.next_deadline()).min();
+            let next_node = self
+                .nodes
+                .iter()
+                .filter(|s| s.up)
+                .map(|s| s.node.next_deadline())
+                .chain(self.sentinels.iter().map(Sentinel::next_deadline))
+                .min();
             let next = match (next_event, next_node) {
                 (Some(a), Some(b)) => a.min(b),
                 (a, b) => a.or(b).unwrap_or(Micros::MAX),
@@ -358,6 +454,12 @@ impl World {
                     if self.nodes[i].up && self.nodes[i].node.next_deadline() <= self.now {
                         self.nodes[i].node.tick(self.now);
                         self.drain(i);
+                    }
+                }
+                for j in 0..self.sentinels.len() {
+                    if self.sentinels[j].next_deadline() <= self.now {
+                        self.sentinels[j].tick(self.now);
+                        self.drain_sentinel(j);
                     }
                 }
             }
@@ -394,40 +496,108 @@ impl World {
             self.nodes[i].seen = now_state;
         }
         while let Some(out) = self.nodes[i].node.poll_output() {
-            match out {
-                Output::Send { conn, data } => self.send(i, conn, data),
-                Output::Connect { conn, host, port } => self.connect(i, conn, &host, port),
-                Output::Close { conn } => self.close(i, conn),
-            }
+            self.output(Peer::Node(i), out);
         }
     }
 
-    fn send(&mut self, i: usize, conn: ConnId, data: Vec<u8>) {
-        match self.endpoints.get(&(i, conn)).copied() {
-            Some(Endpoint::Console) => self.nodes[i].console_out.extend(data),
+    /// Collects sentinel `j`'s outputs and event lines and acts on them.
+    fn drain_sentinel(&mut self, j: usize) {
+        while let Some(LogLine { time, level, text }) = self.sentinels[j].poll_log() {
+            let name = self.sentinels[j].name().to_string();
+            self.trace.push_back(TraceEvent {
+                time,
+                node: j,
+                kind: "sentinel",
+                text: format!("{name}: {level} {text}"),
+            });
+        }
+        while let Some(out) = self.sentinels[j].poll_output() {
+            self.output(Peer::Sentinel(j), out);
+        }
+    }
+
+    fn drain_peer(&mut self, p: Peer) {
+        match p {
+            Peer::Node(i) => self.drain(i),
+            Peer::Sentinel(j) => self.drain_sentinel(j),
+        }
+    }
+
+    fn output(&mut self, p: Peer, out: Output) {
+        match out {
+            Output::Send { conn, data } => self.send(p, conn, data),
+            Output::Connect { conn, host, port } => self.connect(p, conn, &host, port),
+            Output::Close { conn } => self.close(p, conn),
+        }
+    }
+
+    fn peer_up(&self, p: Peer) -> bool {
+        match p {
+            Peer::Node(i) => self.nodes.get(i).is_some_and(|s| s.up),
+            Peer::Sentinel(j) => j < self.sentinels.len(),
+        }
+    }
+
+    fn peer_name(&self, p: Peer) -> &str {
+        match p {
+            Peer::Node(i) => self.nodes[i].node.name(),
+            Peer::Sentinel(j) => self.sentinels[j].name(),
+        }
+    }
+
+    /// The peer listening on `host:port`, up or not.
+    fn peer_at(&self, host: &str, port: u16) -> Option<Peer> {
+        let node = self.nodes.iter().position(|s| s.node.addr() == (host, port)).map(Peer::Node);
+        node.or_else(|| self.sentinels.iter().position(|s| s.addr() == (host, port)).map(Peer::Sentinel))
+    }
+
+    /// Latency, jitter and bandwidth between two peers (sentinels use the world's settings).
+    fn params_peers(&self, a: Peer, b: Peer) -> LinkParams {
+        match (a, b) {
+            (Peer::Node(x), Peer::Node(y)) => self.params_between(x, y),
+            _ => self.params,
+        }
+    }
+
+    /// Records a connection or traffic event: `conn`/`net` between nodes, `sentinel-net` when a
+    /// sentinel is one end (then `node` is the sentinel's index).
+    fn record_link(&mut self, a: Peer, b: Peer, node_kind: &'static str, text: String) {
+        match (a, b) {
+            (Peer::Sentinel(j), _) | (_, Peer::Sentinel(j)) => self.record(j, "sentinel-net", text),
+            (Peer::Node(i), Peer::Node(_)) => self.record(i, node_kind, text),
+        }
+    }
+
+    fn send(&mut self, p: Peer, conn: ConnId, data: Vec<u8>) {
+        match self.endpoints.get(&(p, conn)).copied() {
+            Some(Endpoint::Console) => {
+                if let Peer::Node(i) = p {
+                    self.nodes[i].console_out.extend(data);
+                }
+            }
             // Like TCP, a large write reaches the peer in pieces, each as soon as it has crossed
             // the link, not all at once when its last byte arrives.
             Some(Endpoint::Link(id, side)) => {
                 for chunk in data.chunks(SEGMENT_MAX) {
-                    self.send_segment(i, id, side, chunk.to_vec());
+                    self.send_segment(p, id, side, chunk.to_vec());
                 }
             }
             None => {}
         }
     }
 
-    fn send_segment(&mut self, i: usize, id: u64, side: usize, data: Vec<u8>) {
+    fn send_segment(&mut self, i: Peer, id: u64, side: usize, data: Vec<u8>) {
         let now = self.now;
         let Some(to) = self.links.get(&id).map(|l| l.ends[1 - side].0) else {
             return;
         };
-        let p = self.params_between(i, to);
+        let p = self.params_peers(i, to);
         let jitter = if p.jitter > 0 { rand_core::Rng::next_u64(&mut self.rng) % (p.jitter + 1) } else { 0 };
         let Some(link) = self.links.get_mut(&id) else {
             return;
         };
-        if let Some(t) = self.transcripts.as_mut() {
-            t.entry((i, to)).or_default().extend_from_slice(&data);
+        if let (Some(t), Peer::Node(a), Peer::Node(b)) = (self.transcripts.as_mut(), i, to) {
+            t.entry((a, b)).or_default().extend_from_slice(&data);
         }
         let (labels, saw_sync) = link.dirs[side].decoder.feed(&data);
         if saw_sync {
@@ -452,14 +622,14 @@ impl World {
             kind: kind.unwrap_or(Kind::Stream),
         });
         self.schedule(arrive, Event::Deliver { link: id, side });
-        let (a, b) = (self.nodes[i].node.name().to_string(), self.nodes[to].node.name().to_string());
-        self.record(i, "net", format!("{a} → {b} {label} ({len} bytes)"));
+        let text = format!("{} → {} {label} ({len} bytes)", self.peer_name(i), self.peer_name(to));
+        self.record_link(i, to, "net", text);
     }
 
-    fn connect(&mut self, i: usize, conn: ConnId, host: &str, port: u16) {
-        let target = self.nodes.iter().position(|s| s.up && s.node.addr() == (host, port));
-        let known = self.nodes.iter().position(|s| s.node.addr() == (host, port));
-        let lat = known.map_or(self.params.latency, |t| self.params_between(i, t).latency);
+    fn connect(&mut self, i: Peer, conn: ConnId, host: &str, port: u16) {
+        let known = self.peer_at(host, port);
+        let target = known.filter(|t| self.peer_up(*t));
+        let lat = known.map_or(self.params.latency, |t| self.params_peers(i, t).latency);
         let Some(t) = target else {
             self.schedule(self.now + 2 * lat, Event::Refused { node: i, conn });
             return;
@@ -475,37 +645,44 @@ impl World {
         };
         self.links.insert(id, Link { ends: [(i, Some(conn)), (t, None)], open: [true, true], dirs: [dir(), dir()] });
         self.endpoints.insert((i, conn), Endpoint::Link(id, 0));
-        let name = self.nodes[i].node.name().to_string();
-        self.record(i, "conn", format!("{name} connects to {host}:{port}"));
+        let text = format!("{} connects to {host}:{port}", self.peer_name(i));
+        self.record_link(i, t, "conn", text);
         self.schedule(self.now + lat, Event::Accept { link: id });
     }
 
-    fn close(&mut self, i: usize, conn: ConnId) {
+    fn close(&mut self, i: Peer, conn: ConnId) {
         let (id, side) = match self.endpoints.remove(&(i, conn)) {
             Some(Endpoint::Link(id, side)) => (id, side),
             // The node closed the console (-UNBLOCKED, a protocol error): it reconnects at once,
             // as redis-cli does, so the learner can keep typing.
             Some(Endpoint::Console) => {
-                let console = self.nodes[i].node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
-                self.nodes[i].console = console;
-                self.endpoints.insert((i, console), Endpoint::Console);
+                if let Peer::Node(n) = i {
+                    let console = self.nodes[n].node.accept(self.now, "127.0.0.1", 50_000 + n as u16);
+                    self.nodes[n].console = console;
+                    self.endpoints.insert((i, console), Endpoint::Console);
+                }
                 return;
             }
             None => return,
         };
         let now = self.now;
-        let lat = match self.links.get(&id) {
-            Some(l) => self.params_between(l.ends[0].0, l.ends[1].0).latency,
+        let (lat, other) = match self.links.get(&id) {
+            Some(l) => (self.params_peers(l.ends[0].0, l.ends[1].0).latency, l.ends[1 - side].0),
             None => return,
         };
         let Some(link) = self.links.get_mut(&id) else {
             return;
         };
         link.open[side] = false;
-        let last = link.dirs[side].segments.back().map_or(now, |s| s.arrive_at);
+        if link.ends[1 - side].1.is_none() {
+            // Closed before the other side accepted it (a SYN lost in a partition): nothing
+            // will ever use this link again.
+            self.links.remove(&id);
+        }
+        let last = self.links.get(&id).and_then(|l| l.dirs[side].segments.back()).map_or(now, |s| s.arrive_at);
         let at = last.max(now + lat);
-        let name = self.nodes[i].node.name().to_string();
-        self.record(i, "conn", format!("{name} closes a connection"));
+        let text = format!("{} closes a connection", self.peer_name(i));
+        self.record_link(i, other, "conn", text);
         self.schedule(at, Event::PeerClosed { link: id, side: 1 - side });
     }
 
@@ -517,32 +694,41 @@ impl World {
                     return;
                 };
                 let (client, server) = (l.ends[0].0, l.ends[1].0);
-                if !l.open[0] || !self.nodes[server].up || self.partitioned(client, server) {
+                if !l.open[0] || !self.peer_up(server) || self.partitioned(client, server) {
                     return; // the SYN is lost; the connecting node times out on its own
                 }
                 let peer_port = 40_000 + link as u16;
-                let conn = self.nodes[server].node.accept(now, "127.0.0.1", peer_port);
+                let conn = match server {
+                    Peer::Node(s) => self.nodes[s].node.accept(now, "127.0.0.1", peer_port),
+                    Peer::Sentinel(s) => self.sentinels[s].accept(now),
+                };
                 self.endpoints.insert((server, conn), Endpoint::Link(link, 1));
                 if let Some(l) = self.links.get_mut(&link) {
                     l.ends[1].1 = Some(conn);
                 }
-                let lat = self.params_between(client, server).latency;
+                let lat = self.params_peers(client, server).latency;
                 self.schedule(now + lat, Event::Established { link });
-                let (a, b) = (self.nodes[server].node.name().to_string(), self.nodes[client].node.name().to_string());
-                self.record(server, "conn", format!("{a} accepts a connection from {b}"));
+                let text = format!("{} accepts a connection from {}", self.peer_name(server), self.peer_name(client));
+                self.record_link(server, client, "conn", text);
             }
             Event::Established { link } => {
                 let Some(l) = self.links.get(&link) else {
                     return;
                 };
-                if let (true, (node, Some(conn))) = (l.open[0], l.ends[0]) {
-                    self.nodes[node].node.connected(now, conn);
-                    self.drain(node);
+                if let (true, (peer, Some(conn))) = (l.open[0], l.ends[0]) {
+                    match peer {
+                        Peer::Node(i) => self.nodes[i].node.connected(now, conn),
+                        Peer::Sentinel(j) => self.sentinels[j].connected(now, conn),
+                    }
+                    self.drain_peer(peer);
                 }
             }
             Event::Refused { node, conn } => {
-                self.nodes[node].node.connect_failed(now, conn, "Connection refused");
-                self.drain(node);
+                match node {
+                    Peer::Node(i) => self.nodes[i].node.connect_failed(now, conn, "Connection refused"),
+                    Peer::Sentinel(j) => self.sentinels[j].connect_failed(now, conn),
+                }
+                self.drain_peer(node);
             }
             Event::Deliver { link, side } => {
                 let blocked = self.links.get(&link).is_some_and(|l| self.partitioned(l.ends[0].0, l.ends[1].0));
@@ -560,16 +746,22 @@ impl World {
                 let open = l.open[1 - side];
                 let (from, from_conn) = l.ends[side];
                 let sender_open = l.open[side];
-                let (a, b) = (self.nodes[seg.from].node.name().to_string(), self.nodes[to].node.name().to_string());
+                let (a, b) = (self.peer_name(seg.from), self.peer_name(to));
                 let fate = if open && conn.is_some() { "delivered" } else { "dropped: connection closed" };
-                self.record(to, "net", format!("{b} ← {a} {} ({} bytes) {fate}", seg.label, seg.data.len()));
+                let text = format!("{b} ← {a} {} ({} bytes) {fate}", seg.label, seg.data.len());
+                self.record_link(to, seg.from, "net", text);
                 if let (true, Some(conn)) = (open, conn) {
-                    self.nodes[to].node.receive(now, conn, &seg.data);
-                    self.drain(to);
-                    // The segment left the sender's socket buffers: it may write more.
-                    if let (true, Some(fc), true) = (sender_open, from_conn, self.nodes[from].up) {
-                        self.nodes[from].node.drained(now, fc, seg.data.len());
-                        self.drain(from);
+                    match to {
+                        Peer::Node(i) => self.nodes[i].node.receive(now, conn, &seg.data),
+                        Peer::Sentinel(j) => self.sentinels[j].receive(now, conn, &seg.data),
+                    }
+                    self.drain_peer(to);
+                    // The segment left the sender's socket buffers: a node may write more.
+                    if let (true, Some(fc), Peer::Node(f)) = (sender_open, from_conn, from) {
+                        if self.nodes[f].up {
+                            self.nodes[f].node.drained(now, fc, seg.data.len());
+                            self.drain_peer(from);
+                        }
                     }
                 }
                 self.gc_link(link);
@@ -578,8 +770,7 @@ impl World {
                 let blocked = self.links.get(&link).is_some_and(|l| self.partitioned(l.ends[0].0, l.ends[1].0));
                 if blocked {
                     // The FIN waits behind the partition too.
-                    let lat =
-                        self.links.get(&link).map_or(0, |l| self.params_between(l.ends[0].0, l.ends[1].0).latency);
+                    let lat = self.links.get(&link).map_or(0, |l| self.params_peers(l.ends[0].0, l.ends[1].0).latency);
                     self.schedule(now + lat.max(1), Event::PeerClosed { link, side });
                     return;
                 }
@@ -588,10 +779,9 @@ impl World {
                 };
                 if l.open[side] {
                     l.open[side] = false;
-                    if let (node, Some(conn)) = l.ends[side] {
-                        self.endpoints.remove(&(node, conn));
-                        self.nodes[node].node.closed(now, conn);
-                        self.drain(node);
+                    if let (peer, Some(conn)) = l.ends[side] {
+                        self.endpoints.remove(&(peer, conn));
+                        self.peer_closed(peer, conn);
                     }
                 }
                 self.gc_link(link);
@@ -607,8 +797,20 @@ impl World {
         }
     }
 
-    fn partitioned(&self, a: usize, b: usize) -> bool {
-        let g = |i: usize| self.groups.get(i).copied().unwrap_or(0);
+    /// Tells a peer that one of its connections closed.
+    fn peer_closed(&mut self, p: Peer, conn: ConnId) {
+        match p {
+            Peer::Node(i) => self.nodes[i].node.closed(self.now, conn),
+            Peer::Sentinel(j) => self.sentinels[j].closed(self.now, conn),
+        }
+        self.drain_peer(p);
+    }
+
+    fn partitioned(&self, a: Peer, b: Peer) -> bool {
+        let g = |p: Peer| match p {
+            Peer::Node(i) => self.groups.get(i).copied().unwrap_or(0),
+            Peer::Sentinel(j) => self.sentinel_groups.get(j).copied().unwrap_or(0),
+        };
         g(a) != g(b)
     }
 
@@ -620,6 +822,7 @@ impl World {
             .iter()
             .filter(|(_, l)| {
                 let (x, y) = (l.ends[0].0, l.ends[1].0);
+                let (a, b) = (Peer::Node(a), Peer::Node(b));
                 (x == a && y == b) || (x == b && y == a)
             })
             .map(|(id, _)| *id)
@@ -636,10 +839,9 @@ impl World {
             return;
         };
         for side in 0..2 {
-            if let (node, Some(conn)) = l.ends[side] {
-                if l.open[side] && self.endpoints.remove(&(node, conn)).is_some() && self.nodes[node].up {
-                    self.nodes[node].node.closed(self.now, conn);
-                    self.drain(node);
+            if let (peer, Some(conn)) = l.ends[side] {
+                if l.open[side] && self.endpoints.remove(&(peer, conn)).is_some() && self.peer_up(peer) {
+                    self.peer_closed(peer, conn);
                 }
             }
         }
@@ -657,9 +859,10 @@ impl World {
     /// Removes every partition; held bytes resume their way in order.
     pub fn heal(&mut self) {
         self.groups.clear();
+        self.sentinel_groups.clear();
         let now = self.now;
         let lats: BTreeMap<u64, Micros> =
-            self.links.iter().map(|(id, l)| (*id, self.params_between(l.ends[0].0, l.ends[1].0).latency)).collect();
+            self.links.iter().map(|(id, l)| (*id, self.params_peers(l.ends[0].0, l.ends[1].0).latency)).collect();
         let mut resched = Vec::new();
         for (id, l) in self.links.iter_mut() {
             let lat = lats.get(id).copied().unwrap_or(0);
@@ -683,13 +886,14 @@ impl World {
         if !self.nodes.get(i).is_some_and(|s| s.up) {
             return;
         }
+        let me = Peer::Node(i);
         let ids: Vec<u64> =
-            self.links.iter().filter(|(_, l)| l.ends[0].0 == i || l.ends[1].0 == i).map(|(id, _)| *id).collect();
+            self.links.iter().filter(|(_, l)| l.ends[0].0 == me || l.ends[1].0 == me).map(|(id, _)| *id).collect();
         self.nodes[i].up = false;
         for id in ids {
             self.reset_link(id);
         }
-        self.endpoints.retain(|(n, _), e| *n != i || *e == Endpoint::Console);
+        self.endpoints.retain(|(n, _), e| *n != me || *e == Endpoint::Console);
         let name = self.nodes[i].node.name().to_string();
         self.record(i, "fault", format!("{name} crashed"));
         self.version += 1;
@@ -713,7 +917,7 @@ impl World {
         let mut node = Node::restart(cfg, seed, self.now, disk, replicaof);
         node.set_socket_buffer(Some(SOCKET_BUFFER));
         let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
-        self.endpoints.insert((i, console), Endpoint::Console);
+        self.endpoints.insert((Peer::Node(i), console), Endpoint::Console);
         *slot = Slot {
             node,
             console,
@@ -777,5 +981,15 @@ impl World {
             d.update(e.text.as_bytes());
         }
         format!("{:016x}", d.finalize())
+    }
+}
+
+/// A console line split as redis-cli splits it; what redis-cli prints instead when it is not a
+/// command (bad quoting, or nothing typed).
+fn console_args(line: &str) -> Result<Vec<Vec<u8>>, String> {
+    match split_args(line.as_bytes()) {
+        Err(_) => Err("Invalid argument(s)".into()),
+        Ok(a) if a.is_empty() => Err(String::new()),
+        Ok(a) => Ok(a),
     }
 }

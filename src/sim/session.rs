@@ -9,10 +9,13 @@
 //!
 //! The log serialises compactly enough for a URL:
 //! `RL1;s=<seed>;<delta>,<code>[,<arg>...];...` where `<delta>` is the time since the previous
-//! action in base-36 microseconds and arguments are percent-encoded.
+//! action in base-36 microseconds and arguments are percent-encoded. Sentinels are actions too
+//! (`S` adds one, `C` is a line on a sentinel's console, `P` partitions sentinels), so a run
+//! with automatic failovers replays, seeks and forks like any other.
 
 use std::fmt;
 
+use super::sentinel::SentinelConfig;
 use super::{LinkParams, World};
 use crate::node::Micros;
 
@@ -44,6 +47,13 @@ pub enum Action {
     Link(usize, usize, u64, u64, u64),
     /// An RDB file imported into a node (it restarts from it).
     Import(usize, Vec<u8>),
+    /// Adds a sentinel monitoring a node: master node, quorum, down-after-milliseconds,
+    /// failover-timeout (ms).
+    AddSentinel(usize, u32, u64, u64),
+    /// A console line on a sentinel.
+    SentinelConsole(usize, String),
+    /// Partition groups of the sentinels, one per sentinel.
+    PartitionSentinels(Vec<u32>),
 }
 
 /// A malformed action log: which part, and what is wrong.
@@ -201,9 +211,7 @@ impl Session {
                 Action::AddNode => vec!["n".into()],
                 Action::Console(n, line) => vec!["c".into(), n.to_string(), escape(line)],
                 Action::Cut(a, b) => vec!["x".into(), a.to_string(), b.to_string()],
-                Action::Partition(g) => {
-                    vec!["p".into(), g.iter().map(u32::to_string).collect::<Vec<_>>().join(".")]
-                }
+                Action::Partition(g) => vec!["p".into(), groups_text(g)],
                 Action::Heal => vec!["h".into()],
                 Action::Crash(n) => vec!["k".into(), n.to_string()],
                 Action::Restart(n) => vec!["r".into(), n.to_string()],
@@ -215,6 +223,11 @@ impl Session {
                 Action::Import(n, bytes) => {
                     vec!["i".into(), n.to_string(), bytes.iter().map(|b| format!("{b:02x}")).collect()]
                 }
+                Action::AddSentinel(m, q, d, f) => {
+                    vec!["S".into(), m.to_string(), q.to_string(), d.to_string(), f.to_string()]
+                }
+                Action::SentinelConsole(j, line) => vec!["C".into(), j.to_string(), escape(line)],
+                Action::PartitionSentinels(g) => vec!["P".into(), groups_text(g)],
             };
             out.push(',');
             out.push_str(&args.join(","));
@@ -242,11 +255,16 @@ impl Session {
 fn check_action(w: &World, a: &Action) -> Option<String> {
     let n = w.node_count();
     let bad = |i: usize| (i >= n).then(|| format!("node {i} does not exist (there are {n})"));
+    let ns = w.sentinel_count();
     match a {
-        Action::Console(i, _) | Action::Crash(i) | Action::Restart(i) | Action::Pause(i, _) | Action::Import(i, _) => {
-            bad(*i)
-        }
+        Action::Console(i, _)
+        | Action::Crash(i)
+        | Action::Restart(i)
+        | Action::Pause(i, _)
+        | Action::Import(i, _)
+        | Action::AddSentinel(i, ..) => bad(*i),
         Action::Cut(a, b) | Action::Link(a, b, ..) => bad(*a).or_else(|| bad(*b)),
+        Action::SentinelConsole(j, _) => (*j >= ns).then(|| format!("sentinel {j} does not exist (there are {ns})")),
         _ => None,
     }
 }
@@ -275,8 +293,28 @@ fn apply(w: &mut World, a: &Action) -> String {
                 return e.to_string();
             }
         }
+        Action::AddSentinel(m, q, d, f) => {
+            let cfg = SentinelConfig {
+                quorum: (*q).max(1),
+                down_after_ms: (*d).max(1),
+                failover_timeout_ms: (*f).max(1),
+                ..SentinelConfig::default()
+            };
+            w.add_sentinel(*m, cfg);
+        }
+        Action::SentinelConsole(j, line) => return w.sentinel_console(*j, line),
+        Action::PartitionSentinels(g) => w.partition_sentinels(g),
     }
     String::new()
+}
+
+fn groups_text(g: &[u32]) -> String {
+    g.iter().map(u32::to_string).collect::<Vec<_>>().join(".")
+}
+
+fn parse_groups(text: &str, at: &str) -> Result<Vec<u32>, LogError> {
+    let g: Result<Vec<u32>, _> = text.split('.').map(str::parse::<u32>).collect();
+    g.map_err(|_| LogError(format!("{at}: bad partition groups '{text}'")))
 }
 
 fn to_base36(mut n: u64) -> String {
@@ -368,8 +406,22 @@ fn parse_log(log: &str) -> Result<(u64, Vec<(Micros, Action)>), LogError> {
             }
             Some("p") => {
                 want(3)?;
-                let g: Result<Vec<u32>, _> = f[2].split('.').map(str::parse::<u32>).collect();
-                Action::Partition(g.map_err(|_| LogError(format!("{at}: bad partition groups '{}'", f[2])))?)
+                Action::Partition(parse_groups(f[2], &at)?)
+            }
+            Some("P") => {
+                want(3)?;
+                Action::PartitionSentinels(parse_groups(f[2], &at)?)
+            }
+            Some("S") => {
+                want(6)?;
+                let quorum =
+                    u32::try_from(num(3, "quorum")?).map_err(|_| LogError(format!("{at}: quorum too large")))?;
+                Action::AddSentinel(idx(2)?, quorum, num(4, "down-after")?, num(5, "failover-timeout")?)
+            }
+            Some("C") => {
+                want(4)?;
+                let j = num(2, "sentinel index")? as usize;
+                Action::SentinelConsole(j, unescape(f[3], &at)?)
             }
             Some("h") => want(2).map(|_| Action::Heal)?,
             Some("k") => {
@@ -485,6 +537,38 @@ mod tests {
         let mut r = Session::from_log(&log).unwrap();
         r.run_until(70_000_000);
         assert_eq!(r.world().trace_digest(), s.world().trace_digest());
+    }
+
+    #[test]
+    fn a_run_with_sentinels_round_trips_through_its_log_and_seeks() {
+        let mut s = Session::new(5);
+        for _ in 0..3 {
+            s.act(Action::AddNode);
+        }
+        s.act(Action::Console(1, "REPLICAOF 127.0.0.1 6379".into()));
+        s.act(Action::Console(2, "REPLICAOF 127.0.0.1 6379".into()));
+        for _ in 0..3 {
+            s.act(Action::AddSentinel(0, 2, 3_000, 30_000));
+        }
+        s.run_until(12_000_000);
+        s.act(Action::Crash(0));
+        s.run_until(30_000_000);
+        let reply = s.act(Action::SentinelConsole(1, "SENTINEL get-master-addr-by-name mymaster".into()));
+        assert_ne!(reply, "1) \"127.0.0.1\"\n2) \"6379\"", "the sentinels failed over: {reply}");
+        let straight = s.world().trace_digest();
+        let log = s.to_log();
+        assert!(log.contains(",S,0,2,3000,30000;") && log.contains(",C,1,SENTINEL%20get"), "{log}");
+        let mut r = Session::from_log(&log).unwrap();
+        r.run_until(30_000_000);
+        assert_eq!(r.world().trace_digest(), straight);
+        // Seeking back before the crash and forward again gives the same run.
+        s.seek(11_000_000);
+        assert_eq!(s.world().sentinel_count(), 3);
+        assert!(!s.world().sentinel_view(0).unwrap().odown);
+        s.seek(30_000_000);
+        assert_eq!(s.world().trace_digest(), straight);
+        assert!(Session::from_log("RL1;s=1;0,n;0,C,0,PING").unwrap_err().0.contains("sentinel 0 does not exist"));
+        assert!(Session::from_log("RL1;s=1;0,n;0,S,3,2,1,1").unwrap_err().0.contains("node 3 does not exist"));
     }
 
     #[test]

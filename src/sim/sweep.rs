@@ -1,6 +1,15 @@
 //! Headless random runs: one master and its replicas under a random workload and random faults,
 //! then healing, quiescence and the invariants of the simulator issue.
 //!
+//! The faults: cuts, partitions, crashes (with or without a SAVE) and later restarts, immediate
+//! restarts, pauses, and changes of master. In about a third of the runs three sentinels (quorum
+//! 2) watch the nodes and fail over on their own when the master crashes, pauses or is
+//! partitioned away; the workload then writes wherever the sentinels say the master is, as a
+//! Sentinel-aware client does. In the other runs an operator changes masters: `REPLICAOF NO ONE`
+//! on a replica and `REPLICAOF` to it on every other node that is up, or the `FAILOVER` command;
+//! writes follow the master. After healing, the operator points every node at the final master
+//! (in sentinel runs the sentinels do it).
+//!
 //! A run is a pure function of its [`SweepConfig`]: every random choice (the workload, the fault
 //! schedule, the per-run settings) comes from a ChaCha8 generator seeded from the run's seed,
 //! and the [`World`] itself is seeded from it too. Nothing here reads a clock or does I/O, so the
@@ -9,8 +18,8 @@
 //!
 //! The invariants checked (violations are collected as text; nothing here panics on purpose, so
 //! a panic is an engine bug):
-//! - after healing and quiescence every replica holds the master's dataset (DEBUG DIGEST), its
-//!   replication ID and its offset;
+//! - after healing and quiescence every other node is a replica, with its link up, holding the
+//!   final master's dataset (DEBUG DIGEST), its replication ID and its offset;
 //! - a replica's applied offset, sampled every 100 ms of virtual time, never goes back while
 //!   its link is up, except across a full sync (the replica logged "Full resync from master")
 //!   or a restart of that replica;
@@ -24,7 +33,8 @@ use std::fmt;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-use super::World;
+use super::sentinel::SentinelConfig;
+use super::{World, BASE_PORT};
 use crate::node::Micros;
 
 /// Sampling period for offsets and backlogs, and the quiescence check, µs (100 ms).
@@ -118,6 +128,11 @@ pub struct SweepReport {
     pub faults: Vec<String>,
     /// Bytes that travelled between nodes (the sum of the trace's `net` events).
     pub bytes_moved: u64,
+    /// Promotions: times a node went from replica to master (by the operator, FAILOVER or a
+    /// sentinel).
+    pub promotions: u64,
+    /// Failovers the sentinels completed (`+failover-end` events), 0 in runs without them.
+    pub sentinel_failovers: u64,
     /// Virtual ms after the end of the run at which the world was quiescent, if it was.
     pub quiesced_after_ms: Option<u64>,
     /// Virtual time at the end, ms.
@@ -145,9 +160,36 @@ enum Action {
     Cut(usize),
     Partition(Vec<u32>),
     Heal,
-    Crash { node: usize, save: bool },
+    Crash {
+        node: usize,
+        save: bool,
+    },
     Restart(usize),
-    Pause { node: usize, ms: u64 },
+    Pause {
+        node: usize,
+        ms: u64,
+    },
+    /// A crash and an immediate restart (with a SAVE first, or not).
+    Reboot {
+        node: usize,
+        save: bool,
+    },
+    /// The operator promotes this node (if it is a replica) and points the others at it.
+    Promote(usize),
+    /// `FAILOVER TIMEOUT ms` on the current master, or with `TO` a node and `FORCE`.
+    Failover {
+        timeout_ms: u64,
+        force_to: Option<usize>,
+    },
+}
+
+/// How masters change in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Promotions {
+    /// An operator (REPLICAOF NO ONE + REPLICAOF, or FAILOVER).
+    Operator,
+    /// Three sentinels.
+    Sentinels,
 }
 
 struct Gen(ChaCha8Rng);
@@ -222,7 +264,7 @@ fn write(g: &mut Gen) -> Vec<String> {
 }
 
 /// The fault schedule: episodes at random times, each closed before `end`.
-fn faults(g: &mut Gen, nodes: usize, end: Micros, out: &mut Vec<(Micros, Action)>) {
+fn faults(g: &mut Gen, nodes: usize, end: Micros, promotions: Promotions, out: &mut Vec<(Micros, Action)>) {
     if nodes < 2 {
         return;
     }
@@ -239,7 +281,7 @@ fn faults(g: &mut Gen, nodes: usize, end: Micros, out: &mut Vec<(Micros, Action)
         let at = g.range(start, end - SAMPLE);
         let room = end - at;
         let dur = g.range(200_000, 15_000_000).min(room - 1);
-        match g.below(4) {
+        match g.below(7) {
             0 => out.push((at, Action::Cut(g.range(1, nodes as u64 - 1) as usize))),
             1 => {
                 if at < partition_free {
@@ -264,7 +306,7 @@ fn faults(g: &mut Gen, nodes: usize, end: Micros, out: &mut Vec<(Micros, Action)
                 out.push((at + dur, Action::Restart(node)));
                 crash_free[node] = at + dur + 1;
             }
-            _ => {
+            3 => {
                 let node = g.below(nodes as u64) as usize;
                 if at < pause_free[node] {
                     continue;
@@ -272,6 +314,26 @@ fn faults(g: &mut Gen, nodes: usize, end: Micros, out: &mut Vec<(Micros, Action)
                 let ms = (dur / 1000).clamp(1, 9_000);
                 out.push((at, Action::Pause { node, ms }));
                 pause_free[node] = at + ms * 1000 + 1;
+            }
+            4 => {
+                let node = g.below(nodes as u64) as usize;
+                if at < crash_free[node] {
+                    continue;
+                }
+                out.push((at, Action::Reboot { node, save: g.chance(50) }));
+            }
+            _ if promotions == Promotions::Sentinels => {
+                // The sentinels' work: the master itself (whoever it is then) goes away.
+                out.push((at, Action::Crash { node: usize::MAX, save: g.chance(50) }));
+                out.push((at + dur.max(6_000_000).min(room - 1), Action::Restart(usize::MAX)));
+            }
+            5 => out.push((at, Action::Promote(g.below(nodes as u64) as usize))),
+            _ => {
+                // An operator gives FAILOVER a timeout: without one it would hold writes back
+                // for as long as no replica catches up.
+                let timeout_ms = g.range(1_000, 5_000);
+                let force_to = g.chance(30).then(|| g.below(nodes as u64) as usize);
+                out.push((at, Action::Failover { timeout_ms, force_to }));
             }
         }
     }
@@ -306,6 +368,11 @@ struct Watch {
 struct Run {
     w: World,
     cfg: SweepConfig,
+    promotions: Promotions,
+    /// The node the workload writes to.
+    master: usize,
+    /// The node a "crash the master" fault took down, for its restart.
+    crashed_master: Option<usize>,
     watch: Vec<Watch>,
     cursor: usize,
     bytes: u64,
@@ -392,7 +459,7 @@ impl Run {
                     self.violation(format!("{} backlog histlen {h} exceeds {BACKLOG_SLACK} × size {s}", v.name));
                 }
             }
-            if i == 0 {
+            if v.role == "master" {
                 continue;
             }
             let wt = &mut self.watch[i];
@@ -420,20 +487,116 @@ impl Run {
         }
     }
 
+    /// The node an address names, if it is one of the run's.
+    fn node_at(&self, port: u16) -> Option<usize> {
+        let i = port.checked_sub(BASE_PORT)? as usize;
+        (i < self.cfg.nodes).then_some(i)
+    }
+
+    /// Where the master is now: what the sentinels say (the one with the newest configuration),
+    /// or, for an operator, the end of the replication chain from the last master it set.
+    fn current_master(&self) -> usize {
+        if self.promotions == Promotions::Sentinels {
+            let best =
+                (0..self.w.sentinel_count()).filter_map(|j| self.w.sentinel_view(j)).max_by_key(|v| v.config_epoch);
+            return best.and_then(|v| self.node_at(v.master_port)).unwrap_or(self.master);
+        }
+        let mut m = self.master;
+        for _ in 0..self.cfg.nodes {
+            let next = self.w.is_up(m).then(|| self.w.node(m).master_addr()).flatten();
+            match next.and_then(|(_, port)| self.node_at(port)) {
+                Some(n) if n != m => m = n,
+                _ => break,
+            }
+        }
+        m
+    }
+
+    /// REPLICAOF NO ONE on `p`, then REPLICAOF p on every other node that is up.
+    fn promote(&mut self, p: usize) -> bool {
+        if self.console(p, "REPLICAOF NO ONE") != "OK" {
+            return false;
+        }
+        self.master = p;
+        self.repoint_all(p);
+        true
+    }
+
+    /// Points every node but `m` that is up and not already its replica at `m`; returns how
+    /// many it re-pointed.
+    fn repoint_all(&mut self, m: usize) -> usize {
+        let port = BASE_PORT + m as u16;
+        let mut changed = 0;
+        for i in 0..self.cfg.nodes {
+            let wanted = Some(("127.0.0.1".to_string(), port));
+            if i != m && self.w.is_up(i) && self.w.node(i).master_addr() != wanted {
+                let line = format!("REPLICAOF 127.0.0.1 {port}");
+                let mut reply = self.console(i, &line);
+                if reply.contains("not allowed while failing over") {
+                    // The operator takes over from a FAILOVER still waiting for its replica.
+                    self.console(i, "FAILOVER ABORT");
+                    reply = self.console(i, &line);
+                }
+                if !reply.starts_with("OK") && !reply.is_empty() {
+                    self.violation(format!("node {i}: REPLICAOF answered {reply}"));
+                }
+                changed += 1;
+            }
+        }
+        changed
+    }
+
     fn apply(&mut self, a: Action, log: &mut Vec<String>, writes: &mut u64) {
         let t = self.w.now() / 1000;
         let name = |i: usize| ((b'A' + (i % 26) as u8) as char).to_string();
         match a {
             Action::Write(lines) => {
+                let m = self.current_master();
+                self.master = m;
                 for l in lines {
-                    self.w.console(0, &l);
+                    self.w.console(m, &l);
                     *writes += 1;
                 }
-                self.w.console_late_replies(0);
+                self.w.console_late_replies(m);
             }
             Action::Cut(r) => {
                 self.w.cut(0, r);
                 log.push(format!("{t}ms cut A-{}", name(r)));
+            }
+            Action::Crash { node: usize::MAX, save } => {
+                let m = self.current_master();
+                if self.crashed_master.is_none() && self.w.is_up(m) {
+                    self.crashed_master = Some(m);
+                    self.apply(Action::Crash { node: m, save }, log, writes);
+                }
+            }
+            Action::Restart(usize::MAX) => {
+                if let Some(m) = self.crashed_master.take() {
+                    self.apply(Action::Restart(m), log, writes);
+                }
+            }
+            Action::Reboot { node, save } => {
+                if !self.w.is_up(node) || self.crashed_master == Some(node) {
+                    return;
+                }
+                self.apply(Action::Crash { node, save }, log, writes);
+                self.apply(Action::Restart(node), log, writes);
+            }
+            Action::Promote(p) => {
+                let m = self.current_master();
+                if p != m && self.w.is_up(p) && !self.w.node(p).is_paused() && self.promote(p) {
+                    log.push(format!("{t}ms promote {} (REPLICAOF NO ONE, others REPLICAOF it)", name(p)));
+                }
+            }
+            Action::Failover { timeout_ms, force_to } => {
+                let m = self.current_master();
+                if self.w.is_up(m) && !self.w.node(m).is_paused() {
+                    let to =
+                        force_to.map_or(String::new(), |n| format!("TO 127.0.0.1 {} FORCE ", BASE_PORT + n as u16));
+                    let line = format!("FAILOVER {to}TIMEOUT {timeout_ms}");
+                    let reply = self.console(m, &line);
+                    log.push(format!("{t}ms {line} on {}: {reply}", name(m)));
+                }
             }
             Action::Partition(groups) => {
                 self.w.partition(&groups);
@@ -469,16 +632,20 @@ impl Run {
         }
     }
 
-    /// True when nothing travels and every replica is up to date with the master.
-    fn quiescent(&self) -> bool {
-        if !self.w.in_flight().is_empty() || !(0..self.cfg.nodes).all(|i| self.w.is_up(i)) {
+    /// True when nothing travels between nodes and every other node is a replica up to date
+    /// with master `m`.
+    fn quiescent(&self, m: usize) -> bool {
+        let node_traffic =
+            self.w.in_flight().iter().any(|s| matches!((s.from, s.to), (super::Peer::Node(_), super::Peer::Node(_))));
+        if node_traffic || !(0..self.cfg.nodes).all(|i| self.w.is_up(i)) {
             return false;
         }
-        let m = self.w.node(0).view();
-        (1..self.cfg.nodes).all(|i| {
-            let v = self.w.node(i).view();
-            v.link_status == Some("up") && v.slave_repl_offset == m.master_repl_offset
-        })
+        let mv = self.w.node(m).view();
+        mv.role == "master"
+            && (0..self.cfg.nodes).filter(|&i| i != m).all(|i| {
+                let v = self.w.node(i).view();
+                v.link_status == Some("up") && v.slave_repl_offset == mv.master_repl_offset
+            })
     }
 }
 
@@ -492,6 +659,7 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
     let nodes = cfg.nodes.max(1);
     let cfg = SweepConfig { nodes, ..cfg };
     let mut g = Gen(ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5357_4545_505f_5246));
+    let promotions = if cfg.faults && g.chance(35) { Promotions::Sentinels } else { Promotions::Operator };
     let mut r = Run {
         w: {
             let mut w = World::new(cfg.seed);
@@ -499,6 +667,9 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
             w
         },
         cfg: cfg.clone(),
+        promotions,
+        master: 0,
+        crashed_master: None,
         watch: vec![Watch::default(); nodes],
         cursor: 0,
         bytes: 0,
@@ -537,6 +708,15 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
             r.violation(format!("node {i}: REPLICAOF answered {reply}"));
         }
     }
+    if promotions == Promotions::Sentinels && nodes > 1 {
+        let down_after = [2_000, 3_000, 5_000][g.below(3) as usize];
+        let scfg =
+            SentinelConfig { quorum: 2, down_after_ms: down_after, failover_timeout_ms: 10_000, ..Default::default() };
+        for _ in 0..3 {
+            r.w.add_sentinel(0, scfg.clone());
+        }
+        settings.push(format!("3 sentinels, quorum 2, down-after {down_after} ms, failover-timeout 10 s"));
+    }
 
     // The schedule: writes at random times, then the faults.
     let end = cfg.virtual_secs * 1_000_000;
@@ -545,7 +725,7 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
         plan.push((g.below(end.max(1)), Action::Write(write(&mut g))));
     }
     if cfg.faults {
-        faults(&mut g, nodes, end, &mut plan);
+        faults(&mut g, nodes, end, promotions, &mut plan);
     }
     plan.sort_by_key(|(t, _)| *t); // stable: equal times keep their drawing order
 
@@ -568,7 +748,8 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
         r.check_psync_rule();
     }
 
-    // Heal everything, restart whatever is down, wait for quiescence.
+    // Heal everything, restart whatever is down, let the operator (or the sentinels) point
+    // every node at one master, wait for quiescence.
     r.w.heal();
     for i in 0..nodes {
         if !r.w.is_up(i) {
@@ -577,12 +758,23 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
             log.push(format!("{}ms restart {} (end)", r.w.now() / 1000, r.w.node(i).name()));
         }
     }
+    if r.promotions == Promotions::Operator {
+        // Let a FAILOVER under way finish (or time out) first.
+        r.w.run_until(end + 6_000_000);
+        let m = r.current_master();
+        let changed = if r.w.node(m).view().role != "master" { r.promote(m) } else { r.repoint_all(m) > 0 };
+        if changed {
+            log.push(format!("{}ms operator points every node at {}", r.w.now() / 1000, r.w.node(m).name()));
+        }
+    }
     let mut quiesced = None;
-    let mut waited = 0;
+    let mut waited = r.w.now() - end;
+    let mut m = r.current_master();
     while waited <= QUIESCE_LIMIT {
-        r.w.run_until(end + waited);
+        r.w.run_until((end + waited).max(r.w.now()));
         r.sample();
-        if r.quiescent() {
+        m = r.current_master();
+        if r.quiescent(m) {
             quiesced = Some(waited / 1000);
             break;
         }
@@ -591,10 +783,12 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
     r.check_psync_rule();
 
     // Final invariants.
-    let m = r.w.node(0).view();
-    let master_digest = r.w.node(0).digest();
+    let master = m;
+    let m = r.w.node(master).view();
+    let master_digest = r.w.node(master).digest();
     if quiesced.is_none() {
-        let states: Vec<String> = (1..nodes)
+        let states: Vec<String> = (0..nodes)
+            .filter(|&i| i != master)
             .map(|i| {
                 let v = r.w.node(i).view();
                 format!("{} {} {} offset {}", v.name, v.repl_state, v.link_status.unwrap_or("-"), v.slave_repl_offset)
@@ -602,13 +796,15 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
             .collect();
         let flying = r.w.in_flight().len();
         r.violation(format!(
-            "no quiescence within {} s: master offset {}, {}, {flying} segments in flight",
+            "no quiescence within {} s: master {} ({}) offset {}, {}, {flying} segments in flight",
             QUIESCE_LIMIT / 1_000_000,
+            m.name,
+            m.role,
             m.master_repl_offset,
             states.join(", ")
         ));
     }
-    for i in 1..nodes {
+    for i in (0..nodes).filter(|&i| i != master) {
         let v = r.w.node(i).view();
         if v.slave_repl_offset != m.master_repl_offset {
             r.violation(format!("{} offset {} != master's {}", v.name, v.slave_repl_offset, m.master_repl_offset));
@@ -652,6 +848,14 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
         writes,
         faults: log,
         bytes_moved: r.bytes,
+        promotions: r.w.trace().iter().filter(|e| e.kind == "state" && e.text.ends_with("role slave → master")).count()
+            as u64,
+        sentinel_failovers: r
+            .w
+            .trace()
+            .iter()
+            .filter(|e| e.kind == "sentinel" && e.text.contains(" +failover-end "))
+            .count() as u64,
         quiesced_after_ms: quiesced,
         end_ms: r.w.now() / 1000,
         nodes: reports,
@@ -719,6 +923,7 @@ impl fmt::Display for SweepReport {
         }
         writeln!(f)?;
         writeln!(f, "bytes moved between nodes: {}", self.bytes_moved)?;
+        writeln!(f, "promotions: {}, of which sentinel failovers: {}", self.promotions, self.sentinel_failovers)?;
         match self.quiesced_after_ms {
             Some(ms) => writeln!(f, "quiescent {ms} ms after healing (virtual end {} ms)", self.end_ms)?,
             None => writeln!(f, "NOT quiescent (virtual end {} ms)", self.end_ms)?,

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
 
 use crate::sim::session::{Action, Session};
-use crate::sim::World;
+use crate::sim::{Peer, World};
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -40,6 +40,21 @@ struct InFlight<'a> {
     sent_at: f64,
     arrive_at: f64,
     bytes: usize,
+    label: &'a str,
+    kind: crate::sim::wire::Kind,
+}
+
+/// A message between a sentinel and a node (or another sentinel).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SentinelMessage<'a> {
+    sentinel: usize,
+    /// The node at the other end, or None when it is another sentinel.
+    node: Option<usize>,
+    /// True when the message goes from the sentinel to the other end.
+    outbound: bool,
+    sent_at: f64,
+    arrive_at: f64,
     label: &'a str,
     kind: crate::sim::wire::Kind,
 }
@@ -208,9 +223,13 @@ impl Lab {
             .world()
             .in_flight()
             .into_iter()
-            .map(|s| InFlight {
-                from: s.from,
-                to: s.to,
+            .filter_map(|s| match (s.from, s.to) {
+                (Peer::Node(from), Peer::Node(to)) => Some((from, to, s)),
+                _ => None,
+            })
+            .map(|(from, to, s)| InFlight {
+                from,
+                to,
                 sent_at: s.sent_at as f64 / 1000.0,
                 arrive_at: s.arrive_at as f64 / 1000.0,
                 bytes: s.data.len(),
@@ -221,7 +240,89 @@ impl Lab {
         to_js(&v)
     }
 
-    /// Trace events since the last call.
+    /// Messages travelling now between sentinels and nodes (kept apart from `inFlight`, which
+    /// the node view draws between node boxes).
+    #[wasm_bindgen(js_name = sentinelInFlight)]
+    pub fn sentinel_in_flight(&self) -> Result<JsValue, JsError> {
+        let v: Vec<SentinelMessage> = self
+            .world()
+            .in_flight()
+            .into_iter()
+            .filter_map(|s| {
+                let (sentinel, other, outbound) = match (s.from, s.to) {
+                    (Peer::Sentinel(j), other) => (j, other, true),
+                    (other, Peer::Sentinel(j)) => (j, other, false),
+                    _ => return None,
+                };
+                let node = match other {
+                    Peer::Node(i) => Some(i),
+                    Peer::Sentinel(_) => None,
+                };
+                Some(SentinelMessage {
+                    sentinel,
+                    node,
+                    outbound,
+                    sent_at: s.sent_at as f64 / 1000.0,
+                    arrive_at: s.arrive_at as f64 / 1000.0,
+                    label: &s.label,
+                    kind: s.kind,
+                })
+            })
+            .collect();
+        to_js(&v)
+    }
+
+    /// Adds a sentinel (on 127.0.0.1:26379 + index) monitoring node `master` with the given
+    /// quorum, down-after-milliseconds and failover-timeout (ms); returns its index.
+    #[wasm_bindgen(js_name = addSentinel)]
+    pub fn add_sentinel(
+        &mut self,
+        master: usize,
+        quorum: u32,
+        down_after_ms: f64,
+        failover_timeout_ms: f64,
+    ) -> Result<usize, JsError> {
+        if master >= self.world().node_count() {
+            return Err(JsError::new(&format!("no node {master}")));
+        }
+        let ms = |v: f64| if v.is_finite() && v >= 1.0 { v as u64 } else { 1 };
+        self.session.act(Action::AddSentinel(master, quorum.max(1), ms(down_after_ms), ms(failover_timeout_ms)));
+        Ok(self.world().sentinel_count() - 1)
+    }
+
+    /// Number of sentinels.
+    #[wasm_bindgen(js_name = sentinelCount)]
+    pub fn sentinel_count(&self) -> usize {
+        self.world().sentinel_count()
+    }
+
+    /// What sentinel `j` sees: its master (address, sdown, odown), failover state, epochs,
+    /// the replicas and other sentinels it knows, and its latest event lines.
+    #[wasm_bindgen(js_name = sentinelState)]
+    pub fn sentinel_state(&self, j: usize) -> Result<JsValue, JsError> {
+        match self.world().sentinel_view(j) {
+            Some(v) => to_js(&v),
+            None => Err(JsError::new(&format!("no sentinel {j}"))),
+        }
+    }
+
+    /// Runs a console line on sentinel `j` (`SENTINEL get-master-addr-by-name mymaster`, ...).
+    #[wasm_bindgen(js_name = sentinelCommand)]
+    pub fn sentinel_command(&mut self, j: usize, line: &str) -> String {
+        if j >= self.world().sentinel_count() {
+            return format!("(error) ERR no such sentinel {j}");
+        }
+        self.session.act(Action::SentinelConsole(j, line.to_string()))
+    }
+
+    /// Puts sentinels in partition groups (one number per sentinel), next to the nodes' groups.
+    #[wasm_bindgen(js_name = partitionSentinels)]
+    pub fn partition_sentinels(&mut self, groups: Vec<u32>) {
+        self.session.act(Action::PartitionSentinels(groups));
+    }
+
+    /// Trace events since the last call (kinds `sentinel` and `sentinel-net` carry a
+    /// sentinel's index in `node`).
     #[wasm_bindgen(js_name = drainEvents)]
     pub fn drain_events(&mut self) -> Result<JsValue, JsError> {
         let drained = self.session.world_mut().drain_trace();
