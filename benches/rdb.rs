@@ -472,7 +472,7 @@ fn main() {
             for &(shape, enc, dec) in rows {
                 let r = redis_of(shape);
                 row("our wasm encode (exportRdb)", shape, enc, Some(r.save));
-                row("our wasm decode (checkRdb)", shape, dec, Some(r.load));
+                row("our wasm decode (parseRdb)", shape, dec, Some(r.load));
                 for (dir, t, vs) in [("encode", enc, r.save), ("decode", dec, r.load)] {
                     let ratio = t.keys_per_sec() / vs.keys_per_sec();
                     verdicts.push(format!(

@@ -3,7 +3,7 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use redis_repl_lab::wasm::{last_panic, Lab};
+use redis_repl_lab::wasm::{check_rdb, last_panic, parse_rdb, Lab};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::*;
 
@@ -98,4 +98,22 @@ fn seek_back_replays_and_the_action_log_rebuilds_the_run() {
     again.seek(lab.now());
     assert_eq!(again.trace_digest(), lab.trace_digest());
     assert!(Lab::from_log("not a log").is_err());
+}
+
+#[wasm_bindgen_test]
+fn an_exported_dump_parses_back_with_its_keys() {
+    let mut lab = Lab::new(3);
+    lab.add_node();
+    assert_eq!(lab.command(0, "SET greeting hello"), "OK");
+    assert_eq!(lab.command(0, "RPUSH list a b c"), "(integer) 3");
+    let bytes = lab.export_rdb(0).unwrap_or_else(|_| panic!("export failed"));
+    let parsed = parse_rdb(&bytes).unwrap_or_else(|_| panic!("our own dump must parse"));
+    assert_eq!((parsed.keys(), parsed.version(), parsed.checksum_verified()), (2, 10, true));
+    let text = parsed.describe();
+    assert!(text.contains("\"greeting\"") && text.contains("\"hello\""), "{text}");
+    assert_eq!(check_rdb(&bytes).ok(), Some(2));
+    let mut bad = bytes.clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 1;
+    assert!(parse_rdb(&bad).is_err() && check_rdb(&bad).is_err(), "a wrong checksum is refused");
 }

@@ -5,6 +5,9 @@
 //! with their decoded labels. A Rust panic is recorded before it unwinds into a JS exception, so
 //! the page can show its message in an error banner instead of freezing.
 
+#[cfg(not(target_feature = "atomics"))]
+mod heap;
+
 use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
@@ -74,7 +77,44 @@ fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
 /// Parses a `dump.rdb` without loading it anywhere: the number of keys, or why it is bad.
 #[wasm_bindgen(js_name = checkRdb)]
 pub fn check_rdb(bytes: &[u8]) -> Result<u32, JsError> {
-    crate::rdb::read_rdb(bytes).map(|f| f.keys as u32).map_err(|e| JsError::new(&format!("Bad RDB file: {e}")))
+    parse_rdb(bytes).map(|f| f.keys())
+}
+
+/// A parsed `dump.rdb`, held on the Rust side until JavaScript frees it.
+#[wasm_bindgen]
+pub struct ParsedRdb(crate::rdb::RdbFile);
+
+#[wasm_bindgen]
+impl ParsedRdb {
+    /// Keys loaded.
+    #[wasm_bindgen(getter)]
+    pub fn keys(&self) -> u32 {
+        self.0.keys as u32
+    }
+
+    /// The RDB version from the header.
+    #[wasm_bindgen(getter)]
+    pub fn version(&self) -> u32 {
+        self.0.version
+    }
+
+    /// True if the trailer held a checksum that matched (false when it was 0).
+    #[wasm_bindgen(getter, js_name = checksumVerified)]
+    pub fn checksum_verified(&self) -> bool {
+        self.0.checksum_verified
+    }
+
+    /// The file's contents as text, as `repl-lab rdb dump` prints them.
+    pub fn describe(&self) -> String {
+        crate::rdb::describe(&self.0)
+    }
+}
+
+/// Parses a `dump.rdb` and keeps the result (for reading it without loading it into a node, and
+/// for timing the decoder apart from freeing what it built).
+#[wasm_bindgen(js_name = parseRdb)]
+pub fn parse_rdb(bytes: &[u8]) -> Result<ParsedRdb, JsError> {
+    crate::rdb::read_rdb(bytes).map(ParsedRdb).map_err(|e| JsError::new(&format!("Bad RDB file: {e}")))
 }
 
 /// A simulated world of Redis nodes, driven by the page.
