@@ -81,7 +81,8 @@ impl Drop for ServerGuard {
         let _ = self.child.kill();
         let _ = self.child.wait();
         if std::thread::panicking() {
-            if let Some(text) = self.log.as_ref().and_then(|l| std::fs::read_to_string(l).ok()) {
+            if let Some(bytes) = self.log.as_ref().and_then(|l| std::fs::read(l).ok()) {
+                let text = String::from_utf8_lossy(&bytes);
                 let lines: Vec<&str> = text.lines().collect();
                 let tail = lines[lines.len().saturating_sub(40)..].join("\n");
                 eprintln!("--- last log lines of {} on port {} ---\n{tail}", self.name, self.port);
@@ -518,6 +519,9 @@ pub fn write_all(c: &mut Client, cmds: &[Vec<String>]) {
 }
 
 /// A thread that writes a [`Workload`] to a server until stopped: the "load" of the tests.
+/// It writes 32 commands at a time with a 2 ms pause between batches (about 10,000 commands a
+/// second): steady load that a debug build of our node can apply as a replica, since a real
+/// master left unpaced outruns it and any backlog.
 pub struct Writer {
     stop: Arc<AtomicBool>,
     handle: Option<JoinHandle<usize>>,
@@ -536,6 +540,7 @@ impl Writer {
                 let cmds = w.commands(32);
                 write_all(&mut c, &cmds);
                 written += cmds.len();
+                std::thread::sleep(Duration::from_millis(2));
             }
             written
         });
