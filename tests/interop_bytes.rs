@@ -33,24 +33,12 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{
-    show, show_argv, start_redis, start_repl_lab, wait_until, write_all, Client, Proxy, Recording, ServerGuard,
+    show, show_argv, start_redis, start_repl_lab, wait_link_up, wait_until, write_all, Client, Proxy, Recording,
+    ServerGuard, SYNC_WAIT,
 };
 use redis_repl_lab::keyspace::Value;
 use redis_repl_lab::resp::{parse_command, Parsed};
-
-const SYNC_WAIT: Duration = Duration::from_secs(20);
-
-fn wait_link_up(c: &mut Client) {
-    wait_until("the replica's link to be up", SYNC_WAIT, || {
-        match c.info_field("replication", "master_link_status").as_str() {
-            "up" => Ok(()),
-            other => Err(format!("master_link_status:{other}")),
-        }
-    });
-}
 
 /// Waits until every replica's offset equals the master's.
 fn wait_caught_up(m: &mut Client, replicas: &mut [&mut Client]) {

@@ -16,14 +16,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{
-    dataset, restart_repl_lab, start_redis, start_repl_lab, start_repl_lab_in, wait_converged, wait_until, write_all,
-    Client, Proxy, ServerGuard, TempDir, Workload, Writer,
+    dataset, restart_repl_lab, start_redis, start_repl_lab, start_repl_lab_in, wait_converged, wait_link_up,
+    wait_offset_growth, wait_until, write_all, Client, Proxy, ServerGuard, TempDir, Workload, Writer, SYNC_WAIT,
 };
-
-const SYNC_WAIT: Duration = Duration::from_secs(20);
 
 /// Our server as a master with these settings (no diskless delay: tests do not wait 5 s).
 fn our_master(backlog: &str, diskless: &str, dir: Option<&TempDir>) -> ServerGuard {
@@ -41,17 +37,6 @@ fn replicate(replica: &ServerGuard, port: u16) -> Client {
     assert_eq!(c.call(&["REPLICAOF", "127.0.0.1", &port.to_string()]), b"+OK\r\n");
     wait_link_up(&mut c);
     c
-}
-
-fn wait_link_up(c: &mut Client) {
-    wait_until("the replica's link to be up", SYNC_WAIT, || {
-        let status = c.info_field("replication", "master_link_status");
-        if status == "up" {
-            Ok(())
-        } else {
-            Err(format!("master_link_status:{status}"))
-        }
-    });
 }
 
 fn stat(c: &mut Client, name: &str) -> i64 {
@@ -112,11 +97,7 @@ fn kills_under_load(backlog: &str, outage: bool) -> (i64, i64, i64) {
     for round in 0..KILLS {
         wait_link_up(&mut rc);
         // Kill only once the writer has written a good deal since the last round.
-        let from = c.info_int("replication", "master_repl_offset");
-        wait_until("the writer to write", SYNC_WAIT, || match c.info_int("replication", "master_repl_offset") {
-            off if off >= from + 64 * 1024 => Ok(()),
-            off => Err(format!("offset {off}, was {from}")),
-        });
+        wait_offset_growth(&mut c, 64 * 1024);
         let before = stat(&mut c, "sync_full") + stat(&mut c, "sync_partial_ok");
         if outage {
             // The replica sleeps while its link dies and more than the backlog is written.

@@ -16,23 +16,10 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::{
-    start_redis, start_repl_lab_in, wait_converged, wait_until, write_all, Client, Proxy, ServerGuard, TempDir,
-    Workload, Writer,
+    start_redis, start_repl_lab_in, wait_converged, wait_link_up, wait_offset_growth, wait_until, write_all, Client,
+    Proxy, ServerGuard, TempDir, Workload, Writer, SYNC_WAIT,
 };
-
-const SYNC_WAIT: Duration = Duration::from_secs(20);
-
-fn wait_link_up(c: &mut Client) {
-    wait_until("the link to the master to be up", SYNC_WAIT, || {
-        match c.info_field("replication", "master_link_status").as_str() {
-            "up" => Ok(()),
-            other => Err(format!("master_link_status:{other}")),
-        }
-    });
-}
 
 /// A real master with no diskless delay, holding a dataset of every type and encoding.
 fn real_master_with_every_encoding() -> ServerGuard {
@@ -83,16 +70,22 @@ fn real_master_with_every_encoding() -> ServerGuard {
     m
 }
 
-#[test]
-fn our_replica_syncs_streams_resyncs_and_takes_over() {
-    let m = real_master_with_every_encoding();
-    let mut mc = m.client();
+/// Our server started as a replica of `m` (its log in a temporary `--dir`), with its link up.
+fn our_replica_of(m: &ServerGuard) -> (TempDir, ServerGuard, Client) {
     let dir = TempDir::new("interop-replica");
     let port = m.port.to_string();
     let ours =
         start_repl_lab_in(&dir.0, &["--replicaof", "127.0.0.1", &port, "--config", "repl-diskless-sync-delay", "0"]);
     let mut oc = ours.client();
     wait_link_up(&mut oc);
+    (dir, ours, oc)
+}
+
+#[test]
+fn our_replica_syncs_streams_resyncs_and_takes_over() {
+    let m = real_master_with_every_encoding();
+    let mut mc = m.client();
+    let (_dir, ours, mut oc) = our_replica_of(&m);
     wait_converged(m.port, ours.port, SYNC_WAIT);
 
     // The stream, and the link killed from both sides under load: partial resyncs each time.
@@ -100,11 +93,7 @@ fn our_replica_syncs_streams_resyncs_and_takes_over() {
     const KILLS: i64 = 4;
     for round in 0..KILLS {
         wait_link_up(&mut oc);
-        let from = mc.info_int("replication", "master_repl_offset");
-        wait_until("the writer to write", SYNC_WAIT, || match mc.info_int("replication", "master_repl_offset") {
-            off if off >= from + 32 * 1024 => Ok(()),
-            off => Err(format!("offset {off}, was {from}")),
-        });
+        wait_offset_growth(&mut mc, 32 * 1024);
         let (killer, kind) = if round % 2 == 0 { (&mut oc, "master") } else { (&mut mc, "replica") };
         assert_eq!(killer.call(&["CLIENT", "KILL", "TYPE", kind]), b":1\r\n", "CLIENT KILL TYPE {kind}");
         wait_until("our replica to resynchronize", SYNC_WAIT, || match mc.info_int("stats", "sync_partial_ok") {
@@ -143,12 +132,7 @@ fn our_replica_syncs_streams_resyncs_and_takes_over() {
 fn chain_real_master_our_node_real_subreplica() {
     let m = real_master_with_every_encoding();
     let mut mc = m.client();
-    let dir = TempDir::new("interop-replica");
-    let port = m.port.to_string();
-    let ours =
-        start_repl_lab_in(&dir.0, &["--replicaof", "127.0.0.1", &port, "--config", "repl-diskless-sync-delay", "0"]);
-    let mut oc = ours.client();
-    wait_link_up(&mut oc);
+    let (_dir, ours, mut oc) = our_replica_of(&m);
     let sub = start_redis(&[]);
     let mut sc = sub.client();
     let proxy = Proxy::start(ours.port);
@@ -166,11 +150,7 @@ fn chain_real_master_our_node_real_subreplica() {
 
     let writer = Writer::start(m.port, 41, 40);
     for _ in 0..2 {
-        let from = mc.info_int("replication", "master_repl_offset");
-        wait_until("the writer to write", SYNC_WAIT, || match mc.info_int("replication", "master_repl_offset") {
-            off if off >= from + 32 * 1024 => Ok(()),
-            off => Err(format!("offset {off}, was {from}")),
-        });
+        wait_offset_growth(&mut mc, 32 * 1024);
         assert_eq!(oc.call(&["CLIENT", "KILL", "TYPE", "master"]), b":1\r\n");
         wait_link_up(&mut oc);
     }

@@ -15,13 +15,11 @@ mod common;
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use common::{
-    free_port, start_redis, start_repl_lab, tool, wait_until, write_all, Client, ServerGuard, TempDir, Workload,
+    free_port, start_redis, start_repl_lab, tool, wait_link_up, wait_until, write_all, Client, ServerGuard, TempDir,
+    Workload, SYNC_WAIT,
 };
-
-const WAIT: Duration = Duration::from_secs(20);
 
 fn run(program: &str, args: &[&str]) -> (bool, String) {
     let out = Command::new(program).args(args).output().unwrap_or_else(|e| panic!("run {program}: {e}"));
@@ -111,12 +109,12 @@ fn redis_cli_works_interactively() {
         ("role", "1) \"master\"\n2) (integer) 0\n3) (empty array)"),
     ];
     let screen = || plain(&output.lock().expect("output lock"));
-    wait_until("the first prompt", WAIT, || if screen().contains(&prompt) { Ok(()) } else { Err(screen()) });
+    wait_until("the first prompt", SYNC_WAIT, || if screen().contains(&prompt) { Ok(()) } else { Err(screen()) });
     for (i, (line, reply)) in session.iter().enumerate() {
         stdin.write_all(format!("{line}\r").as_bytes()).expect("type a line");
         stdin.flush().expect("flush");
         // The reply, then a fresh prompt: the session's i+2-th prompt.
-        wait_until(&format!("the reply to {line:?}"), WAIT, || {
+        wait_until(&format!("the reply to {line:?}"), SYNC_WAIT, || {
             let s = screen();
             let after = s.split(&format!("{line}\n")).nth(1).unwrap_or_default().to_string();
             if after.starts_with(&format!("{reply}\n")) && s.matches(&prompt).count() > i + 1 {
@@ -128,7 +126,7 @@ fn redis_cli_works_interactively() {
     }
     stdin.write_all(b"quit\r").expect("quit");
     drop(stdin);
-    wait_until("redis-cli to exit", WAIT, || match child.try_wait() {
+    wait_until("redis-cli to exit", SYNC_WAIT, || match child.try_wait() {
         Ok(Some(status)) if status.success() => Ok(()),
         Ok(Some(status)) => Err(format!("exit status {status}")),
         _ => Err("still running".into()),
@@ -142,20 +140,13 @@ fn fields(c: &mut Client) -> Vec<String> {
     c.info("replication").into_iter().map(|(k, _)| k).collect()
 }
 
-fn link_up(c: &mut Client) {
-    wait_until("the link to be up", WAIT, || match c.info_field("replication", "master_link_status").as_str() {
-        "up" => Ok(()),
-        s => Err(s.to_string()),
-    });
-}
-
 fn online_replica(master: &ServerGuard) -> ServerGuard {
     let r = start_redis(&[]);
     let mut rc = r.client();
     rc.call(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]);
-    link_up(&mut rc);
+    wait_link_up(&mut rc);
     let mut mc = master.client();
-    wait_until("the replica to be online", WAIT, || {
+    wait_until("the replica to be online", SYNC_WAIT, || {
         let row = mc.info_field("replication", "slave0");
         if row.contains("state=online") {
             Ok(())
@@ -187,7 +178,7 @@ fn info_replication_lists_the_same_fields_as_redis() {
     let (mut rr, mut or) = (real_r.client(), our_r.client());
     for c in [&mut rr, &mut or] {
         c.call(&["REPLICAOF", "127.0.0.1", &top.port.to_string()]);
-        link_up(c);
+        wait_link_up(c);
     }
     assert_eq!(fields(&mut or), fields(&mut rr), "a replica with its link up");
     let nobody = free_port().to_string();

@@ -81,8 +81,12 @@ fn client(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match (sub.as_slice(), argv.len()) {
         (b"id", 2) => Some(Frame::Integer(ctx.conn as i64)),
         (b"kill", n) if n >= 3 => client_kill(node, ctx, argv),
+        (b"id" | b"kill", _) => Some(Frame::error(format!(
+            "ERR wrong number of arguments for 'client|{}' command",
+            String::from_utf8_lossy(&sub)
+        ))),
         _ => Some(Frame::error(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+            "ERR unknown subcommand '{}'. Try CLIENT HELP.",
             String::from_utf8_lossy(&argv[1])
         ))),
     }
@@ -104,8 +108,7 @@ fn client_kill(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
             match pair[0].to_ascii_lowercase().as_slice() {
                 b"id" => match parse_i64(value) {
                     Some(id) if id >= 1 => f.id = Some(id as ConnId),
-                    Some(_) => return Some(Frame::error("ERR client-id should be greater than 0")),
-                    None => return Some(super::not_an_integer()),
+                    _ => return Some(Frame::error("ERR client-id should be greater than 0")),
                 },
                 b"type" => match client_type_by_name(value) {
                     Some(t) => f.kind = Some(t),
@@ -329,7 +332,9 @@ mod tests {
         };
         assert_eq!(err(&mut n, "CLIENT KILL TYPE nobody"), "ERR Unknown client type 'nobody'");
         assert_eq!(err(&mut n, "CLIENT KILL ID 0"), "ERR client-id should be greater than 0");
-        assert_eq!(err(&mut n, "CLIENT KILL ID x"), "ERR value is not an integer or out of range");
+        assert_eq!(err(&mut n, "CLIENT KILL ID x"), "ERR client-id should be greater than 0");
+        assert_eq!(err(&mut n, "CLIENT ID x"), "ERR wrong number of arguments for 'client|id' command");
+        assert_eq!(err(&mut n, "CLIENT KILL"), "ERR wrong number of arguments for 'client|kill' command");
         assert_eq!(err(&mut n, "CLIENT KILL TYPE"), "ERR No such client");
         assert_eq!(err(&mut n, "CLIENT KILL SKIPME maybe TYPE normal"), "ERR syntax error");
         assert_eq!(err(&mut n, "CLIENT KILL TYPE normal ID"), "ERR syntax error");
@@ -337,10 +342,7 @@ mod tests {
         assert_eq!(err(&mut n, "CLIENT KILL 1.2.3.4:5"), "ERR No such client");
         assert_eq!(run(&mut n, "CLIENT KILL TYPE replica").0, Frame::Integer(0));
         assert_eq!(run(&mut n, "CLIENT KILL TYPE master").0, Frame::Integer(0));
-        assert_eq!(
-            err(&mut n, "CLIENT NOSUCH"),
-            "ERR unknown subcommand or wrong number of arguments for 'NOSUCH'. Try CLIENT HELP."
-        );
+        assert_eq!(err(&mut n, "CLIENT NOSUCH"), "ERR unknown subcommand 'NOSUCH'. Try CLIENT HELP.");
         assert_eq!(run(&mut n, "CLIENT ID").0, Frame::Integer(1));
     }
 

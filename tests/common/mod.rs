@@ -199,9 +199,10 @@ fn spawn_repl_lab(fixed_port: Option<u16>, dir: Option<&Path>, args: &[&str]) ->
 pub struct TempDir(pub PathBuf);
 
 impl TempDir {
-    /// A fresh, empty directory for `tag`.
+    /// A fresh, empty directory for `tag`, unique in this process too.
     pub fn new(tag: &str) -> TempDir {
-        TempDir(temp_dir(tag))
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        TempDir(temp_dir(&format!("{tag}-{}", NEXT.fetch_add(1, Ordering::SeqCst))))
     }
 }
 
@@ -415,6 +416,28 @@ pub fn show_argv<A: AsRef<[u8]>>(argv: &[A]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// How long the interop tests wait for a sync, a reconnection or a catch-up.
+pub const SYNC_WAIT: Duration = Duration::from_secs(20);
+
+/// Waits until the replica behind `c` has its link to its master up.
+pub fn wait_link_up(c: &mut Client) {
+    wait_until("the link to the master to be up", SYNC_WAIT, || {
+        match c.info_field("replication", "master_link_status").as_str() {
+            "up" => Ok(()),
+            other => Err(format!("master_link_status:{other}")),
+        }
+    });
+}
+
+/// Waits until the master behind `c` has streamed `bytes` more (a writer thread is writing).
+pub fn wait_offset_growth(c: &mut Client, bytes: i64) {
+    let from = c.info_int("replication", "master_repl_offset");
+    wait_until("the writer to write", SYNC_WAIT, || match c.info_int("replication", "master_repl_offset") {
+        off if off >= from + bytes => Ok(()),
+        off => Err(format!("offset {off}, was {from}")),
+    });
 }
 
 /// A small deterministic generator (xorshift64*), so a workload is the same on every run.
