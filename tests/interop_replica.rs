@@ -8,6 +8,9 @@
 //!   stream, the link killed from both sides while a writer writes (every reconnection a partial
 //!   resync on the real master); then a failover: our node promoted with `REPLICAOF NO ONE`, the
 //!   real server re-pointed to it and accepted with `+CONTINUE <new id>` (replid2 at work).
+//! - A restart: our replica stopped with SHUTDOWN saves `dump.rdb` with the master's replication
+//!   id and its offset; started again it offers `PSYNC <id> <offset+1>` and the real master
+//!   answers `+CONTINUE` (REDIS-REPLICATION.md §5.8).
 //! - A chain, real master → our node → real sub-replica: the sub-replica's `+FULLRESYNC`
 //!   carries the top master's replid, its offsets equal the master's, and it stays connected
 //!   while our node's own link is killed and partially resynchronized.
@@ -17,8 +20,8 @@
 mod common;
 
 use common::{
-    start_redis, start_repl_lab_in, wait_converged, wait_link_up, wait_offset_growth, wait_until, write_all, Client,
-    Proxy, ServerGuard, TempDir, Workload, Writer, SYNC_WAIT,
+    restart_repl_lab, start_redis, start_repl_lab_in, wait_converged, wait_link_up, wait_offset_growth, wait_until,
+    write_all, Client, Proxy, ServerGuard, TempDir, Workload, Writer, SYNC_WAIT,
 };
 
 /// A real master with no diskless delay, holding a dataset of every type and encoding.
@@ -161,4 +164,28 @@ fn chain_real_master_our_node_real_subreplica() {
     assert_eq!(proxy.recordings().len(), 1, "the sub-replica never had to reconnect");
     assert_eq!(oc.info_int("stats", "sync_full"), 1);
     assert_eq!(sc.info_field("replication", "master_replid"), top_id);
+}
+
+#[test]
+fn restarted_replica_resumes_with_continue() {
+    let m = real_master_with_every_encoding();
+    let mut mc = m.client();
+    let (dir, ours, mut oc) = our_replica_of(&m);
+    write_all(&mut mc, &Workload::new(51, 30).commands(300));
+    wait_converged(m.port, ours.port, SYNC_WAIT);
+    oc.send(&["SHUTDOWN"]);
+    let port = ours.port;
+    wait_until("our replica to exit", SYNC_WAIT, || match std::net::TcpStream::connect(("127.0.0.1", port)) {
+        Err(_) => Ok(()),
+        Ok(_) => Err("still listening".into()),
+    });
+    drop(ours);
+    write_all(&mut mc, &Workload::new(52, 30).commands(300));
+    let master = m.port.to_string();
+    let ours = restart_repl_lab(port, &dir.0, &["--replicaof", "127.0.0.1", &master]);
+    let mut oc = ours.client();
+    wait_link_up(&mut oc);
+    assert_eq!(mc.info_int("stats", "sync_partial_ok"), 1, "the restarted replica resumed with PSYNC");
+    assert_eq!(mc.info_int("stats", "sync_full"), 1);
+    wait_converged(m.port, ours.port, SYNC_WAIT);
 }

@@ -6,7 +6,8 @@
 //!   redis-cli only prompts on a terminal): commands typed one by one get their replies.
 //! - `INFO replication` from our node and from a real server in the same role (master with an
 //!   online replica, with min-replicas set, replica with its link up, replica with its link
-//!   down) lists the same field names in the same order.
+//!   down) lists the same field names in the same order; ROLE of a connected replica is the
+//!   same reply byte for byte.
 
 #![cfg(all(feature = "native", not(target_arch = "wasm32")))]
 
@@ -181,6 +182,18 @@ fn info_replication_lists_the_same_fields_as_redis() {
         wait_link_up(c);
     }
     assert_eq!(fields(&mut or), fields(&mut rr), "a replica with its link up");
+    let mut tc = top.client();
+    let offset = tc.info_int("replication", "master_repl_offset");
+    wait_until("both replicas to ACK the whole stream", SYNC_WAIT, || {
+        let rows = tc.info("replication");
+        let acked = rows.iter().filter(|(k, v)| k.starts_with("slave") && v.contains(&format!(",offset={offset},")));
+        if acked.count() == 2 {
+            Ok(())
+        } else {
+            Err(format!("{rows:?}"))
+        }
+    });
+    assert_eq!(or.call(&["ROLE"]), rr.call(&["ROLE"]), "ROLE of a connected replica, byte for byte");
     let nobody = free_port().to_string();
     for c in [&mut rr, &mut or] {
         c.call(&["REPLICAOF", "127.0.0.1", &nobody]);

@@ -147,8 +147,11 @@ fn write_dump(dir: &Path, data: &[u8]) -> io::Result<()> {
 
 /// Length and trailing CRC-64 of an RDB: enough to tell one save from the next without
 /// comparing whole files.
-fn fingerprint(data: &[u8]) -> (usize, Vec<u8>) {
-    (data.len(), data[data.len().saturating_sub(8)..].to_vec())
+fn fingerprint(data: &[u8]) -> (usize, [u8; 8]) {
+    let mut tail = [0u8; 8];
+    let n = data.len().min(8);
+    tail[..n].copy_from_slice(&data[data.len() - n..]);
+    (data.len(), tail)
 }
 
 /// Builds the node: the `--config` settings are checked on a scratch node first (so the typed
@@ -199,7 +202,7 @@ struct Server {
     live_writers: Arc<AtomicUsize>,
     dir: Option<PathBuf>,
     /// What `dump.rdb` in `dir` holds now (see [`fingerprint`]).
-    on_disk: Option<(usize, Vec<u8>)>,
+    on_disk: Option<(usize, [u8; 8])>,
 }
 
 impl Server {
