@@ -239,9 +239,11 @@ impl Node {
         self.replica_rows().iter().all(|r| r.3 == self.master_repl_offset)
     }
 
-    /// Writes wait while a SHUTDOWN waits for lagging replicas (`PAUSE_DURING_SHUTDOWN`).
+    /// Writes wait while a SHUTDOWN waits for lagging replicas (`PAUSE_DURING_SHUTDOWN`). Once
+    /// it is due the environment ends the node; one that does not (the simulator, for now)
+    /// gets a node that serves writes again rather than one paused for ever.
     pub(crate) fn shutdown_pauses_writes(&self) -> bool {
-        self.shutdown.is_some()
+        self.shutdown.is_some() && self.shutdown_due().is_none()
     }
 
     /// The SHUTDOWN under way, once it is time to finish it: every replica caught up, or the
@@ -322,6 +324,7 @@ mod tests {
 
     use crate::commands::testutil::{node, run};
     use crate::resp::Frame;
+    use crate::sim::World;
 
     #[test]
     fn client_kill_checks_its_arguments_as_redis_does() {
@@ -359,6 +362,7 @@ mod tests {
         assert_eq!(reply(&mut n, "SHUTDOWN NOSAVE"), Frame::Null);
         let s = n.shutdown_due().expect("due");
         assert_eq!(s.save, super::SaveChoice::NoSave);
+        assert!(!n.shutdown_pauses_writes(), "a due shutdown holds nothing back");
         assert!(!n.finish_shutdown(true), "NOSAVE never saves");
         assert_eq!(reply(&mut n, "SHUTDOWN ABORT"), Frame::ok());
         assert!(n.shutdown.is_none());
@@ -369,5 +373,28 @@ mod tests {
         assert_eq!(reply(&mut n, "SHUTDOWN SAVE FORCE"), Frame::Null);
         assert!(n.finish_shutdown(false), "SAVE saves even without save points");
         assert!(n.shutdown_save_failed(), "FORCE exits anyway");
+    }
+
+    #[test]
+    fn shutdown_waits_for_a_lagging_replica_with_writes_held() {
+        let mut w = World::new(3);
+        let (m, r) = (w.add_node(), w.add_node());
+        assert_eq!(w.console(r, "REPLICAOF 127.0.0.1 6379"), "OK");
+        w.run_for_ms(8_000);
+        assert_eq!(w.console(m, "SET k v"), "OK");
+        let before = w.node(m).view().master_repl_offset;
+        assert_eq!(w.console(m, "SHUTDOWN NOSAVE"), "", "the client is blocked");
+        assert!(w.node(m).shutdown_due().is_none(), "the replica has not acknowledged SET yet");
+        assert_eq!(w.node(m).view().master_repl_offset, before + 37, "REPLCONF GETACK * went into the stream");
+        assert_eq!(w.console(m, "SET held 1"), "", "writes wait");
+        assert_eq!(w.console(m, "PING"), "", "behind the held write, in the same client");
+        w.run_for_ms(2_000);
+        assert!(w.node(m).shutdown_due().is_some(), "due once the replica caught up");
+        assert!(!w.node(m).shutdown_pauses_writes());
+        // One console connection: its replies come in order, the held SET's first.
+        assert_eq!(w.console(m, "SHUTDOWN ABORT"), "OK", "the held SET ran");
+        let late = w.console_late_replies(m);
+        assert_eq!(late, ["PONG", "(error) ERR Errors trying to SHUTDOWN. Check logs.", "OK"]);
+        assert!(w.node(m).shutdown.is_none());
     }
 }
