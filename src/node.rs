@@ -237,6 +237,8 @@ pub struct Node {
     pub(crate) good_replicas: usize,
     /// `DEBUG SET-ACTIVE-EXPIRE`: the expiry cycle runs (default) or only lazy expiry does.
     pub(crate) active_expire_enabled: bool,
+    /// A SHUTDOWN under way (the environment ends the process when it is due).
+    pub(crate) shutdown: Option<crate::commands::Shutdown>,
     /// Set while the node is stopped (DEBUG SLEEP, or SIGSTOP in the simulator).
     paused_until: Option<Micros>,
     held: VecDeque<HeldInput>,
@@ -285,6 +287,7 @@ impl Node {
             waiters: Vec::new(),
             getack_pending: false,
             good_replicas: 0,
+            shutdown: None,
             paused_until: None,
             held: VecDeque::new(),
             socket_buffer: None,
@@ -704,8 +707,9 @@ impl Node {
             match parse_command(&c.query) {
                 Ok(Parsed::Incomplete) => return,
                 Ok(Parsed::Complete(argv, used)) => {
-                    // During a FAILOVER, writes wait in the query buffer (pauseClients WRITE).
-                    if self.writes_paused() && commands::is_write(&argv) {
+                    // During a FAILOVER or a SHUTDOWN waiting for replicas, writes wait in the
+                    // query buffer (pauseClients WRITE).
+                    if (self.writes_paused() || self.shutdown_pauses_writes()) && commands::is_write(&argv) {
                         return;
                     }
                     let Some(c) = self.conns.get_mut(&conn) else {

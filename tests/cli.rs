@@ -1,4 +1,5 @@
-//! The `repl-lab` command: `rdb check` and `rdb dump` on good and bad files, and its usage errors.
+//! The `repl-lab` command: `rdb check` and `rdb dump` on good and bad files, its usage errors, and
+//! `repl-lab server` refusing to start on a bad option, setting, directory or dump file.
 
 #![cfg(all(feature = "native", not(target_arch = "wasm32")))]
 
@@ -43,5 +44,25 @@ fn rdb_check_and_dump() {
     let (code, text) = repl_lab(&["rdb"]);
     assert_eq!(code, 2);
     assert!(text.contains("usage: repl-lab rdb dump FILE"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn server_refuses_bad_options_with_redis_words() {
+    let (code, text) = repl_lab(&["server", "--bogus"]);
+    assert_eq!(code, 2);
+    assert!(text.contains("unknown option '--bogus'") && text.contains("[--dir DIR]"), "{text}");
+    let (code, text) = repl_lab(&["server", "--port", "0", "--dir", "/nonexistent/repl-lab"]);
+    assert_eq!(code, 1);
+    assert!(text.contains("Can't chdir to '/nonexistent/repl-lab'"), "{text}");
+    let (code, text) = repl_lab(&["server", "--port", "0", "--config", "repl-timeout", "0"]);
+    assert_eq!(code, 1);
+    assert!(text.contains("argument must be between 1 and 2147483647 inclusive"), "{text}");
+    let dir = std::env::temp_dir().join(format!("repl-lab-cli-bad-dump-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("dump.rdb"), b"REDIS0010\xfe").unwrap();
+    let (code, text) = repl_lab(&["server", "--port", "0", "--dir", &dir.to_string_lossy()]);
+    assert_eq!(code, 1);
+    assert!(text.contains("Fatal error loading the DB"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,8 +1,13 @@
 //! `repl-lab`: the native command.
 //!
-//! `repl-lab server --port P [--bind H] [--replicaof HOST PORT] [--config NAME VALUE]...` runs one
-//! engine node on TCP, speaking RESP2 like redis-server, so redis-cli and real Redis servers can
-//! talk to it.
+//! `repl-lab server --port P [--bind H] [--replicaof HOST PORT] [--dir DIR] [--config NAME VALUE]...`
+//! runs one engine node on TCP, speaking RESP2 like redis-server, so redis-cli and real Redis
+//! servers can talk to it, as its replicas or as its master. `--config` takes the replication
+//! settings of REDIS-REPLICATION.md §1 (the CONFIG SET names: `repl-diskless-sync`,
+//! `repl-backlog-size`, `repl-timeout`, ...). With `--dir`, the node loads `DIR/dump.rdb` at
+//! start-up (with its replication id and offset, so it can PSYNC after a restart) and writes it
+//! on SAVE, BGSAVE, SHUTDOWN and a replica's full sync. It runs until SHUTDOWN; exit status 1 if
+//! it cannot start (port taken, bad setting, unreadable dump), 2 on bad arguments.
 //!
 //! `repl-lab sim --seed S --nodes N --virtual-secs T [--faults random] [--writes-per-sec W]` runs
 //! one headless simulation (a master and N-1 replicas under a random workload, with random faults
@@ -14,12 +19,14 @@ use std::process::ExitCode;
 use redis_repl_lab::native::{run, ServerOptions};
 use redis_repl_lab::sim::sweep::{self, SweepConfig};
 
-const USAGE: &str = "usage: repl-lab server --port P [--bind HOST] [--replicaof HOST PORT] [--config NAME VALUE]...";
+const USAGE: &str =
+    "usage: repl-lab server --port P [--bind HOST] [--replicaof HOST PORT] [--dir DIR] [--config NAME VALUE]...";
 const SIM_USAGE: &str =
     "usage: repl-lab sim --seed S --nodes N --virtual-secs T [--faults random|none] [--writes-per-sec W]";
 
 fn parse(args: &[String]) -> Result<ServerOptions, String> {
-    let mut opts = ServerOptions { bind: "127.0.0.1".into(), port: 6379, replicaof: None, configs: Vec::new() };
+    let mut opts =
+        ServerOptions { bind: "127.0.0.1".into(), port: 6379, replicaof: None, configs: Vec::new(), dir: None };
     let mut it = args.iter();
     let value = |it: &mut std::slice::Iter<String>, flag: &str| {
         it.next().cloned().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))
@@ -34,6 +41,7 @@ fn parse(args: &[String]) -> Result<ServerOptions, String> {
                 let p = port(value(&mut it, "--replicaof")?)?;
                 opts.replicaof = Some((h, p));
             }
+            "--dir" => opts.dir = Some(value(&mut it, "--dir")?.into()),
             "--config" => {
                 let n = value(&mut it, "--config")?;
                 let v = value(&mut it, "--config")?;

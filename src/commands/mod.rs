@@ -2,9 +2,10 @@
 //! before running one (unknown command, arity, read-only replica, stale data), and the
 //! propagation list each write fills in, rewritten as Redis rewrites it (REDIS-REPLICATION.md §7).
 //!
-//! One file per family: [`keys`], [`strings`], [`server`].
+//! One file per family: [`keys`], [`strings`], [`server`], [`connection`] (CLIENT, SHUTDOWN).
 
 mod config;
+mod connection;
 mod expire;
 mod hashes;
 mod keys;
@@ -16,6 +17,7 @@ mod strings;
 mod transactions;
 mod zsets;
 
+pub use connection::{SaveChoice, Shutdown};
 pub(crate) use transactions::TxState;
 
 use crate::keyspace::Value;
@@ -80,6 +82,7 @@ impl Ctx {
 /// Every family's table; a command is found by a case-insensitive name match.
 const FAMILIES: &[&[Command]] = &[
     server::COMMANDS,
+    connection::COMMANDS,
     config::COMMANDS,
     keys::COMMANDS,
     expire::COMMANDS,

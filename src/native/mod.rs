@@ -1,15 +1,24 @@
 //! The native TCP adapter: one engine node behind real sockets, so redis-cli, any Redis client
-//! and real redis-servers can talk to it.
+//! and real redis-servers can talk to it, as master or as replica.
 //!
 //! It is a thin shell over the same sans-IO [`Node`] the page runs: sockets become inputs, outputs
 //! become writes, connects and closes, and the wall clock (read here, never in the engine) is
 //! passed in as the node's time. Each socket has a reader thread and a writer thread; the node
 //! itself lives on one thread that waits on a channel until the next input or its next deadline.
+//!
+//! The shell also owns what only a process has: the files in `--dir` (the node's `dump.rdb` is
+//! written whenever the engine saves one, by SAVE, BGSAVE, SHUTDOWN or a replica's full sync,
+//! and loaded at start-up with its replication id and offset, so a restarted node can PSYNC as
+//! REDIS-REPLICATION.md §5.8 describes) and the exit that ends a SHUTDOWN.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,7 +36,36 @@ pub struct ServerOptions {
     pub replicaof: Option<(String, u16)>,
     /// `--config name value` pairs, applied as CONFIG SET would.
     pub configs: Vec<(String, String)>,
+    /// `--dir DIR`: where `dump.rdb` is loaded from and saved to. Without it the node keeps its
+    /// saves in memory only (and SHUTDOWN saves nothing), so tests never litter a directory.
+    pub dir: Option<PathBuf>,
 }
+
+/// Why a server could not start or had to stop.
+#[derive(Debug)]
+pub enum ServerError {
+    /// The listening socket could not be bound.
+    Bind(io::Error),
+    /// A `--config` setting was refused (Redis's CONFIG SET wording).
+    Config(String),
+    /// `--dir` is not a directory we can use.
+    Dir(PathBuf, io::Error),
+    /// `dump.rdb` exists but could not be read or loaded.
+    Load(PathBuf, String),
+}
+
+impl fmt::Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerError::Bind(e) => write!(f, "Could not create server TCP listening socket: {e}"),
+            ServerError::Config(e) => write!(f, "{e}"),
+            ServerError::Dir(p, e) => write!(f, "Can't chdir to '{}': {e}", p.display()),
+            ServerError::Load(p, e) => write!(f, "Fatal error loading the DB ({}): {e}. Exiting.", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for ServerError {}
 
 enum Msg {
     Accepted(TcpStream),
@@ -56,9 +94,8 @@ fn timestamp(unix_ms: u64) -> String {
     format!("{day} {} {year} {h:02}:{m:02}:{s:02}.{:03}", MONTHS[(month - 1) as usize], unix_ms % 1000)
 }
 
-fn log_line(role: char, text: &str) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
-    println!("{}:{role} {} {text}", std::process::id(), timestamp(now));
+fn unix_now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
 }
 
 fn spawn_reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Msg>) {
@@ -80,8 +117,13 @@ fn spawn_reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Msg>) {
     });
 }
 
-fn spawn_writer(mut stream: TcpStream) -> Sender<Vec<u8>> {
+/// A writer thread writes what it is given, in order; dropping its sender closes the socket
+/// once everything queued is written. `live` counts the writers still running, so the process
+/// can let them finish before it exits.
+fn spawn_writer(mut stream: TcpStream, live: &Arc<AtomicUsize>) -> Sender<Vec<u8>> {
     let (tx, rx): (Sender<Vec<u8>>, Receiver<Vec<u8>>) = channel();
+    let live = Arc::clone(live);
+    live.fetch_add(1, Ordering::SeqCst);
     thread::spawn(move || {
         for data in rx {
             if stream.write_all(&data).is_err() {
@@ -89,55 +131,99 @@ fn spawn_writer(mut stream: TcpStream) -> Sender<Vec<u8>> {
             }
         }
         let _ = stream.shutdown(Shutdown::Both);
+        live.fetch_sub(1, Ordering::SeqCst);
     });
     tx
 }
 
-/// Runs a server until the process is killed (or SHUTDOWN arrives, once implemented).
-pub fn run(opts: ServerOptions) -> io::Result<()> {
-    let listener = TcpListener::bind((opts.bind.as_str(), opts.port))?;
-    let start = Instant::now();
-    let epoch = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
-    let cfg = NodeConfig {
+/// Writes `dump.rdb` the way Redis does: a temporary file first, then an atomic rename.
+fn write_dump(dir: &Path, data: &[u8]) -> io::Result<()> {
+    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(data)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, dir.join("dump.rdb"))
+}
+
+/// Length and trailing CRC-64 of an RDB: enough to tell one save from the next without
+/// comparing whole files.
+fn fingerprint(data: &[u8]) -> (usize, [u8; 8]) {
+    let mut tail = [0u8; 8];
+    let n = data.len().min(8);
+    tail[..n].copy_from_slice(&data[data.len() - n..]);
+    (data.len(), tail)
+}
+
+/// Builds the node: the `--config` settings are checked on a scratch node first (so the typed
+/// replication settings, such as the backlog size, are in place when a loaded RDB creates the
+/// backlog), then the node starts from `dump.rdb` if there is one, and the settings are applied.
+fn build_node(opts: &ServerOptions, epoch: i64) -> Result<Node, ServerError> {
+    let mut cfg = NodeConfig {
         name: format!("{}:{}", opts.bind, opts.port),
         host: opts.bind.clone(),
         port: opts.port,
         repl: ReplConfig::default(),
         epoch_unix_ms: epoch,
     };
-    let seed = epoch as u64 ^ ((std::process::id() as u64) << 32);
-    let mut node = Node::new(cfg, seed, 0);
+    let seed = epoch as u64 ^ (u64::from(std::process::id()) << 32);
+    let mut scratch = Node::new(cfg.clone(), seed, 0);
     for (name, value) in &opts.configs {
-        node.config_set(name, value).map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        scratch.config_set(name, value).map_err(ServerError::Config)?;
     }
-    let (tx, rx) = channel::<Msg>();
-    let accept_tx = tx.clone();
-    thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            if accept_tx.send(Msg::Accepted(stream)).is_err() {
-                return;
+    cfg.repl = scratch.cfg.repl.clone();
+    let disk = match &opts.dir {
+        Some(dir) => {
+            std::fs::read_dir(dir).map_err(|e| ServerError::Dir(dir.clone(), e))?;
+            let path = dir.join("dump.rdb");
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    crate::rdb::read_rdb(&bytes).map_err(|e| ServerError::Load(path.clone(), e.reason))?;
+                    Some(bytes)
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                Err(e) => return Err(ServerError::Load(path, e.to_string())),
             }
         }
-    });
-    let now = || start.elapsed().as_micros() as Micros;
-    if let Some((h, p)) = &opts.replicaof {
-        node.replicaof_at_startup(h, *p);
+        None => None,
+    };
+    let mut node = Node::restart(cfg, seed, 0, disk, opts.replicaof.clone());
+    for (name, value) in &opts.configs {
+        node.config_set(name, value).map_err(ServerError::Config)?;
     }
-    let mut writers: HashMap<ConnId, Sender<Vec<u8>>> = HashMap::new();
-    loop {
-        // Act on everything the node asked for.
-        while let Some(out) = node.poll_output() {
+    Ok(node)
+}
+
+/// One running server: the node and the sockets around it.
+struct Server {
+    node: Node,
+    start: Instant,
+    tx: Sender<Msg>,
+    writers: HashMap<ConnId, Sender<Vec<u8>>>,
+    live_writers: Arc<AtomicUsize>,
+    dir: Option<PathBuf>,
+    /// What `dump.rdb` in `dir` holds now (see [`fingerprint`]).
+    on_disk: Option<(usize, [u8; 8])>,
+}
+
+impl Server {
+    fn now(&self) -> Micros {
+        self.start.elapsed().as_micros() as Micros
+    }
+
+    /// Acts on everything the node asked for.
+    fn drain_outputs(&mut self) {
+        while let Some(out) = self.node.poll_output() {
             match out {
                 Output::Send { conn, data } => {
-                    if let Some(w) = writers.get(&conn) {
+                    if let Some(w) = self.writers.get(&conn) {
                         let _ = w.send(data);
                     }
                 }
                 Output::Close { conn } => {
-                    writers.remove(&conn);
+                    self.writers.remove(&conn);
                 }
                 Output::Connect { conn, host, port } => {
-                    let tx = tx.clone();
+                    let tx = self.tx.clone();
                     thread::spawn(move || {
                         let msg = match TcpStream::connect((host.as_str(), port)) {
                             Ok(s) => Msg::Connected(conn, s),
@@ -148,45 +234,150 @@ pub fn run(opts: ServerOptions) -> io::Result<()> {
                 }
             }
         }
-        let role = if node.view().role == "master" { 'M' } else { 'S' };
-        while let Some(l) = node.poll_log() {
-            log_line(role, &format!("{} {}", l.level, l.text));
-            let _ = io::stdout().flush();
+    }
+
+    /// Prints the node's log lines as Redis prints them: `pid:role date level text`.
+    fn flush_logs(&mut self) {
+        let role = if self.node.master.is_none() { 'M' } else { 'S' };
+        let mut out = io::stdout().lock();
+        while let Some(l) = self.node.poll_log() {
+            let _ = writeln!(out, "{}:{role} {} {} {}", std::process::id(), timestamp(unix_now_ms()), l.level, l.text);
         }
-        let wait = node.next_deadline().saturating_sub(now());
-        let msg = match rx.recv_timeout(Duration::from_micros(wait)) {
-            Ok(m) => m,
-            Err(RecvTimeoutError::Timeout) => {
-                node.tick(now());
-                continue;
-            }
-            Err(RecvTimeoutError::Disconnected) => return Ok(()),
+        let _ = out.flush();
+    }
+
+    /// Writes `dump.rdb` when the engine saved a new one.
+    fn persist(&mut self) {
+        let (Some(dir), Some(data)) = (&self.dir, self.node.disk()) else {
+            return;
         };
-        let t = now();
+        let print = fingerprint(data);
+        if self.on_disk.as_ref() == Some(&print) {
+            return;
+        }
+        match write_dump(dir, data) {
+            Ok(()) => self.on_disk = Some(print),
+            Err(e) => {
+                let line = format!("Write error saving DB on disk: {e}");
+                self.node.log('#', line);
+                // Not retried until the next save.
+                self.on_disk = Some(print);
+            }
+        }
+    }
+
+    /// Ends a due SHUTDOWN: the final save if wanted, then the replicas' pending bytes. Returns
+    /// false when the shutdown was cancelled (the save failed without FORCE).
+    fn finish_shutdown(&mut self) -> bool {
+        if self.node.finish_shutdown(self.dir.is_some()) {
+            let data = self.node.rdb_snapshot();
+            let written = match &self.dir {
+                Some(dir) => write_dump(dir, &data).map(|()| true),
+                None => Ok(false),
+            };
+            match written {
+                Ok(true) => self.node.log('*', "DB saved on disk"),
+                Ok(false) => self.node.log('*', "(lab) No --dir: the final RDB snapshot stays in memory and is lost."),
+                Err(e) => {
+                    self.node.log('#', format!("Failed saving the DB: {e}"));
+                    if !self.node.shutdown_save_failed() {
+                        return false;
+                    }
+                }
+            }
+        }
+        self.node.log('#', "Redis is now ready to exit, bye bye...");
+        self.drain_outputs();
+        self.flush_logs();
+        // Best effort flush of what the sockets still hold (flushSlavesOutputBuffers).
+        self.writers.clear();
+        let t0 = Instant::now();
+        while self.live_writers.load(Ordering::SeqCst) > 0 && t0.elapsed() < Duration::from_secs(2) {
+            thread::sleep(Duration::from_millis(5));
+        }
+        true
+    }
+
+    fn attach(&mut self, conn: ConnId, stream: TcpStream) {
+        let _ = stream.set_nodelay(true);
+        if let Ok(r) = stream.try_clone() {
+            spawn_reader(conn, r, self.tx.clone());
+        }
+        self.writers.insert(conn, spawn_writer(stream, &self.live_writers));
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        let t = self.now();
         match msg {
             Msg::Accepted(stream) => {
-                let peer = stream.peer_addr()?;
-                let _ = stream.set_nodelay(true);
-                let conn = node.accept(t, &peer.ip().to_string(), peer.port());
-                if let Ok(r) = stream.try_clone() {
-                    spawn_reader(conn, r, tx.clone());
-                }
-                writers.insert(conn, spawn_writer(stream));
+                let Ok(peer) = stream.peer_addr() else {
+                    return; // reset before we looked at it
+                };
+                let conn = self.node.accept(t, &peer.ip().to_string(), peer.port());
+                self.attach(conn, stream);
             }
-            Msg::Data(conn, data) => node.receive(t, conn, &data),
+            Msg::Data(conn, data) => self.node.receive(t, conn, &data),
             Msg::Closed(conn) => {
-                writers.remove(&conn);
-                node.closed(t, conn);
+                self.writers.remove(&conn);
+                self.node.closed(t, conn);
             }
             Msg::Connected(conn, stream) => {
-                let _ = stream.set_nodelay(true);
-                if let Ok(r) = stream.try_clone() {
-                    spawn_reader(conn, r, tx.clone());
+                // The node may have given up on this connection meanwhile (REPLICAOF elsewhere).
+                if self.node.conns.contains_key(&conn) {
+                    self.attach(conn, stream);
+                    self.node.connected(t, conn);
                 }
-                writers.insert(conn, spawn_writer(stream));
-                node.connected(t, conn);
             }
-            Msg::ConnectFailed(conn, e) => node.connect_failed(t, conn, &e),
+            Msg::ConnectFailed(conn, e) => self.node.connect_failed(t, conn, &e),
+        }
+    }
+}
+
+/// Runs a server until SHUTDOWN (or until the process is killed).
+pub fn run(opts: ServerOptions) -> Result<(), ServerError> {
+    let listener = TcpListener::bind((opts.bind.as_str(), opts.port)).map_err(ServerError::Bind)?;
+    let start = Instant::now();
+    let epoch = unix_now_ms() as i64;
+    let node = build_node(&opts, epoch)?;
+    let (tx, rx) = channel::<Msg>();
+    let accept_tx = tx.clone();
+    thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            if accept_tx.send(Msg::Accepted(stream)).is_err() {
+                return;
+            }
+        }
+    });
+    let on_disk = node.disk().map(fingerprint);
+    let mut server = Server {
+        node,
+        start,
+        tx,
+        writers: HashMap::new(),
+        live_writers: Arc::new(AtomicUsize::new(0)),
+        dir: opts.dir.clone(),
+        on_disk,
+    };
+    loop {
+        // Crons run on time even when inputs never stop coming.
+        let t = server.now();
+        if t >= server.node.next_deadline() {
+            server.node.tick(t);
+        }
+        server.drain_outputs();
+        server.persist();
+        server.flush_logs();
+        if server.node.shutdown_due().is_some() {
+            if server.finish_shutdown() {
+                return Ok(());
+            }
+            continue;
+        }
+        let wait = server.node.next_deadline().saturating_sub(server.now());
+        match rx.recv_timeout(Duration::from_micros(wait)) {
+            Ok(msg) => server.handle(msg),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Ok(()),
         }
     }
 }
@@ -197,5 +388,15 @@ mod tests {
     fn timestamps_read_like_redis_logs() {
         assert_eq!(super::timestamp(1_795_586_685_714), "25 Nov 2026 06:04:45.714");
         assert_eq!(super::timestamp(951_782_400_000), "29 Feb 2000 00:00:00.000");
+    }
+
+    #[test]
+    fn fingerprints_tell_saves_apart() {
+        let a = b"REDIS0010\xff12345678".to_vec();
+        let mut b = a.clone();
+        b[17] ^= 1;
+        assert_eq!(super::fingerprint(&a), super::fingerprint(&a.clone()));
+        assert_ne!(super::fingerprint(&a), super::fingerprint(&b));
+        assert_eq!(super::fingerprint(b"ab").0, 2, "short input is not a panic");
     }
 }
