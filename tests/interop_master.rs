@@ -194,3 +194,34 @@ fn restarted_master_accepts_the_replica_with_continue() {
     let data = wait_converged(ours.port, replica.port, SYNC_WAIT);
     assert_eq!(data, dataset(&mut rc));
 }
+
+/// A real replica that stops reading (its whole server asleep in DEBUG SLEEP) fills its socket,
+/// then our shared replication buffer, until `client-output-buffer-limit replica` drops it; when
+/// it wakes, the 1 MB backlog no longer covers it, so it full-syncs, and the data converge.
+#[test]
+fn a_replica_that_stops_reading_hits_the_output_buffer_limit() {
+    let dir = TempDir::new("cob");
+    let ours = our_master("1mb", "yes", Some(&dir));
+    let mut c = ours.client();
+    assert_eq!(c.call(&["CONFIG", "SET", "client-output-buffer-limit", "replica 2mb 0 0"]), b"+OK\r\n");
+    let replica = start_redis(&[]);
+    let mut rc = replicate(&replica, ours.port);
+    let mut sleeper = replica.client();
+    sleeper.send(&["DEBUG", "SLEEP", "2"]);
+    // More than the kernel's loopback buffers can absorb on both sides, plus the limit.
+    let value = "v".repeat(1024 * 1024);
+    for i in 0..32 {
+        assert_eq!(c.call(&["SET", &format!("big:{i}"), &value]), b"+OK\r\n");
+    }
+    wait_until("the replica to be dropped", SYNC_WAIT, || {
+        let log = ours.log_text();
+        match log.contains("scheduled to be closed ASAP for overcoming of output buffer limits.") {
+            true => Ok(()),
+            false => Err("no output-buffer drop logged yet".to_string()),
+        }
+    });
+    assert_eq!(sleeper.read_reply(), b"+OK\r\n");
+    wait_link_up(&mut rc);
+    wait_converged(ours.port, replica.port, SYNC_WAIT);
+    assert_eq!(stat(&mut c, "sync_full"), 2, "the dropped replica needed a second full sync");
+}

@@ -806,3 +806,29 @@ fn the_first_replica_creates_the_backlog_with_a_new_replid() {
         format!("Replication backlog created, my new replication IDs are '{}' and '{}'", after.replid, after.replid2);
     assert_eq!(logged(&w, 0, &line), 1);
 }
+
+/// SHUTDOWN on a master with a replica: it waits for the replica to catch up, saves, logs its
+/// goodbye and goes down; restarted from that dump it keeps the old history as replid2, so the
+/// replica continues with a partial resync.
+#[test]
+fn shutdown_saves_exits_and_the_restarted_master_is_continued() {
+    let mut w = synced(41, &[]);
+    assert_eq!(w.console(0, "SET before-shutdown 1"), "OK");
+    let before = num(&mut w, 0, "replication", "master_repl_offset");
+    w.console(0, "SHUTDOWN");
+    w.run_for_ms(2_000);
+    assert!(!w.is_up(0), "the master exited");
+    assert_eq!(logged(&w, 0, "Redis is now ready to exit, bye bye..."), 1);
+    assert_eq!(logged(&w, 0, "DB saved on disk"), 1);
+    assert!(w.trace().iter().any(|e| e.kind == "fault" && e.text.ends_with("shut down")));
+    let dump = redis_repl_lab::rdb::read_rdb(w.node(0).disk().expect("the final save")).expect("a valid dump");
+    let saved_offset = dump.aux_int("repl-offset").expect("repl-offset in the dump");
+    assert!(saved_offset > before, "the GETACK sent to the lagging replica counts in the offset");
+    assert_eq!(num(&mut w, 1, "replication", "slave_repl_offset"), saved_offset, "the replica got everything first");
+    assert_eq!(field(&mut w, 1, "replication", "master_link_status"), "down");
+    w.restart(0);
+    w.run_for_ms(5_000);
+    assert_eq!(w.console(0, "GET before-shutdown"), "\"1\"", "loaded from the final save");
+    assert_eq!(num(&mut w, 0, "stats", "sync_partial_ok"), 1, "the replica continued");
+    assert_eq!(field(&mut w, 1, "replication", "master_link_status"), "up");
+}

@@ -73,6 +73,8 @@ enum Msg {
     Closed(ConnId),
     Connected(ConnId, TcpStream),
     ConnectFailed(ConnId, String),
+    /// A writer handed this many bytes of the connection to the kernel.
+    Drained(ConnId, usize),
 }
 
 /// `25 Nov 2026 06:04:45.713`, as Redis stamps its log lines (UTC here).
@@ -117,10 +119,12 @@ fn spawn_reader(conn: ConnId, mut stream: TcpStream, tx: Sender<Msg>) {
     });
 }
 
-/// A writer thread writes what it is given, in order; dropping its sender closes the socket
-/// once everything queued is written. `live` counts the writers still running, so the process
-/// can let them finish before it exits.
-fn spawn_writer(mut stream: TcpStream, live: &Arc<AtomicUsize>) -> Sender<Vec<u8>> {
+/// A writer thread writes what it is given, in order, and reports each write the kernel took
+/// (the node's flow control: a replica that does not read fills its socket, then the shared
+/// replication buffer, where the output-buffer limits see it). Dropping its sender closes the
+/// socket once everything queued is written. `live` counts the writers still running, so the
+/// process can let them finish before it exits.
+fn spawn_writer(conn: ConnId, mut stream: TcpStream, live: &Arc<AtomicUsize>, node: Sender<Msg>) -> Sender<Vec<u8>> {
     let (tx, rx): (Sender<Vec<u8>>, Receiver<Vec<u8>>) = channel();
     let live = Arc::clone(live);
     live.fetch_add(1, Ordering::SeqCst);
@@ -129,6 +133,8 @@ fn spawn_writer(mut stream: TcpStream, live: &Arc<AtomicUsize>) -> Sender<Vec<u8
             if stream.write_all(&data).is_err() {
                 break;
             }
+            // The node thread may be gone at exit; nothing then needs the report.
+            let _ = node.send(Msg::Drained(conn, data.len()));
         }
         let _ = stream.shutdown(Shutdown::Both);
         live.fetch_sub(1, Ordering::SeqCst);
@@ -153,6 +159,9 @@ fn fingerprint(data: &[u8]) -> (usize, [u8; 8]) {
     tail[..n].copy_from_slice(&data[data.len() - n..]);
     (data.len(), tail)
 }
+
+/// Bytes a connection's writer thread may hold that the kernel has not taken yet.
+const WRITER_QUEUE: usize = 64 * 1024;
 
 /// Builds the node: the `--config` settings are checked on a scratch node first (so the typed
 /// replication settings, such as the backlog size, are in place when a loaded RDB creates the
@@ -187,6 +196,9 @@ fn build_node(opts: &ServerOptions, epoch: i64) -> Result<Node, ServerError> {
         None => None,
     };
     let mut node = Node::restart(cfg, seed, 0, disk, opts.replicaof.clone());
+    // What the node may have queued in a writer thread beyond what the kernel took; the kernel's
+    // own socket buffers come on top, as they do for Redis.
+    node.set_socket_buffer(Some(WRITER_QUEUE));
     for (name, value) in &opts.configs {
         node.config_set(name, value).map_err(ServerError::Config)?;
     }
@@ -303,7 +315,7 @@ impl Server {
         if let Ok(r) = stream.try_clone() {
             spawn_reader(conn, r, self.tx.clone());
         }
-        self.writers.insert(conn, spawn_writer(stream, &self.live_writers));
+        self.writers.insert(conn, spawn_writer(conn, stream, &self.live_writers, self.tx.clone()));
     }
 
     fn handle(&mut self, msg: Msg) {
@@ -329,6 +341,7 @@ impl Server {
                 }
             }
             Msg::ConnectFailed(conn, e) => self.node.connect_failed(t, conn, &e),
+            Msg::Drained(conn, n) => self.node.drained(t, conn, n),
         }
     }
 }

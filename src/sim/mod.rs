@@ -479,9 +479,7 @@ impl World {
 
     /// Collects node `i`'s outputs and log lines and acts on them.
     fn drain(&mut self, i: usize) {
-        while let Some(LogLine { time, level, text }) = self.nodes[i].node.poll_log() {
-            self.trace.push_back(TraceEvent { time, node: i, kind: "log", text: format!("{level} {text}") });
-        }
+        self.drain_logs(i);
         while let Some(d) = self.nodes[i].node.poll_psync_decision() {
             if let Some(p) = self.psyncs.as_mut() {
                 p.push((i, d));
@@ -495,9 +493,53 @@ impl World {
             }
             self.nodes[i].seen = now_state;
         }
+        self.drain_outputs(i);
+        if self.nodes[i].up && self.nodes[i].node.shutdown_due().is_some() {
+            self.shut_down(i);
+        }
+    }
+
+    fn drain_logs(&mut self, i: usize) {
+        while let Some(LogLine { time, level, text }) = self.nodes[i].node.poll_log() {
+            self.trace.push_back(TraceEvent { time, node: i, kind: "log", text: format!("{level} {text}") });
+        }
+    }
+
+    fn drain_outputs(&mut self, i: usize) {
         while let Some(out) = self.nodes[i].node.poll_output() {
             self.output(Peer::Node(i), out);
         }
+    }
+
+    /// Ends a SHUTDOWN that is due, as redis-server exits: the final save goes to the node's
+    /// simulated disk, the sockets are closed after what they hold (unlike a crash, bytes already
+    /// sent still arrive), and the node is down until restarted from that file.
+    fn shut_down(&mut self, i: usize) {
+        let node = &mut self.nodes[i].node;
+        if node.finish_shutdown(true) {
+            let data = node.rdb_snapshot();
+            node.saved_to_disk(data);
+            node.log('*', "DB saved on disk");
+        }
+        node.log('#', "Redis is now ready to exit, bye bye...");
+        self.drain_logs(i);
+        self.drain_outputs(i);
+        let me = Peer::Node(i);
+        let conns: Vec<ConnId> = self
+            .links
+            .values()
+            .flat_map(|l| {
+                l.ends.iter().zip(l.open).filter(|((p, _), open)| *p == me && *open).filter_map(|((_, c), _)| *c)
+            })
+            .collect();
+        for conn in conns {
+            self.close(me, conn);
+        }
+        self.nodes[i].up = false;
+        self.endpoints.retain(|(n, _), e| *n != me || *e == Endpoint::Console);
+        let name = self.nodes[i].node.name().to_string();
+        self.record(i, "fault", format!("{name} shut down"));
+        self.version += 1;
     }
 
     /// Collects sentinel `j`'s outputs and event lines and acts on them.

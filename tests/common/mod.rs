@@ -74,6 +74,15 @@ impl ServerGuard {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// What the server has logged so far (empty if it logs nowhere we can read).
+    pub fn log_text(&self) -> String {
+        self.log
+            .as_ref()
+            .and_then(|l| std::fs::read(l).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default()
+    }
 }
 
 impl Drop for ServerGuard {
