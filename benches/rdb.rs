@@ -19,6 +19,11 @@
 //!
 //! `RDB_BENCH_NATIVE_ONLY=1 cargo bench --bench rdb` times only our native side (for profiling).
 
+/// The native server's allocator (see src/bin/repl-lab.rs), so the native rows measure the codec
+/// as `repl-lab server` runs it.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};

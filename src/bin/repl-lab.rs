@@ -16,6 +16,10 @@
 
 use std::process::ExitCode;
 
+/// mimalloc, as redis-server links jemalloc: a node's data is millions of small allocations.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use redis_repl_lab::native::{run, ServerOptions};
 use redis_repl_lab::sim::sweep::{self, SweepConfig};
 

@@ -6,7 +6,9 @@
 //! of a snapshot: the crate we used clears a 256 KB hash table on each call, which made saving a
 //! million 64-byte values take seconds. This one keeps a small table per thread and never clears
 //! it: a stale entry is harmless because every candidate is checked against the input before it
-//! is used. Decompression stays with the `lzf-rust` crate.
+//! is used. The decompressor is here too: it writes each string straight into its final vector
+//! (the crate wanted a zeroed buffer first), and the tests check both against the `lzf-rust`
+//! crate's independent implementation.
 
 use std::cell::RefCell;
 
@@ -107,20 +109,77 @@ fn encode(input: &[u8], limit: usize, out: &mut Vec<u8>, table: &mut [u32; HSIZE
     out.len() <= limit
 }
 
+/// Decompresses `input`, which must expand to exactly `len` bytes; None if it is not a valid
+/// LZF stream of that length (a back reference before the start, a truncated token, a wrong
+/// length). Never allocates more than `len` bytes.
+pub fn decompress(input: &[u8], len: usize) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(len);
+    let mut ip = 0;
+    while let Some(&ctrl) = input.get(ip) {
+        let ctrl = ctrl as usize;
+        ip += 1;
+        if ctrl < MAX_LIT {
+            let literal = input.get(ip..ip + ctrl + 1)?;
+            if out.len() + literal.len() > len {
+                return None;
+            }
+            out.extend_from_slice(literal);
+            ip += literal.len();
+            continue;
+        }
+        let mut n = ctrl >> 5;
+        if n == 7 {
+            n += *input.get(ip)? as usize;
+            ip += 1;
+        }
+        n += 2;
+        let back = ((ctrl & 0x1F) << 8) + *input.get(ip)? as usize + 1;
+        ip += 1;
+        let from = out.len().checked_sub(back)?;
+        if out.len() + n > len {
+            return None;
+        }
+        // A reference may overlap what it writes (a run with period `back`): liblzf copies byte
+        // by byte; copying what is already there, in growing chunks, gives the same bytes.
+        let mut left = n;
+        while left > 0 {
+            let chunk = left.min(out.len() - from);
+            out.extend_from_within(from..from + chunk);
+            left -= chunk;
+        }
+    }
+    (out.len() == len).then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use super::compress;
+    use super::{compress, decompress};
     use rand_core::{Rng, SeedableRng};
 
+    /// Compresses, then decompresses with ours and with the `lzf-rust` crate (an independent
+    /// implementation of liblzf's format): both must give the input back.
     fn round_trip(data: &[u8]) -> Option<usize> {
         let packed = compress(data, data.len() + data.len() / 16 + 64)?;
         let mut back = vec![0u8; data.len()];
         let n = lzf_rust::decompress(&packed, &mut back).expect("liblzf-compatible stream");
         assert_eq!(&back[..n], data);
+        assert_eq!(decompress(&packed, data.len()).as_deref(), Some(data));
         Some(packed.len())
+    }
+
+    #[test]
+    fn decompression_refuses_what_liblzf_would() {
+        let packed = compress(&[b'x'; 100], 90).unwrap();
+        assert_eq!(decompress(&packed, 99), None, "longer than claimed");
+        assert_eq!(decompress(&packed, 101), None, "shorter than claimed");
+        assert_eq!(decompress(&packed[..packed.len() - 1], 100), None, "truncated");
+        assert_eq!(decompress(&[0x20, 0x05], 3), None, "a reference before the start");
+        assert_eq!(decompress(&[0x04, b'a'], 5), None, "a literal run past the input");
+        assert_eq!(decompress(&[0x00, b'a', 0x20, 0x00], 4), Some(b"aaaa".to_vec()), "an overlapping run");
+        assert_eq!(decompress(&[], 0), Some(Vec::new()));
     }
 
     #[test]

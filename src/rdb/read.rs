@@ -123,10 +123,9 @@ impl<'a> Cursor<'a> {
                     return self.err(format!("Invalid LZF lengths: {clen} compressed, {ulen} claimed"));
                 }
                 let data = self.take(clen)?;
-                let mut out = vec![0u8; ulen as usize];
-                match lzf_rust::decompress(data, &mut out) {
-                    Ok(got) if got == out.len() => out,
-                    _ => return self.err("Invalid LZF compressed string"),
+                match super::lzf::decompress(data, ulen as usize) {
+                    Some(out) => out,
+                    None => return self.err("Invalid LZF compressed string"),
                 }
             }
             other => return self.err(format!("Unknown RDB string encoding type {other}")),
