@@ -21,6 +21,7 @@
 
 /// The native server's allocator (see src/bin/repl-lab.rs), so the native rows measure the codec
 /// as `repl-lab server` runs it.
+#[cfg(not(target_arch = "wasm32"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
