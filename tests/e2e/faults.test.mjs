@@ -3,13 +3,12 @@
 // restart it, partition and heal, pause a node, and see DEBUG SLEEP's OK arrive late.
 // Run: node --test tests/e2e/   (needs the wasm package built into www/pkg/)
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  OUT_DIR, startLab, stopLab, loadPage, command, consoleLines, waitFor, setPlaying, waitForReplicaValue,
-  assertNoErrors,
+  OUT_DIR, loadPage, command, consoleLines, waitFor, setPlaying, waitForReplicaValue, assertNoErrors, labForFile,
 } from './helpers.mjs';
 
 const SCREENSHOT = path.join(OUT_DIR, 'faults.png');
@@ -18,13 +17,9 @@ const REFUSED = 'Could not connect to Redis at 127.0.0.1:6379: Connection refuse
 let lab;
 let page;
 
-before(async () => {
-  lab = await startLab();
-  page = lab.page;
-});
-
-after(async () => {
-  await stopLab(lab);
+labForFile((l) => {
+  lab = l;
+  page = l.page;
 });
 
 const linkText = () => page.getByTestId('node-1-link').textContent();

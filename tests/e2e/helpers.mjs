@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -87,6 +88,21 @@ export async function startLab({ initScript } = {}) {
     throw err;
   }
   return lab;
+}
+
+/**
+ * Starts a lab before a test file's tests, hands it to `use`, and stops it after them (the
+ * browser and the server are shared by the file's tests, which run in order).
+ */
+export function labForFile(use, options) {
+  let lab;
+  before(async () => {
+    lab = await startLab(options);
+    use(lab);
+  });
+  after(async () => {
+    await stopLab(lab);
+  });
 }
 
 /** Closes the browser and stops the server of a lab from startLab(). */

@@ -4,13 +4,12 @@
 // files dropped on a node's console and on its box in the view.
 // Run: node --test tests/e2e/   (needs the wasm package built into www/pkg/)
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  OUT_DIR, startLab, stopLab, loadPage, loadUrl, openPage, command, waitFor, setPlaying, waitForReplicaValue,
-  assertNoErrors,
+  OUT_DIR, loadPage, loadUrl, openPage, command, waitFor, setPlaying, waitForReplicaValue, assertNoErrors, labForFile,
 } from './helpers.mjs';
 
 const SCREENSHOT = path.join(OUT_DIR, 'rdb.png');
@@ -22,13 +21,9 @@ let page; // the first page: exports
 let fresh; // a second page with a fresh lab: imports
 let dump; // the exported bytes
 
-before(async () => {
-  lab = await startLab();
-  page = lab.page;
-});
-
-after(async () => {
-  await stopLab(lab);
+labForFile((l) => {
+  lab = l;
+  page = l.page;
 });
 
 /** CRC-64/Jones as Redis computes it (reflected, init 0, no final xor). */

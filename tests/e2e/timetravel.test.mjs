@@ -3,13 +3,12 @@
 // a run with "Copy link", and fall back to the default lab when the log is garbage.
 // Run: node --test tests/e2e/   (needs the wasm package built into www/pkg/)
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  OUT_DIR, startLab, stopLab, loadPage, openPage, loadUrl, command, consoleLines, waitFor, setPlaying,
-  waitForReplicaValue, assertNoErrors,
+  OUT_DIR, loadPage, openPage, loadUrl, command, consoleLines, waitFor, setPlaying, waitForReplicaValue, assertNoErrors, labForFile,
 } from './helpers.mjs';
 
 const SCREENSHOT = path.join(OUT_DIR, 'timetravel.png');
@@ -19,13 +18,9 @@ let page;
 let setAt; // virtual time (ms) of SET k v on the master
 let runLog; // action log of the first run, taken after the key replicated
 
-before(async () => {
-  lab = await startLab();
-  page = lab.page;
-});
-
-after(async () => {
-  await stopLab(lab);
+labForFile((l) => {
+  lab = l;
+  page = l.page;
 });
 
 const now = (p = page) => p.evaluate(() => window.__lab.lab.now());
