@@ -528,17 +528,21 @@ impl Node {
     }
 
     /// `bytes` of what the node sent on `conn` have reached the peer: the socket has room again.
-    pub fn drained(&mut self, now: Micros, conn: ConnId, bytes: usize) {
+    /// Returns true if that let the node write more (a replica's stream or RDB waiting for
+    /// room), so the environment need not look for outputs after every delivery.
+    pub fn drained(&mut self, now: Micros, conn: ConnId, bytes: usize) -> bool {
         if self.hold(now, HeldInput::Drained(conn, bytes)) {
-            return;
+            return false;
         }
         let Some(c) = self.conns.get_mut(&conn) else {
-            return;
+            return false;
         };
         c.unacked = c.unacked.saturating_sub(bytes);
-        if c.replica.is_some() {
-            self.socket_writable(conn);
+        if c.replica.is_none() {
+            return false;
         }
+        self.socket_writable(conn);
+        true
     }
 
     /// Room left in `conn`'s socket (unbounded without [`Node::set_socket_buffer`]).
@@ -633,7 +637,9 @@ impl Node {
                 HeldInput::ConnectFailed(c, r) => self.connect_failed(now, c, &r),
                 HeldInput::Receive(c, d) => self.receive(now, c, &d),
                 HeldInput::Closed(c) => self.closed(now, c),
-                HeldInput::Drained(c, n) => self.drained(now, c, n),
+                HeldInput::Drained(c, n) => {
+                    self.drained(now, c, n);
+                }
             }
             if self.paused_until.is_some() {
                 break; // a replayed DEBUG SLEEP stops the node again
@@ -700,8 +706,11 @@ impl Node {
             if c.closing || c.query.is_empty() {
                 return;
             }
-            // A client blocked in WAIT reads nothing more until it is answered (CLIENT_BLOCKED).
-            if self.waiters.iter().any(|w| w.conn == conn) {
+            // A client blocked in WAIT or SHUTDOWN reads nothing more until it is answered
+            // (CLIENT_BLOCKED).
+            if self.waiters.iter().any(|w| w.conn == conn)
+                || self.shutdown.as_ref().is_some_and(|s| s.clients.contains(&conn))
+            {
                 return;
             }
             match parse_command(&c.query) {

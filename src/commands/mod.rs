@@ -132,6 +132,9 @@ fn check(node: &Node, ctx: &Ctx, argv: &[Vec<u8>]) -> Result<&'static Command, F
     if (cmd.arity > 0 && n != cmd.arity) || n < -cmd.arity {
         return Err(Frame::error(format!("ERR wrong number of arguments for '{}' command", cmd.name)));
     }
+    if node.in_multi(ctx.conn) && transactions::refused_inside_multi(cmd.name) {
+        return Err(Frame::error("ERR Command not allowed inside a transaction"));
+    }
     if !ctx.from_master && cmd.flags & flags::WRITE != 0 && node.too_few_good_replicas() {
         return Err(Frame::error("NOREPLICAS Not enough good replicas to write."));
     }

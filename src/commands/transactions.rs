@@ -30,6 +30,11 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "unwatch", arity: 1, flags: flags::STALE, handler: unwatch },
 ];
 
+/// Commands Redis 7.0 flags NO_MULTI: refused inside MULTI (and the transaction with them).
+pub(super) fn refused_inside_multi(name: &str) -> bool {
+    matches!(name, "psync" | "sync" | "save" | "shutdown")
+}
+
 /// Commands that run at once even inside MULTI.
 pub(super) fn runs_inside_multi(name: &str) -> bool {
     matches!(name, "exec" | "discard" | "multi" | "watch" | "unwatch")
@@ -155,7 +160,10 @@ mod tests {
         assert_eq!(w.console(0, "GET a"), "\"2\"");
         w.console(0, "MULTI");
         assert_eq!(w.console(0, "WATCH a"), "(error) ERR WATCH inside MULTI is not allowed");
-        assert_eq!(w.console(0, "DISCARD"), "OK");
+        assert_eq!(w.console(0, "SAVE"), "(error) ERR Command not allowed inside a transaction");
+        assert_eq!(w.console(0, "SHUTDOWN"), "(error) ERR Command not allowed inside a transaction");
+        assert_eq!(w.console(0, "EXEC"), "(error) EXECABORT Transaction discarded because of previous errors.");
+        assert!(w.is_up(0), "the refused SHUTDOWN never ran");
     }
 
     #[test]

@@ -284,7 +284,8 @@ impl Keyspace {
     pub fn replace_data(&mut self, loaded: Keyspace, touch_all: bool) {
         for (db, new) in self.dbs.iter_mut().zip(loaded.dbs) {
             if touch_all {
-                for k in db.keys_sorted().iter().chain(new.keys_sorted().iter()) {
+                let keys: Vec<Bytes> = db.map.keys().chain(new.map.keys()).cloned().collect();
+                for k in &keys {
                     db.touch(k);
                 }
             }

@@ -341,7 +341,9 @@ impl Server {
                 }
             }
             Msg::ConnectFailed(conn, e) => self.node.connect_failed(t, conn, &e),
-            Msg::Drained(conn, n) => self.node.drained(t, conn, n),
+            Msg::Drained(conn, n) => {
+                self.node.drained(t, conn, n);
+            }
         }
     }
 }

@@ -14,29 +14,30 @@ pub struct AuxInfo {
     pub repl: Option<(i64, String, i64)>,
 }
 
-fn len(out: &mut Vec<u8>, n: u64) {
-    if n < 1 << 6 {
-        out.push(n as u8);
+/// The RDB length encoding of `n` (6, 14, 32 or 64 bits), on the stack: bytes and how many.
+fn len_bytes(n: u64) -> ([u8; 9], usize) {
+    let mut b = [0u8; 9];
+    let used = if n < 1 << 6 {
+        b[0] = n as u8;
+        1
     } else if n < 1 << 14 {
-        out.push(0x40 | (n >> 8) as u8);
-        out.push(n as u8);
+        b[..2].copy_from_slice(&(0x4000 | n as u16).to_be_bytes());
+        2
     } else if n <= u32::MAX as u64 {
-        out.push(0x80);
-        out.extend_from_slice(&(n as u32).to_be_bytes());
+        b[0] = 0x80;
+        b[1..5].copy_from_slice(&(n as u32).to_be_bytes());
+        5
     } else {
-        out.push(0x81);
-        out.extend_from_slice(&n.to_be_bytes());
-    }
+        b[0] = 0x81;
+        b[1..].copy_from_slice(&n.to_be_bytes());
+        9
+    };
+    (b, used)
 }
 
-/// Bytes [`len`] takes to encode `n`.
-fn len_size(n: u64) -> usize {
-    match n {
-        0..64 => 1,
-        64..16384 => 2,
-        16384..=0xFFFF_FFFF => 5,
-        _ => 9,
-    }
+fn len(out: &mut Vec<u8>, n: u64) {
+    let (b, used) = len_bytes(n);
+    out.extend_from_slice(&b[..used]);
 }
 
 /// The integer a string spells canonically (an optional `-`, then digits without a leading zero,
@@ -100,21 +101,21 @@ pub(crate) fn string(out: &mut Vec<u8>, s: &[u8]) {
 fn compressed(out: &mut Vec<u8>, s: &[u8]) -> bool {
     let max = s.len() - 4;
     let at = out.len();
-    let room = 1 + len_size(max as u64) + len_size(s.len() as u64);
+    let (orig, orig_used) = len_bytes(s.len() as u64);
+    let room = 1 + len_bytes(max as u64).1 + orig_used;
     out.resize(at + room, 0);
     if !super::lzf::compress_into(s, max, out) {
         out.truncate(at);
         return false;
     }
-    let packed = out.len() - at - room;
-    let mut header = Vec::with_capacity(room);
-    header.push(0xC3);
-    len(&mut header, packed as u64);
-    len(&mut header, s.len() as u64);
-    out[at..at + header.len()].copy_from_slice(&header);
-    if header.len() < room {
-        out.copy_within(at + room.., at + header.len());
-        out.truncate(out.len() - (room - header.len()));
+    let (packed, packed_used) = len_bytes((out.len() - at - room) as u64);
+    let header = 1 + packed_used + orig_used;
+    out[at] = 0xC3;
+    out[at + 1..at + 1 + packed_used].copy_from_slice(&packed[..packed_used]);
+    out[at + 1 + packed_used..at + header].copy_from_slice(&orig[..orig_used]);
+    if header < room {
+        out.copy_within(at + room.., at + header);
+        out.truncate(out.len() - (room - header));
     }
     true
 }
@@ -263,6 +264,21 @@ mod tests {
         let e = enc(&wide);
         assert_eq!(&e[..3], [0xC3, e.len() as u8 - 4, 0x40], "a short payload behind a two-byte original length");
         assert_eq!(e[3], 70);
+    }
+
+    #[test]
+    fn lengths_at_each_encoding_boundary() {
+        let l = |n: u64| {
+            let mut v = Vec::new();
+            len(&mut v, n);
+            v
+        };
+        assert_eq!(l(63), [63]);
+        assert_eq!(l(64), [0x40, 64]);
+        assert_eq!(l(16_383), [0x7F, 0xFF]);
+        assert_eq!(l(16_384), [0x80, 0, 0, 0x40, 0]);
+        assert_eq!(l(u32::MAX as u64), [0x80, 0xFF, 0xFF, 0xFF, 0xFF]);
+        assert_eq!(l(1 << 32), [0x81, 0, 0, 0, 1, 0, 0, 0, 0]);
     }
 
     #[test]

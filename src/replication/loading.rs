@@ -31,7 +31,7 @@ pub(crate) struct SocketLoad {
 /// Commands Redis 7.0 flags LOADING (allowed while a dataset loads), among those the lab has.
 const ALLOWED_WHILE_LOADING: &[&str] = &[
     "auth", "command", "config", "debug", "discard", "echo", "exec", "info", "lastsave", "multi", "replconf", "role",
-    "select", "time", "unwatch", "watch", "publish", "shutdown", "client",
+    "select", "time", "unwatch", "watch", "shutdown", "client",
 ];
 
 /// Commands Redis 7.0 flags NO_ASYNC_LOADING (refused even during async loading).
@@ -55,6 +55,10 @@ fn used_mem_aux(head: &[u8]) -> u64 {
         Some(0xC0) => le(1),
         Some(0xC1) => le(2),
         Some(0xC2) => le(4),
+        // Past 32 bits Redis stores the number as text (a 6-bit length, then the digits).
+        Some(&n) if n < 0x40 => {
+            v.get(1..1 + n as usize).and_then(|d| std::str::from_utf8(d).ok()).and_then(|d| d.parse().ok()).unwrap_or(0)
+        }
         _ => 0,
     }
 }
@@ -129,6 +133,8 @@ mod tests {
         assert_eq!(used_mem_aux(b"REDIS0010\xfa\x08used-mem\xc0\x40"), 64);
         assert_eq!(used_mem_aux(b"REDIS0010\xfa\x08used-mem\xc1\xdc\x04"), 1244);
         assert_eq!(used_mem_aux(b"REDIS0010\xfa\x08used-mem\xc2\x40\x42\x0f\x00"), 1_000_000);
+        assert_eq!(used_mem_aux(b"REDIS0010\xfa\x08used-mem\x0a3000000000"), 3_000_000_000, "text past 32 bits");
+        assert_eq!(used_mem_aux(b"REDIS0010\xfa\x08used-mem\x0a30000"), 0, "text not all arrived");
         assert_eq!(used_mem_aux(b"REDIS0010\xfa\x08used-"), 0, "not arrived yet");
     }
 }

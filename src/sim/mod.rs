@@ -292,6 +292,9 @@ impl World {
             (n.addr().0.to_string(), n.addr().1)
         };
         let j = self.sentinels.len();
+        if j >= sentinel::MAX_SENTINELS {
+            return None;
+        }
         let name = format!("S{}", j + 1);
         let port = SENTINEL_BASE_PORT + j as u16;
         let seed = self.seed.wrapping_mul(0xD1B5_4A32_D192_ED03).wrapping_add(j as u64 + 1);
@@ -800,9 +803,8 @@ impl World {
                     self.drain_peer(to);
                     // The segment left the sender's socket buffers: a node may write more.
                     if let (true, Some(fc), Peer::Node(f)) = (sender_open, from_conn, from) {
-                        if self.nodes[f].up {
-                            self.nodes[f].node.drained(now, fc, seg.data.len());
-                            self.drain_peer(from);
+                        if self.nodes[f].up && self.nodes[f].node.drained(now, fc, seg.data.len()) {
+                            self.drain(f);
                         }
                     }
                 }

@@ -62,6 +62,13 @@ const HELLO_CHANNEL: &str = "__sentinel__:hello";
 /// Events kept for the page's view of a sentinel.
 const EVENTS_KEPT: usize = 200;
 
+/// The longest down-after or failover timeout a sentinel takes (about 31 years), so that its
+/// millisecond arithmetic never overflows.
+pub const MAX_SENTINEL_MS: u64 = 1_000_000_000_000;
+
+/// The most sentinels one world holds (their ports count up from 26379).
+pub const MAX_SENTINELS: usize = 1_000;
+
 /// A sentinel's settings for its one master (`sentinel monitor` and `sentinel set`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SentinelConfig {

@@ -15,7 +15,7 @@
 
 use std::fmt;
 
-use super::sentinel::SentinelConfig;
+use super::sentinel::{SentinelConfig, MAX_SENTINEL_MS};
 use super::{LinkParams, World};
 use crate::node::Micros;
 
@@ -296,11 +296,14 @@ fn apply(w: &mut World, a: &Action) -> String {
         Action::AddSentinel(m, q, d, f) => {
             let cfg = SentinelConfig {
                 quorum: (*q).max(1),
-                down_after_ms: (*d).max(1),
-                failover_timeout_ms: (*f).max(1),
+                // Within what the sentinel's millisecond arithmetic can double and compare.
+                down_after_ms: (*d).clamp(1, MAX_SENTINEL_MS),
+                failover_timeout_ms: (*f).clamp(1, MAX_SENTINEL_MS),
                 ..SentinelConfig::default()
             };
-            w.add_sentinel(*m, cfg);
+            if w.add_sentinel(*m, cfg).is_none() {
+                return "no sentinel added: no such node, or too many sentinels".into();
+            }
         }
         Action::SentinelConsole(j, line) => return w.sentinel_console(*j, line),
         Action::PartitionSentinels(g) => w.partition_sentinels(g),
@@ -582,5 +585,16 @@ mod tests {
         assert!(e("RL1;s=1;0,n;0,c,0,%G1").contains("bad percent escape"));
         assert!(e("RL1;s=1;0,n;0,k").contains("expected 3 fields"));
         assert!(Session::from_log("RL1;s=1;0,n;0,c,0,PING").is_ok());
+    }
+
+    #[test]
+    fn huge_sentinel_timeouts_from_a_shared_link_are_clamped_not_overflowed() {
+        let huge = u64::MAX;
+        let log = format!("RL1;s=1;0,n;0,n;0,c,1,REPLICAOF 127.0.0.1 6379;0,S,0,2,{huge},{huge}");
+        let mut s = Session::from_log(&log).expect("a valid log");
+        s.run_until(60_000_000);
+        let w = s.world();
+        assert_eq!(w.sentinel_count(), 1);
+        assert_eq!(w.node(1).view().link_status, Some("up"), "the world ran on, no overflow");
     }
 }
