@@ -59,8 +59,9 @@ const MAX_DESYNC: u64 = 1000;
 const MAX_PENDING_COMMANDS: usize = 100;
 const DEFAULT_SLAVE_PRIORITY: i64 = 100;
 const HELLO_CHANNEL: &str = "__sentinel__:hello";
-/// Events kept for the page's view of a sentinel.
-const EVENTS_KEPT: usize = 200;
+/// Events kept for the page's view of a sentinel: its card shows the last 12, and the view is
+/// serialised on most animation frames; the world's trace keeps every event.
+const EVENTS_KEPT: usize = 16;
 
 /// The longest down-after or failover timeout a sentinel takes (about 31 years), so that its
 /// millisecond arithmetic never overflows.
