@@ -309,10 +309,23 @@ impl Node {
         disk: Option<Vec<u8>>,
         replicaof: Option<(String, u16)>,
     ) -> Node {
+        let loaded = disk.map(|bytes| (crate::rdb::read_rdb(&bytes), bytes));
+        Node::restart_loaded(cfg, seed, now, loaded, replicaof)
+    }
+
+    /// [`Node::restart`] with the dump already parsed (an environment that checked the file
+    /// first need not parse it twice).
+    pub fn restart_loaded(
+        cfg: NodeConfig,
+        seed: u64,
+        now: Micros,
+        loaded: Option<(Result<crate::rdb::RdbFile, crate::rdb::RdbError>, Vec<u8>)>,
+        replicaof: Option<(String, u16)>,
+    ) -> Node {
         let mut node = Node::new(cfg, seed, now);
         let mut history = None;
-        if let Some(bytes) = disk {
-            match crate::rdb::read_rdb(&bytes) {
+        if let Some((parsed, bytes)) = loaded {
+            match parsed {
                 Ok(file) => {
                     let id = file.aux_field("repl-id").map(|v| String::from_utf8_lossy(v).into_owned());
                     let off = file.aux_int("repl-offset");

@@ -186,8 +186,8 @@ fn build_node(opts: &ServerOptions, epoch: i64) -> Result<Node, ServerError> {
             let path = dir.join("dump.rdb");
             match std::fs::read(&path) {
                 Ok(bytes) => {
-                    crate::rdb::read_rdb(&bytes).map_err(|e| ServerError::Load(path.clone(), e.reason))?;
-                    Some(bytes)
+                    let file = crate::rdb::read_rdb(&bytes).map_err(|e| ServerError::Load(path.clone(), e.reason))?;
+                    Some((Ok(file), bytes))
                 }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => None,
                 Err(e) => return Err(ServerError::Load(path, e.to_string())),
@@ -195,7 +195,7 @@ fn build_node(opts: &ServerOptions, epoch: i64) -> Result<Node, ServerError> {
         }
         None => None,
     };
-    let mut node = Node::restart(cfg, seed, 0, disk, opts.replicaof.clone());
+    let mut node = Node::restart_loaded(cfg, seed, 0, disk, opts.replicaof.clone());
     // What the node may have queued in a writer thread beyond what the kernel took; the kernel's
     // own socket buffers come on top, as they do for Redis.
     node.set_socket_buffer(Some(WRITER_QUEUE));
