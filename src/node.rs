@@ -279,7 +279,8 @@ impl Node {
             persistence: Persistence { last_bgsave_secs: -1, ..Default::default() },
             tx: BTreeMap::new(),
             config_text: BTreeMap::new(),
-            next_cron: now + 100_000,
+            // Redis's first serverCron runs 1 ms after start, then every 100 ms (hz 10).
+            next_cron: now + 1_000,
             cron_loops: 0,
             active_expire_enabled: true,
             failover: None,
@@ -797,15 +798,17 @@ impl Node {
     }
 
     fn server_cron(&mut self) {
-        self.cron_loops += 1;
         self.update_failover_status();
         self.active_expire();
         if !self.replicas.is_empty() {
             self.check_output_buffer_limits(true);
         }
+        // run_with_period(1000): loops 0, 10, 20... so the first replicationCron is in the
+        // first serverCron, as in Redis.
         if self.cron_loops % 10 == 0 {
             self.replication_cron();
         }
+        self.cron_loops += 1;
     }
 
     /// Active expiry on a master: expired keys are deleted and each deletion propagates as DEL.

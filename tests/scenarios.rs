@@ -568,7 +568,8 @@ fn diskless_sync_waits_its_delay_then_one_fork_serves_every_waiting_replica() {
     w.run_for_ms(2_000);
     assert_eq!(logged(&w, 0, "Delay next BGSAVE for diskless SYNC"), 2);
     assert_eq!(logged(&w, 0, "Starting BGSAVE"), 0, "5 s have not passed since the first");
-    w.run_for_ms(2_000);
+    // The first replicationCron after 5 s of waiting (crons at 1 ms past each second).
+    w.run_for_ms(2_100);
     assert_eq!(logged(&w, 0, "Starting BGSAVE for SYNC with target: replicas sockets"), 1);
     w.run_for_ms(1_000);
     assert_eq!(logged(&w, 0, "Diskless rdb transfer, done reading from pipe, 2 replicas still up."), 1);
@@ -722,6 +723,8 @@ fn replicaof_replies_and_side_effects_as_redis() {
     assert_eq!(w.console(0, "REPLICAOF NO ONE"), "OK", "a no-op on a master");
     assert_eq!(w.console(1, "REPLICAOF 127.0.0.1 99999"), "(error) ERR Invalid master port");
     assert_eq!(w.console(1, "REPLICAOF host"), "(error) ERR wrong number of arguments for 'replicaof' command");
+    assert_eq!(w.console(0, "SET moved 1"), "OK");
+    w.run_for_ms(100);
     let id = w.node(0).view().replid;
     let off = w.node(1).view().slave_repl_offset;
     assert_eq!(w.console(0, "REPLICAOF 127.0.0.1 6380"), "OK");

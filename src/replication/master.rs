@@ -741,7 +741,8 @@ impl Node {
         self.refresh_good_replicas();
         self.free_idle_backlog();
         let period = self.cfg.repl.ping_period.max(1);
-        if (self.cron_loops / 10 - 1) % period == 0
+        // replication_cron_loops % repl-ping-replica-period: the first replicationCron is loop 0.
+        if (self.cron_loops / 10) % period == 0
             && !self.replicas.is_empty()
             && self.master.is_none()
             && !self.writes_paused()
