@@ -251,6 +251,13 @@ pub struct Node {
 impl Node {
     /// A node started at virtual time `now`, drawing its ids from `seed`.
     pub fn new(cfg: NodeConfig, seed: u64, now: Micros) -> Node {
+        let mut node = Node::initialized(cfg, seed, now);
+        node.log('*', "Ready to accept connections");
+        node
+    }
+
+    /// A node up to "Server initialized": what comes before loading the dataset.
+    fn initialized(cfg: NodeConfig, seed: u64, now: Micros) -> Node {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let run_id = random_hex40(&mut rng);
         let replid = random_hex40(&mut rng);
@@ -295,7 +302,6 @@ impl Node {
         };
         node.persistence.last_save_ms = node.unix_ms();
         node.log('*', "Server initialized");
-        node.log('*', "Ready to accept connections");
         node
     }
 
@@ -323,7 +329,7 @@ impl Node {
         loaded: Option<(Result<crate::rdb::RdbFile, crate::rdb::RdbError>, Vec<u8>)>,
         replicaof: Option<(String, u16)>,
     ) -> Node {
-        let mut node = Node::new(cfg, seed, now);
+        let mut node = Node::initialized(cfg, seed, now);
         let mut history = None;
         if let Some((parsed, bytes)) = loaded {
             match parsed {
@@ -346,6 +352,7 @@ impl Node {
                 Err(e) => node.log('#', format!("Fatal error loading the DB: {e}. Exiting.")),
             }
         }
+        node.log('*', "Ready to accept connections");
         match (replicaof, history) {
             (Some((host, port)), h) => {
                 node.replicaof_at_startup(&host, port);
