@@ -119,6 +119,8 @@ pub(crate) struct Conn {
     /// `REPLCONF capa eof` / `capa psync2`.
     pub capa_eof: bool,
     pub capa_psync2: bool,
+    /// `REPLCONF rdb-only 1` (`redis-cli --rdb`): the RDB and nothing more, then disconnected.
+    pub rdb_only: bool,
     /// Set once the client issued SYNC/PSYNC.
     pub replica: Option<ReplicaPeer>,
     /// Closed on our side; further input is ignored.
@@ -144,6 +146,7 @@ impl Conn {
             announced_ip: None,
             capa_eof: false,
             capa_psync2: false,
+            rdb_only: false,
             replica: None,
             closing: false,
             woff: 0,

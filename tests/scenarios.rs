@@ -835,3 +835,19 @@ fn shutdown_saves_exits_and_the_restarted_master_is_continued() {
     assert_eq!(num(&mut w, 0, "stats", "sync_partial_ok"), 1, "the replica continued");
     assert_eq!(field(&mut w, 1, "replication", "master_link_status"), "up");
 }
+
+/// `REPLCONF rdb-only 1` (what `redis-cli --rdb` sends): the client gets its RDB and is then
+/// disconnected instead of going online; bad values are refused as Redis refuses them.
+#[test]
+fn an_rdb_only_replica_is_disconnected_after_its_rdb() {
+    let mut w = nodes(43, 1, &["SET k v"]);
+    assert_eq!(w.console(0, "REPLCONF rdb-only 2"), "(error) ERR value is out of range, value must between 0 and 1");
+    assert_eq!(w.console(0, "REPLCONF rdb-only x"), "(error) ERR value is not an integer or out of range");
+    assert_eq!(w.console(0, "REPLCONF rdb-only 1"), "OK");
+    w.console(0, "PSYNC ? -1");
+    w.run_for_ms(8_000);
+    assert_eq!(logged(&w, 0, "RDB transfer completed, rdb only replica"), 1);
+    assert_eq!(logged(&w, 0, "Synchronization with replica"), 0, "never online");
+    assert_eq!(num(&mut w, 0, "replication", "connected_slaves"), 0);
+    assert_eq!(num(&mut w, 0, "stats", "sync_full"), 1);
+}

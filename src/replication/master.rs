@@ -286,21 +286,30 @@ impl Node {
             self.send(conn, file[pos..pos + n].to_vec());
         }
         let done = pos + n == file.len();
-        let now = self.now;
         if let Some(p) = self.peer_mut(conn) {
-            if done {
-                p.bulk = None;
-                p.state = SlaveState::Online;
-                p.ack_time = now;
-            } else {
-                p.bulk = Some((file, pos + n));
-            }
+            p.bulk = if done { None } else { Some((file, pos + n)) };
         }
-        if done {
-            let name = self.replica_name(conn);
-            self.log('*', format!("Synchronization with replica {name} succeeded"));
+        if done && self.put_online(conn) {
             self.flush_replica(conn);
         }
+    }
+
+    /// `replicaPutOnline`: after its RDB a replica goes online, except one that asked for the RDB
+    /// only, which is disconnected instead. Returns whether it went online.
+    fn put_online(&mut self, conn: ConnId) -> bool {
+        let name = self.replica_name(conn);
+        if self.conns.get(&conn).is_some_and(|c| c.rdb_only) {
+            self.log('*', format!("RDB transfer completed, rdb only replica ({name}) should be disconnected asap"));
+            self.close(conn);
+            return false;
+        }
+        let now = self.now;
+        if let Some(p) = self.peer_mut(conn) {
+            p.state = SlaveState::Online;
+            p.ack_time = now;
+        }
+        self.log('*', format!("Synchronization with replica {name} succeeded"));
+        true
     }
 
     fn trim_backlog(&mut self) {
@@ -373,7 +382,17 @@ impl Node {
                     }
                     return None;
                 }
-                "rdb-only" | "rdb-filter-only" => {}
+                "rdb-only" => {
+                    let only = match std::str::from_utf8(val).ok().and_then(|v| v.parse::<i64>().ok()) {
+                        Some(n @ 0..=1) => n == 1,
+                        Some(_) => return Some(Frame::error("ERR value is out of range, value must between 0 and 1")),
+                        None => return Some(Frame::error("ERR value is not an integer or out of range")),
+                    };
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.rdb_only = only;
+                    }
+                }
+                "rdb-filter-only" => {}
                 _ => return Some(Frame::error(format!("ERR Unrecognized REPLCONF option: {opt}"))),
             }
         }
@@ -683,13 +702,12 @@ impl Node {
                     }
                     self.send(c, child.mark.clone().into_bytes());
                     let name = self.replica_name(c);
-                    let now = self.now;
-                    if let Some(p) = self.peer_mut(c) {
-                        p.state = SlaveState::Online;
-                        p.stream_on_ack = true;
-                        p.ack_time = now;
-                    }
                     self.log('*', format!("Streamed RDB transfer with replica {name} succeeded (socket). Waiting for REPLCONF ACK from slave to enable streaming"));
+                    if self.put_online(c) {
+                        if let Some(p) = self.peer_mut(c) {
+                            p.stream_on_ack = true;
+                        }
+                    }
                 }
             }
             ChildTarget::Disk => {

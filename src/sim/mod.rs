@@ -704,6 +704,8 @@ impl World {
                 if let Peer::Node(n) = i {
                     let console = self.nodes[n].node.accept(self.now, "127.0.0.1", 50_000 + n as u16);
                     self.nodes[n].console = console;
+                    // What the old connection left unread is gone with it (redis-cli starts over).
+                    self.nodes[n].console_out.clear();
                     self.endpoints.insert((i, console), Endpoint::Console);
                 }
                 return;
