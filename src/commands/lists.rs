@@ -151,24 +151,33 @@ pub(super) fn rpop(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     pop_generic(node, ctx, argv, End::Tail)
 }
 
+/// The `start stop` arguments of LRANGE and LTRIM as Redis reads them: both integers, checked
+/// before the key is looked at.
+fn range_args(argv: &[Vec<u8>]) -> Result<(i64, i64), Frame> {
+    Ok((parse_long(&argv[2])?, parse_long(&argv[3])?))
+}
+
+/// The inclusive index range `start..=end` selects in a list of `len` (negative indices count
+/// from the tail), or None when it selects nothing.
+fn clamp_range(start: i64, end: i64, len: i64) -> Option<(i64, i64)> {
+    let start = if start < 0 { len + start } else { start }.max(0);
+    let end = if end < 0 { len + end } else { end };
+    (start <= end && start < len).then(|| (start, end.min(len - 1)))
+}
+
 pub(super) fn lrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let (start, end) = match (parse_long(&argv[2]), parse_long(&argv[3])) {
-        (Ok(s), Ok(e)) => (s, e),
-        (Err(e), _) | (_, Err(e)) => return Some(e),
+    let (start, end) = match range_args(argv) {
+        Ok(r) => r,
+        Err(e) => return Some(e),
     };
     let list = match get_typed::<List>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(Frame::Array(Vec::new())),
     };
-    let len = list.len() as i64;
-    let mut start = if start < 0 { len + start } else { start };
-    let mut end = if end < 0 { len + end } else { end };
-    start = start.max(0);
-    if start > end || start >= len {
+    let Some((start, end)) = clamp_range(start, end, list.len() as i64) else {
         return Some(Frame::Array(Vec::new()));
-    }
-    end = end.min(len - 1);
+    };
     let items = list.iter().skip(start as usize).take((end - start + 1) as usize).map(|v| Frame::Bulk(v.clone()));
     Some(Frame::Array(items.collect()))
 }
@@ -253,9 +262,9 @@ pub(super) fn lrem(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 /// `LTRIM key start stop`: propagated only when it removed something, but the key counts as
 /// touched for WATCH either way (Redis signals it unconditionally).
 pub(super) fn ltrim(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let (start, end) = match (parse_long(&argv[2]), parse_long(&argv[3])) {
-        (Ok(s), Ok(e)) => (s, e),
-        (Err(e), _) | (_, Err(e)) => return Some(e),
+    let (start, end) = match range_args(argv) {
+        Ok(r) => r,
+        Err(e) => return Some(e),
     };
     let list = match get_typed::<List>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
@@ -263,14 +272,9 @@ pub(super) fn ltrim(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         Ok(None) => return Some(Frame::ok()),
     };
     let len = list.len() as i64;
-    let mut start = if start < 0 { len + start } else { start };
-    let mut end = if end < 0 { len + end } else { end };
-    start = start.max(0);
-    let (ltrim, rtrim) = if start > end || start >= len {
-        (len, 0)
-    } else {
-        end = end.min(len - 1);
-        (start, len - end - 1)
+    let (ltrim, rtrim) = match clamp_range(start, end, len) {
+        None => (len, 0),
+        Some((start, end)) => (start, len - end - 1),
     };
     if ltrim + rtrim > 0 {
         let kept = list.skip(ltrim as usize).take((len - ltrim - rtrim) as usize);
