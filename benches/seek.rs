@@ -14,10 +14,10 @@ const WRITES_PER_SEC: u64 = 20;
 fn build() -> Session {
     let mut s = Session::new(42);
     for _ in 0..5 {
-        s.act(Action::AddNode);
+        s.act(Action::AddNode).unwrap();
     }
     for r in 1..5 {
-        s.act(Action::Console(r, "REPLICAOF 127.0.0.1 6379".into()));
+        s.act(Action::Console(r, "REPLICAOF 127.0.0.1 6379".into())).unwrap();
     }
     let step = 1_000_000 / WRITES_PER_SEC;
     for i in 0..VIRTUAL_SECS * WRITES_PER_SEC {
@@ -28,7 +28,7 @@ fn build() -> Session {
             2 => format!("RPUSH list:{} {}", i % 20, i),
             _ => format!("HSET hash:{} f{} {}", i % 30, i % 100, i),
         };
-        s.act(Action::Console(0, line));
+        s.act(Action::Console(0, line)).unwrap();
     }
     s.run_until(VIRTUAL_SECS * 1_000_000);
     s

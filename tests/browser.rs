@@ -13,101 +13,161 @@ fn get(v: &JsValue, key: &str) -> JsValue {
     js_sys::Reflect::get(v, &JsValue::from_str(key)).expect("field")
 }
 
-#[wasm_bindgen_test]
-fn lab_replicates_a_set_and_reports_state() {
-    let mut lab = Lab::new(42);
-    assert_eq!(lab.add_node(), 0);
-    assert_eq!(lab.add_node(), 1);
-    assert_eq!(lab.command(1, "REPLICAOF 127.0.0.1 6379"), "OK");
-    assert_eq!(lab.command(0, "SET k v"), "OK");
-    let before = lab.version();
-    lab.advance(3_000.0);
-    assert!(lab.version() > before);
-    let flying = lab.in_flight().unwrap();
-    let state = lab.node_state(1).unwrap();
-    assert_eq!(get(&state, "role").as_string().as_deref(), Some("slave"));
-    lab.advance(20_000.0);
-    assert_eq!(lab.command(1, "GET k"), "\"v\"");
-    let m = lab.node_state(0).unwrap();
-    let r = lab.node_state(1).unwrap();
-    assert_eq!(get(&m, "masterReplOffset").as_f64(), get(&r, "slaveReplOffset").as_f64());
-    assert_eq!(get(&r, "linkStatus").as_string().as_deref(), Some("up"));
-    let replicas = js_sys::Array::from(&get(&m, "replicas"));
-    assert_eq!(replicas.length(), 1);
-    assert_eq!(get(&replicas.get(0), "state").as_string().as_deref(), Some("online"));
-    let events = js_sys::Array::from(&lab.drain_events().unwrap());
-    let texts: Vec<String> =
-        events.iter().filter_map(|e| get(&e, "text").as_string()).filter(|t| t.contains("Full resync")).collect();
-    assert_eq!(texts.len(), 1, "one full sync in the log");
-    assert!(js_sys::Array::is_array(&flying));
-    assert!(lab.node_state(9).is_err(), "a bad index is an error, not a panic");
+fn array(v: &JsValue, key: &str) -> Vec<JsValue> {
+    js_sys::Array::from(&get(v, key)).iter().collect()
+}
+
+fn text(v: &JsValue, key: &str) -> String {
+    get(v, key).as_string().unwrap_or_else(|| panic!("{key} is not a string"))
+}
+
+fn number(v: &JsValue, key: &str) -> f64 {
+    get(v, key).as_f64().unwrap_or_else(|| panic!("{key} is not a number"))
+}
+
+/// The `code` of an error the facade threw.
+fn code(e: JsValue) -> String {
+    text(&e, "code")
+}
+
+fn ok<T>(r: Result<T, JsValue>) -> T {
+    r.unwrap_or_else(|e| panic!("refused: {:?}", get(&e, "message")))
+}
+
+/// A master and `replicas` replicas of it, run for `ms`.
+fn lab(seed: u32, replicas: usize, ms: f64) -> Lab {
+    let mut lab = Lab::new(seed);
+    ok(lab.add_node());
+    for _ in 0..replicas {
+        let i = ok(lab.add_node());
+        assert_eq!(ok(lab.command(i, "REPLICAOF 127.0.0.1 6379")), "OK");
+    }
+    lab.advance(ms);
+    lab
 }
 
 #[wasm_bindgen_test]
-fn messages_in_flight_carry_decoded_labels() {
-    let mut lab = Lab::new(1);
-    lab.add_node();
-    lab.add_node();
-    lab.command(1, "REPLICAOF 127.0.0.1 6379");
+fn one_frame_holds_nodes_links_and_offsets() {
+    let mut lab = lab(42, 2, 0.0);
+    assert_eq!(ok(lab.command(0, "SET k v")), "OK");
+    lab.advance(25_000.0);
+    assert_eq!(ok(lab.command(2, "GET k")), "\"v\"");
+    let frame = ok(lab.frame());
+    assert_eq!(number(&frame, "nowUs"), 25_000_000.0);
+    let nodes = array(&frame, "nodes");
+    assert_eq!(nodes.len(), 3);
+    assert_eq!(text(&nodes[1], "role"), "slave");
+    assert_eq!(number(&nodes[0], "masterReplOffset"), number(&nodes[1], "slaveReplOffset"));
+    assert_eq!(get(&nodes[0], "up").as_bool(), Some(true));
+    let replicas = array(&nodes[0], "replicas");
+    assert_eq!(replicas.len(), 2);
+    assert_eq!(text(&replicas[0], "phase"), "online");
+    let links = array(&frame, "links");
+    assert_eq!(links.len(), 2);
+    for (k, link) in links.iter().enumerate() {
+        assert_eq!(number(link, "replica"), (k + 1) as f64);
+        assert_eq!(number(link, "master"), 0.0, "matched by address in the engine");
+        assert_eq!(text(link, "state"), "connected");
+        assert_eq!(number(link, "latencyUs"), 250_000.0);
+    }
+    assert!(get(&frame, "groups").is_null());
+    assert!(number(&frame, "horizonUs") >= 25_000_000.0);
+}
+
+#[wasm_bindgen_test]
+fn events_are_typed_and_messages_carry_decoded_labels() {
+    let mut lab = lab(1, 1, 0.0);
     let mut labels = Vec::new();
     for _ in 0..200 {
         lab.advance(50.0);
-        for m in js_sys::Array::from(&lab.in_flight().unwrap()).iter() {
-            labels.push(get(&m, "label").as_string().unwrap_or_default());
+        for m in array(&ok(lab.frame()), "messages") {
+            labels.push(text(&m, "label"));
         }
     }
     assert!(labels.iter().any(|l| l == "PING"), "{labels:?}");
     assert!(labels.iter().any(|l| l.starts_with("PSYNC ")), "{labels:?}");
     assert!(labels.iter().any(|l| l.starts_with("+FULLRESYNC ")), "{labels:?}");
     assert!(labels.iter().any(|l| l.contains("RDB ")), "{labels:?}");
+    let events: Vec<JsValue> = js_sys::Array::from(&ok(lab.drain_events())).iter().collect();
+    let full: Vec<&JsValue> = events
+        .iter()
+        .filter(|e| text(e, "type") == "log" && text(e, "text").starts_with("Full resync from master"))
+        .collect();
+    assert_eq!(full.len(), 1, "one full sync in the log");
+    let state = events.iter().find(|e| text(e, "type") == "state" && text(e, "change") == "replState").unwrap();
+    assert_eq!((text(state, "kind"), number(state, "node")), ("state".to_string(), 1.0));
+    let sent = events.iter().find(|e| text(e, "type") == "sent").unwrap();
+    assert_eq!(text(&get(sent, "from"), "peer"), "node");
+    assert!(number(sent, "bytes") > 0.0);
     assert!(last_panic().is_none());
 }
 
 #[wasm_bindgen_test]
-fn console_input_is_never_a_panic() {
+fn bad_input_is_an_error_with_a_code_never_a_panic() {
     let mut lab = Lab::new(3);
-    lab.add_node();
-    assert_eq!(lab.command(0, "SET \"unbalanced"), "Invalid argument(s)");
-    assert!(lab.command(0, "NOSUCH a b").starts_with("(error) ERR unknown command 'NOSUCH'"));
-    assert_eq!(lab.command(0, "GET"), "(error) ERR wrong number of arguments for 'get' command");
-    assert_eq!(lab.command(0, ""), "");
-    assert_eq!(lab.command(7, "PING"), "(error) ERR no such node 7");
+    ok(lab.add_node());
+    assert_eq!(ok(lab.command(0, "SET \"unbalanced")), "Invalid argument(s)");
+    assert!(ok(lab.command(0, "NOSUCH a b")).starts_with("(error) ERR unknown command 'NOSUCH'"));
+    assert_eq!(ok(lab.command(0, "")), "");
+    assert_eq!(code(lab.command(7, "PING").unwrap_err()), "no-node");
+    assert_eq!(code(lab.cut(0, 0).unwrap_err()), "same-node");
+    assert_eq!(code(lab.sentinel_command(0, "PING").unwrap_err()), "no-sentinel");
+    for _ in 0..7 {
+        ok(lab.add_node());
+    }
+    assert_eq!(code(lab.add_node().unwrap_err()), "too-many-nodes");
+    ok(lab.remove_node(3));
+    assert_eq!(ok(lab.add_node()), 3, "the free slot is taken again");
+    assert_eq!(code(Lab::from_log("not a log").err().unwrap()), "bad-log");
+    assert_eq!(code(lab.import_rdb(0, b"REDIS").unwrap_err()), "bad-rdb");
     lab.advance(f64::NAN);
     lab.advance(-5.0);
     assert_eq!(lab.now(), 0.0);
 }
 
 #[wasm_bindgen_test]
-fn seek_back_replays_and_the_action_log_rebuilds_the_run() {
-    let mut lab = Lab::new(5);
-    lab.add_node();
-    lab.add_node();
-    lab.command(1, "REPLICAOF 127.0.0.1 6379");
-    lab.advance(12_000.0);
-    lab.command(0, "SET k v");
+fn seek_back_replays_and_the_action_log_rebuilds_the_moment_it_was_shared() {
+    let mut lab = lab(5, 1, 12_000.0);
+    ok(lab.command(0, "SET k v"));
     lab.advance(15_000.0);
     let digest = lab.trace_digest();
     lab.seek(11_000.0);
     assert_eq!(lab.now(), 11_000.0);
-    assert_eq!(lab.command(1, "GET k"), "(nil)", "before the SET");
+    assert_eq!(ok(lab.command(1, "GET k")), "(nil)", "before the SET");
     // That console line was an action in the past: the future is dropped.
     lab.advance(16_000.0);
     assert_ne!(lab.trace_digest(), digest);
     let log = lab.action_log();
-    let mut again = Lab::from_log(&log).unwrap_or_else(|_| panic!("log {log}"));
-    again.seek(lab.now());
+    let again = Lab::from_log(&log).unwrap_or_else(|_| panic!("log {log}"));
+    assert_eq!(again.now(), lab.now(), "opened, the log shows the moment it was copied");
     assert_eq!(again.trace_digest(), lab.trace_digest());
-    assert!(Lab::from_log("not a log").is_err());
+    let history: Vec<JsValue> = js_sys::Array::from(&ok(again.console_history(1))).iter().collect();
+    let lines: Vec<(String, String)> = history.iter().map(|h| (text(h, "line"), text(h, "reply"))).collect();
+    assert_eq!(lines, [("REPLICAOF 127.0.0.1 6379".into(), "OK".into()), ("GET k".into(), "(nil)".into())]);
+}
+
+#[wasm_bindgen_test]
+fn the_inspector_reads_info_and_pages_of_keys() {
+    let mut lab = lab(8, 1, 0.0);
+    ok(lab.command(0, "MSET a 1 b 2 c 3"));
+    let info = ok(lab.info(1, "replication"));
+    assert!(info.starts_with("# Replication\r\nrole:slave\r\n"), "{info}");
+    let page = ok(lab.keys(0, 0, "", 1, 5));
+    assert_eq!(number(&page, "total"), 3.0);
+    let keys = array(&page, "keys");
+    assert_eq!(keys.iter().map(|k| text(k, "key")).collect::<Vec<_>>(), ["\"b\"", "\"c\""]);
+    assert_eq!(text(&keys[0], "type"), "string");
+    assert!(lab.step(60_000.0), "something happens within a minute");
 }
 
 #[wasm_bindgen_test]
 fn an_exported_dump_parses_back_with_its_keys() {
     let mut lab = Lab::new(3);
-    lab.add_node();
-    assert_eq!(lab.command(0, "SET greeting hello"), "OK");
-    assert_eq!(lab.command(0, "RPUSH list a b c"), "(integer) 3");
-    let bytes = lab.export_rdb(0).unwrap_or_else(|_| panic!("export failed"));
-    let parsed = parse_rdb(&bytes).unwrap_or_else(|_| panic!("our own dump must parse"));
+    ok(lab.add_node());
+    assert_eq!(ok(lab.command(0, "SET greeting hello")), "OK");
+    assert_eq!(ok(lab.command(0, "RPUSH list a b c")), "(integer) 3");
+    let bytes = ok(lab.export_rdb(0));
+    let parsed = ok(parse_rdb(&bytes));
     assert_eq!((parsed.keys(), parsed.version(), parsed.checksum_verified()), (2, 10, true));
     let text = parsed.describe();
     assert!(text.contains("\"greeting\"") && text.contains("\"hello\""), "{text}");

@@ -61,7 +61,7 @@ fn a_partial_resync_upstream_keeps_sub_replicas_a_full_one_drops_them() {
     assert_eq!(c.replid, a.replid);
     assert_eq!(w.console(2, "DBSIZE"), "(integer) 0");
     assert_eq!(w.node(2).view().link_status, Some("up"));
-    assert!(w.trace().iter().any(|e| e.node == 1 && e.text.contains("Connection with replica 127.0.0.1:6381 lost.")));
+    assert!(w.trace().iter().any(|e| e.node == 1 && e.text().contains("Connection with replica 127.0.0.1:6381 lost.")));
 }
 
 #[test]
@@ -70,7 +70,7 @@ fn a_replica_whose_link_is_down_answers_nomasterlink() {
     w.crash(0);
     w.cut(1, 2);
     w.run_for_ms(3_000);
-    let log: Vec<String> = w.trace().iter().filter(|e| e.node == 2).map(|e| e.text.clone()).collect();
+    let log: Vec<String> = w.trace().iter().filter(|e| e.node == 2).map(|e| e.text()).collect();
     assert!(
         log.iter().any(|t| t.contains("Master is currently unable to PSYNC but should be in the future")),
         "{log:?}"

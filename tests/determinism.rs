@@ -14,25 +14,26 @@ const GOLDEN: &str = include_str!("determinism.golden");
 fn scenario() -> Session {
     let mut s = Session::new(2026);
     for _ in 0..3 {
-        s.act(Action::AddNode);
+        s.act(Action::AddNode).unwrap();
     }
-    s.act(Action::Link(0, 1, 3_000, 2_000, 256 * 1024));
-    s.act(Action::Link(0, 2, 8_000, 5_000, 64 * 1024));
-    s.act(Action::Console(1, "REPLICAOF 127.0.0.1 6379".into()));
-    s.act(Action::Console(2, "REPLICAOF 127.0.0.1 6379".into()));
+    s.act(Action::Link(0, 1, 3_000, 2_000, 256 * 1024)).unwrap();
+    s.act(Action::Link(0, 2, 8_000, 5_000, 64 * 1024)).unwrap();
+    s.act(Action::Console(1, "REPLICAOF 127.0.0.1 6379".into())).unwrap();
+    s.act(Action::Console(2, "REPLICAOF 127.0.0.1 6379".into())).unwrap();
     for i in 0..300u64 {
         s.run_until(i * 100_000);
-        s.act(Action::Console(0, format!("SET k{} {}", i % 37, i)));
-        s.act(Action::Console(0, format!("SADD s{} m{}", i % 5, i)));
-        match i {
-            60 => s.act(Action::Cut(0, 1)),
-            120 => s.act(Action::Partition(vec![0, 0, 1])),
-            160 => s.act(Action::Heal),
-            200 => s.act(Action::Crash(2)),
-            230 => s.act(Action::Restart(2)),
-            250 => s.act(Action::Pause(1, 1_500)),
-            _ => String::new(),
+        s.act(Action::Console(0, format!("SET k{} {}", i % 37, i))).unwrap();
+        s.act(Action::Console(0, format!("SADD s{} m{}", i % 5, i))).unwrap();
+        let fault = match i {
+            60 => Action::Cut(0, 1),
+            120 => Action::Partition(vec![0, 0, 1]),
+            160 => Action::Heal,
+            200 => Action::Crash(2),
+            230 => Action::Restart(2),
+            250 => Action::Pause(1, 1_500),
+            _ => continue,
         };
+        s.act(fault).unwrap();
     }
     s.run_until(60_000_000);
     s

@@ -50,7 +50,7 @@ fn failover_to_a_replica_hands_over_with_a_partial_resync() {
         sent.contains(&format!("$5\r\nPSYNC\r\n$40\r\n{old_id}\r\n")) && sent.contains("$8\r\nFAILOVER\r\n"),
         "{sent:?}"
     );
-    assert!(w.trace().iter().any(|e| e.node == 1 && e.text.contains("MASTER MODE enabled (failover request from")));
+    assert!(w.trace().iter().any(|e| e.node == 1 && e.text().contains("MASTER MODE enabled (failover request from")));
     assert_eq!(field(&mut w, 1, "stats", "sync_partial_ok"), "1");
     w.console(1, "SET after 2");
     w.run_for_ms(1_000);
@@ -84,7 +84,7 @@ fn failover_errors_as_redis_words_them() {
     assert_eq!(c(&mut w, 0, "REPLICAOF NO ONE"), "(error) ERR REPLICAOF not allowed while failing over.");
     w.console(0, "SET x 1");
     w.run_for_ms(1_000);
-    assert!(w.trace().iter().any(|e| e.text.contains("Replica never caught up before timeout")));
+    assert!(w.trace().iter().any(|e| e.text().contains("Replica never caught up before timeout")));
     assert_eq!(w.node(0).view().role, "master", "no FORCE: the old master stays");
     assert_eq!(w.console_late_replies(0), vec!["OK".to_string()], "the held write ran after the abort");
 }
@@ -96,7 +96,7 @@ fn forced_failover_hands_over_even_to_a_lagging_replica() {
     w.console(0, "SET lag 1");
     assert_eq!(w.console(0, "FAILOVER TO 127.0.0.1 6380 TIMEOUT 500 FORCE"), "OK");
     w.run_for_ms(6_000);
-    assert!(w.trace().iter().any(|e| e.text.contains("FAILOVER to 127.0.0.1:6380 time out exceeded, failing over.")));
+    assert!(w.trace().iter().any(|e| e.text().contains("FAILOVER to 127.0.0.1:6380 time out exceeded, failing over.")));
     assert_eq!(w.node(1).view().role, "master");
     assert_eq!(w.node(0).view().role, "slave");
     assert_eq!(w.node(0).view().link_status, Some("up"));

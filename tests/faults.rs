@@ -24,7 +24,7 @@ fn stat(w: &mut World, node: usize, field: &str) -> i64 {
 }
 
 fn logged(w: &World, node: usize, needle: &str) -> bool {
-    w.trace().iter().any(|e| e.node == node && e.kind == "log" && e.text.contains(needle))
+    w.trace().iter().any(|e| e.node == node && e.kind() == "log" && e.text().contains(needle))
 }
 
 #[test]
@@ -199,7 +199,7 @@ fn output_buffer_overflow_during_a_slow_full_sync_loops_until_writes_calm_down()
         .trace()
         .iter()
         .filter(|e| {
-            e.node == 0 && e.text.contains("scheduled to be closed ASAP for overcoming of output buffer limits")
+            e.node == 0 && e.text().contains("scheduled to be closed ASAP for overcoming of output buffer limits")
         })
         .count();
     assert!(drops >= 2, "the replica keeps being dropped while writes outpace the transfer: {drops}");
@@ -248,7 +248,7 @@ fn a_master_with_requirepass_needs_masterauth_then_the_handshake_starts_with_aut
     assert!(w
         .trace()
         .iter()
-        .any(|e| e.node == 1 && e.text.contains("MASTER aborted replication with an error: NOAUTH")));
+        .any(|e| e.node == 1 && e.text().contains("MASTER aborted replication with an error: NOAUTH")));
     assert_eq!(w.console(1, "CONFIG SET masterauth s3cret"), "OK");
     w.run_for_ms(10_000);
     assert_eq!(w.node(1).view().link_status, Some("up"));

@@ -17,8 +17,8 @@
 mod common;
 
 use common::{
-    restart_repl_lab, start_redis, start_repl_lab, start_repl_lab_in, wait_converged, wait_link_up,
-    wait_offset_growth, wait_until, write_all, Client, Proxy, ServerGuard, TempDir, Workload, Writer, SYNC_WAIT,
+    restart_repl_lab, start_redis, start_repl_lab, start_repl_lab_in, wait_converged, wait_link_up, wait_offset_growth,
+    wait_until, write_all, Client, Proxy, ServerGuard, TempDir, Workload, Writer, SYNC_WAIT,
 };
 
 /// Our server as a master with these settings (no diskless delay: tests do not wait 5 s).

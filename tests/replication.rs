@@ -190,7 +190,7 @@ fn a_paused_master_sends_nothing_and_catches_up_on_resume() {
 }
 
 fn logs(w: &World, node: usize, needle: &str) -> usize {
-    w.trace().iter().filter(|e| e.node == node && e.kind == "log" && e.text.contains(needle)).count()
+    w.trace().iter().filter(|e| e.node == node && e.kind() == "log" && e.text().contains(needle)).count()
 }
 
 fn stat(w: &mut World, node: usize, field: &str) -> i64 {
@@ -319,7 +319,7 @@ fn the_trace_reports_state_changes_a_learner_should_see() {
     let mut w = pair(13);
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(8_000);
-    let states: Vec<String> = w.trace().iter().filter(|e| e.kind == "state").map(|e| e.text.clone()).collect();
+    let states: Vec<String> = w.trace().iter().filter(|e| e.kind() == "state").map(|e| e.text()).collect();
     for expected in [
         "B: role master → slave",
         "B: replication state none → connecting",

@@ -26,7 +26,7 @@ fn num(w: &mut World, node: usize, section: &str, name: &str) -> i64 {
 }
 
 fn logged(w: &World, node: usize, needle: &str) -> usize {
-    w.trace().iter().filter(|e| e.node == node && e.kind == "log" && e.text.contains(needle)).count()
+    w.trace().iter().filter(|e| e.node == node && e.kind() == "log" && e.text().contains(needle)).count()
 }
 
 /// `n` fresh nodes (transcripts recorded) with `master_setup` run on node 0.
@@ -60,7 +60,7 @@ fn probe(w: &World, node: usize, psync2: bool, id: &str, offset: i64) -> (String
         assert_eq!(c.console(node, "REPLCONF capa psync2"), "OK");
     }
     let reply = c.console(node, &format!("PSYNC {id} {offset}"));
-    let logs = c.trace().iter().skip(before).filter(|e| e.node == node && e.kind == "log").map(|e| e.text.clone());
+    let logs = c.trace().iter().skip(before).filter(|e| e.node == node && e.kind() == "log").map(|e| e.text());
     (reply, logs.collect())
 }
 
@@ -301,7 +301,7 @@ fn a_slow_online_replica_over_the_hard_limit_is_dropped_and_resyncs_fully_when_t
     assert!(m.backlog.histlen > 64 * 1024, "the slow replica pins the shared buffer: {:?}", m.backlog);
     w.run_for_ms(100);
     assert_eq!(logged(&w, 0, "scheduled to be closed ASAP for overcoming of output buffer limits."), 1);
-    assert!(w.trace().iter().any(|e| e.node == 0 && e.text.contains("flags=S") && e.text.contains("cmd=psync")));
+    assert!(w.trace().iter().any(|e| e.node == 0 && e.text().contains("flags=S") && e.text().contains("cmd=psync")));
     w.run_for_ms(60_000);
     assert_eq!(w.node(1).view().link_status, Some("up"));
     assert!(logged(&w, 0, "for lack of backlog") >= 1);
@@ -823,7 +823,7 @@ fn shutdown_saves_exits_and_the_restarted_master_is_continued() {
     assert!(!w.is_up(0), "the master exited");
     assert_eq!(logged(&w, 0, "Redis is now ready to exit, bye bye..."), 1);
     assert_eq!(logged(&w, 0, "DB saved on disk"), 1);
-    assert!(w.trace().iter().any(|e| e.kind == "fault" && e.text.ends_with("shut down")));
+    assert!(w.trace().iter().any(|e| e.kind() == "fault" && e.text().ends_with("shut down")));
     let dump = redis_repl_lab::rdb::read_rdb(w.node(0).disk().expect("the final save")).expect("a valid dump");
     let saved_offset = dump.aux_int("repl-offset").expect("repl-offset in the dump");
     assert!(saved_offset > before, "the GETACK sent to the lagging replica counts in the offset");

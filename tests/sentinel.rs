@@ -9,7 +9,7 @@
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use redis_repl_lab::sim::sentinel::SentinelConfig;
-use redis_repl_lab::sim::World;
+use redis_repl_lab::sim::{What, World};
 
 /// `down-after-milliseconds` in these tests (Sentinel's default is 30 s).
 const DOWN_AFTER: u64 = 5_000;
@@ -43,13 +43,14 @@ fn cluster(seed: u64, replicas: usize, settings: &[&[&str]], sentinels: usize, q
     w
 }
 
-/// Sentinel `j`'s event lines, without its name.
+/// Sentinel `j`'s event lines, with the level mark (`# +sdown master ...`).
 fn events(w: &World, j: usize) -> Vec<String> {
-    let name = format!("{}: ", w.sentinel(j).name());
     w.trace()
         .iter()
-        .filter(|e| e.kind == "sentinel" && e.node == j)
-        .map(|e| e.text.strip_prefix(&name).unwrap_or(&e.text).to_string())
+        .filter_map(|e| match &e.what {
+            What::Sentinel { level, text } if e.node == j => Some(format!("{level} {text}")),
+            _ => None,
+        })
         .collect()
 }
 
@@ -72,7 +73,7 @@ fn selected_port(w: &World) -> u16 {
 }
 
 fn log_count(w: &World, node: usize, needle: &str) -> usize {
-    w.trace().iter().filter(|e| e.node == node && e.kind == "log" && e.text.contains(needle)).count()
+    w.trace().iter().filter(|e| e.node == node && e.kind() == "log" && e.text().contains(needle)).count()
 }
 
 #[test]
@@ -322,16 +323,16 @@ fn sentinel_events_and_traffic_are_in_the_trace_as_the_sentinels_doing() {
     let mut w = cluster(12, 1, &[], 2, 2);
     w.crash(0);
     w.run_for_ms(20_000);
-    let s: Vec<_> = w.trace().iter().filter(|e| e.kind == "sentinel").collect();
-    assert!(s.iter().all(|e| e.node < 2 && (e.text.starts_with("S1: ") || e.text.starts_with("S2: "))));
-    assert!(s.iter().any(|e| e.text.contains("# +switch-master mymaster 127.0.0.1 6379 127.0.0.1 6380")));
+    let s: Vec<_> = w.trace().iter().filter(|e| e.kind() == "sentinel").collect();
+    assert!(s.iter().all(|e| e.node < 2 && (e.text().starts_with("S1: ") || e.text().starts_with("S2: "))));
+    assert!(s.iter().any(|e| e.text().contains("# +switch-master mymaster 127.0.0.1 6379 127.0.0.1 6380")));
     // The sentinels' own bytes travel the simulated links: PINGs, INFO, the SLAVEOF transaction.
-    let net: Vec<&str> = w.trace().iter().filter(|e| e.kind == "sentinel-net").map(|e| e.text.as_str()).collect();
+    let net: Vec<String> = w.trace().iter().filter(|e| e.kind() == "sentinel-net").map(|e| e.text()).collect();
     assert!(net.iter().any(|t| t.starts_with("S1 → A PING") || t.starts_with("S2 → A PING")));
     assert!(net.iter().any(|t| t.contains("→ B") && t.contains("SLAVEOF NO ONE")), "{:?}", &net[..20]);
     assert!(net.iter().any(|t| t.contains("is-master-down-by-addr")));
     // The replica only did what it was told: its log shows the REPLICAOF, not a decision.
     assert_eq!(log_count(&w, 1, "MASTER MODE enabled"), 1);
     // No node-to-node traffic is attributed to the sentinels and vice versa.
-    assert!(w.trace().iter().filter(|e| e.kind == "net").all(|e| !e.text.starts_with('S')));
+    assert!(w.trace().iter().filter(|e| e.kind() == "net").all(|e| !e.text().starts_with('S')));
 }

@@ -136,6 +136,7 @@ fn populate(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         Some(_) => return Some(Frame::error("ERR value is out of range, must be positive")),
     };
     let db = node.keyspace.db_mut(ctx.db);
+    let mut added = 0;
     for j in 0..count.min(10_000_000) {
         let mut key = prefix.clone();
         key.extend_from_slice(format!(":{j}").as_bytes());
@@ -147,6 +148,11 @@ fn populate(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
             val.resize(size, 0);
         }
         db.set(key, crate::keyspace::Value::Str(val));
+        added += 1;
+    }
+    if added > 0 && (node.master.is_some() || !node.replicas.is_empty()) {
+        let replicas = node.replicas.len();
+        node.note(crate::node::Note::NotPropagated { command: "DEBUG POPULATE".into(), replicas });
     }
     Some(Frame::ok())
 }
@@ -234,17 +240,26 @@ pub(super) fn command(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 
 pub(super) fn info(node: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let wanted: Vec<String> = argv[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
-    let all = wanted.is_empty() || wanted.iter().any(|w| w == "all" || w == "default" || w == "everything");
-    let mut out = String::new();
-    for (name, f) in SECTIONS {
-        if all || wanted.iter().any(|w| w == name) {
-            if !out.is_empty() {
-                out.push_str("\r\n");
+    Some(Frame::Bulk(node.info_text(&wanted).into_bytes()))
+}
+
+impl Node {
+    /// What `INFO <sections>` answers (every section when none is named), read without counting
+    /// as a command: the page's inspector looks through it.
+    pub fn info_text<S: AsRef<str>>(&self, sections: &[S]) -> String {
+        let wanted: Vec<&str> = sections.iter().map(AsRef::as_ref).collect();
+        let all = wanted.is_empty() || wanted.iter().any(|w| matches!(*w, "all" | "default" | "everything"));
+        let mut out = String::new();
+        for (name, f) in SECTIONS {
+            if all || wanted.iter().any(|w| w.eq_ignore_ascii_case(name)) {
+                if !out.is_empty() {
+                    out.push_str("\r\n");
+                }
+                f(self, &mut out);
             }
-            f(node, &mut out);
         }
+        out
     }
-    Some(Frame::Bulk(out.into_bytes()))
 }
 
 type Section = fn(&Node, &mut String);

@@ -234,6 +234,8 @@ impl Server {
                 Output::Close { conn } => {
                     self.writers.remove(&conn);
                 }
+                // A real server has no learner to tell.
+                Output::Note(_) => {}
                 Output::Connect { conn, host, port } => {
                     let tx = self.tx.clone();
                     thread::spawn(move || {

@@ -175,7 +175,7 @@ impl Node {
 
     /// `client-output-buffer-limit replica <hard> <soft> <seconds>`, with the hard limit never
     /// below `repl-backlog-size` (§3.8).
-    fn replica_buffer_limits(&self) -> (u64, u64, u64) {
+    pub(crate) fn replica_buffer_limits(&self) -> (u64, u64, u64) {
         let text = self.config_text.get("client-output-buffer-limit").map(String::as_str);
         let text = text.unwrap_or("normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
         let words: Vec<&str> = text.split_whitespace().collect();

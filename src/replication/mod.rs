@@ -109,6 +109,16 @@ impl SlaveState {
             SlaveState::Online => "online",
         }
     }
+
+    /// Redis's name for the state (`SLAVE_STATE_WAIT_BGSAVE_START` and so on), in lower case.
+    pub fn redis_name(self) -> &'static str {
+        match self {
+            SlaveState::WaitBgsaveStart => "wait_bgsave_start",
+            SlaveState::WaitBgsaveEnd => "wait_bgsave_end",
+            SlaveState::SendBulk => "send_bulk",
+            SlaveState::Online => "online",
+        }
+    }
 }
 
 /// The replication settings of REDIS-REPLICATION.md §1 that the engine implements, with Redis's

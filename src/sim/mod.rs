@@ -12,17 +12,20 @@
 //! affect what they see. Their event lines go into the trace with the kind `sentinel`, their
 //! traffic with `sentinel-net`, so a promotion always reads as Sentinel's doing.
 
+pub mod frame;
 pub mod sentinel;
 pub mod session;
 pub mod sweep;
+pub mod trace;
 pub mod wire;
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::node::{ConnId, LogLine, Micros, Node, NodeConfig, Output};
+use crate::node::{ConnId, LogLine, Micros, Node, NodeConfig, Note, Output};
 use crate::replication::ReplConfig;
 use crate::resp::{encode_command, format_reply, parse_frame, split_args, Parsed};
 use sentinel::{Sentinel, SentinelConfig, SentinelView, SENTINEL_BASE_PORT};
+pub use trace::{Change, TraceEvent, What};
 use wire::{Kind, WireDecoder};
 
 /// The largest piece a write is cut into on a link (Redis reads 16 KB at a time, PROTO_IOBUF_LEN).
@@ -54,7 +57,8 @@ impl Default for LinkParams {
 }
 
 /// One end of a connection: a Redis node or a sentinel, by index.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(tag = "peer", content = "index", rename_all = "lowercase")]
 pub enum Peer {
     /// Node `i`.
     Node(usize),
@@ -79,20 +83,6 @@ pub struct Segment {
     pub label: String,
     /// Decoded kind.
     pub kind: Kind,
-}
-
-/// What happened, for the log panel and the digest of a run.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct TraceEvent {
-    /// Virtual µs.
-    pub time: Micros,
-    /// The node concerned; for the `sentinel` and `sentinel-net` kinds, the sentinel.
-    pub node: usize,
-    /// `log`, `conn`, `net`, `state`, `fault`; `sentinel` (a sentinel's event line) and
-    /// `sentinel-net` (a sentinel's connections and traffic).
-    pub kind: &'static str,
-    /// Human-readable text.
-    pub text: String,
 }
 
 #[derive(Clone, Debug)]
@@ -136,6 +126,8 @@ struct Slot {
     console_out: Vec<u8>,
     /// False after a crash, until a restart.
     up: bool,
+    /// Taken out of the lab: down for good, its slot free for the next node added.
+    removed: bool,
     /// The state last reported in the trace.
     seen: crate::node::LearnerState,
     restarts: u64,
@@ -238,8 +230,8 @@ impl World {
     /// Sets latency, jitter and bandwidth between nodes `a` and `b`, from now on.
     pub fn set_pair_params(&mut self, a: usize, b: usize, p: LinkParams) {
         self.pair_params.insert((a.min(b), a.max(b)), p);
-        let text = format!("link {a} ↔ {b}: latency {} µs, jitter {} µs, {} B/s", p.latency, p.jitter, p.bandwidth);
-        self.record(a, "fault", text);
+        let what = What::LinkSettings { a, b, latency: p.latency, jitter: p.jitter, bandwidth: p.bandwidth };
+        self.record(a, what);
         self.version += 1;
     }
 
@@ -253,33 +245,81 @@ impl World {
         self.add_node_with(ReplConfig::default())
     }
 
-    /// Adds a node with the given replication settings.
+    /// Adds a node with the given replication settings, in the first slot a removed node left
+    /// free (with that slot's name and port), else in a new one.
     pub fn add_node_with(&mut self, repl: ReplConfig) -> usize {
-        let i = self.nodes.len();
-        let name = ((b'A' + (i % 26) as u8) as char).to_string();
+        let i = self.next_slot();
+        let reused = (i < self.nodes.len()).then_some(i);
         let cfg = NodeConfig {
-            name,
+            name: trace::node_name(i),
             host: "127.0.0.1".into(),
             port: BASE_PORT + i as u16,
             repl,
             epoch_unix_ms: crate::node::EPOCH_UNIX_MS,
         };
-        let seed = self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64 + 1);
+        // A node in a reused slot draws other ids than the one before it.
+        let restarts = reused.map_or(0, |i| self.nodes[i].restarts + 1);
+        let seed = self.node_seed(i, restarts);
         let mut node = Node::new(cfg, seed, self.now);
         node.set_socket_buffer(Some(SOCKET_BUFFER));
         let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
         self.endpoints.insert((Peer::Node(i), console), Endpoint::Console);
-        self.nodes.push(Slot {
+        let slot = Slot {
             node,
             console,
             console_out: Vec::new(),
             up: true,
-            restarts: 0,
+            removed: false,
+            restarts,
             seen: Default::default(),
-        });
+        };
+        match reused {
+            Some(i) => {
+                self.nodes[i] = slot;
+                self.record(i, What::Added);
+            }
+            None => self.nodes.push(slot),
+        }
         self.drain(i);
         self.version += 1;
         i
+    }
+
+    /// The slot the next node added takes: the first a removed node left, else a new one.
+    pub fn next_slot(&self) -> usize {
+        self.nodes.iter().position(|s| s.removed).unwrap_or(self.nodes.len())
+    }
+
+    /// The seed of the node in slot `i` after `restarts` restarts.
+    fn node_seed(&self, i: usize, restarts: u64) -> u64 {
+        self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64 + 1).wrapping_add(restarts << 32)
+    }
+
+    /// Takes node `i` out of the lab, as switching its server off for good: its connections
+    /// reset, its disk and its link settings go, and its slot is free for the next node added.
+    /// Replicas configured to use it keep trying to connect, as they would.
+    pub fn remove_node(&mut self, i: usize) {
+        if !self.is_present(i) {
+            return;
+        }
+        self.crash_silently(i);
+        let slot = &mut self.nodes[i];
+        slot.removed = true;
+        slot.node.clear_disk();
+        slot.console_out.clear();
+        self.pair_params.retain(|(a, b), _| *a != i && *b != i);
+        self.record(i, What::Removed);
+        self.version += 1;
+    }
+
+    /// True while node `i` is part of the lab (up or down), false once removed.
+    pub fn is_present(&self, i: usize) -> bool {
+        self.nodes.get(i).is_some_and(|s| !s.removed)
+    }
+
+    /// The nodes in the lab, up or down (removed slots left out).
+    pub fn present_nodes(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.nodes.len()).filter(|&i| !self.nodes[i].removed)
     }
 
     /// Adds a sentinel listening on `127.0.0.1:(26379 + index)` that monitors node `master`
@@ -295,7 +335,7 @@ impl World {
         if j >= sentinel::MAX_SENTINELS {
             return None;
         }
-        let name = format!("S{}", j + 1);
+        let name = trace::sentinel_name(j);
         let port = SENTINEL_BASE_PORT + j as u16;
         let seed = self.seed.wrapping_mul(0xD1B5_4A32_D192_ED03).wrapping_add(j as u64 + 1);
         let mut s = Sentinel::new(&name, ("127.0.0.1", port), cfg, (&mhost, mport), seed, self.now);
@@ -351,8 +391,7 @@ impl World {
     /// 0), next to the nodes' groups of [`World::partition`]; [`World::heal`] clears both.
     pub fn partition_sentinels(&mut self, groups: &[u32]) {
         self.sentinel_groups = groups.to_vec();
-        let text = format!("sentinel partition {:?}", groups);
-        self.record(0, "fault", text);
+        self.record(0, What::SentinelPartition { groups: groups.to_vec() });
         self.version += 1;
     }
 
@@ -369,7 +408,7 @@ impl World {
     /// Runs a redis-cli style line on node `i`'s console and returns the reply as redis-cli
     /// prints it. Nothing typed can make this panic (except `DEBUG PANIC`, which is its job).
     pub fn console(&mut self, i: usize, line: &str) -> String {
-        let Some(slot) = self.nodes.get_mut(i) else {
+        let Some(slot) = self.nodes.get_mut(i).filter(|s| !s.removed) else {
             return format!("(error) ERR no such node {i}");
         };
         let args = match console_args(line) {
@@ -416,10 +455,9 @@ impl World {
 
     /// Pauses node `i` for `ms` of virtual time (SIGSTOP then SIGCONT).
     pub fn pause_node(&mut self, i: usize, ms: u64) {
-        if let Some(slot) = self.nodes.get_mut(i) {
+        if let Some(slot) = self.nodes.get_mut(i).filter(|s| s.up) {
             slot.node.pause(self.now, ms * 1000);
-            let name = slot.node.name().to_string();
-            self.record(i, "state", format!("{name} paused for {ms} ms"));
+            self.record(i, What::Paused { ms });
             self.version += 1;
         }
     }
@@ -433,17 +471,7 @@ impl World {
     pub fn run_until(&mut self, t: Micros) {
         loop {
             let next_event = self.queue.keys().next().map(|k| k.0);
-            let next_node = self
-                .nodes
-                .iter()
-                .filter(|s| s.up)
-                .map(|s| s.node.next_deadline())
-                .chain(self.sentinels.iter().map(Sentinel::next_deadline))
-                .min();
-            let next = match (next_event, next_node) {
-                (Some(a), Some(b)) => a.min(b),
-                (a, b) => a.or(b).unwrap_or(Micros::MAX),
-            };
+            let next = self.next_time().unwrap_or(Micros::MAX);
             if next > t {
                 break;
             }
@@ -471,13 +499,30 @@ impl World {
         self.now = self.now.max(t);
     }
 
+    /// When the world next has something to do: a delivery on a link, or a node's or a
+    /// sentinel's deadline (its cron, a BGSAVE child, a paused node waking).
+    pub fn next_time(&self) -> Option<Micros> {
+        let next_event = self.queue.keys().next().map(|k| k.0);
+        let next_actor = self
+            .nodes
+            .iter()
+            .filter(|s| s.up)
+            .map(|s| s.node.next_deadline())
+            .chain(self.sentinels.iter().map(Sentinel::next_deadline))
+            .min();
+        match (next_event, next_actor) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
     fn schedule(&mut self, at: Micros, ev: Event) {
         self.seq += 1;
         self.queue.insert((at, self.seq), ev);
     }
 
-    fn record(&mut self, node: usize, kind: &'static str, text: String) {
-        self.trace.push_back(TraceEvent { time: self.now, node, kind, text });
+    fn record(&mut self, node: usize, what: What) {
+        self.trace.push_back(TraceEvent { time: self.now, node, what });
     }
 
     /// Collects node `i`'s outputs and log lines and acts on them.
@@ -490,9 +535,8 @@ impl World {
         }
         let now_state = self.nodes[i].node.learner_state();
         if now_state != self.nodes[i].seen {
-            let name = self.nodes[i].node.name().to_string();
             for change in now_state.changes_from(&self.nodes[i].seen) {
-                self.record(i, "state", format!("{name}: {change}"));
+                self.record(i, What::State(change));
             }
             self.nodes[i].seen = now_state;
         }
@@ -504,7 +548,7 @@ impl World {
 
     fn drain_logs(&mut self, i: usize) {
         while let Some(LogLine { time, level, text }) = self.nodes[i].node.poll_log() {
-            self.trace.push_back(TraceEvent { time, node: i, kind: "log", text: format!("{level} {text}") });
+            self.trace.push_back(TraceEvent { time, node: i, what: What::Log { level, text } });
         }
     }
 
@@ -540,21 +584,14 @@ impl World {
         }
         self.nodes[i].up = false;
         self.endpoints.retain(|(n, _), e| *n != me || *e == Endpoint::Console);
-        let name = self.nodes[i].node.name().to_string();
-        self.record(i, "fault", format!("{name} shut down"));
+        self.record(i, What::ShutDown);
         self.version += 1;
     }
 
     /// Collects sentinel `j`'s outputs and event lines and acts on them.
     fn drain_sentinel(&mut self, j: usize) {
         while let Some(LogLine { time, level, text }) = self.sentinels[j].poll_log() {
-            let name = self.sentinels[j].name().to_string();
-            self.trace.push_back(TraceEvent {
-                time,
-                node: j,
-                kind: "sentinel",
-                text: format!("{name}: {level} {text}"),
-            });
+            self.trace.push_back(TraceEvent { time, node: j, what: What::Sentinel { level, text } });
         }
         while let Some(out) = self.sentinels[j].poll_output() {
             self.output(Peer::Sentinel(j), out);
@@ -573,6 +610,11 @@ impl World {
             Output::Send { conn, data } => self.send(p, conn, data),
             Output::Connect { conn, host, port } => self.connect(p, conn, &host, port),
             Output::Close { conn } => self.close(p, conn),
+            Output::Note(Note::NotPropagated { command, replicas }) => {
+                if let Peer::Node(i) = p {
+                    self.record(i, What::NotPropagated { command, replicas });
+                }
+            }
         }
     }
 
@@ -580,13 +622,6 @@ impl World {
         match p {
             Peer::Node(i) => self.nodes.get(i).is_some_and(|s| s.up),
             Peer::Sentinel(j) => j < self.sentinels.len(),
-        }
-    }
-
-    fn peer_name(&self, p: Peer) -> &str {
-        match p {
-            Peer::Node(i) => self.nodes[i].node.name(),
-            Peer::Sentinel(j) => self.sentinels[j].name(),
         }
     }
 
@@ -604,12 +639,12 @@ impl World {
         }
     }
 
-    /// Records a connection or traffic event: `conn`/`net` between nodes, `sentinel-net` when a
-    /// sentinel is one end (then `node` is the sentinel's index).
-    fn record_link(&mut self, a: Peer, b: Peer, node_kind: &'static str, text: String) {
+    /// Records a connection or traffic event between `a` and `b`: under the sentinel's index when
+    /// a sentinel is one end, else under `a`'s.
+    fn record_link(&mut self, a: Peer, b: Peer, what: What) {
         match (a, b) {
-            (Peer::Sentinel(j), _) | (_, Peer::Sentinel(j)) => self.record(j, "sentinel-net", text),
-            (Peer::Node(i), Peer::Node(_)) => self.record(i, node_kind, text),
+            (Peer::Sentinel(j), _) | (_, Peer::Sentinel(j)) => self.record(j, what),
+            (Peer::Node(i), Peer::Node(_)) => self.record(i, what),
         }
     }
 
@@ -657,6 +692,7 @@ impl World {
         let kind = labels.iter().map(|l| l.0).find(|k| *k != Kind::Keepalive).or(labels.first().map(|l| l.0));
         let label = labels.iter().map(|l| l.1.as_str()).collect::<Vec<_>>().join(" · ");
         let len = data.len();
+        let kind = kind.unwrap_or(Kind::Stream);
         dir.segments.push_back(Segment {
             from: i,
             to,
@@ -664,11 +700,10 @@ impl World {
             arrive_at: arrive,
             data,
             label: label.clone(),
-            kind: kind.unwrap_or(Kind::Stream),
+            kind,
         });
         self.schedule(arrive, Event::Deliver { link: id, side });
-        let text = format!("{} → {} {label} ({len} bytes)", self.peer_name(i), self.peer_name(to));
-        self.record_link(i, to, "net", text);
+        self.record_link(i, to, What::Sent { from: i, to, label, bytes: len, kind });
     }
 
     fn connect(&mut self, i: Peer, conn: ConnId, host: &str, port: u16) {
@@ -690,8 +725,7 @@ impl World {
         };
         self.links.insert(id, Link { ends: [(i, Some(conn)), (t, None)], open: [true, true], dirs: [dir(), dir()] });
         self.endpoints.insert((i, conn), Endpoint::Link(id, 0));
-        let text = format!("{} connects to {host}:{port}", self.peer_name(i));
-        self.record_link(i, t, "conn", text);
+        self.record_link(i, t, What::Connect { from: i, to: t, host: host.to_string(), port });
         self.schedule(self.now + lat, Event::Accept { link: id });
     }
 
@@ -728,8 +762,7 @@ impl World {
         }
         let last = self.links.get(&id).and_then(|l| l.dirs[side].segments.back()).map_or(now, |s| s.arrive_at);
         let at = last.max(now + lat);
-        let text = format!("{} closes a connection", self.peer_name(i));
-        self.record_link(i, other, "conn", text);
+        self.record_link(i, other, What::Close { by: i, peer: other });
         self.schedule(at, Event::PeerClosed { link: id, side: 1 - side });
     }
 
@@ -755,8 +788,7 @@ impl World {
                 }
                 let lat = self.params_peers(client, server).latency;
                 self.schedule(now + lat, Event::Established { link });
-                let text = format!("{} accepts a connection from {}", self.peer_name(server), self.peer_name(client));
-                self.record_link(server, client, "conn", text);
+                self.record_link(server, client, What::Accept { server, client });
             }
             Event::Established { link } => {
                 let Some(l) = self.links.get(&link) else {
@@ -793,10 +825,16 @@ impl World {
                 let open = l.open[1 - side];
                 let (from, from_conn) = l.ends[side];
                 let sender_open = l.open[side];
-                let (a, b) = (self.peer_name(seg.from), self.peer_name(to));
-                let fate = if open && conn.is_some() { "delivered" } else { "dropped: connection closed" };
-                let text = format!("{b} ← {a} {} ({} bytes) {fate}", seg.label, seg.data.len());
-                self.record_link(to, seg.from, "net", text);
+                let delivered = open && conn.is_some();
+                let what = What::Delivered {
+                    from: seg.from,
+                    to,
+                    label: seg.label.clone(),
+                    bytes: seg.data.len(),
+                    kind: seg.kind,
+                    delivered,
+                };
+                self.record_link(to, seg.from, what);
                 if let (true, Some(conn)) = (open, conn) {
                     match to {
                         Peer::Node(i) => self.nodes[i].node.receive(now, conn, &seg.data),
@@ -853,11 +891,15 @@ impl World {
     }
 
     fn partitioned(&self, a: Peer, b: Peer) -> bool {
-        let g = |p: Peer| match p {
+        self.group_of(a) != self.group_of(b)
+    }
+
+    /// The partition group of a peer (0 when none was given).
+    fn group_of(&self, p: Peer) -> u32 {
+        match p {
             Peer::Node(i) => self.groups.get(i).copied().unwrap_or(0),
             Peer::Sentinel(j) => self.sentinel_groups.get(j).copied().unwrap_or(0),
-        };
-        g(a) != g(b)
+        }
     }
 
     /// Resets both ends of every connection between nodes `a` and `b` (as `CLIENT KILL` or a
@@ -876,7 +918,7 @@ impl World {
         for id in ids {
             self.reset_link(id);
         }
-        self.record(a, "fault", format!("link {} ↔ {} cut", self.nodes[a].node.name(), self.nodes[b].node.name()));
+        self.record(a, What::Cut { a, b });
         self.version += 1;
     }
 
@@ -897,8 +939,7 @@ impl World {
     /// lost) until [`World::heal`], so Redis's own timeouts fire as they would.
     pub fn partition(&mut self, groups: &[u32]) {
         self.groups = groups.to_vec();
-        let text = format!("partition {:?}", groups);
-        self.record(0, "fault", text);
+        self.record(0, What::Partition { groups: groups.to_vec() });
         self.version += 1;
     }
 
@@ -923,13 +964,23 @@ impl World {
         for (link, side, at) in resched {
             self.schedule(at, Event::Deliver { link, side });
         }
-        self.record(0, "fault", "partition healed".into());
+        self.record(0, What::Healed);
         self.version += 1;
     }
 
     /// Crashes node `i`: its memory is lost, its connections reset; its disk survives.
     pub fn crash(&mut self, i: usize) {
         if !self.nodes.get(i).is_some_and(|s| s.up) {
+            return;
+        }
+        self.crash_silently(i);
+        self.record(i, What::Crashed);
+        self.version += 1;
+    }
+
+    /// Stops node `i` as a crash does, without a trace event.
+    fn crash_silently(&mut self, i: usize) {
+        if !self.nodes[i].up {
             return;
         }
         let me = Peer::Node(i);
@@ -940,26 +991,21 @@ impl World {
             self.reset_link(id);
         }
         self.endpoints.retain(|(n, _), e| *n != me || *e == Endpoint::Console);
-        let name = self.nodes[i].node.name().to_string();
-        self.record(i, "fault", format!("{name} crashed"));
-        self.version += 1;
     }
 
     /// Restarts a crashed node: it loads the RDB on its disk, and a node that was a replica
     /// comes back as a replica of the same master (as if REPLICAOF had been saved in its config).
     pub fn restart(&mut self, i: usize) {
-        let Some(slot) = self.nodes.get_mut(i) else {
-            return;
-        };
-        if slot.up {
+        if !self.is_present(i) || self.nodes[i].up {
             return;
         }
-        slot.restarts += 1;
+        let restarts = self.nodes[i].restarts + 1;
+        let seed = self.node_seed(i, restarts);
+        let slot = &mut self.nodes[i];
+        slot.restarts = restarts;
         let cfg = slot.node.config().clone();
         let disk = slot.node.disk().map(<[u8]>::to_vec);
         let replicaof = slot.node.master_addr();
-        let seed =
-            self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15).wrapping_add(i as u64 + 1).wrapping_add(slot.restarts << 32);
         let mut node = Node::restart(cfg, seed, self.now, disk, replicaof);
         node.set_socket_buffer(Some(SOCKET_BUFFER));
         let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
@@ -969,11 +1015,11 @@ impl World {
             console,
             console_out: Vec::new(),
             up: true,
+            removed: false,
             restarts: slot.restarts,
             seen: Default::default(),
         };
-        let name = slot.node.name().to_string();
-        self.record(i, "fault", format!("{name} restarted"));
+        self.record(i, What::Restarted);
         self.drain(i);
         self.version += 1;
     }
@@ -983,12 +1029,11 @@ impl World {
     /// the node restarts from it and its replicas resynchronise.
     pub fn import_rdb(&mut self, i: usize, bytes: &[u8]) -> Result<(), crate::rdb::RdbError> {
         crate::rdb::read_rdb(bytes)?;
-        let Some(slot) = self.nodes.get_mut(i) else {
+        let Some(slot) = self.nodes.get_mut(i).filter(|s| !s.removed) else {
             return Err(crate::rdb::RdbError { offset: 0, reason: format!("no node {i}") });
         };
         slot.node.set_disk(bytes.to_vec());
-        let name = slot.node.name().to_string();
-        self.record(i, "fault", format!("{name} restarted with an imported dump.rdb ({} bytes)", bytes.len()));
+        self.record(i, What::Imported { bytes: bytes.len() });
         self.crash(i);
         self.restart(i);
         Ok(())
@@ -1023,8 +1068,8 @@ impl World {
         for e in &self.trace {
             d.update(&e.time.to_le_bytes());
             d.update(&(e.node as u64).to_le_bytes());
-            d.update(e.kind.as_bytes());
-            d.update(e.text.as_bytes());
+            d.update(e.kind().as_bytes());
+            d.update(e.text().as_bytes());
         }
         format!("{:016x}", d.finalize())
     }

@@ -8,10 +8,12 @@
 //! after it. Acting in the past forks the future: the later actions are dropped.
 //!
 //! The log serialises compactly enough for a URL:
-//! `RL1;s=<seed>;<delta>,<code>[,<arg>...];...` where `<delta>` is the time since the previous
-//! action in base-36 microseconds and arguments are percent-encoded. Sentinels are actions too
-//! (`S` adds one, `C` is a line on a sentinel's console, `P` partitions sentinels), so a run
-//! with automatic failovers replays, seeks and forks like any other.
+//! `RL1;s=<seed>;<delta>,<code>[,<arg>...];...[;t=<end>]` where `<delta>` is the time since the
+//! previous action in base-36 microseconds, arguments are percent-encoded, and the optional last
+//! field is the virtual time the run was shared at (base-36 µs), so an opened link shows the
+//! moment it was copied, not only the last action. Sentinels are actions too (`S` adds one, `C`
+//! is a line on a sentinel's console, `P` partitions sentinels), so a run with automatic
+//! failovers replays, seeks and forks like any other.
 
 use std::fmt;
 
@@ -22,11 +24,16 @@ use crate::node::Micros;
 /// Virtual time between two checkpoints.
 pub const CHECKPOINT_EVERY: Micros = 10_000_000;
 
+/// The most nodes a lab holds at once (sentinels besides).
+pub const MAX_NODES: usize = 8;
+
 /// Something a user did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
-    /// Adds a node with the default configuration.
+    /// Adds a node with the default configuration (in the first slot a removed node left).
     AddNode,
+    /// Takes a node out of the lab.
+    RemoveNode(usize),
     /// A console line on a node.
     Console(usize, String),
     /// Resets the connections between two nodes.
@@ -68,6 +75,32 @@ impl fmt::Display for LogError {
 
 impl std::error::Error for LogError {}
 
+/// Why an action cannot apply to the world as it is; a refused action is not recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ActionError {
+    /// No node in that slot (never added, or removed).
+    NoNode(usize),
+    /// No sentinel with that index.
+    NoSentinel(usize),
+    /// The lab already holds [`MAX_NODES`] nodes.
+    TooManyNodes,
+    /// The same node at both ends of a link.
+    SameNode(usize),
+}
+
+impl fmt::Display for ActionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ActionError::NoNode(i) => write!(f, "node {i} does not exist"),
+            ActionError::NoSentinel(j) => write!(f, "sentinel {j} does not exist"),
+            ActionError::TooManyNodes => write!(f, "the lab holds at most {MAX_NODES} nodes"),
+            ActionError::SameNode(i) => write!(f, "a link joins two different nodes (node {i} twice)"),
+        }
+    }
+}
+
+impl std::error::Error for ActionError {}
+
 #[derive(Clone, Debug)]
 struct Checkpoint {
     world: World,
@@ -81,6 +114,8 @@ pub struct Session {
     seed: u64,
     world: World,
     actions: Vec<(Micros, Action)>,
+    /// What each applied action answered (a console line's reply; empty for the others).
+    replies: Vec<String>,
     /// How many of `actions` the current world has applied (fewer after seeking back).
     applied: usize,
     checkpoints: Vec<Checkpoint>,
@@ -95,7 +130,16 @@ impl Session {
     pub fn new(seed: u64) -> Session {
         let world = World::new(seed);
         let checkpoints = vec![Checkpoint { world: world.clone(), applied: 0 }];
-        Session { seed, world, actions: Vec::new(), applied: 0, checkpoints, generation: 0, reached: 0 }
+        Session {
+            seed,
+            world,
+            actions: Vec::new(),
+            replies: Vec::new(),
+            applied: 0,
+            checkpoints,
+            generation: 0,
+            reached: 0,
+        }
     }
 
     /// The world as it is now.
@@ -118,6 +162,12 @@ impl Session {
         &self.actions
     }
 
+    /// The actions the world has applied so far, with what each answered (a console line's
+    /// reply as redis-cli prints it; empty for the other actions).
+    pub fn applied(&self) -> impl Iterator<Item = (Micros, &Action, &str)> {
+        self.actions[..self.applied].iter().zip(&self.replies).map(|((t, a), r)| (*t, a, r.as_str()))
+    }
+
     /// Changes whenever seeking replaced the world.
     pub fn generation(&self) -> u64 {
         self.generation
@@ -130,20 +180,38 @@ impl Session {
     }
 
     /// Applies a user action now and records it; a console line returns its reply. Acting while
-    /// looking at the past drops the recorded future.
-    pub fn act(&mut self, action: Action) -> String {
+    /// looking at the past drops the recorded future. An action the world cannot take is
+    /// refused, and neither applied nor recorded.
+    pub fn act(&mut self, action: Action) -> Result<String, ActionError> {
+        check_action(&self.world, &action)?;
         let now = self.world.now();
         if self.applied < self.actions.len() || self.actions.last().is_some_and(|a| a.0 > now) {
             self.actions.truncate(self.applied);
             self.actions.retain(|a| a.0 <= now);
+            self.replies.truncate(self.actions.len());
             let keep = (now / CHECKPOINT_EVERY) as usize + 1;
             self.checkpoints.truncate(keep.max(1));
             self.reached = now;
         }
         let reply = apply(&mut self.world, &action);
         self.actions.push((now, action));
+        self.replies.push(reply.clone());
         self.applied = self.actions.len();
-        reply
+        Ok(reply)
+    }
+
+    /// Lets virtual time run until the next trace event, at most `limit` µs from now; returns
+    /// true if an event happened. Where nothing is scheduled the clock jumps to the limit.
+    pub fn step(&mut self, limit: Micros) -> bool {
+        let before = self.world.trace().len();
+        let end = self.world.now().saturating_add(limit);
+        while self.world.trace().len() == before && self.world.now() < end {
+            let now = self.world.now();
+            let next_action = self.actions.get(self.applied).map(|a| a.0);
+            let next = [self.world.next_time(), next_action].into_iter().flatten().min().unwrap_or(end);
+            self.run_until(next.max(now + 1).min(end));
+        }
+        self.world.trace().len() > before
     }
 
     /// Lets virtual time run to `t`, taking checkpoints on the way.
@@ -165,7 +233,9 @@ impl Session {
                 break;
             }
             self.world.run_until(at);
-            apply(&mut self.world, &action);
+            let reply = apply(&mut self.world, &action);
+            self.replies.truncate(self.applied);
+            self.replies.push(reply);
             self.applied += 1;
         }
         self.world.run_until(t);
@@ -199,6 +269,11 @@ impl Session {
         }
     }
 
+    /// The log as text with the time it was shared at: opened, it runs to that moment.
+    pub fn to_log_at(&self, end: Micros) -> String {
+        format!("{};t={}", self.to_log(), to_base36(end))
+    }
+
     /// The log as text: seed and actions, compact and URL-safe.
     pub fn to_log(&self) -> String {
         let mut out = format!("RL1;s={}", self.seed);
@@ -209,6 +284,7 @@ impl Session {
             prev = *t;
             let args: Vec<String> = match a {
                 Action::AddNode => vec!["n".into()],
+                Action::RemoveNode(n) => vec!["d".into(), n.to_string()],
                 Action::Console(n, line) => vec!["c".into(), n.to_string(), escape(line)],
                 Action::Cut(a, b) => vec!["x".into(), a.to_string(), b.to_string()],
                 Action::Partition(g) => vec!["p".into(), groups_text(g)],
@@ -235,48 +311,48 @@ impl Session {
         out
     }
 
-    /// Rebuilds a session from its log, replaying every action; it ends at the last action's
-    /// time. A malformed log is refused whole, with the reason.
+    /// Rebuilds a session from its log, replaying every action; it ends at the time the log was
+    /// shared at, else at the last action's. A malformed log is refused whole, with the reason.
     pub fn from_log(log: &str) -> Result<Session, LogError> {
-        let (seed, actions) = parse_log(log)?;
+        let (seed, actions, end) = parse_log(log)?;
         let mut s = Session::new(seed);
         for (t, a) in actions {
             s.run_until(t);
-            if let Some(bad) = check_action(&s.world, &a) {
-                return Err(LogError(bad));
-            }
-            s.act(a);
+            s.act(a).map_err(|e| LogError(e.to_string()))?;
+        }
+        if let Some(end) = end {
+            s.run_until(end);
         }
         Ok(s)
     }
 }
 
 /// Validates an action against the world it would apply to.
-fn check_action(w: &World, a: &Action) -> Option<String> {
-    let n = w.node_count();
-    let bad = |i: usize| (i >= n).then(|| format!("node {i} does not exist (there are {n})"));
-    let ns = w.sentinel_count();
+pub fn check_action(w: &World, a: &Action) -> Result<(), ActionError> {
+    let node = |i: usize| if w.is_present(i) { Ok(()) } else { Err(ActionError::NoNode(i)) };
     match a {
-        Action::Console(i, _)
+        Action::AddNode if w.present_nodes().count() >= MAX_NODES => Err(ActionError::TooManyNodes),
+        Action::RemoveNode(i)
+        | Action::Console(i, _)
         | Action::Crash(i)
         | Action::Restart(i)
         | Action::Pause(i, _)
         | Action::Import(i, _)
-        | Action::AddSentinel(i, ..) => bad(*i),
-        Action::Cut(a, b) | Action::Link(a, b, ..) => bad(*a).or_else(|| bad(*b)),
-        Action::SentinelConsole(j, _) => (*j >= ns).then(|| format!("sentinel {j} does not exist (there are {ns})")),
-        _ => None,
+        | Action::AddSentinel(i, ..) => node(*i),
+        Action::Cut(a, b) | Action::Link(a, b, ..) if a == b => Err(ActionError::SameNode(*a)),
+        Action::Cut(a, b) | Action::Link(a, b, ..) => node(*a).and(node(*b)),
+        Action::SentinelConsole(j, _) if *j >= w.sentinel_count() => Err(ActionError::NoSentinel(*j)),
+        _ => Ok(()),
     }
 }
 
+/// Applies an action that [`check_action`] accepted.
 fn apply(w: &mut World, a: &Action) -> String {
-    if check_action(w, a).is_some() {
-        return String::new();
-    }
     match a {
         Action::AddNode => {
             w.add_node();
         }
+        Action::RemoveNode(n) => w.remove_node(*n),
         Action::Console(n, line) => return w.console(*n, line),
         Action::Cut(a, b) => w.cut(*a, *b),
         Action::Partition(g) => w.partition(g),
@@ -366,7 +442,10 @@ fn unescape(s: &str, at: &str) -> Result<String, LogError> {
     String::from_utf8(out).map_err(|_| LogError(format!("{at}: text is not UTF-8")))
 }
 
-fn parse_log(log: &str) -> Result<(u64, Vec<(Micros, Action)>), LogError> {
+/// The seed, the actions and the time the run was shared at, if the log says.
+type ParsedLog = (u64, Vec<(Micros, Action)>, Option<Micros>);
+
+fn parse_log(log: &str) -> Result<ParsedLog, LogError> {
     let log = log.trim();
     let mut parts = log.split(';');
     if parts.next() != Some("RL1") {
@@ -379,8 +458,20 @@ fn parse_log(log: &str) -> Result<(u64, Vec<(Micros, Action)>), LogError> {
         .ok_or_else(|| LogError("the second field must be 's=<seed>' with a number".into()))?;
     let mut actions = Vec::new();
     let mut t: Micros = 0;
+    let mut end = None;
     for (i, part) in parts.enumerate() {
         let at = format!("action {}", i + 1);
+        if end.is_some() {
+            return Err(LogError(format!("{at}: nothing may follow the end time 't='")));
+        }
+        if let Some(e) = part.strip_prefix("t=") {
+            let e = u64::from_str_radix(e, 36).map_err(|_| LogError(format!("bad end time '{e}'")))?;
+            if e < t {
+                return Err(LogError(format!("the end time {e} µs is before the last action ({t} µs)")));
+            }
+            end = Some(e);
+            continue;
+        }
         let f: Vec<&str> = part.split(',').collect();
         let delta = u64::from_str_radix(f[0], 36).map_err(|_| LogError(format!("{at}: bad time '{}'", f[0])))?;
         t = t.checked_add(delta).ok_or_else(|| LogError(format!("{at}: time overflows")))?;
@@ -399,6 +490,10 @@ fn parse_log(log: &str) -> Result<(u64, Vec<(Micros, Action)>), LogError> {
         };
         let action = match f.get(1).copied() {
             Some("n") => want(2).map(|_| Action::AddNode)?,
+            Some("d") => {
+                want(3)?;
+                Action::RemoveNode(idx(2)?)
+            }
             Some("c") => {
                 want(4)?;
                 Action::Console(idx(2)?, unescape(f[3], &at)?)
@@ -465,7 +560,7 @@ fn parse_log(log: &str) -> Result<(u64, Vec<(Micros, Action)>), LogError> {
         };
         actions.push((t, action));
     }
-    Ok((seed, actions))
+    Ok((seed, actions, end))
 }
 
 #[cfg(test)]
@@ -477,15 +572,15 @@ mod tests {
 
     fn scripted() -> Session {
         let mut s = Session::new(11);
-        s.act(Action::AddNode);
-        s.act(Action::AddNode);
-        s.act(Action::Link(0, 1, 2_000, 3_000, 1_000_000));
-        s.act(Action::Console(1, "REPLICAOF 127.0.0.1 6379".into()));
+        s.act(Action::AddNode).unwrap();
+        s.act(Action::AddNode).unwrap();
+        s.act(Action::Link(0, 1, 2_000, 3_000, 1_000_000)).unwrap();
+        s.act(Action::Console(1, "REPLICAOF 127.0.0.1 6379".into())).unwrap();
         for i in 0..40u64 {
             s.run_until(i * 1_500_000 + 700_000);
-            s.act(Action::Console(0, format!("SET \"key {i}\" {i}")));
+            s.act(Action::Console(0, format!("SET \"key {i}\" {i}"))).unwrap();
             if i == 20 {
-                s.act(Action::Cut(0, 1));
+                s.act(Action::Cut(0, 1)).unwrap();
             }
         }
         s.run_until(70_000_000);
@@ -524,7 +619,7 @@ mod tests {
         let mut s = scripted();
         let n = s.actions().len();
         s.seek(10_000_000);
-        s.act(Action::Console(0, "SET fork 1".into()));
+        s.act(Action::Console(0, "SET fork 1".into())).unwrap();
         assert!(s.actions().len() < n);
         assert!(s.actions().iter().all(|a| a.0 <= 10_000_000));
         s.run_until(20_000_000);
@@ -546,17 +641,17 @@ mod tests {
     fn a_run_with_sentinels_round_trips_through_its_log_and_seeks() {
         let mut s = Session::new(5);
         for _ in 0..3 {
-            s.act(Action::AddNode);
+            s.act(Action::AddNode).unwrap();
         }
-        s.act(Action::Console(1, "REPLICAOF 127.0.0.1 6379".into()));
-        s.act(Action::Console(2, "REPLICAOF 127.0.0.1 6379".into()));
+        s.act(Action::Console(1, "REPLICAOF 127.0.0.1 6379".into())).unwrap();
+        s.act(Action::Console(2, "REPLICAOF 127.0.0.1 6379".into())).unwrap();
         for _ in 0..3 {
-            s.act(Action::AddSentinel(0, 2, 3_000, 30_000));
+            s.act(Action::AddSentinel(0, 2, 3_000, 30_000)).unwrap();
         }
         s.run_until(12_000_000);
-        s.act(Action::Crash(0));
+        s.act(Action::Crash(0)).unwrap();
         s.run_until(30_000_000);
-        let reply = s.act(Action::SentinelConsole(1, "SENTINEL get-master-addr-by-name mymaster".into()));
+        let reply = s.act(Action::SentinelConsole(1, "SENTINEL get-master-addr-by-name mymaster".into())).unwrap();
         assert_ne!(reply, "1) \"127.0.0.1\"\n2) \"6379\"", "the sentinels failed over: {reply}");
         let straight = s.world().trace_digest();
         let log = s.to_log();
@@ -585,6 +680,72 @@ mod tests {
         assert!(e("RL1;s=1;0,n;0,c,0,%G1").contains("bad percent escape"));
         assert!(e("RL1;s=1;0,n;0,k").contains("expected 3 fields"));
         assert!(Session::from_log("RL1;s=1;0,n;0,c,0,PING").is_ok());
+    }
+
+    #[test]
+    fn a_shared_log_runs_to_the_moment_it_was_shared() {
+        let s = scripted();
+        let log = s.to_log_at(65_432_100);
+        assert!(log.ends_with(&format!(";t={}", to_base36(65_432_100))), "{log}");
+        let r = Session::from_log(&log).unwrap();
+        assert_eq!(r.world().now(), 65_432_100);
+        let replies: Vec<&str> =
+            r.applied().filter(|(_, a, _)| matches!(a, Action::Console(0, _))).map(|x| x.2).collect();
+        assert_eq!(replies.len(), 40);
+        assert!(replies.iter().all(|r| *r == "OK"), "{replies:?}");
+        let e = |l: &str| Session::from_log(l).unwrap_err().0;
+        assert!(e("RL1;s=1;0,n;t=zz!").contains("bad end time"));
+        assert!(e("RL1;s=1;5,n;t=1").contains("before the last action"));
+        assert!(e("RL1;s=1;0,n;t=5;0,n").contains("nothing may follow the end time"));
+    }
+
+    #[test]
+    fn removed_nodes_free_their_slot_and_replay() {
+        let mut s = Session::new(3);
+        for _ in 0..MAX_NODES {
+            s.act(Action::AddNode).unwrap();
+        }
+        assert_eq!(s.world().present_nodes().count(), MAX_NODES);
+        assert_eq!(s.act(Action::AddNode), Err(ActionError::TooManyNodes));
+        s.act(Action::Console(2, "REPLICAOF 127.0.0.1 6379".into())).unwrap();
+        s.run_until(3_000_000);
+        s.act(Action::RemoveNode(0)).unwrap();
+        assert!(!s.world().is_present(0));
+        assert_eq!(s.world().present_nodes().count(), MAX_NODES - 1);
+        assert_eq!(s.act(Action::Console(0, "PING".into())), Err(ActionError::NoNode(0)));
+        s.run_until(6_000_000);
+        assert_eq!(s.world().node(2).view().link_status, Some("down"), "its master is gone");
+        s.act(Action::AddNode).unwrap();
+        assert!(s.world().is_present(0), "the new node takes the free slot");
+        assert_eq!(s.world().node(0).addr(), ("127.0.0.1", 6379));
+        s.run_until(20_000_000);
+        assert_eq!(s.world().node(2).view().link_status, Some("up"), "a new master at the same address");
+        let log = s.to_log();
+        assert!(log.contains(",d,0;"), "{log}");
+        let mut r = Session::from_log(&log).unwrap();
+        r.run_until(20_000_000);
+        assert_eq!(r.world().trace_digest(), s.world().trace_digest());
+    }
+
+    #[test]
+    fn a_step_runs_to_the_next_event() {
+        let mut s = Session::new(9);
+        s.act(Action::AddNode).unwrap();
+        s.act(Action::AddNode).unwrap();
+        s.act(Action::Console(1, "REPLICAOF 127.0.0.1 6379".into())).unwrap();
+        s.run_until(30_000_000);
+        let events = s.world().trace().len();
+        let t = s.world().now();
+        assert!(s.step(60_000_000));
+        assert!(s.world().trace().len() > events);
+        assert!(s.world().now() > t && s.world().now() <= t + 1_000_000, "an ACK within a second");
+        let mut quiet = Session::new(9);
+        quiet.act(Action::AddNode).unwrap();
+        quiet.run_until(1_000_000);
+        let before = quiet.world().trace().len();
+        let happened = quiet.step(5_000_000);
+        assert_eq!(happened, quiet.world().trace().len() > before);
+        assert!(quiet.world().now() <= 6_000_000);
     }
 
     #[test]

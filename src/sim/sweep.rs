@@ -34,7 +34,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
 use super::sentinel::SentinelConfig;
-use super::{World, BASE_PORT};
+use super::{Change, Peer, What, World, BASE_PORT};
 use crate::node::Micros;
 
 /// Sampling period for offsets and backlogs, and the quiescence check, µs (100 ms).
@@ -347,11 +347,6 @@ fn stat(info: &str, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Bytes of a trace `net` event ("A → B label (123 bytes)").
-fn net_bytes(text: &str) -> u64 {
-    text.strip_suffix(" bytes)").and_then(|t| t.rsplit_once('(')).and_then(|(_, n)| n.parse().ok()).unwrap_or(0)
-}
-
 /// Per-node bookkeeping while the run goes.
 #[derive(Clone, Debug, Default)]
 struct Watch {
@@ -417,20 +412,20 @@ impl Run {
         let trace = self.w.trace();
         let mut found = Vec::new();
         for e in trace.skip(self.cursor).iter() {
-            match e.kind {
+            match &e.what {
                 // Count each segment once, when sent (deliveries are traced too).
-                "net" if !e.text.contains(" ← ") => self.bytes += net_bytes(&e.text),
-                "log" => {
+                What::Sent { from: Peer::Node(_), to: Peer::Node(_), bytes, .. } => self.bytes += *bytes as u64,
+                What::Log { text, .. } => {
                     if let Some(wt) = self.watch.get_mut(e.node) {
-                        if e.text.contains("Full resync from master") {
+                        if text.contains("Full resync from master") {
                             wt.full_resyncs += 1;
                         }
-                        if e.text.contains("Successful partial resynchronization with master.") {
+                        if text.contains("Successful partial resynchronization with master.") {
                             wt.partial_resyncs += 1;
                         }
                     }
-                    if BAD_LOG.iter().any(|b| e.text.contains(b)) {
-                        found.push(format!("node {} logged: {}", e.node, e.text));
+                    if BAD_LOG.iter().any(|b| text.contains(b)) {
+                        found.push(format!("node {} logged: {text}", e.node));
                     }
                 }
                 _ => {}
@@ -848,13 +843,17 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
         writes,
         faults: log,
         bytes_moved: r.bytes,
-        promotions: r.w.trace().iter().filter(|e| e.kind == "state" && e.text.ends_with("role slave → master")).count()
-            as u64,
+        promotions: r
+            .w
+            .trace()
+            .iter()
+            .filter(|e| matches!(e.what, What::State(Change::Role { from: "slave", to: "master" })))
+            .count() as u64,
         sentinel_failovers: r
             .w
             .trace()
             .iter()
-            .filter(|e| e.kind == "sentinel" && e.text.contains(" +failover-end "))
+            .filter(|e| matches!(&e.what, What::Sentinel { text, .. } if text.starts_with("+failover-end ")))
             .count() as u64,
         quiesced_after_ms: quiesced,
         end_ms: r.w.now() / 1000,
@@ -944,13 +943,6 @@ impl fmt::Display for SweepReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn net_bytes_reads_the_count() {
-        assert_eq!(net_bytes("A → B SET k v (33 bytes)"), 33);
-        assert_eq!(net_bytes("A → B x (y) (7 bytes)"), 7);
-        assert_eq!(net_bytes("nothing"), 0);
-    }
 
     #[test]
     fn stat_reads_info_fields() {

@@ -1,9 +1,15 @@
 //! The `#[wasm_bindgen]` facade: the `Lab` object the page drives.
 //!
 //! JavaScript holds no replication logic. It sends user actions (add a node, run a console line,
-//! let time pass) and reads state: coarse snapshots through serde, and the in-flight messages
-//! with their decoded labels. A Rust panic is recorded before it unwinds into a JS exception, so
-//! the page can show its message in an error banner instead of freezing.
+//! let time pass, break a link) and reads the world back in one call per animation frame
+//! ([`Lab::frame`]: every node, link, sentinel and message on the wire, see
+//! [`crate::sim::frame`]) plus the trace events since the last call, typed ([`Lab::drain_events`],
+//! see [`crate::sim::trace`]), which the page words in the learner's language.
+//!
+//! Refused actions throw a JavaScript `Error` with a `code` (`no-node`, `no-sentinel`,
+//! `too-many-nodes`, `same-node`, `bad-rdb`, `bad-log`) the page translates, and an English
+//! message for developers. A Rust panic is recorded before it unwinds into a JS exception, so
+//! the page can show its message instead of freezing (see [`last_panic`]).
 
 #[cfg(not(target_feature = "atomics"))]
 mod heap;
@@ -12,8 +18,9 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
-use crate::sim::session::{Action, Session};
-use crate::sim::{Peer, World};
+use crate::sim::frame::Frame;
+use crate::sim::session::{Action, ActionError, Session};
+use crate::sim::{TraceEvent, World};
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -35,48 +42,13 @@ pub fn last_panic() -> Option<String> {
     LAST_PANIC.with(|p| p.borrow().clone())
 }
 
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct InFlight<'a> {
-    from: usize,
-    to: usize,
-    sent_at: f64,
-    arrive_at: f64,
-    bytes: usize,
-    label: &'a str,
-    kind: crate::sim::wire::Kind,
-}
-
-/// A message between a sentinel and a node (or another sentinel).
-#[derive(serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SentinelMessage<'a> {
-    sentinel: usize,
-    /// The node at the other end, or None when it is another sentinel.
-    node: Option<usize>,
-    /// True when the message goes from the sentinel to the other end.
-    outbound: bool,
-    sent_at: f64,
-    arrive_at: f64,
-    label: &'a str,
-    kind: crate::sim::wire::Kind,
-}
-
-#[derive(serde::Serialize)]
-struct Event<'a> {
-    time: f64,
-    node: usize,
-    kind: &'a str,
-    text: &'a str,
-}
-
 fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
 }
 
 /// Parses a `dump.rdb` without loading it anywhere: the number of keys, or why it is bad.
 #[wasm_bindgen(js_name = checkRdb)]
-pub fn check_rdb(bytes: &[u8]) -> Result<u32, JsError> {
+pub fn check_rdb(bytes: &[u8]) -> Result<u32, JsValue> {
     parse_rdb(bytes).map(|f| f.keys())
 }
 
@@ -113,11 +85,51 @@ impl ParsedRdb {
 /// Parses a `dump.rdb` and keeps the result (for reading it without loading it into a node, and
 /// for timing the decoder apart from freeing what it built).
 #[wasm_bindgen(js_name = parseRdb)]
-pub fn parse_rdb(bytes: &[u8]) -> Result<ParsedRdb, JsError> {
-    crate::rdb::read_rdb(bytes).map(ParsedRdb).map_err(|e| JsError::new(&format!("Bad RDB file: {e}")))
+pub fn parse_rdb(bytes: &[u8]) -> Result<ParsedRdb, JsValue> {
+    crate::rdb::read_rdb(bytes).map(ParsedRdb).map_err(|e| coded("bad-rdb", &format!("Bad RDB file: {e}")))
 }
 
-/// A simulated world of Redis nodes, driven by the page.
+/// A JavaScript `Error` with a `code` property the page translates.
+fn coded(code: &str, message: &str) -> JsValue {
+    let e = js_sys::Error::new(message);
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&e, &JsValue::from_str("code"), &JsValue::from_str(code));
+    e.into()
+}
+
+fn refused(e: ActionError) -> JsValue {
+    let code = match e {
+        ActionError::NoNode(_) => "no-node",
+        ActionError::NoSentinel(_) => "no-sentinel",
+        ActionError::TooManyNodes => "too-many-nodes",
+        ActionError::SameNode(_) => "same-node",
+    };
+    coded(code, &e.to_string())
+}
+
+/// Milliseconds (JavaScript's unit) to virtual µs; negative, NaN and infinite become 0.
+fn us(ms: f64) -> u64 {
+    if ms.is_finite() && ms > 0.0 {
+        (ms * 1000.0) as u64
+    } else {
+        0
+    }
+}
+
+/// What the page draws in one frame: the world's [`Frame`] and where the recorded run stands.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageFrame {
+    #[serde(flatten)]
+    frame: Frame,
+    /// The furthest virtual time the recorded run reaches (the time slider's end).
+    #[serde(rename = "horizonUs")]
+    horizon: u64,
+    /// Changes when seeking replaced the world: what was drawn belongs to another timeline.
+    generation: u64,
+}
+
+/// A simulated world of Redis nodes with its recorded history, driven by the page.
 #[wasm_bindgen]
 pub struct Lab {
     session: Session,
@@ -125,78 +137,53 @@ pub struct Lab {
 
 #[wasm_bindgen]
 impl Lab {
-    /// A new lab; every random choice derives from `seed`.
+    /// A new, empty lab; every random choice derives from `seed`. Links are slow enough to
+    /// watch: 250 ms one way, 64 KB/s.
     #[wasm_bindgen(constructor)]
     pub fn new(seed: u32) -> Lab {
         install_panic_hook();
         let mut session = Session::new(seed as u64);
-        // Slow enough to watch: 250 ms one way, 64 KB/s.
-        session.act(Action::Links(250_000, 64 * 1024));
+        // Nothing can refuse a change of every link's settings.
+        let _ = session.act(Action::Links(250_000, 64 * 1024));
         Lab { session }
     }
 
-    /// A lab rebuilt from an action log (see `actionLog`); a malformed log is an error saying
-    /// what is wrong.
+    /// A lab rebuilt from an action log (see `actionLog`), run to the time it was shared at; a
+    /// malformed log throws an error (code `bad-log`) saying what is wrong.
     #[wasm_bindgen(js_name = fromLog)]
-    pub fn from_log(log: &str) -> Result<Lab, JsError> {
+    pub fn from_log(log: &str) -> Result<Lab, JsValue> {
         install_panic_hook();
-        Session::from_log(log).map(|session| Lab { session }).map_err(|e| JsError::new(&e.to_string()))
-    }
-
-    /// The seed and every action so far, compact and URL-safe.
-    #[wasm_bindgen(js_name = actionLog)]
-    pub fn action_log(&self) -> String {
-        self.session.to_log()
-    }
-
-    /// Moves virtual time to `ms`, back (restore a checkpoint and replay) or forward.
-    pub fn seek(&mut self, ms: f64) {
-        if ms.is_finite() && ms >= 0.0 {
-            self.session.seek((ms * 1000.0) as u64);
-        }
-    }
-
-    /// The furthest virtual time (ms) the recorded run reaches.
-    pub fn horizon(&self) -> f64 {
-        self.session.horizon() as f64 / 1000.0
-    }
-
-    /// Changes when seeking replaced the world (the page then redraws everything).
-    pub fn generation(&self) -> f64 {
-        self.session.generation() as f64
+        Session::from_log(log).map(|session| Lab { session }).map_err(|e| coded("bad-log", &e.to_string()))
     }
 
     fn world(&self) -> &World {
         self.session.world()
     }
 
-    /// Adds a node on 127.0.0.1:(6379 + index); returns its index.
-    #[wasm_bindgen(js_name = addNode)]
-    pub fn add_node(&mut self) -> usize {
-        self.session.act(Action::AddNode);
-        self.world().node_count() - 1
+    fn act(&mut self, action: Action) -> Result<String, JsValue> {
+        self.session.act(action).map_err(refused)
     }
 
-    /// Number of nodes.
-    #[wasm_bindgen(js_name = nodeCount)]
-    pub fn node_count(&self) -> usize {
-        self.world().node_count()
+    // ----- reading -----
+
+    /// Everything the page draws, as one object (see `crate::sim::frame`).
+    pub fn frame(&self) -> Result<JsValue, JsValue> {
+        let page = PageFrame {
+            frame: self.world().frame(),
+            horizon: self.session.horizon(),
+            generation: self.session.generation(),
+        };
+        to_js(&page).map_err(Into::into)
     }
 
-    /// Runs a console line on node `i`; returns the reply formatted as redis-cli prints it.
-    pub fn command(&mut self, i: usize, line: &str) -> String {
-        if i >= self.world().node_count() {
-            return format!("(error) ERR no such node {i}");
-        }
-        self.session.act(Action::Console(i, line.to_string()))
+    /// Changes whenever anything in the world changed (cheaper than a frame to compare).
+    pub fn version(&self) -> f64 {
+        self.world().version() as f64
     }
 
-    /// Lets `ms` of virtual time pass.
-    pub fn advance(&mut self, ms: f64) {
-        if ms.is_finite() && ms > 0.0 {
-            let t = self.world().now() + (ms * 1000.0) as u64;
-            self.session.run_until(t);
-        }
+    /// Changes when seeking replaced the world.
+    pub fn generation(&self) -> f64 {
+        self.session.generation() as f64
     }
 
     /// Virtual milliseconds since the start.
@@ -204,112 +191,197 @@ impl Lab {
         self.world().now() as f64 / 1000.0
     }
 
-    /// Changes whenever anything changed.
-    pub fn version(&self) -> f64 {
-        self.world().version() as f64
+    /// The furthest virtual time (ms) the recorded run reaches.
+    pub fn horizon(&self) -> f64 {
+        self.session.horizon() as f64 / 1000.0
     }
 
-    /// Sets one-way latency (ms) and bandwidth (bytes/s) of every link.
-    #[wasm_bindgen(js_name = setLinkParams)]
-    pub fn set_link_params(&mut self, latency_ms: f64, bytes_per_sec: f64) {
-        let latency = (latency_ms.max(0.0) * 1000.0) as u64;
-        self.session.act(Action::Links(latency, bytes_per_sec.max(1.0) as u64));
+    /// Trace events since the last call, typed: `{timeUs, node, kind, type, ...fields}` (see
+    /// `crate::sim::trace::What`); `kind` groups them for filters.
+    #[wasm_bindgen(js_name = drainEvents)]
+    pub fn drain_events(&mut self) -> Result<JsValue, JsValue> {
+        #[derive(serde::Serialize)]
+        struct Event<'a> {
+            #[serde(rename = "timeUs")]
+            time: u64,
+            node: usize,
+            kind: &'static str,
+            #[serde(flatten)]
+            what: &'a crate::sim::What,
+        }
+        let drained: Vec<TraceEvent> = self.session.world_mut().drain_trace();
+        let v: Vec<Event> =
+            drained.iter().map(|e| Event { time: e.time, node: e.node, kind: e.kind(), what: &e.what }).collect();
+        to_js(&v).map_err(Into::into)
     }
 
-    /// Sets one-way latency (ms), jitter (ms) and bandwidth (bytes/s) between nodes `a` and `b`.
-    #[wasm_bindgen(js_name = setLink)]
-    pub fn set_link(&mut self, a: usize, b: usize, latency_ms: f64, jitter_ms: f64, bytes_per_sec: f64) {
-        let us = |ms: f64| if ms.is_finite() { (ms.max(0.0) * 1000.0) as u64 } else { 0 };
-        let bw = if bytes_per_sec.is_finite() { bytes_per_sec.max(1.0) as u64 } else { 1 };
-        self.session.act(Action::Link(a, b, us(latency_ms), us(jitter_ms), bw));
+    /// What `INFO <section>` answers on node `i` (all sections for an empty string), read without
+    /// counting as a command.
+    pub fn info(&self, i: usize, section: &str) -> Result<String, JsValue> {
+        if !self.world().is_present(i) {
+            return Err(refused(ActionError::NoNode(i)));
+        }
+        let sections: Vec<&str> = section.split_whitespace().collect();
+        Ok(self.world().node(i).info_text(&sections))
+    }
+
+    /// A page of node `i`'s keys in database `db` matching the glob `pattern` (all for ""):
+    /// `{db, total, offset, sorted, keys: [{key, type, size, pttl, expired, preview}]}`.
+    pub fn keys(&self, i: usize, db: usize, pattern: &str, offset: usize, count: usize) -> Result<JsValue, JsValue> {
+        if !self.world().is_present(i) {
+            return Err(refused(ActionError::NoNode(i)));
+        }
+        let pattern = (!pattern.is_empty()).then_some(pattern.as_bytes());
+        to_js(&self.world().node(i).browse(db, pattern, offset, count.min(1000))).map_err(Into::into)
+    }
+
+    /// The console lines typed on node `i` so far in this timeline, with their replies:
+    /// `[{timeUs, line, reply}]` (a shared run's consoles show what was typed).
+    #[wasm_bindgen(js_name = consoleHistory)]
+    pub fn console_history(&self, i: usize) -> Result<JsValue, JsValue> {
+        #[derive(serde::Serialize)]
+        struct Line<'a> {
+            #[serde(rename = "timeUs")]
+            time: u64,
+            line: &'a str,
+            reply: &'a str,
+        }
+        let lines: Vec<Line> = self
+            .session
+            .applied()
+            .filter_map(|(time, a, reply)| match a {
+                Action::Console(n, line) if *n == i => Some(Line { time, line, reply }),
+                _ => None,
+            })
+            .collect();
+        to_js(&lines).map_err(Into::into)
+    }
+
+    /// Replies that reached node `i`'s console after `command` returned (a node that was paused,
+    /// by DEBUG SLEEP for instance, answers when it wakes).
+    #[wasm_bindgen(js_name = consoleLateReplies)]
+    pub fn console_late_replies(&mut self, i: usize) -> Vec<String> {
+        self.session.world_mut().console_late_replies(i)
+    }
+
+    /// The seed and every action so far, compact and URL-safe, with the time now as the end:
+    /// opened, it shows this moment.
+    #[wasm_bindgen(js_name = actionLog)]
+    pub fn action_log(&self) -> String {
+        self.session.to_log_at(self.world().now())
+    }
+
+    /// The digest of the whole trace: equal digests mean identical runs.
+    #[wasm_bindgen(js_name = traceDigest)]
+    pub fn trace_digest(&self) -> String {
+        self.world().trace_digest()
     }
 
     /// Node `i`'s dataset as a `dump.rdb` file (RDB version 10), for download.
     #[wasm_bindgen(js_name = exportRdb)]
-    pub fn export_rdb(&self, i: usize) -> Result<Vec<u8>, JsError> {
-        if i >= self.world().node_count() {
-            return Err(JsError::new(&format!("no node {i}")));
+    pub fn export_rdb(&self, i: usize) -> Result<Vec<u8>, JsValue> {
+        if !self.world().is_present(i) {
+            return Err(refused(ActionError::NoNode(i)));
         }
         Ok(self.world().node(i).rdb_snapshot())
     }
 
-    /// Loads a `dump.rdb` into node `i` (it restarts from the file, and its replicas resync).
-    /// A bad file is refused with the reason and the byte offset; nothing changes then.
+    // ----- time -----
+
+    /// Lets `ms` of virtual time pass.
+    pub fn advance(&mut self, ms: f64) {
+        let t = self.world().now().saturating_add(us(ms));
+        self.session.run_until(t);
+    }
+
+    /// Lets virtual time run to the next trace event, at most `max_ms` ahead; true if one
+    /// happened.
+    pub fn step(&mut self, max_ms: f64) -> bool {
+        self.session.step(us(max_ms))
+    }
+
+    /// Moves virtual time to `ms`, back (restore a checkpoint and replay) or forward.
+    pub fn seek(&mut self, ms: f64) {
+        self.session.seek(us(ms));
+    }
+
+    // ----- actions (recorded, so time travel and shared links replay them) -----
+
+    /// Adds a node (on 127.0.0.1:6379 + its slot); returns its index. At most 8 nodes.
+    #[wasm_bindgen(js_name = addNode)]
+    pub fn add_node(&mut self) -> Result<usize, JsValue> {
+        let slot = self.world().next_slot();
+        self.act(Action::AddNode)?;
+        Ok(slot)
+    }
+
+    /// Takes node `i` out of the lab.
+    #[wasm_bindgen(js_name = removeNode)]
+    pub fn remove_node(&mut self, i: usize) -> Result<(), JsValue> {
+        self.act(Action::RemoveNode(i)).map(drop)
+    }
+
+    /// Runs a console line on node `i`; returns the reply formatted as redis-cli prints it.
+    pub fn command(&mut self, i: usize, line: &str) -> Result<String, JsValue> {
+        self.act(Action::Console(i, line.to_string()))
+    }
+
+    /// Sets one-way latency (ms) and bandwidth (bytes/s) of every link.
+    #[wasm_bindgen(js_name = setLinks)]
+    pub fn set_links(&mut self, latency_ms: f64, bytes_per_sec: f64) -> Result<(), JsValue> {
+        self.act(Action::Links(us(latency_ms), bandwidth(bytes_per_sec))).map(drop)
+    }
+
+    /// Sets one-way latency (ms), jitter (ms) and bandwidth (bytes/s) between nodes `a` and `b`.
+    #[wasm_bindgen(js_name = setLink)]
+    pub fn set_link(
+        &mut self,
+        a: usize,
+        b: usize,
+        latency_ms: f64,
+        jitter_ms: f64,
+        bytes_per_sec: f64,
+    ) -> Result<(), JsValue> {
+        self.act(Action::Link(a, b, us(latency_ms), us(jitter_ms), bandwidth(bytes_per_sec))).map(drop)
+    }
+
+    /// Loads a `dump.rdb` into node `i` (it restarts from it, and its replicas resync). A bad
+    /// file throws (code `bad-rdb`) with the reason and the byte offset; nothing changes then.
     #[wasm_bindgen(js_name = importRdb)]
-    pub fn import_rdb(&mut self, i: usize, bytes: &[u8]) -> Result<(), JsError> {
-        if i >= self.world().node_count() {
-            return Err(JsError::new(&format!("no node {i}")));
-        }
-        crate::rdb::read_rdb(bytes).map_err(|e| JsError::new(&format!("Bad RDB file: {e}")))?;
-        self.session.act(Action::Import(i, bytes.to_vec()));
-        Ok(())
+    pub fn import_rdb(&mut self, i: usize, bytes: &[u8]) -> Result<(), JsValue> {
+        crate::rdb::read_rdb(bytes).map_err(|e| coded("bad-rdb", &format!("Bad RDB file: {e}")))?;
+        self.act(Action::Import(i, bytes.to_vec())).map(drop)
     }
 
-    /// A snapshot of node `i` (what INFO replication shows, plus transfer progress).
-    #[wasm_bindgen(js_name = nodeState)]
-    pub fn node_state(&self, i: usize) -> Result<JsValue, JsError> {
-        if i >= self.world().node_count() {
-            return Err(JsError::new(&format!("no node {i}")));
-        }
-        let mut v = self.world().node(i).view();
-        v.index = i;
-        to_js(&v)
+    /// Resets every connection between nodes `a` and `b` (bytes in flight are lost).
+    pub fn cut(&mut self, a: usize, b: usize) -> Result<(), JsValue> {
+        self.act(Action::Cut(a, b)).map(drop)
     }
 
-    /// Messages travelling now, with decoded labels.
-    #[wasm_bindgen(js_name = inFlight)]
-    pub fn in_flight(&self) -> Result<JsValue, JsError> {
-        let v: Vec<InFlight> = self
-            .world()
-            .in_flight()
-            .into_iter()
-            .filter_map(|s| match (s.from, s.to) {
-                (Peer::Node(from), Peer::Node(to)) => Some((from, to, s)),
-                _ => None,
-            })
-            .map(|(from, to, s)| InFlight {
-                from,
-                to,
-                sent_at: s.sent_at as f64 / 1000.0,
-                arrive_at: s.arrive_at as f64 / 1000.0,
-                bytes: s.data.len(),
-                label: &s.label,
-                kind: s.kind,
-            })
-            .collect();
-        to_js(&v)
+    /// Splits nodes into groups (one group number per node slot); bytes between groups wait.
+    pub fn partition(&mut self, groups: Vec<u32>) -> Result<(), JsValue> {
+        self.act(Action::Partition(groups)).map(drop)
     }
 
-    /// Messages travelling now between sentinels and nodes (kept apart from `inFlight`, which
-    /// the node view draws between node boxes).
-    #[wasm_bindgen(js_name = sentinelInFlight)]
-    pub fn sentinel_in_flight(&self) -> Result<JsValue, JsError> {
-        let v: Vec<SentinelMessage> = self
-            .world()
-            .in_flight()
-            .into_iter()
-            .filter_map(|s| {
-                let (sentinel, other, outbound) = match (s.from, s.to) {
-                    (Peer::Sentinel(j), other) => (j, other, true),
-                    (other, Peer::Sentinel(j)) => (j, other, false),
-                    _ => return None,
-                };
-                let node = match other {
-                    Peer::Node(i) => Some(i),
-                    Peer::Sentinel(_) => None,
-                };
-                Some(SentinelMessage {
-                    sentinel,
-                    node,
-                    outbound,
-                    sent_at: s.sent_at as f64 / 1000.0,
-                    arrive_at: s.arrive_at as f64 / 1000.0,
-                    label: &s.label,
-                    kind: s.kind,
-                })
-            })
-            .collect();
-        to_js(&v)
+    /// Removes every partition.
+    pub fn heal(&mut self) -> Result<(), JsValue> {
+        self.act(Action::Heal).map(drop)
+    }
+
+    /// Crashes node `i` (memory lost, saved RDB kept).
+    pub fn crash(&mut self, i: usize) -> Result<(), JsValue> {
+        self.act(Action::Crash(i)).map(drop)
+    }
+
+    /// Restarts a crashed node from its saved RDB.
+    pub fn restart(&mut self, i: usize) -> Result<(), JsValue> {
+        self.act(Action::Restart(i)).map(drop)
+    }
+
+    /// Stops node `i` for `ms` of virtual time, as SIGSTOP then SIGCONT.
+    #[wasm_bindgen(js_name = pauseNode)]
+    pub fn pause_node(&mut self, i: usize, ms: f64) -> Result<(), JsValue> {
+        self.act(Action::Pause(i, us(ms) / 1000)).map(drop)
     }
 
     /// Adds a sentinel (on 127.0.0.1:26379 + index) monitoring node `master` with the given
@@ -321,113 +393,30 @@ impl Lab {
         quorum: u32,
         down_after_ms: f64,
         failover_timeout_ms: f64,
-    ) -> Result<usize, JsError> {
-        if master >= self.world().node_count() {
-            return Err(JsError::new(&format!("no node {master}")));
-        }
-        let ms = |v: f64| if v.is_finite() && v >= 1.0 { v as u64 } else { 1 };
-        self.session.act(Action::AddSentinel(master, quorum.max(1), ms(down_after_ms), ms(failover_timeout_ms)));
+    ) -> Result<usize, JsValue> {
+        let ms = |v: f64| (us(v) / 1000).max(1);
+        self.act(Action::AddSentinel(master, quorum.max(1), ms(down_after_ms), ms(failover_timeout_ms)))?;
         Ok(self.world().sentinel_count() - 1)
-    }
-
-    /// Number of sentinels.
-    #[wasm_bindgen(js_name = sentinelCount)]
-    pub fn sentinel_count(&self) -> usize {
-        self.world().sentinel_count()
-    }
-
-    /// What sentinel `j` sees: its master (address, sdown, odown), failover state, epochs,
-    /// the replicas and other sentinels it knows, and its latest event lines.
-    #[wasm_bindgen(js_name = sentinelState)]
-    pub fn sentinel_state(&self, j: usize) -> Result<JsValue, JsError> {
-        match self.world().sentinel_view(j) {
-            Some(v) => to_js(&v),
-            None => Err(JsError::new(&format!("no sentinel {j}"))),
-        }
     }
 
     /// Runs a console line on sentinel `j` (`SENTINEL get-master-addr-by-name mymaster`, ...).
     #[wasm_bindgen(js_name = sentinelCommand)]
-    pub fn sentinel_command(&mut self, j: usize, line: &str) -> String {
-        if j >= self.world().sentinel_count() {
-            return format!("(error) ERR no such sentinel {j}");
-        }
-        self.session.act(Action::SentinelConsole(j, line.to_string()))
+    pub fn sentinel_command(&mut self, j: usize, line: &str) -> Result<String, JsValue> {
+        self.act(Action::SentinelConsole(j, line.to_string()))
     }
 
     /// Puts sentinels in partition groups (one number per sentinel), next to the nodes' groups.
     #[wasm_bindgen(js_name = partitionSentinels)]
-    pub fn partition_sentinels(&mut self, groups: Vec<u32>) {
-        self.session.act(Action::PartitionSentinels(groups));
+    pub fn partition_sentinels(&mut self, groups: Vec<u32>) -> Result<(), JsValue> {
+        self.act(Action::PartitionSentinels(groups)).map(drop)
     }
+}
 
-    /// Trace events since the last call (kinds `sentinel` and `sentinel-net` carry a
-    /// sentinel's index in `node`).
-    #[wasm_bindgen(js_name = drainEvents)]
-    pub fn drain_events(&mut self) -> Result<JsValue, JsError> {
-        let drained = self.session.world_mut().drain_trace();
-        let v: Vec<Event> = drained
-            .iter()
-            .map(|e| Event { time: e.time as f64 / 1000.0, node: e.node, kind: e.kind, text: &e.text })
-            .collect();
-        to_js(&v)
-    }
-
-    /// Replies that reached node `i`'s console after `command` returned (a node that was paused,
-    /// by DEBUG SLEEP for instance, answers when it wakes).
-    #[wasm_bindgen(js_name = consoleLateReplies)]
-    pub fn console_late_replies(&mut self, i: usize) -> Vec<String> {
-        self.session.world_mut().console_late_replies(i)
-    }
-
-    /// Resets every connection between nodes `a` and `b` (bytes in flight are lost).
-    pub fn cut(&mut self, a: usize, b: usize) {
-        self.session.act(Action::Cut(a, b));
-    }
-
-    /// Splits nodes into groups (one group number per node); bytes between groups wait.
-    pub fn partition(&mut self, groups: Vec<u32>) {
-        self.session.act(Action::Partition(groups));
-    }
-
-    /// Removes every partition.
-    pub fn heal(&mut self) {
-        self.session.act(Action::Heal);
-    }
-
-    /// Crashes node `i` (memory lost, saved RDB kept).
-    pub fn crash(&mut self, i: usize) {
-        self.session.act(Action::Crash(i));
-    }
-
-    /// Restarts a crashed node from its saved RDB.
-    pub fn restart(&mut self, i: usize) {
-        self.session.act(Action::Restart(i));
-    }
-
-    /// False while node `i` is crashed.
-    #[wasm_bindgen(js_name = isUp)]
-    pub fn is_up(&self, i: usize) -> bool {
-        self.world().is_up(i)
-    }
-
-    /// Stops node `i` for `ms` of virtual time, as SIGSTOP then SIGCONT.
-    #[wasm_bindgen(js_name = pauseNode)]
-    pub fn pause_node(&mut self, i: usize, ms: f64) {
-        if ms.is_finite() && ms > 0.0 {
-            self.session.act(Action::Pause(i, ms as u64));
-        }
-    }
-
-    /// True while node `i` is paused.
-    #[wasm_bindgen(js_name = isPaused)]
-    pub fn is_paused(&self, i: usize) -> bool {
-        i < self.world().node_count() && self.world().node(i).is_paused()
-    }
-
-    /// The digest of the whole trace: equal digests mean identical runs.
-    #[wasm_bindgen(js_name = traceDigest)]
-    pub fn trace_digest(&self) -> String {
-        self.world().trace_digest()
+/// Bytes per second from JavaScript: at least 1.
+fn bandwidth(bytes_per_sec: f64) -> u64 {
+    if bytes_per_sec.is_finite() && bytes_per_sec >= 1.0 {
+        bytes_per_sec as u64
+    } else {
+        1
     }
 }

@@ -20,6 +20,11 @@ use crate::replication::replica::MasterLink;
 use crate::replication::{random_hex40, ReplConfig, NULL_REPLID};
 use crate::resp::{parse_command, Frame, Parsed};
 
+mod browse;
+mod view;
+pub use browse::{KeyEntry, KeyPage};
+pub use view::{BacklogView, Change, ChildView, LearnerState, NodeView, ReplicaView, Timer, TimerKind};
+
 /// A connection, numbered by the node that owns it.
 pub type ConnId = u64;
 
@@ -53,6 +58,22 @@ pub enum Output {
     Close {
         /// The connection.
         conn: ConnId,
+    },
+    /// Something a learner should be told that Redis itself does not log (the simulator puts it
+    /// in the trace; a real server has no one to tell).
+    Note(Note),
+}
+
+/// What [`Output::Note`] tells.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// A command changed the dataset without being propagated (`DEBUG POPULATE`): `replicas`
+    /// connected replicas do not get the change; a replica now differs from its master.
+    NotPropagated {
+        /// The command, as typed (upper case).
+        command: String,
+        /// Connected replicas.
+        replicas: usize,
     },
 }
 
@@ -391,16 +412,9 @@ impl Node {
         self.disk = Some(bytes);
     }
 
-    /// What a learner should see change, for the trace: the role, the replica-side state, the
-    /// replication id, and each replica's state as this node sees it.
-    pub fn learner_state(&self) -> LearnerState {
-        LearnerState {
-            role: if self.master.is_some() { "slave" } else { "master" },
-            repl_state: self.master.as_ref().map_or("none", |l| l.state.role_name()),
-            replid: self.replid.clone(),
-            replicas: self.replica_rows().into_iter().map(|r| (r.1, r.2.info_name())).collect(),
-            backlog: self.backlog.is_some(),
-        }
+    /// Deletes `dump.rdb` from the simulated disk.
+    pub fn clear_disk(&mut self) {
+        self.disk = None;
     }
 
     /// The configured master, if this node is a replica.
@@ -431,6 +445,10 @@ impl Node {
     /// Whole seconds elapsed since `t`, as Redis compares its second-resolution `unixtime`.
     pub(crate) fn secs_since(&self, t: Micros) -> u64 {
         (self.now / 1_000_000).saturating_sub(t / 1_000_000)
+    }
+
+    pub(crate) fn note(&mut self, note: Note) {
+        self.outputs.push_back(Output::Note(note));
     }
 
     pub(crate) fn log(&mut self, level: char, text: impl Into<String>) {
@@ -851,190 +869,5 @@ impl Node {
     /// `DEBUG DIGEST`.
     pub fn digest(&self) -> String {
         self.keyspace.digest()
-    }
-}
-
-/// The part of a node's state whose changes the trace reports.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LearnerState {
-    /// `master` or `slave`.
-    pub role: &'static str,
-    /// ROLE's replica state, or `none`.
-    pub repl_state: &'static str,
-    /// `master_replid`.
-    pub replid: String,
-    /// Each replica's listening port and state.
-    pub replicas: Vec<(u16, &'static str)>,
-    /// Whether a backlog exists.
-    pub backlog: bool,
-}
-
-impl LearnerState {
-    /// Sentences describing what changed from `before` to `self`.
-    pub fn changes_from(&self, before: &LearnerState) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.role != before.role && !before.role.is_empty() {
-            out.push(format!("role {} → {}", before.role, self.role));
-        }
-        if self.repl_state != before.repl_state && self.repl_state != "none" {
-            out.push(format!("replication state {} → {}", before.repl_state, self.repl_state));
-        }
-        if self.replid != before.replid && !before.replid.is_empty() {
-            out.push(format!(
-                "replication id {} → {}",
-                &before.replid[..8.min(before.replid.len())],
-                &self.replid[..8.min(self.replid.len())]
-            ));
-        }
-        if self.backlog != before.backlog {
-            out.push(if self.backlog { "backlog created".into() } else { "backlog freed".into() });
-        }
-        for (port, state) in &self.replicas {
-            let old = before.replicas.iter().find(|r| r.0 == *port).map(|r| r.1);
-            if old != Some(*state) {
-                out.push(format!("replica :{port} {} → {state}", old.unwrap_or("(new)")));
-            }
-        }
-        for (port, _) in before.replicas.iter().filter(|r| !self.replicas.iter().any(|n| n.0 == r.0)) {
-            out.push(format!("replica :{port} gone"));
-        }
-        out
-    }
-}
-
-/// A replica as its master lists it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ReplicaView {
-    /// Peer ip.
-    pub ip: String,
-    /// `REPLCONF listening-port`.
-    pub port: u16,
-    /// `wait_bgsave`, `send_bulk` or `online`.
-    pub state: &'static str,
-    /// Last ACKed offset.
-    pub offset: i64,
-    /// Seconds since the last ACK.
-    pub lag: u64,
-}
-
-/// The backlog as INFO shows it.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BacklogView {
-    /// `repl_backlog_active`
-    pub active: bool,
-    /// `repl_backlog_size`
-    pub size: usize,
-    /// `repl_backlog_first_byte_offset`
-    pub first_byte: i64,
-    /// `repl_backlog_histlen`
-    pub histlen: i64,
-}
-
-/// A running BGSAVE child.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ChildView {
-    /// Bytes produced so far.
-    pub produced: usize,
-    /// Size of the whole RDB.
-    pub total: usize,
-    /// `disk` or `socket`.
-    pub target: &'static str,
-}
-
-/// A coarse snapshot of one node for the page: what INFO replication and ROLE would show.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct NodeView {
-    /// Node index in the world (set by the caller).
-    pub index: usize,
-    /// Display name.
-    pub name: String,
-    /// Listening host.
-    pub host: String,
-    /// Listening port.
-    pub port: u16,
-    /// `master` or `slave`.
-    pub role: &'static str,
-    /// `master_replid`
-    pub replid: String,
-    /// `master_replid2`
-    pub replid2: String,
-    /// `master_repl_offset`
-    pub master_repl_offset: i64,
-    /// `second_repl_offset`
-    pub second_repl_offset: i64,
-    /// Keys in db 0..15.
-    pub dbsize: usize,
-    /// The configured master, if a replica.
-    pub master_host: Option<String>,
-    /// Its port (0 if none).
-    pub master_port: u16,
-    /// ROLE's state string, or `none`.
-    pub repl_state: &'static str,
-    /// `up`/`down`, or None for a master.
-    pub link_status: Option<&'static str>,
-    /// `slave_repl_offset`
-    pub slave_repl_offset: i64,
-    /// `slave_read_repl_offset`
-    pub slave_read_repl_offset: i64,
-    /// Payload bytes received in TRANSFER.
-    pub sync_read_bytes: i64,
-    /// Payload size, -1 when unknown (EOF-marked).
-    pub sync_total_bytes: i64,
-    /// Replicas, in attach order.
-    pub replicas: Vec<ReplicaView>,
-    /// The backlog.
-    pub backlog: BacklogView,
-    /// The BGSAVE child.
-    pub rdb_child: Option<ChildView>,
-}
-
-impl Node {
-    /// A snapshot for the page.
-    pub fn view(&self) -> NodeView {
-        use crate::replication::ReplState;
-        let link = self.master.as_ref();
-        let offsets =
-            link.and_then(|l| l.client.as_ref().or(l.cached.as_ref())).map_or((1, 1), |c| (c.reploff, c.read_reploff));
-        let transfer = link.and_then(|l| l.transfer.as_ref());
-        NodeView {
-            index: 0,
-            name: self.cfg.name.clone(),
-            host: self.cfg.host.clone(),
-            port: self.cfg.port,
-            role: if link.is_some() { "slave" } else { "master" },
-            replid: self.replid.clone(),
-            replid2: self.replid2.clone(),
-            master_repl_offset: self.master_repl_offset,
-            second_repl_offset: self.second_replid_offset,
-            dbsize: self.keyspace.total_keys(),
-            master_host: link.map(|l| l.host.clone()),
-            master_port: link.map_or(0, |l| l.port),
-            repl_state: link.map_or("none", |l| l.state.role_name()),
-            link_status: link.map(|l| if l.state == ReplState::Connected { "up" } else { "down" }),
-            slave_repl_offset: offsets.0,
-            slave_read_repl_offset: offsets.1,
-            sync_read_bytes: transfer.map_or(0, |t| t.data.len() as i64),
-            sync_total_bytes: transfer.and_then(|t| t.size).map_or(-1, |s| s as i64),
-            replicas: self
-                .replica_rows()
-                .into_iter()
-                .map(|(ip, port, state, offset, lag)| ReplicaView { ip, port, state: state.info_name(), offset, lag })
-                .collect(),
-            backlog: match &self.backlog {
-                Some(b) => {
-                    BacklogView { active: true, size: b.size(), first_byte: b.first_byte(), histlen: b.histlen() }
-                }
-                None => BacklogView { active: false, size: self.cfg.repl.backlog_size, first_byte: 0, histlen: 0 },
-            },
-            rdb_child: self.child.as_ref().map(|c| {
-                let (produced, total) = c.progress();
-                let target = if c.target == crate::replication::master::ChildTarget::Disk { "disk" } else { "socket" };
-                ChildView { produced, total, target }
-            }),
-        }
     }
 }
