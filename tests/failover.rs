@@ -20,8 +20,7 @@ fn trio(seed: u64) -> World {
 
 fn field(w: &mut World, node: usize, section: &str, name: &str) -> String {
     let info = w.console(node, &format!("INFO {section}"));
-    let text = info.trim_matches('"').replace("\\r\\n", "\n");
-    text.lines().find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string)).unwrap_or_default()
+    info.lines().find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string)).unwrap_or_default()
 }
 
 #[test]

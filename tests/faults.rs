@@ -19,8 +19,7 @@ fn synced_pair(seed: u64) -> World {
 
 fn stat(w: &mut World, node: usize, field: &str) -> i64 {
     let info = w.console(node, "INFO stats");
-    let text = info.trim_matches('"').replace("\\r\\n", "\n");
-    text.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).and_then(|v| v.parse().ok()).unwrap_or(-1)
+    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).and_then(|v| v.parse().ok()).unwrap_or(-1)
 }
 
 fn logged(w: &World, node: usize, needle: &str) -> bool {

@@ -11,10 +11,9 @@ use redis_repl_lab::sim::{LinkParams, World};
 
 fn info_field(w: &mut World, node: usize, field: &str) -> String {
     let info = w.console(node, "INFO replication");
-    let text = info.trim_matches('"').replace("\\r\\n", "\n");
-    text.lines()
+    info.lines()
         .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
-        .unwrap_or_else(|| panic!("no {field} in {text}"))
+        .unwrap_or_else(|| panic!("no {field} in {info}"))
 }
 
 fn pair(seed: u64) -> World {
@@ -195,8 +194,7 @@ fn logs(w: &World, node: usize, needle: &str) -> usize {
 
 fn stat(w: &mut World, node: usize, field: &str) -> i64 {
     let info = w.console(node, "INFO stats");
-    let text = info.trim_matches('"').replace("\\r\\n", "\n");
-    text.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).and_then(|v| v.parse().ok()).unwrap_or(-1)
+    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).and_then(|v| v.parse().ok()).unwrap_or(-1)
 }
 
 #[test]

@@ -13,7 +13,6 @@ use redis_repl_lab::sim::{LinkParams, World};
 /// Node `node`'s `INFO <section>` as `(field, value)` pairs, in order.
 fn info(w: &mut World, node: usize, section: &str) -> Vec<(String, String)> {
     let text = w.console(node, &format!("INFO {section}"));
-    let text = text.trim_matches('"').replace("\\r\\n", "\n");
     text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 

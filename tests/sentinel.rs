@@ -61,8 +61,7 @@ fn all_events(w: &World, kind: &str) -> Vec<String> {
 
 fn field(w: &mut World, node: usize, section: &str, name: &str) -> String {
     let info = w.console(node, &format!("INFO {section}"));
-    let text = info.trim_matches('"').replace("\\r\\n", "\n");
-    text.lines().find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string)).unwrap_or_default()
+    info.lines().find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string)).unwrap_or_default()
 }
 
 /// The port of the replica the leader selected, from its `+selected-slave` line.

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::node::{ConnId, LogLine, Micros, Node, NodeConfig, Note, Output};
 use crate::replication::ReplConfig;
-use crate::resp::{encode_command, format_reply, parse_frame, split_args, Parsed};
+use crate::resp::{encode_command, format_reply, format_reply_for, parse_frame, split_args, Parsed};
 use sentinel::{Sentinel, SentinelConfig, SentinelView, SENTINEL_BASE_PORT};
 pub use trace::{Change, TraceEvent, What};
 use wire::{Kind, WireDecoder};
@@ -384,7 +384,7 @@ impl World {
         let reply = sentinel.command(&args);
         self.drain_sentinel(j);
         self.version += 1;
-        format_reply(&reply)
+        format_reply_for(&args, &reply)
     }
 
     /// Puts sentinels in partition groups (one number per sentinel; missing ones are in group
@@ -427,7 +427,7 @@ impl World {
         match parse_frame(&slot.console_out) {
             Ok(Parsed::Complete(frame, used)) => {
                 slot.console_out.drain(..used);
-                format_reply(&frame)
+                format_reply_for(&args, &frame)
             }
             Ok(Parsed::Incomplete) => String::new(),
             Err(e) => format!("(error) {e}"),

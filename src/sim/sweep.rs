@@ -340,8 +340,7 @@ fn faults(g: &mut Gen, nodes: usize, end: Micros, promotions: Promotions, out: &
 }
 
 fn stat(info: &str, field: &str) -> u64 {
-    let text = info.trim_matches('"').replace("\\r\\n", "\n");
-    text.lines()
+    info.lines()
         .find_map(|l| l.strip_prefix(field).and_then(|r| r.strip_prefix(':')))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
@@ -946,7 +945,7 @@ mod tests {
 
     #[test]
     fn stat_reads_info_fields() {
-        let info = "\"# Stats\\r\\nsync_full:3\\r\\nsync_partial_ok:2\\r\\n\"";
+        let info = "# Stats\nsync_full:3\nsync_partial_ok:2";
         assert_eq!(stat(info, "sync_full"), 3);
         assert_eq!(stat(info, "sync_partial_ok"), 2);
         assert_eq!(stat(info, "sync_partial_err"), 0);
