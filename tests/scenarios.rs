@@ -850,3 +850,41 @@ fn an_rdb_only_replica_is_disconnected_after_its_rdb() {
     assert_eq!(num(&mut w, 0, "replication", "connected_slaves"), 0);
     assert_eq!(num(&mut w, 0, "stats", "sync_full"), 1);
 }
+
+/// INFO's transfer fields as Redis 7.0.15 prints them: the size of an EOF-marked (diskless)
+/// payload is unknown, so `master_sync_total_bytes` is 0 and the bytes "left" go negative; a
+/// disk payload's `$<len>` gives the size.
+#[test]
+fn transfer_fields_follow_redis_for_both_framings() {
+    for (diskless, eof) in [("yes", true), ("no", false)] {
+        let mut w = nodes(
+            31,
+            2,
+            &[&format!("CONFIG SET repl-diskless-sync {diskless}"), "CONFIG SET repl-diskless-sync-delay 0"],
+        );
+        w.console(0, "DEBUG POPULATE 20000 key 100");
+        w.set_pair_params(0, 1, LinkParams { latency: 1_000, bandwidth: 256 * 1024, jitter: 0 });
+        w.console(1, "REPLICAOF 127.0.0.1 6379");
+        let mut seen = false;
+        for _ in 0..200 {
+            w.run_for_ms(50);
+            let read = num(&mut w, 1, "replication", "master_sync_read_bytes");
+            if read <= 0 || read == i64::MIN {
+                continue;
+            }
+            let total = num(&mut w, 1, "replication", "master_sync_total_bytes");
+            let left = num(&mut w, 1, "replication", "master_sync_left_bytes");
+            let perc = field(&mut w, 1, "replication", "master_sync_perc");
+            if eof {
+                assert_eq!((total, left, perc.as_str()), (0, -read, "0.00"), "diskless");
+            } else {
+                assert!(total > read, "disk: {total} > {read}");
+                assert_eq!(left, total - read);
+                assert_eq!(perc, format!("{:.2}", read as f64 / total as f64 * 100.0));
+            }
+            seen = true;
+            break;
+        }
+        assert!(seen, "the transfer was watched (diskless {diskless})");
+    }
+}

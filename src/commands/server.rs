@@ -359,10 +359,16 @@ fn info_replication(node: &Node, o: &mut String) {
                 applied
             );
             if let (ReplState::Transfer, Some(t)) = (l.state, &l.transfer) {
-                let total = t.size.map_or(-1, |s| s as i64);
+                // Redis's repl_transfer_size: -1 until the `$` line is read, 0 for an EOF-marked
+                // payload (whose size nobody knows), so `left` is negative there.
+                let total = match (&t.mark, t.size) {
+                    (Some(_), _) => 0,
+                    (None, Some(s)) => s as i64,
+                    (None, None) => -1,
+                };
                 let read = t.data.len() as i64;
-                let left = if total >= 0 { total - read } else { -1 };
-                let perc = if total > 0 { read as f64 * 100.0 / total as f64 } else { 0.0 };
+                let left = total - read;
+                let perc = if total != 0 { read as f64 / total as f64 * 100.0 } else { 0.0 };
                 let _ = write!(
                     o,
                     "master_sync_total_bytes:{total}\r\nmaster_sync_read_bytes:{read}\r\nmaster_sync_left_bytes:{left}\r\nmaster_sync_perc:{perc:.2}\r\nmaster_sync_last_io_seconds_ago:{}\r\n",
