@@ -1,0 +1,162 @@
+// Owns one lab's engine (the wasm `Lab` object) and answers requests about it. The same code runs
+// inside the lab's Worker (worker.js) or, where Workers are unavailable, on the page's own thread
+// (client.js), so the element's API is promise-based either way.
+//
+// A request is {op, ...}; the answer is a plain, structured-clonable value. The host keeps no
+// replication knowledge: it calls the facade and forwards what it returns. It does keep a journal
+// of the calls that changed the run (with the virtual time of each), so that after a panic a new
+// engine can replay them up to the last call that succeeded and nothing of the run is lost.
+
+/** Facade methods a request may call that change the run (recorded in the journal). */
+const ACTIONS = new Set([
+  'addNode', 'removeNode', 'command', 'cut', 'partition', 'heal', 'crash', 'restart', 'pauseNode',
+  'setLink', 'setLinks', 'importRdb', 'addSentinel', 'sentinelCommand', 'partitionSentinels',
+]);
+
+/** Facade methods a request may call that only read. */
+const READS = new Set(['info', 'keys', 'consoleHistory', 'exportRdb', 'actionLog', 'traceDigest']);
+
+/** The longest a single tick may advance virtual time (ms): a hidden tab comes back in steps. */
+const MAX_ADVANCE_MS = 60_000;
+
+/** Trace events sent per tick at most; at volume the oldest of a burst are counted, not sent. */
+const MAX_EVENTS = 2000;
+
+export class EngineHost {
+  /** @param {object} glue the wasm-bindgen module, initialised */
+  constructor(glue) {
+    this.glue = glue;
+    this.lab = null;
+    this.journal = []; // [{atMs, op, args}] calls that changed the run, in order
+    this.seen = { version: -1, generation: -1 };
+    this.eventsSeen = 0; // trace events sent to the page
+    this.dead = false; // set after a panic: the wasm instance must not be called again
+  }
+
+  /** Answers one request; throws an {message, code} object for refusals. */
+  handle(req) {
+    if (this.dead) throw { message: 'the engine stopped after an error', code: 'dead' };
+    switch (req.op) {
+      case 'create': return this.create(req);
+      case 'tick': return this.tick(req.advanceMs, req.force);
+      case 'step': {
+        const happened = this.lab.step(req.maxMs);
+        this.journal.push({ atMs: this.lab.now(), op: 'seek', args: [this.lab.now()] });
+        return happened;
+      }
+      case 'seek':
+        this.lab.seek(req.ms);
+        this.journal.push({ atMs: this.lab.now(), op: 'seek', args: [req.ms] });
+        return this.lab.now();
+      case 'call': return this.call(req.name, req.args || []);
+      default: throw { message: `unknown request ${req.op}`, code: 'bad-request' };
+    }
+  }
+
+  create({ seed, log, restore }) {
+    const { Lab } = this.glue;
+    if (restore) return this.replay(restore.seed, restore.journal);
+    if (typeof log === 'string' && log !== '') {
+      this.lab = Lab.fromLog(log);
+      this.journal = [{ atMs: this.lab.now(), op: 'log', args: [log] }];
+      return { shared: true, seed };
+    }
+    this.lab = new Lab(seed >>> 0);
+    this.journal = [{ atMs: 0, op: 'seed', args: [seed >>> 0] }];
+    return { shared: false, seed };
+  }
+
+  /** Rebuilds the run from a journal (after a panic), call by call. */
+  replay(seed, journal) {
+    const { Lab } = this.glue;
+    const [first, ...rest] = journal;
+    this.lab = first && first.op === 'log' ? Lab.fromLog(first.args[0]) : new Lab(seed >>> 0);
+    this.journal = [first];
+    for (const entry of rest) {
+      if (entry.op === 'seek') {
+        this.lab.seek(entry.args[0]);
+      } else {
+        const ahead = entry.atMs - this.lab.now();
+        if (ahead > 0) this.lab.advance(ahead);
+        try {
+          this.lab[entry.op](...entry.args);
+        } catch {
+          // A call that was refused the first time is refused again; it changed nothing.
+        }
+      }
+      this.journal.push(entry);
+    }
+    return { shared: false, seed, restored: rest.length };
+  }
+
+  /**
+   * Lets `advanceMs` of virtual time pass and reports what changed: the frame when the world
+   * changed since the last tick (or `force`), the trace events the page has not seen (after a
+   * seek back, `truncate` says how many of those it had are still true), and console replies
+   * that arrived late.
+   */
+  tick(advanceMs, force) {
+    const lab = this.lab;
+    if (advanceMs > 0) lab.advance(Math.min(advanceMs, MAX_ADVANCE_MS));
+    const version = lab.version();
+    const generation = lab.generation();
+    const changed = force || version !== this.seen.version || generation !== this.seen.generation;
+    this.seen = { version, generation };
+    const out = { nowMs: lab.now(), version, generation, frame: null, events: [], truncate: null, skipped: 0, late: [] };
+    if (!changed) return out;
+    out.frame = lab.frame();
+    const length = lab.traceLength();
+    if (length < this.eventsSeen) out.truncate = length;
+    let from = Math.min(this.eventsSeen, length);
+    if (length - from > MAX_EVENTS) {
+      out.skipped = length - MAX_EVENTS - from;
+      from = length - MAX_EVENTS;
+    }
+    out.events = lab.events(from, length - from);
+    this.eventsSeen = length;
+    for (const node of out.frame.nodes) {
+      const replies = lab.consoleLateReplies(node.index);
+      if (replies.length > 0) out.late.push([node.index, replies]);
+    }
+    return out;
+  }
+
+  call(name, args) {
+    const lab = this.lab;
+    if (!ACTIONS.has(name) && !READS.has(name)) throw { message: `unknown call ${name}`, code: 'bad-request' };
+    const atMs = lab.now();
+    const value = lab[name](...args);
+    if (ACTIONS.has(name)) this.journal.push({ atMs, op: name, args });
+    return value;
+  }
+
+  /** After a panic: what a new engine needs to rebuild the run up to the last good call. */
+  salvage(seed) {
+    this.dead = true;
+    let message;
+    try {
+      message = this.glue.lastPanic();
+    } catch {
+      message = undefined;
+    }
+    return { message, restore: { seed, journal: this.journal } };
+  }
+}
+
+/** An exception from the facade as a plain, clonable object. */
+export function plainError(err) {
+  if (err && typeof err === 'object' && 'code' in err && !(err instanceof Error)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const code = err && typeof err === 'object' && typeof err.code === 'string' ? err.code : undefined;
+  return { message, code };
+}
+
+/** True if an exception means the wasm instance is broken (a panic or a trap). */
+export function isFatal(err, glue) {
+  if (typeof WebAssembly !== 'undefined' && err instanceof WebAssembly.RuntimeError) return true;
+  try {
+    return typeof glue.lastPanic === 'function' && glue.lastPanic() !== undefined;
+  } catch {
+    return true;
+  }
+}

@@ -1,0 +1,1011 @@
+// <redis-repl-lab>: the whole Redis Replication Lab as one custom element. Any page hosts it
+// (index.html, embeds, course pages); several on one page are independent labs, each with its
+// own engine in its own Worker, sharing one compiled wasm module.
+//
+// The element owns the loop and the wiring: once per animation frame it asks its engine to let
+// virtual time pass and gets back one frame snapshot and the new trace events, then hands them
+// to its views (stage, inspector, consoles, event log, timeline). It holds no replication logic:
+// everything it draws comes from the engine's frame and events, and everything the learner does
+// is a console line or a recorded fault sent to the engine.
+//
+// Public API (every method that reaches the engine returns a promise):
+//   el.ready                      resolves once the engine runs and the first frame is drawn
+//   el.exec(node, line)           runs a console line on node `node`; resolves to the reply
+//   el.addNode() / el.removeNode(i), el.nodeCount
+//   el.play(), el.pause(), el.playing, el.run(ms), el.step(), el.seek(ms), el.now (ms)
+//   el.state()                    the latest frame snapshot, as a plain object
+//   el.actionLog()                the run as a shareable log (the `#log=` format)
+// Events: `lab-ready`, `lab-event` (detail: one typed trace event), `lab-error` (detail:
+// {code, message}).
+
+import { h, setText, setAttr } from './dom.js';
+import { EngineClient } from './engine/client.js';
+import { Words, LANGUAGES, resolveLanguage } from './i18n/index.js';
+import { Stage } from './views/stage.js';
+import { Consoles } from './views/consoles.js';
+import { EventLog } from './views/eventlog.js';
+import { Inspector } from './views/inspector.js';
+import { Sentinels, SENTINEL_QUORUM, SENTINEL_DOWN_AFTER_MS, SENTINEL_FAILOVER_TIMEOUT_MS } from './views/sentinels.js';
+import { Timeline } from './views/timeline.js';
+import { Popover } from './views/menu.js';
+import { namesOf, announcement } from './views/describe.js';
+
+const STYLE_URL = new URL('./lab.css', import.meta.url).href;
+const SPEEDS = [0.25, 1, 4, 16];
+/** Virtual ms one animation frame may add at most (a long frame does not jump minutes). */
+const MAX_FRAME_ADVANCE_MS = 1000;
+/** How far "Next event" looks ahead for something to happen (virtual ms). */
+const STEP_LIMIT_MS = 60_000;
+/** A node paused from its menu stays stopped this long (virtual ms). */
+export const PAUSE_MS = 5000;
+const NARROW_PX = 760;
+const LANG_KEY = 'redis-repl-lab.lang';
+const CLIPBOARD_TIMEOUT_MS = 2000;
+
+export class RedisReplLab extends HTMLElement {
+  static get observedAttributes() {
+    return ['lang'];
+  }
+
+  constructor() {
+    super();
+    this.attachShadow({ mode: 'open' });
+    this.words = new Words('en');
+    this.engine = null;
+    this.frame = null;
+    this.nowMs = 0;
+    this.playing = false;
+    this.speed = 1;
+    this.pendingMs = 0;
+    this.lastTs = null;
+    this.raf = 0;
+    this.visible = true;
+    this.broken = null; // {message, restore} after a panic
+    this.started = false;
+    this.selectedIndex = null;
+    this.draft = null; // partition being drawn: Map(node index -> side)
+    this.marks = [];
+    this.generation = 0;
+    this.horizonUs = 0;
+    this.chain = Promise.resolve(); // ticks run one after another
+    this.dirty = false;
+    this.resumeAfterDrag = false;
+    this.peerNames = { node: new Map(), sentinel: new Map() };
+    this.readyPromise = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    // A rejected `ready` nobody awaits must not be an unhandled rejection: the banner shows it.
+    this.readyPromise.catch(() => {});
+  }
+
+  // ----- lifecycle -----
+
+  connectedCallback() {
+    if (!this.started) {
+      this.started = true;
+      this.build();
+      this.start().catch((err) => this.fail(err));
+    } else {
+      this.schedule();
+    }
+  }
+
+  disconnectedCallback() {
+    this.stopLoop();
+    // Moved elsewhere in the page, it reconnects in the same task; removed, it stops for good.
+    queueMicrotask(() => {
+      if (!this.isConnected && this.engine) {
+        this.engine.terminate();
+        if (this.io) this.io.disconnect();
+        document.removeEventListener('visibilitychange', this.onVisibility);
+      }
+    });
+  }
+
+  attributeChangedCallback(name) {
+    if (name === 'lang' && this.started) this.setLanguage(this.attrLanguage(), false);
+  }
+
+  get ready() {
+    return this.readyPromise;
+  }
+
+  // ----- building the DOM -----
+
+  build() {
+    const root = this.shadowRoot;
+    this.ctx = this.makeContext();
+    this.playButton = h('button', { type: 'button', class: 'button button--primary', 'data-testid': 'play-pause', disabled: true });
+    this.stepButton = h('button', { type: 'button', class: 'button', 'data-testid': 'step', disabled: true });
+    this.speedSelect = h('select', { 'data-testid': 'speed', disabled: true }, SPEEDS.map((s) => h('option', { value: String(s), text: `${s}×` })));
+    this.speedSelect.value = '1';
+    this.speedLabel = h('label', { class: 'control' }, h('span', { class: 'control__label' }), this.speedSelect);
+    this.clock = h('output', { class: 'clock', 'data-testid': 'clock' });
+    this.clockLabel = h('span', { class: 'control__label' });
+    this.addButton = h('button', { type: 'button', class: 'button', 'data-testid': 'add-node', disabled: true });
+    this.partitionButton = h('button', { type: 'button', class: 'button', 'data-testid': 'partition', disabled: true });
+    this.langSelect = h('select', { 'data-testid': 'language' }, LANGUAGES.map((l) => h('option', { value: l.code, lang: l.code, text: l.name })));
+    this.langLabel = h('label', { class: 'control' }, h('span', { class: 'control__label' }), this.langSelect);
+    this.titleEl = h('h1', { class: 'toolbar__title' });
+    this.toolbar = h('header', { class: 'toolbar' },
+      this.titleEl,
+      h('div', { class: 'toolbar__group', role: 'group', 'data-role': 'time' }, this.playButton, this.stepButton, this.speedLabel,
+        h('div', { class: 'control' }, this.clockLabel, this.clock)),
+      h('div', { class: 'toolbar__group', role: 'group', 'data-role': 'world' }, this.addButton, this.partitionButton),
+      this.langLabel);
+
+    this.bannerTitle = h('strong');
+    this.bannerText = h('span', { class: 'banner__message', 'data-testid': 'error-message' });
+    this.restoreButton = h('button', { type: 'button', class: 'button', 'data-testid': 'error-restore', hidden: true });
+    this.dismissButton = h('button', { type: 'button', class: 'button', 'data-testid': 'error-dismiss' });
+    this.banner = h('div', { class: 'banner', role: 'alert', hidden: true, 'data-testid': 'error-banner' },
+      h('p', {}, this.bannerTitle, ' ', this.bannerText), h('div', { class: 'banner__actions' }, this.restoreButton, this.dismissButton));
+
+    this.partitionBar = h('div', { class: 'partition-bar', hidden: true, 'data-testid': 'partition-bar' });
+    this.partitionText = h('p');
+    this.partitionApply = h('button', { type: 'button', class: 'button button--primary', 'data-testid': 'partition-apply' });
+    this.partitionCancel = h('button', { type: 'button', class: 'button', 'data-testid': 'partition-cancel' });
+    this.partitionBar.append(this.partitionText, this.partitionApply, this.partitionCancel);
+
+    this.stage = new Stage(this.ctx);
+    this.consoles = new Consoles(this.ctx);
+    this.log = new EventLog(this.ctx);
+    this.inspector = new Inspector(this.ctx);
+    this.sentinels = new Sentinels(this.ctx);
+    this.timeline = new Timeline(this.ctx);
+
+    this.sideTabs = h('div', { class: 'tabs', role: 'tablist' });
+    this.sideTabInspector = h('button', { type: 'button', role: 'tab', class: 'tab', 'data-testid': 'tab-inspector' });
+    this.sideTabSentinels = h('button', { type: 'button', role: 'tab', class: 'tab', 'data-testid': 'tab-sentinels' });
+    this.sideTabs.append(this.sideTabInspector, this.sideTabSentinels);
+    this.sideTabInspector.addEventListener('click', () => this.showSide('inspector'));
+    this.sideTabSentinels.addEventListener('click', () => this.showSide('sentinels'));
+
+    this.phoneTabs = h('nav', { class: 'phone-tabs', role: 'tablist', 'data-testid': 'phone-tabs' });
+    this.panes = {
+      stage: h('div', { class: 'pane pane--stage', 'data-pane': 'stage' }, this.partitionBar, this.stage.root),
+      side: h('div', { class: 'pane pane--side', 'data-pane': 'side' }, this.sideTabs, this.inspector.root, this.sentinels.root),
+      console: h('div', { class: 'pane pane--console', 'data-pane': 'console' }, this.consoles.root),
+      log: h('div', { class: 'pane pane--log', 'data-pane': 'log' }, this.log.root),
+    };
+    this.phoneButtons = new Map();
+    for (const name of ['stage', 'console', 'side', 'log']) {
+      const b = h('button', { type: 'button', role: 'tab', class: 'tab', 'data-testid': `phone-tab-${name}` });
+      b.addEventListener('click', () => this.showPane(name));
+      this.phoneButtons.set(name, b);
+      this.phoneTabs.append(b);
+    }
+    this.live = h('div', { class: 'visually-hidden', 'aria-live': 'polite', 'data-testid': 'live' });
+    this.loading = h('p', { class: 'loading', 'data-testid': 'loading' });
+    this.main = h('div', { class: 'main' }, this.panes.stage, this.panes.side, this.panes.console, this.panes.log);
+    this.layoutRoot = h('div', { class: 'lab', 'data-layout': 'wide', 'data-pane': 'stage' },
+      this.toolbar, this.banner, this.phoneTabs, this.loading, this.main, this.timeline.root, this.live);
+    this.menus = new Popover(this.layoutRoot);
+    root.append(h('link', { rel: 'stylesheet', href: STYLE_URL }), this.layoutRoot);
+
+    this.playButton.addEventListener('click', () => (this.playing ? this.pause() : this.play()));
+    this.stepButton.addEventListener('click', () => this.step().catch((e) => this.report(e)));
+    this.speedSelect.addEventListener('change', () => this.setSpeed(Number(this.speedSelect.value)));
+    this.addButton.addEventListener('click', () => this.addNode().catch((e) => this.report(e)));
+    this.partitionButton.addEventListener('click', () => this.partitionClicked());
+    this.partitionApply.addEventListener('click', () => this.applyPartition());
+    this.partitionCancel.addEventListener('click', () => this.setDraft(null));
+    this.langSelect.addEventListener('change', () => this.setLanguage(this.langSelect.value, true));
+    this.dismissButton.addEventListener('click', () => {
+      this.banner.hidden = true;
+    });
+    this.restoreButton.addEventListener('click', () => this.restore().catch((e) => this.fail(e)));
+    this.shadowRoot.addEventListener('keydown', (e) => this.shortcut(e));
+
+    this.resize = new ResizeObserver(() => this.measure());
+    this.resize.observe(this.layoutRoot);
+    this.onVisibility = () => this.schedule();
+    document.addEventListener('visibilitychange', this.onVisibility);
+    // Off screen, the lab costs nothing: no animation frames until it scrolls back in.
+    this.io = new IntersectionObserver((entries) => {
+      this.visible = entries.some((e) => e.isIntersecting);
+      this.schedule();
+    });
+    this.io.observe(this);
+    this.reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)');
+    this.stage.reducedMotion = this.reducedMotion.matches;
+    this.reducedMotion.addEventListener('change', () => {
+      this.stage.reducedMotion = this.reducedMotion.matches;
+    });
+    this.setLanguage(this.attrLanguage(), false);
+    this.showSide('inspector');
+    this.showPane('stage');
+  }
+
+  measure() {
+    const narrow = this.layoutRoot.clientWidth < NARROW_PX;
+    setAttr(this.layoutRoot, 'data-layout', narrow ? 'narrow' : 'wide');
+  }
+
+  showPane(name) {
+    setAttr(this.layoutRoot, 'data-pane', name);
+    for (const [n, b] of this.phoneButtons) setAttr(b, 'aria-selected', n === name ? 'true' : 'false');
+  }
+
+  showSide(name) {
+    this.sideShown = name;
+    this.inspector.root.hidden = name !== 'inspector';
+    this.sentinels.root.hidden = name !== 'sentinels';
+    setAttr(this.sideTabInspector, 'aria-selected', name === 'inspector' ? 'true' : 'false');
+    setAttr(this.sideTabSentinels, 'aria-selected', name === 'sentinels' ? 'true' : 'false');
+  }
+
+  // ----- language -----
+
+  attrLanguage() {
+    const attr = this.getAttribute('lang');
+    if (attr && attr !== 'auto') return resolveLanguage(attr);
+    if (this.hasAttribute('url-state')) {
+      try {
+        const stored = localStorage.getItem(LANG_KEY);
+        if (stored) return resolveLanguage(stored);
+      } catch {
+        // Storage may be blocked; the browser's languages decide then.
+      }
+    }
+    const page = document.documentElement.getAttribute('lang');
+    return resolveLanguage(attr === 'auto' && page ? page : navigator.languages || navigator.language);
+  }
+
+  setLanguage(code, remember) {
+    this.words = new Words(code);
+    this.langSelect.value = this.words.code;
+    if (remember) {
+      // The host's lang attribute says which language the lab's content is in.
+      this.setAttribute('lang', this.words.code);
+      if (this.hasAttribute('url-state')) {
+        try {
+          localStorage.setItem(LANG_KEY, this.words.code);
+        } catch {
+          // Not remembered; nothing else depends on it.
+        }
+      }
+    }
+    this.relabel();
+  }
+
+  relabel() {
+    const t = (k, p) => this.words.t(k, p);
+    setText(this.titleEl, t('app.title'));
+    setAttr(this.toolbar, 'aria-label', t('controls.label'));
+    this.renderPlay();
+    setText(this.stepButton, t('controls.step'));
+    setAttr(this.stepButton, 'title', t('controls.stepHelp'));
+    setText(this.speedLabel.firstChild, t('controls.speed'));
+    setText(this.clockLabel, t('controls.clock'));
+    setText(this.clock, this.words.seconds(this.nowMs));
+    setText(this.addButton, t('controls.addNode'));
+    this.renderPartitionButton();
+    setText(this.langLabel.firstChild, t('controls.language'));
+    setText(this.loading, t('app.loading'));
+    setText(this.dismissButton, t('error.dismiss'));
+    setText(this.restoreButton, t('error.restore'));
+    setText(this.partitionApply, t('partition.apply'));
+    setText(this.partitionCancel, t('partition.cancel'));
+    setText(this.partitionText, t('partition.help'));
+    setText(this.sideTabInspector, t('tabs.inspector'));
+    setText(this.sideTabSentinels, t('tabs.sentinels'));
+    setAttr(this.sideTabs, 'aria-label', t('tabs.side'));
+    setAttr(this.phoneTabs, 'aria-label', t('tabs.phone'));
+    for (const [n, b] of this.phoneButtons) setText(b, t(`tabs.${n}`));
+    if (this.bannerKey) setText(this.bannerTitle, t(this.bannerKey));
+    this.stage.relabel();
+    this.consoles.relabel();
+    this.log.relabel();
+    this.inspector.relabel();
+    this.sentinels.relabel();
+    this.timeline.relabel();
+    if (this.frame) this.render();
+  }
+
+  // ----- start-up -----
+
+  async start() {
+    this.measure();
+    const seed = this.seedAttr();
+    const log = this.sharedLog();
+    try {
+      this.engine = await EngineClient.start({ wasmUrl: this.getAttribute('wasm-url') || undefined });
+    } catch (err) {
+      this.loading.hidden = true;
+      this.showBanner('error.loadFailed', this.errorText(err));
+      throw err;
+    }
+    this.engine.onPanic = (panic) => this.panicked(panic);
+    let shared = false;
+    if (log !== null) {
+      try {
+        await this.engine.request({ op: 'create', seed, log });
+        shared = true;
+      } catch (err) {
+        if (err && err.code === 'panic') throw err;
+        this.showBanner('error.badLogTitle', this.errorText(err));
+      }
+    }
+    if (!shared) {
+      await this.engine.request({ op: 'create', seed });
+      const count = Math.max(1, Math.min(8, Number(this.getAttribute('nodes')) || 3));
+      for (let i = 0; i < count; i++) await this.call('addNode');
+    }
+    await this.tick(0, true);
+    this.loading.hidden = true;
+    for (const b of [this.playButton, this.stepButton, this.speedSelect, this.addButton, this.partitionButton]) b.disabled = false;
+    if (shared) {
+      await this.showHistory();
+    } else {
+      // The replicas of the default lab are started the way a learner would: REPLICAOF typed in
+      // their consoles, so the handshake and the full sync play out on screen.
+      const master = this.frame.nodes[0];
+      for (const n of this.frame.nodes.slice(1)) await this.consoles.type(n.index, `REPLICAOF ${master.host} ${master.port}`);
+      this.select(master.index);
+      this.consoles.show(this.frame.nodes[1] ? this.frame.nodes[1].index : master.index);
+    }
+    await this.refresh();
+    this.dispatchEvent(new CustomEvent('lab-ready', { bubbles: true, composed: true }));
+    this.resolveReady();
+    if (!shared && this.getAttribute('autoplay') !== 'false') this.play();
+  }
+
+  seedAttr() {
+    const fromUrl = this.hasAttribute('url-state') ? new URLSearchParams(location.search).get('seed') : null;
+    const raw = fromUrl ?? this.getAttribute('seed');
+    const n = Number(raw);
+    return raw !== null && raw !== '' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : 1;
+  }
+
+  /** The shared run to open: the `log` attribute, or `#log=` for the lab that owns the URL. */
+  sharedLog() {
+    if (this.hasAttribute('url-state') && location.hash.startsWith('#log=')) {
+      const raw = location.hash.slice('#log='.length);
+      // Links copied before the log was put in the fragment raw were percent-encoded once more.
+      return raw.includes('%25') ? decodeURIComponent(raw) : raw;
+    }
+    const attr = this.getAttribute('log');
+    return attr && attr.trim() !== '' ? attr.trim() : null;
+  }
+
+  /** A shared run's consoles show what was typed in it, with the replies. */
+  async showHistory() {
+    for (const n of this.frame.nodes) {
+      const lines = await this.call('consoleHistory', [n.index]);
+      const c = this.consoles.get(n.index);
+      for (const l of lines) {
+        c.print(`${n.host}:${n.port}> ${l.line}`, 'cmd');
+        if (l.reply) c.printReply(l.reply);
+      }
+    }
+    this.consoles.markAll(this.words.t('console.replayed', { seconds: (this.nowMs / 1000).toFixed(3) }));
+    this.select(this.frame.nodes[0] ? this.frame.nodes[0].index : null);
+  }
+
+  // ----- the loop -----
+
+  schedule() {
+    if (this.raf || !this.playing || !this.running()) return;
+    this.raf = requestAnimationFrame((ts) => this.loop(ts));
+  }
+
+  running() {
+    return this.isConnected && this.visible && !document.hidden && !this.broken && this.engine !== null;
+  }
+
+  stopLoop() {
+    if (this.raf) cancelAnimationFrame(this.raf);
+    this.raf = 0;
+    this.lastTs = null;
+  }
+
+  loop(ts) {
+    this.raf = 0;
+    if (!this.running() || !this.playing) {
+      this.lastTs = null;
+      return;
+    }
+    if (this.lastTs !== null) this.pendingMs += Math.min((ts - this.lastTs) * this.speed, MAX_FRAME_ADVANCE_MS);
+    this.lastTs = ts;
+    // One request at a time: time that passes meanwhile is added to the next.
+    if (!this.ticking) this.tick(0).catch((err) => this.report(err));
+    this.schedule();
+  }
+
+  /** Asks the engine to advance (the pending frame time plus `extraMs`) and draws what changed. */
+  tick(extraMs = 0, force = false) {
+    const run = async () => {
+      this.ticking = true;
+      const advanceMs = this.pendingMs + extraMs;
+      this.pendingMs = 0;
+      const dirty = this.dirty || force;
+      this.dirty = false;
+      try {
+        const r = await this.engine.request({ op: 'tick', advanceMs, force: dirty });
+        this.apply(r);
+      } finally {
+        this.ticking = false;
+      }
+    };
+    this.chain = this.chain.catch(() => {}).then(run);
+    return this.chain;
+  }
+
+  /** After an action: draw its effect now, even while paused. */
+  refresh() {
+    this.dirty = true;
+    return this.tick(0);
+  }
+
+  apply(r) {
+    this.nowMs = r.nowMs;
+    if (r.frame) {
+      const f = r.frame;
+      if (f.generation !== this.generation) {
+        this.generation = f.generation;
+        this.worldReplaced(r.nowMs);
+      }
+      if (f.horizonUs < this.horizonUs) {
+        // Acting in the past forked the run: what was recorded after now is gone.
+        this.marks = this.marks.filter((m) => m.timeUs <= f.horizonUs);
+      }
+      this.horizonUs = f.horizonUs;
+      this.frame = f;
+      this.peerNames = namesOf(f, this.peerNames);
+      if (r.truncate !== null) this.log.truncate(r.truncate);
+      this.events(r.events, r.skipped);
+      const live = r.nowMs * 1000 >= f.horizonUs - 500;
+      for (const [node, replies] of r.late) {
+        const c = this.consoles.get(node);
+        if (c && live) for (const reply of replies) c.printReply(reply, 'late');
+      }
+    }
+    this.render();
+  }
+
+  /** New trace events: into the log, the timeline's marks, the live region and `lab-event`. */
+  events(list, skipped) {
+    if (skipped > 0) this.log.skipped(skipped);
+    this.log.add(list);
+    for (const ev of list) {
+      const mark = markOf(ev);
+      if (mark && ev.timeUs >= (this.marks.length ? this.marks[this.marks.length - 1].timeUs : 0) && !this.marks.some((m) => m.seq === ev.seq)) {
+        this.marks.push({ seq: ev.seq, timeUs: ev.timeUs, kind: mark, node: ev.node, label: '' });
+      }
+      if (ev.type === 'notPropagated') {
+        const c = this.consoles.get(ev.node);
+        if (c) c.note(this.words.t(ev.replicas > 0 ? 'console.notPropagated' : 'console.notPropagatedReplica', { command: ev.command, n: ev.replicas }));
+      }
+      const say = announcement(ev, this.words, this.peerNames);
+      if (say) this.announce(say);
+      this.dispatchEvent(new CustomEvent('lab-event', { detail: ev, bubbles: true, composed: true }));
+    }
+  }
+
+  /** A seek restored a checkpoint: late replies belong to another timeline; mark the jump. */
+  worldReplaced(nowMs) {
+    this.consoles.markAll(this.words.t('console.seek', { seconds: (nowMs / 1000).toFixed(3) }));
+  }
+
+  render() {
+    const f = this.frame;
+    if (!f) return;
+    const nowUs = this.nowMs * 1000;
+    setText(this.clock, this.words.seconds(this.nowMs));
+    this.stage.update(f, nowUs);
+    this.consoles.update(f);
+    this.log.updateNodes(f.nodes);
+    if (this.selectedIndex !== null && !f.nodes.some((n) => n.index === this.selectedIndex)) this.select(f.nodes.length ? f.nodes[0].index : null);
+    this.inspector.update(f);
+    this.sentinels.update(f.sentinels);
+    this.timeline.update(this.nowMs, Math.max(f.horizonUs / 1000, this.nowMs), this.marks.map((m) => ({ ...m, label: this.words.t(`mark.${m.kind}`) })));
+    this.renderPartitionButton();
+    this.addButton.disabled = f.nodes.length >= 8;
+  }
+
+  renderPlay() {
+    const t = (k) => this.words.t(k);
+    setText(this.playButton, t(this.playing ? 'controls.pause' : 'controls.play'));
+    setAttr(this.playButton, 'aria-label', t(this.playing ? 'controls.pauseAria' : 'controls.playAria'));
+    setAttr(this.playButton, 'data-state', this.playing ? 'playing' : 'paused');
+  }
+
+  renderPartitionButton() {
+    const partitioned = Boolean(this.frame && this.frame.groups);
+    setText(this.partitionButton, this.words.t(partitioned ? 'partition.heal' : 'partition.draw'));
+    setAttr(this.partitionButton, 'data-state', partitioned ? 'partitioned' : 'whole');
+  }
+
+  announce(text) {
+    // A new node each time, so the same words twice are announced twice.
+    this.live.replaceChildren(h('p', { text }));
+  }
+
+  // ----- errors -----
+
+  errorText(err) {
+    if (err === undefined || err === null) return this.words.t('error.unknown');
+    if (typeof err === 'string') return err;
+    if (err.code && this.words.has(`error.${err.code}`)) {
+      return this.words.t(`error.${err.code}`, { detail: err.message || '' });
+    }
+    return err.message || String(err);
+  }
+
+  showBanner(titleKey, message, restorable = false) {
+    this.bannerKey = titleKey;
+    setText(this.bannerTitle, this.words.t(titleKey));
+    setText(this.bannerText, message);
+    this.restoreButton.hidden = !restorable;
+    this.banner.hidden = false;
+  }
+
+  /** A refused action: say why, where the learner is looking, and tell the host page. */
+  report(err) {
+    if (err && err.code === 'panic') return; // the banner already says so
+    const message = this.errorText(err);
+    this.announce(message);
+    this.showBanner('error.refused', message);
+    this.dispatchEvent(new CustomEvent('lab-error', { detail: { code: err && err.code, message }, bubbles: true, composed: true }));
+  }
+
+  fail(err) {
+    if (err && err.code === 'panic') return;
+    this.showBanner('error.title', this.errorText(err));
+    this.rejectReady(err);
+    this.dispatchEvent(new CustomEvent('lab-error', { detail: { code: (err && err.code) || 'failed', message: this.errorText(err) }, bubbles: true, composed: true }));
+  }
+
+  panicked(panic) {
+    this.broken = panic;
+    this.playing = false;
+    this.stopLoop();
+    this.renderPlay();
+    for (const b of [this.playButton, this.stepButton, this.speedSelect, this.addButton, this.partitionButton]) b.disabled = true;
+    this.showBanner('error.title', panic.message || this.words.t('error.unknown'), true);
+    this.rejectReady({ code: 'panic', message: panic.message });
+    this.dispatchEvent(new CustomEvent('lab-error', { detail: { code: 'panic', message: panic.message }, bubbles: true, composed: true }));
+  }
+
+  /** After a panic: a new engine replays every call that succeeded; the run goes on from there. */
+  async restore() {
+    const panic = this.broken;
+    if (!panic) return;
+    this.engine.terminate();
+    this.engine = await EngineClient.start({ wasmUrl: this.getAttribute('wasm-url') || undefined });
+    this.engine.onPanic = (p) => this.panicked(p);
+    await this.engine.request({ op: 'create', restore: panic.restore });
+    this.broken = null;
+    this.banner.hidden = true;
+    this.log.clear();
+    this.generation = -1;
+    for (const b of [this.playButton, this.stepButton, this.speedSelect, this.addButton, this.partitionButton]) b.disabled = false;
+    await this.tick(0, true);
+    this.consoles.markAll(this.words.t('console.restored', { seconds: (this.nowMs / 1000).toFixed(3) }));
+    this.announce(this.words.t('error.restored'));
+  }
+
+  // ----- talking to the engine -----
+
+  call(name, args = []) {
+    if (!this.engine) return Promise.reject({ code: 'not-started', message: 'the lab is not started' });
+    return this.engine.request({ op: 'call', name, args });
+  }
+
+  /** Runs a recorded action, then draws its effect. */
+  async act(name, args = []) {
+    const value = await this.call(name, args);
+    await this.refresh();
+    return value;
+  }
+
+  // ----- the public API -----
+
+  /** Runs a console line on node `node`; resolves to the reply as redis-cli prints it. */
+  async exec(node, line) {
+    await this.readyPromise;
+    const c = this.consoles.get(node);
+    if (!c) throw { code: 'no-node', message: `node ${node} does not exist` };
+    return this.consoles.type(node, String(line));
+  }
+
+  async addNode() {
+    await this.readyPromise;
+    const i = await this.act('addNode');
+    this.select(i);
+    this.announce(this.words.t('announce.added', { name: this.peerNames.node.get(i) ?? `#${i}` }));
+    return i;
+  }
+
+  async removeNode(i) {
+    await this.readyPromise;
+    const name = this.peerNames.node.get(i);
+    await this.act('removeNode', [i]);
+    this.announce(this.words.t('announce.removed', { name }));
+  }
+
+  get nodeCount() {
+    return this.frame ? this.frame.nodes.length : 0;
+  }
+
+  get now() {
+    return this.nowMs;
+  }
+
+  play() {
+    if (this.broken) return;
+    this.playing = true;
+    this.lastTs = null;
+    this.renderPlay();
+    this.schedule();
+  }
+
+  pause() {
+    this.playing = false;
+    this.stopLoop();
+    this.renderPlay();
+  }
+
+  setSpeed(speed) {
+    if (!SPEEDS.includes(speed)) return;
+    this.speed = speed;
+    this.speedSelect.value = String(speed);
+  }
+
+  /** Advances virtual time by `ms` now (paused or not); resolves when drawn. */
+  async run(ms) {
+    await this.readyPromise;
+    await this.tick(Math.max(0, Number(ms) || 0));
+    return this.nowMs;
+  }
+
+  /** Jumps virtual time to the next thing that happens (at most a minute ahead). */
+  async step() {
+    await this.readyPromise;
+    this.pause();
+    const happened = await this.engine.request({ op: 'step', maxMs: STEP_LIMIT_MS });
+    await this.refresh();
+    if (!happened) this.announce(this.words.t('announce.nothing'));
+    return happened;
+  }
+
+  /** Moves virtual time to `ms`, back or forward within the recorded run. */
+  async seek(ms) {
+    await this.readyPromise;
+    const horizon = this.horizonUs / 1000;
+    const target = Math.min(Math.max(Number(ms) || 0, 0), Math.max(horizon, this.nowMs));
+    if (Math.abs(target - this.nowMs) < 0.0005) return this.nowMs;
+    if (target < this.nowMs) {
+      this.resumeAfterDrag = false;
+      this.pause();
+    }
+    // seek(0) would not replay the actions recorded at t = 0 (the nodes themselves).
+    await this.engine.request({ op: 'seek', ms: Math.max(target, 0.001) });
+    await this.refresh();
+    return this.nowMs;
+  }
+
+  /** The latest frame snapshot as a plain object (nodes, links, messages, sentinels...). */
+  async state() {
+    await this.readyPromise;
+    await this.refresh();
+    return structuredClone({ ...this.frame, nowMs: this.nowMs });
+  }
+
+  async actionLog() {
+    await this.readyPromise;
+    return this.call('actionLog');
+  }
+
+  // ----- what the views ask for -----
+
+  makeContext() {
+    const lab = this;
+    return {
+      get words() {
+        return lab.words;
+      },
+      names: () => lab.peerNames,
+      selected: () => lab.selectedIndex,
+      partitionDraft: () => lab.draft,
+      select: (i) => lab.select(i),
+      exec: (i, line) => lab.call('command', [i, line]).then(async (reply) => {
+        await lab.refresh();
+        return reply;
+      }),
+      read: (name, args) => lab.call(name, args),
+      errorText: (err) => lab.errorText(err),
+      openNodeMenu: (i, anchor) => lab.openNodeMenu(i, anchor),
+      openLinkMenu: (link, anchor) => lab.openLinkMenu(link, anchor),
+      replicaOf: (from, to) => lab.replicaOf(from, to),
+      dropMissed: (i) => lab.dropMissed(i),
+      toggleSide: (i) => lab.toggleSide(i),
+      showSentinels: () => {
+        lab.showSide('sentinels');
+        lab.showPane('side');
+      },
+      addSentinel: () => lab.addSentinel().catch((e) => lab.report(e)),
+      seek: (ms) => lab.seek(ms).catch((e) => lab.report(e)),
+      dragStart: () => {
+        lab.resumeAfterDrag = lab.playing;
+        lab.pause();
+      },
+      dragEnd: () => {
+        if (lab.resumeAfterDrag) lab.play();
+        lab.resumeAfterDrag = false;
+      },
+      share: () => lab.share().catch((e) => lab.report(e)),
+      importFile: (i, file) => lab.importFile(i, file),
+    };
+  }
+
+  select(i) {
+    this.selectedIndex = i;
+    this.inspector.select(i);
+    if (i !== null && i !== undefined) this.consoles.show(i);
+    if (this.frame) this.stage.update(this.frame, this.nowMs * 1000);
+  }
+
+  node(i) {
+    return this.frame ? this.frame.nodes.find((n) => n.index === i) : undefined;
+  }
+
+  /** Makes node `from` a replica of node `to` the way an operator would: REPLICAOF in its console. */
+  replicaOf(from, to) {
+    const master = this.node(to);
+    if (!master) return Promise.resolve();
+    this.showPane('console');
+    return this.consoles.type(from, `REPLICAOF ${master.host} ${master.port}`);
+  }
+
+  dropMissed(i) {
+    const name = this.peerNames.node.get(i);
+    this.announce(this.words.t('stage.dropMiss', { name }));
+    this.showBanner('error.refused', this.words.t('stage.dropMiss', { name }));
+  }
+
+  openNodeMenu(i, anchor) {
+    const n = this.node(i);
+    if (!n) return;
+    const t = (k, p) => this.words.t(k, p);
+    const others = this.frame.nodes.filter((x) => x.index !== i);
+    const replicating = n.role === 'slave';
+    const items = [{ heading: t('menu.replicaOf') }];
+    for (const o of others) {
+      const current = replicating && n.masterHost === o.host && n.masterPort === o.port;
+      items.push({
+        label: t('menu.replicaOfNode', { name: o.name, addr: `${o.host}:${o.port}` }),
+        disabled: current,
+        testid: `menu-replicaof-${o.index}`,
+        run: () => this.replicaOf(i, o.index),
+      });
+    }
+    items.push({ label: t('menu.noOne'), disabled: !replicating, testid: 'menu-noone', run: () => this.consoles.type(i, 'REPLICAOF NO ONE') });
+    items.push({ heading: t('menu.faults') });
+    items.push(n.up
+      ? { label: t('menu.crash'), testid: 'menu-crash', run: () => this.fault('crash', [i], 'announce.crashed', n.name) }
+      : { label: t('menu.restart'), testid: 'menu-restart', run: () => this.fault('restart', [i], 'announce.restarted', n.name) });
+    items.push({ label: t('menu.pause', { seconds: PAUSE_MS / 1000 }), disabled: !n.up || n.paused, testid: 'menu-pause', run: () => this.fault('pauseNode', [i, PAUSE_MS], 'announce.paused', n.name) });
+    items.push({ heading: t('menu.data') });
+    items.push({ label: t('menu.export'), testid: 'menu-export', run: () => this.exportRdb(i) });
+    items.push({ label: t('menu.import'), testid: 'menu-import', run: () => this.pickRdb(i) });
+    items.push({ label: t('menu.remove'), testid: 'menu-remove', run: () => this.removeNode(i).catch((e) => this.report(e)) });
+    this.menus.menu(anchor, t('node.menu', { name: n.name }), items);
+  }
+
+  async fault(name, args, announceKey, nodeName) {
+    try {
+      await this.act(name, args);
+      this.announce(this.words.t(announceKey, { name: nodeName, seconds: PAUSE_MS / 1000 }));
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  openLinkMenu(link, anchor) {
+    const t = (k, p) => this.words.t(k, p);
+    const replica = this.node(link.replica);
+    const master = link.master !== null ? this.node(link.master) : null;
+    if (!replica) return;
+    if (!master) {
+      this.menus.menu(anchor, t('link.menu', { master: `${link.host}:${link.port}`, replica: replica.name }), [
+        { heading: t('link.noMaster', { addr: `${link.host}:${link.port}` }) },
+        { label: t('menu.noOne'), testid: 'menu-noone', run: () => this.consoles.type(replica.index, 'REPLICAOF NO ONE') },
+      ]);
+      return;
+    }
+    const field = (key, value, testid) => {
+      const input = h('input', { type: 'number', min: '0', step: 'any', value: String(value), 'data-testid': testid });
+      return { input, label: h('label', { class: 'field' }, h('span', { text: t(key) }), input) };
+    };
+    const latency = field('link.latency', link.latencyUs / 1000, 'link-latency');
+    const jitter = field('link.jitter', link.jitterUs / 1000, 'link-jitter');
+    const bandwidth = field('link.bandwidth', link.bandwidth / 1024, 'link-bandwidth');
+    const cut = h('button', { type: 'button', class: 'button', 'data-testid': 'link-cut', text: t('link.cut') });
+    const apply = h('button', { type: 'submit', class: 'button button--primary', 'data-testid': 'link-apply', text: t('link.apply') });
+    const close = h('button', { type: 'button', class: 'button', text: t('link.close') });
+    const form = h('form', { class: 'link-form', 'aria-label': t('link.menu', { master: master.name, replica: replica.name }) },
+      h('p', { class: 'link-form__title', text: t('link.menu', { master: master.name, replica: replica.name }) }),
+      cut, latency.label, jitter.label, bandwidth.label, h('div', { class: 'row' }, apply, close));
+    cut.addEventListener('click', () => {
+      this.menus.close();
+      this.fault('cut', [master.index, replica.index], 'announce.cut', `${master.name} ↔ ${replica.name}`);
+    });
+    close.addEventListener('click', () => this.menus.close());
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const ms = (x) => Math.max(0, Number(x.input.value) || 0);
+      this.menus.close();
+      this.fault('setLink', [master.index, replica.index, ms(latency), ms(jitter), Math.max(1, ms(bandwidth) * 1024)], 'announce.link', `${master.name} ↔ ${replica.name}`);
+    });
+    this.menus.form(anchor, form);
+  }
+
+  // ----- partitions -----
+
+  partitionClicked() {
+    if (this.frame && this.frame.groups) {
+      this.fault('heal', [], 'announce.healed', '');
+      return;
+    }
+    if (this.draft) this.setDraft(null);
+    else this.setDraft(new Map(this.frame.nodes.map((n, k) => [n.index, k === 0 ? 0 : 1])));
+  }
+
+  setDraft(draft) {
+    this.draft = draft;
+    this.partitionBar.hidden = !draft;
+    if (this.frame) this.stage.update(this.frame, this.nowMs * 1000);
+    if (draft) this.partitionApply.focus();
+  }
+
+  toggleSide(i) {
+    if (!this.draft) return;
+    this.draft.set(i, this.draft.get(i) === 1 ? 0 : 1);
+    this.stage.update(this.frame, this.nowMs * 1000);
+  }
+
+  applyPartition() {
+    const draft = this.draft;
+    if (!draft) return;
+    const sides = new Set(draft.values());
+    if (sides.size < 2) {
+      this.showBanner('error.refused', this.words.t('partition.oneSide'));
+      this.announce(this.words.t('partition.oneSide'));
+      return;
+    }
+    // One group number per node slot; removed slots and sentinels stay with side 1.
+    const slots = Math.max(...this.frame.nodes.map((n) => n.index)) + 1;
+    const groups = Array.from({ length: slots }, (_, i) => draft.get(i) ?? 0);
+    this.setDraft(null);
+    const names = (side) => this.frame.nodes.filter((n) => draft.get(n.index) === side).map((n) => n.name).join(', ');
+    this.fault('partition', [groups], 'announce.partitioned', `${names(0)} | ${names(1)}`);
+  }
+
+  // ----- sentinels -----
+
+  async addSentinel() {
+    const f = this.frame;
+    // A new sentinel watches the master the others watch (the first up master when none yet).
+    let master = null;
+    const last = f.sentinels[f.sentinels.length - 1];
+    if (last) master = f.nodes.find((n) => n.host === last.masterHost && n.port === last.masterPort);
+    if (!master) master = f.nodes.find((n) => n.role === 'master' && n.up) || f.nodes[0];
+    const j = await this.act('addSentinel', [master.index, SENTINEL_QUORUM, SENTINEL_DOWN_AFTER_MS, SENTINEL_FAILOVER_TIMEOUT_MS]);
+    this.announce(this.words.t('sentinels.announce.added', { name: this.peerNames.sentinel.get(j) ?? `S${j + 1}`, master: master.name }));
+  }
+
+  // ----- dump.rdb -----
+
+  async exportRdb(i) {
+    try {
+      const bytes = await this.call('exportRdb', [i]);
+      const name = `dump-${this.peerNames.node.get(i) ?? i}.rdb`;
+      const url = URL.createObjectURL(new Blob([bytes], { type: 'application/octet-stream' }));
+      const a = h('a', { href: url, download: name });
+      this.shadowRoot.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      this.announce(this.words.t('rdb.exported', { file: name, bytes: this.words.bytes(bytes.length) }));
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  pickRdb(i) {
+    const input = h('input', { type: 'file', accept: '.rdb,application/octet-stream', hidden: true, 'data-testid': 'rdb-file' });
+    input.addEventListener('change', () => {
+      const file = input.files && input.files[0];
+      input.remove();
+      if (file) this.importFile(i, file);
+    });
+    this.shadowRoot.append(input);
+    input.click();
+  }
+
+  /** Loads a dump.rdb file into node `i` (it restarts from it); a bad file changes nothing. */
+  async importFile(i, file) {
+    try {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      await this.act('importRdb', [i, bytes]);
+      this.announce(this.words.t('rdb.imported', { file: file.name, name: this.peerNames.node.get(i) }));
+    } catch (err) {
+      this.report(err);
+    }
+  }
+
+  // ----- sharing -----
+
+  async share() {
+    const log = await this.call('actionLog');
+    // The log is URL-safe as it is (percent-escaped arguments, `;`, `,`, `=`): no second encoding.
+    const base = this.hasAttribute('url-state') ? new URL(location.href) : new URL(this.getAttribute('share-url') || new URL('../index.html', import.meta.url).href, location.href);
+    base.hash = `log=${log}`;
+    const url = base.href;
+    if (this.hasAttribute('url-state')) history.replaceState(history.state, '', url);
+    const copied = await writeClipboard(url);
+    this.timeline.shared(url, copied);
+    return url;
+  }
+
+  // ----- keyboard -----
+
+  shortcut(e) {
+    const target = e.composedPath()[0];
+    if (target instanceof HTMLElement && (target.closest('input, select, textarea, [role="menu"]') || target.isContentEditable)) return;
+    if (e.altKey || e.ctrlKey || e.metaKey) return;
+    if (e.key === ' ' && !(target instanceof HTMLButtonElement)) {
+      e.preventDefault();
+      if (this.playing) this.pause();
+      else this.play();
+    } else if (e.key === 'ArrowRight' && !target.closest('[role="tablist"]')) {
+      e.preventDefault();
+      this.step().catch((err) => this.report(err));
+    } else if (e.key === 'ArrowLeft' && !target.closest('[role="tablist"]')) {
+      e.preventDefault();
+      const before = this.log.previousTime(this.nowMs * 1000);
+      if (before !== null) this.seek(before / 1000).catch((err) => this.report(err));
+    } else if (e.key === '?') {
+      e.preventDefault();
+      this.showBanner('help.title', this.words.t('help.keys'));
+    }
+  }
+}
+
+/** What a timeline mark is for an event, or null (only what a learner scrubs for). */
+function markOf(ev) {
+  switch (ev.type) {
+    case 'crashed':
+    case 'restarted':
+    case 'cut':
+    case 'partition':
+    case 'healed':
+    case 'shutDown':
+    case 'removed':
+    case 'imported':
+      return 'fault';
+    case 'state':
+      if (ev.change === 'replState' && ev.to === 'sync') return 'sync';
+      if (ev.change === 'role') return 'role';
+      return null;
+    default:
+      return null;
+  }
+}
+
+function writeClipboard(text) {
+  const clip = navigator.clipboard;
+  if (!clip || typeof clip.writeText !== 'function') return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), CLIPBOARD_TIMEOUT_MS);
+    clip.writeText(text).then(
+      () => { clearTimeout(timer); resolve(true); },
+      () => { clearTimeout(timer); resolve(false); },
+    );
+  });
+}
+
+if (!customElements.get('redis-repl-lab')) customElements.define('redis-repl-lab', RedisReplLab);
