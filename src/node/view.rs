@@ -219,6 +219,11 @@ pub enum TimerKind {
     Shutdown,
     /// FAILOVER gives up (or, with FORCE, fails over anyway).
     Failover,
+    /// A sentinel marks the master subjectively down (`+sdown`) after `down-after-milliseconds`
+    /// without a valid reply to its PING.
+    DownAfter,
+    /// A sentinel's failover gives up after `failover-timeout`.
+    FailoverTimeout,
 }
 
 /// A timer running on a node: what it waits for, since when and until when (virtual µs).
@@ -228,9 +233,11 @@ pub struct Timer {
     /// What it is.
     pub kind: TimerKind,
     /// When it started counting, where the node knows it.
+    #[serde(rename = "sinceUs")]
     pub since: Option<Micros>,
     /// When it fires. Redis checks second-resolution timeouts in its 1 Hz cron, so those fire
     /// at the first check after this time.
+    #[serde(rename = "deadlineUs")]
     pub deadline: Micros,
     /// The replica it concerns (its listening port), for the master's per-replica timers.
     pub replica_port: Option<u16>,

@@ -152,7 +152,6 @@ pub struct World {
     rng: rand_chacha::ChaCha8Rng,
     /// Persistent, so that a checkpoint of the world does not copy the whole history.
     trace: imbl::Vector<TraceEvent>,
-    drained: usize,
     /// Partition group of each node; bytes between different groups are held back.
     groups: Vec<u32>,
     /// Partition group of each sentinel (0 when not given).
@@ -181,7 +180,6 @@ impl World {
             pair_params: BTreeMap::new(),
             rng: rand_core::SeedableRng::seed_from_u64(seed ^ 0x005E_ED0F_7E55),
             trace: imbl::Vector::new(),
-            drained: 0,
             groups: Vec::new(),
             sentinel_groups: Vec::new(),
             version: 0,
@@ -1052,13 +1050,6 @@ impl World {
     /// The whole trace so far.
     pub fn trace(&self) -> &imbl::Vector<TraceEvent> {
         &self.trace
-    }
-
-    /// Trace events since the last call.
-    pub fn drain_trace(&mut self) -> Vec<TraceEvent> {
-        let from = self.drained;
-        self.drained = self.trace.len();
-        self.trace.iter().skip(from).cloned().collect()
     }
 
     /// A digest of the trace: two runs with the same digest did the same things at the same

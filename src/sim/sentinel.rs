@@ -41,7 +41,7 @@ use std::collections::{BTreeMap, VecDeque};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-use crate::node::{ConnId, LogLine, Micros, Output};
+use crate::node::{ConnId, LogLine, Micros, Output, Timer, TimerKind};
 use crate::replication::random_hex40;
 use crate::resp::{encode_command, parse_command, parse_frame, Frame, Parsed};
 
@@ -351,6 +351,9 @@ pub struct SentinelView {
     pub sentinels: Vec<InstanceView>,
     /// The latest events, oldest first, as `<level> <text>`.
     pub events: Vec<String>,
+    /// What the sentinel is waiting for: the master's down-after-milliseconds while a PING is
+    /// unanswered, the failover-timeout of a failover under way.
+    pub timers: Vec<Timer>,
 }
 
 /// One Sentinel process monitoring one master.
@@ -1621,7 +1624,33 @@ impl Sentinel {
             replicas: self.replicas.iter().map(inst).collect(),
             sentinels: self.peers.iter().map(inst).collect(),
             events: self.history.iter().cloned().collect(),
+            timers: self.timers(),
         }
+    }
+
+    /// The timers a learner waits on, in virtual µs (the sentinel counts in unix ms).
+    fn timers(&self) -> Vec<Timer> {
+        let virtual_us = |ms: i64| ((ms - crate::node::EPOCH_UNIX_MS).max(0) as u64).saturating_mul(1000);
+        let timer = |kind, since: i64, after: i64| Timer {
+            kind,
+            since: Some(virtual_us(since)),
+            deadline: virtual_us(since.saturating_add(after)),
+            replica_port: None,
+        };
+        let mut out = Vec::new();
+        let link = &self.master.link;
+        let waiting = if link.act_ping_time != 0 {
+            Some(link.act_ping_time)
+        } else {
+            link.disconnected.then_some(link.last_avail_time)
+        };
+        if let (Some(since), false) = (waiting, self.master.sdown) {
+            out.push(timer(TimerKind::DownAfter, since, self.cfg.down_after_ms as i64));
+        }
+        if self.failover_in_progress {
+            out.push(timer(TimerKind::FailoverTimeout, self.failover_start_time, self.cfg.failover_timeout_ms as i64));
+        }
+        out
     }
 }
 

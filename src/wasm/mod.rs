@@ -3,8 +3,8 @@
 //! JavaScript holds no replication logic. It sends user actions (add a node, run a console line,
 //! let time pass, break a link) and reads the world back in one call per animation frame
 //! ([`Lab::frame`]: every node, link, sentinel and message on the wire, see
-//! [`crate::sim::frame`]) plus the trace events since the last call, typed ([`Lab::drain_events`],
-//! see [`crate::sim::trace`]), which the page words in the learner's language.
+//! [`crate::sim::frame`]) plus the trace events it has not seen, typed ([`Lab::events`], see
+//! [`crate::sim::trace`]), which the page words in the learner's language.
 //!
 //! Refused actions throw a JavaScript `Error` with a `code` (`no-node`, `no-sentinel`,
 //! `too-many-nodes`, `same-node`, `bad-rdb`, `bad-log`) the page translates, and an English
@@ -20,7 +20,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::sim::frame::Frame;
 use crate::sim::session::{Action, ActionError, Session};
-use crate::sim::{TraceEvent, World};
+use crate::sim::World;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -196,12 +196,20 @@ impl Lab {
         self.session.horizon() as f64 / 1000.0
     }
 
-    /// Trace events since the last call, typed: `{timeUs, node, kind, type, ...fields}` (see
-    /// `crate::sim::trace::What`); `kind` groups them for filters.
-    #[wasm_bindgen(js_name = drainEvents)]
-    pub fn drain_events(&mut self) -> Result<JsValue, JsValue> {
+    /// How many events the trace holds. The trace up to a moment is the same whatever happened
+    /// later, so after seeking back the page keeps the first `traceLength()` events it has and
+    /// reads on from there.
+    #[wasm_bindgen(js_name = traceLength)]
+    pub fn trace_length(&self) -> usize {
+        self.world().trace().len()
+    }
+
+    /// Trace events `from..from + count` (fewer at the end), typed: `{seq, timeUs, node, kind,
+    /// type, ...fields}` (see `crate::sim::trace::What`); `kind` groups them for filters.
+    pub fn events(&self, from: usize, count: usize) -> Result<JsValue, JsValue> {
         #[derive(serde::Serialize)]
         struct Event<'a> {
+            seq: usize,
             #[serde(rename = "timeUs")]
             time: u64,
             node: usize,
@@ -209,9 +217,12 @@ impl Lab {
             #[serde(flatten)]
             what: &'a crate::sim::What,
         }
-        let drained: Vec<TraceEvent> = self.session.world_mut().drain_trace();
-        let v: Vec<Event> =
-            drained.iter().map(|e| Event { time: e.time, node: e.node, kind: e.kind(), what: &e.what }).collect();
+        let trace = self.world().trace();
+        let to = from.saturating_add(count).min(trace.len());
+        let v: Vec<Event> = (from.min(to)..to)
+            .zip(trace.iter().skip(from))
+            .map(|(seq, e)| Event { seq, time: e.time, node: e.node, kind: e.kind(), what: &e.what })
+            .collect();
         to_js(&v).map_err(Into::into)
     }
 

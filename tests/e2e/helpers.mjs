@@ -1,10 +1,13 @@
 // Shared code of the end-to-end tests: starts scripts/serve.mjs on a free port, launches Debian's
-// Chromium with playwright-core, collects page and console errors, and drives the consoles.
-// Not a *.test.mjs file, so `node --test tests/e2e/` does not run it on its own.
+// Chromium with playwright-core, collects page errors, console errors and CSP violations, and
+// drives the <redis-repl-lab> element through its UI and its JS API. Playwright's selectors
+// reach into the element's open shadow root. Not a *.test.mjs file, so `node --test tests/e2e/`
+// does not run it on its own.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, after } from 'node:test';
@@ -12,6 +15,7 @@ import { chromium } from 'playwright-core';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const OUT_DIR = path.join(ROOT, 'test-output', 'e2e');
+export const DOCS_DIR = path.join(ROOT, 'docs');
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 const LAUNCH_ARGS = [
@@ -61,33 +65,48 @@ export async function stopServer(child) {
   });
 }
 
+/** Runs in every page before its own scripts: records CSP violations, wherever they happen. */
+function watchCsp() {
+  window.__cspViolations = [];
+  document.addEventListener('securitypolicyviolation', (e) => {
+    window.__cspViolations.push(`${e.violatedDirective} ${e.blockedURI}`);
+  }, true);
+}
+
 /**
- * Starts the server and the browser and opens one page (not navigated yet). Page errors and
- * console errors are collected into the returned arrays. initScript, if given, runs in the page
- * before any of its own scripts.
+ * Starts the server and the browser and opens one page (not navigated yet). Page errors,
+ * console errors and every request the page makes are recorded on the returned object.
  */
-export async function startLab({ initScript } = {}) {
+export async function startLab({ initScript, viewport = { width: 1280, height: 800 }, locale = 'en-US' } = {}) {
   await access(path.join(ROOT, 'www', 'pkg', 'redis_repl_lab.js')).catch(() => {
-    throw new Error('www/pkg/ is missing: build the wasm package first (wasm-pack build --target web --out-dir www/pkg)');
+    throw new Error('www/pkg/ is missing: build the wasm package first (./scripts/build)');
   });
-  const lab = { server: null, browser: null, page: null, baseUrl: null, consoleErrors: [], pageErrors: [] };
+  const lab = { server: null, browser: null, page: null, baseUrl: null, consoleErrors: [], pageErrors: [], requests: [] };
   const { child, url } = await startServer();
   lab.server = child;
   lab.baseUrl = url;
   try {
     lab.browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
-    const context = await lab.browser.newContext({ locale: 'en-US', viewport: { width: 1440, height: 900 } });
-    lab.page = await context.newPage();
-    lab.page.on('console', (msg) => {
-      if (msg.type() === 'error') lab.consoleErrors.push(msg.text());
-    });
-    lab.page.on('pageerror', (err) => lab.pageErrors.push(String(err)));
-    if (initScript) await lab.page.addInitScript(initScript);
+    lab.context = await lab.browser.newContext({ locale, viewport });
+    lab.page = await newPage(lab, initScript);
   } catch (err) {
     await stopLab(lab);
     throw err;
   }
   return lab;
+}
+
+/** A page in the lab's browser context whose errors and requests go to the lab's records. */
+export async function newPage(lab, initScript) {
+  const page = await lab.context.newPage();
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') lab.consoleErrors.push(msg.text());
+  });
+  page.on('pageerror', (err) => lab.pageErrors.push(String(err)));
+  page.on('request', (req) => lab.requests.push(req.url()));
+  await page.addInitScript(watchCsp);
+  if (initScript) await page.addInitScript(initScript);
+  return page;
 }
 
 /**
@@ -116,34 +135,55 @@ export async function stopLab(lab) {
 }
 
 /**
- * Opens another page in the lab's browser context; its page and console errors go to the same
- * arrays as the first page's. Close it when done.
+ * Opens `url` (relative to the server) and waits until the first lab on it is ready; with
+ * `paused`, stops its clock at once (tests then move time with `run`).
  */
-export async function openPage(lab) {
-  const page = await lab.page.context().newPage();
-  page.on('console', (msg) => {
-    if (msg.type() === 'error') lab.consoleErrors.push(msg.text());
-  });
-  page.on('pageerror', (err) => lab.pageErrors.push(String(err)));
-  return page;
+export async function loadPage(lab, query = '', { page = lab.page, paused = false } = {}) {
+  await page.goto(lab.baseUrl + query);
+  await ready(page);
+  if (paused) await pause(page);
 }
 
-/** Navigates a page to a full URL and waits until the engine is loaded. */
-export async function loadUrl(page, url) {
-  await page.goto(url);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+/** Waits until lab `n` on the page (default the first) is ready. */
+export async function ready(page, n = 0) {
+  await page.waitForFunction((k) => document.querySelectorAll('redis-repl-lab').length > k, n, { timeout: 30_000 });
+  await page.evaluate((k) => document.querySelectorAll('redis-repl-lab')[k].ready, n);
 }
 
-/** Opens the page and waits until the engine is loaded. */
-export async function loadPage(lab, query = '') {
-  await lab.page.goto(lab.baseUrl + query);
-  await lab.page.waitForSelector('body[data-ready="1"]', { timeout: 30_000 });
+/** Calls a method of lab `n`'s JS API in the page: api(page, 'exec', 0, 'PING'). */
+export function api(page, method, ...args) {
+  return page.evaluate(([m, a]) => {
+    const el = document.querySelector('redis-repl-lab');
+    return typeof el[m] === 'function' ? el[m](...a) : el[m];
+  }, [method, args]);
 }
 
-/** Asserts that the page logged no uncaught error and no console error. */
-export function assertNoErrors(lab) {
+/** Pauses virtual time (the test moves it with `run`). */
+export function pause(page) {
+  return api(page, 'pause');
+}
+
+/** Advances virtual time by `ms` deterministically and waits until it is drawn. */
+export function run(page, ms) {
+  return api(page, 'run', ms);
+}
+
+/** The lab's frame snapshot. */
+export function state(page) {
+  return api(page, 'state');
+}
+
+/** A node of the snapshot by index. */
+export async function nodeState(page, index) {
+  const s = await state(page);
+  return s.nodes.find((n) => n.index === index);
+}
+
+/** Asserts that the page logged no uncaught error, no console error and no CSP violation. */
+export async function assertNoErrors(lab, page = lab.page) {
   assert.deepEqual(lab.pageErrors, [], 'uncaught page errors');
   assert.deepEqual(lab.consoleErrors, [], 'console errors');
+  assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'CSP violations');
 }
 
 /** Lines printed in a node's console. */
@@ -151,24 +191,32 @@ export async function consoleLines(page, index) {
   return page.getByTestId(`console-output-${index}`).locator('.console__line').allTextContents();
 }
 
-/** Types a line into a node's console and returns the output lines printed for it. */
+/**
+ * Types a line into node `index`'s console through the UI (its tab, its input, Enter) and
+ * returns the lines printed for it once its reply is there.
+ */
 export async function command(page, index, line) {
+  await page.getByTestId(`console-tab-${index}`).click();
   const output = page.getByTestId(`console-output-${index}`);
   const before = await output.locator('.console__line').count();
   const input = page.getByTestId(`console-input-${index}`);
   await input.fill(line);
   await input.press('Enter');
   await page.waitForFunction(
-    ([i, n]) => document.querySelector(`[data-testid="console-output-${i}"]`).children.length > n + 1,
+    ([i, n]) => {
+      const lab = document.querySelector('redis-repl-lab');
+      const out = lab.shadowRoot.querySelector(`[data-testid="console-output-${i}"]`);
+      return out.children.length > n + 1;
+    },
     [index, before],
-    { timeout: 5_000 },
+    { timeout: 10_000 },
   );
   const lines = await output.locator('.console__line').allTextContents();
   return lines.slice(before + 1);
 }
 
 /** Polls fn until it returns something truthy; returns that. */
-export async function waitFor(fn, { timeout = 60_000, interval = 250, what = 'condition' } = {}) {
+export async function waitFor(fn, { timeout = 30_000, interval = 100, what = 'condition' } = {}) {
   const deadline = Date.now() + timeout;
   let last;
   for (;;) {
@@ -179,18 +227,50 @@ export async function waitFor(fn, { timeout = 60_000, interval = 250, what = 'co
   }
 }
 
-/** Sets the play / pause button to the wanted state (true: virtual time runs). */
-export async function setPlaying(page, playing) {
-  const button = page.getByTestId('play-pause');
-  const state = await button.getAttribute('data-state');
-  if ((state === 'playing') !== playing) await button.click();
-  await page.waitForFunction((p) => window.__lab && window.__lab.isPlaying() === p, playing, { timeout: 5_000 });
+/**
+ * Advances virtual time in steps of `stepMs` until fn(snapshot) holds, at most `maxMs`; returns
+ * the snapshot. Deterministic: the clock only moves when the test says.
+ */
+export async function runUntil(page, fn, { stepMs = 250, maxMs = 120_000, what = 'condition' } = {}) {
+  for (let t = 0; t <= maxMs; t += stepMs) {
+    const s = await state(page);
+    if (fn(s)) return s;
+    await run(page, stepMs);
+  }
+  throw new Error(`virtual time ran ${maxMs} ms without ${what}`);
 }
 
-/** Waits until the replica's GET k answers the expected reply (e.g. '"v"'). */
-export async function waitForReplicaValue(page, index, key, expected, timeout = 60_000) {
-  await waitFor(async () => {
-    const reply = await command(page, index, `GET ${key}`);
-    return reply.join('\n') === expected;
-  }, { timeout, interval: 500, what: `GET ${key} on node ${index} to return ${expected}` });
+const require = createRequire(import.meta.url);
+let axeSource = null;
+
+/**
+ * A page for axe-core: axe sets inline styles while it measures contrast, which the lab's CSP
+ * (rightly) refuses, so it runs in a context that bypasses CSP; every other test keeps it.
+ */
+export async function axePage(lab) {
+  if (!lab.axeContext) {
+    lab.axeContext = await lab.browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 800 }, bypassCSP: true });
+  }
+  return lab.axeContext.newPage();
+}
+
+/** Runs axe-core on the page (its shadow roots included) and returns the violations. */
+export async function axe(page) {
+  if (axeSource === null) axeSource = await readFile(require.resolve('axe-core/axe.min.js'), 'utf8');
+  // page.evaluate runs outside the page's CSP, which would refuse an injected script tag.
+  await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, { resultTypes: ['violations'] });
+    return result.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.slice(0, 5).map((n) => `${n.target.join(' ')} :: ${n.failureSummary}`),
+    }));
+  });
+}
+
+/** Saves a screenshot under test-output/e2e/ and returns its path. */
+export async function screenshot(page, name) {
+  const file = path.join(OUT_DIR, name);
+  await page.screenshot({ path: file });
+  return file;
 }

@@ -711,10 +711,8 @@ export class RedisReplLab extends HTMLElement {
       selected: () => lab.selectedIndex,
       partitionDraft: () => lab.draft,
       select: (i) => lab.select(i),
-      exec: (i, line) => lab.call('command', [i, line]).then(async (reply) => {
-        await lab.refresh();
-        return reply;
-      }),
+      exec: (i, line) => lab.call('command', [i, line]),
+      refresh: () => lab.refresh(),
       read: (name, args) => lab.call(name, args),
       errorText: (err) => lab.errorText(err),
       openNodeMenu: (i, anchor) => lab.openNodeMenu(i, anchor),

@@ -109,6 +109,8 @@ class NodeConsole {
       }
       // "" means the reply has not come yet (a paused server): it arrives as a late reply.
       if (typeof reply === 'string' && reply !== '') this.printReply(reply);
+      // The reply first, then what the command set off (notes, the stage redrawn).
+      await this.ctx.refresh();
       return reply;
     });
     this.busy = done.catch(() => {});

@@ -364,7 +364,9 @@ export class Stage {
       const replica = frame.nodes.find((x) => x.index === l.replica);
       const master = frame.nodes.find((x) => x.index === l.master);
       const state = l.partitioned ? 'partitioned' : l.state;
-      const text = p.missing ? `${l.host}:${l.port}` : t('link.short', { ms: Math.round(l.latencyUs / 1000) });
+      // What the master thinks of this replica, while that is not simply "online".
+      const seen = l.masterSees && l.masterSees !== 'online' ? ` · ${l.masterSees}` : '';
+      const text = p.missing ? `${l.host}:${l.port}` : `${t('link.short', { ms: Math.round(l.latencyUs / 1000) })}${seen}`;
       setText(b, text);
       setAttr(b, 'data-state', state);
       setAttr(b, 'data-testid', `link-${l.replica}-button`);
@@ -374,6 +376,7 @@ export class Stage {
         state: t(`link.state.${state}`),
         ms: Math.round(l.latencyUs / 1000),
         bw: words.bytes(l.bandwidth),
+        seen: l.masterSees || '—',
       }));
     });
   }
@@ -462,7 +465,11 @@ export class Stage {
       const master = frame.nodes.find((n) => n.host === s.masterHost && n.port === s.masterPort);
       const flag = s.odown ? 'odown' : s.sdown ? 'sdown' : 'ok';
       setAttr(b, 'data-state', flag);
-      setText(b, words.t(`sentinel.chip.${flag}`, { name: s.name, master: master ? master.name : `${s.masterHost}:${s.masterPort}` }));
+      let text = words.t(`sentinel.chip.${flag}`, { name: s.name, master: master ? master.name : `${s.masterHost}:${s.masterPort}` });
+      // A PING answered within a second is the normal case: only a wait that lasts is shown.
+      const timer = s.timers.find((x) => this.nowUs - x.sinceUs >= 1_000_000);
+      if (timer) text += ` · ${words.t(`timer.${timer.kind}`, { left: words.countdown((timer.deadlineUs - this.nowUs) / 1000) })}`;
+      setText(b, text);
     });
   }
 
