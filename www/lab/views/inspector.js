@@ -7,9 +7,8 @@ import { h, setText, setAttr, reconcile } from '../dom.js';
 import { shortId } from './describe.js';
 
 const PAGE = 20;
-/** Wall-clock ms between two reads of INFO or of the keys while the run plays. */
-const INFO_EVERY_MS = 300;
-const KEYS_EVERY_MS = 700;
+/** Wall-clock ms between two reads of INFO and of the keys while the run plays. */
+const READ_EVERY_MS = 400;
 /** Fields of INFO stats the inspector shows next to INFO replication. */
 const STATS = new Set(['sync_full', 'sync_partial_ok', 'sync_partial_err', 'total_net_repl_input_bytes', 'total_net_repl_output_bytes']);
 
@@ -20,8 +19,8 @@ export class Inspector {
     this.node = null;
     this.info = null; // [[field, value]]
     this.keys = { db: 0, pattern: '', offset: 0, compare: '' };
-    this.lastInfo = 0;
-    this.lastKeys = 0;
+    this.lastRead = 0;
+    this.readVersion = -1;
     this.infoKey = '';
     this.keysKey = '';
     this.reading = false;
@@ -97,14 +96,11 @@ export class Inspector {
     this.pattern.value = '';
     this.infoKey = '';
     this.keysKey = '';
-    this.lastInfo = 0;
-    this.lastKeys = 0;
     if (this.frame) this.update(this.frame, true);
   }
 
   setKeys(change) {
     Object.assign(this.keys, change);
-    this.lastKeys = 0;
     this.keysKey = '';
     this.refresh(true);
   }
@@ -127,44 +123,58 @@ export class Inspector {
     this.refresh(force);
   }
 
-  /** Reads INFO and the key page from the engine (throttled while playing). */
+  /**
+   * Reads INFO and the key page again when the world changed since the last read, at most once
+   * per READ_EVERY_MS of wall time; a change that has to wait is read when the interval ends.
+   */
   async refresh(force) {
     const n = this.node;
-    if (!n || this.reading) return;
-    const now = performance.now();
-    const wantInfo = force || now - this.lastInfo > INFO_EVERY_MS;
-    const wantKeys = force || now - this.lastKeys > KEYS_EVERY_MS;
-    if (!wantInfo && !wantKeys) return;
-    this.reading = true;
-    try {
-      const index = n.index;
-      if (wantInfo) {
-        this.lastInfo = now;
-        // Replication first, then the replication counters of INFO stats.
-        const text = n.up
-          ? `${await this.ctx.read('info', [index, 'replication'])}\r\n${await this.ctx.read('info', [index, 'stats'])}`
-          : null;
-        if (index === this.index) {
-          this.info = text === null ? [] : parseInfo(text);
-          this.drawInfo();
-        }
+    if (!n) return;
+    if (force) this.readVersion = -1;
+    const version = this.frame.version;
+    if (version === this.readVersion) return;
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    const wait = this.lastRead + READ_EVERY_MS - performance.now();
+    if (wait > 0 && !force) {
+      if (!this.later) {
+        this.later = setTimeout(() => {
+          this.later = null;
+          this.refresh();
+        }, wait);
       }
-      if (wantKeys) {
-        this.lastKeys = now;
-        const { db, pattern, offset, compare } = this.keys;
-        const page = await this.ctx.read('keys', [index, db, pattern, offset, PAGE]);
-        const other = compare !== '' && this.frame.nodes.some((x) => String(x.index) === compare)
-          ? await this.ctx.read('keys', [Number(compare), db, pattern, offset, PAGE]) : null;
-        if (index === this.index) {
-          this.page = page;
-          this.other = other;
-          this.drawKeys();
-        }
+      return;
+    }
+    this.reading = true;
+    this.readVersion = version;
+    this.lastRead = performance.now();
+    const index = n.index;
+    try {
+      // Replication first, then the replication counters of INFO stats.
+      const text = n.up
+        ? `${await this.ctx.read('info', [index, 'replication'])}\r\n${await this.ctx.read('info', [index, 'stats'])}`
+        : null;
+      const { db, pattern, offset, compare } = this.keys;
+      const page = await this.ctx.read('keys', [index, db, pattern, offset, PAGE]);
+      const other = compare !== '' && this.frame.nodes.some((x) => String(x.index) === compare)
+        ? await this.ctx.read('keys', [Number(compare), db, pattern, offset, PAGE]) : null;
+      if (index === this.index) {
+        this.info = text === null ? [] : parseInfo(text);
+        this.page = page;
+        this.other = other;
+        this.drawInfo();
+        this.drawKeys();
       }
     } catch {
       // The node went away between the frame and the read: the next frame says so.
     } finally {
       this.reading = false;
+    }
+    if (this.again) {
+      this.again = false;
+      this.refresh();
     }
   }
 

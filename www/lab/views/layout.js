@@ -1,17 +1,28 @@
 // Where each node card goes on the stage: masters at the top, each replica below its master,
 // chains deeper. A pure function of the frame's links (which the engine matched by address) and
 // the stage's size in pixels, so the page never works out who replicates from whom.
+//
+// The largest cards that let the whole tree fit the stage are used: full cards, compact ones
+// (no address line), or mini ones (no timer line either; the inspector has it). When even mini
+// cards are too many for one row, each level wraps into rows.
 
-/** Card sizes in CSS pixels: full cards, and compact ones when a row would not fit. */
-export const CARD = Object.freeze({ w: 160, h: 128, compactW: 116, compactH: 100, gapX: 22, gapY: 50, pad: 12 });
+/** Card sizes in CSS pixels, largest first; the gaps between cards side by side and around. */
+export const SIZES = Object.freeze([
+  Object.freeze({ name: 'full', w: 160, h: 128, gapY: 50 }),
+  Object.freeze({ name: 'compact', w: 124, h: 108, gapY: 34 }),
+  Object.freeze({ name: 'mini', w: 124, h: 84, gapY: 28 }),
+]);
+export const GAP_X = 18;
+export const PAD = 12;
 
 /**
  * @param {Array<{index:number}>} nodes the frame's nodes
  * @param {Array<{replica:number, master:number|null}>} links the frame's links
  * @param {number} width the stage's width in px
- * @returns {{cards: Map<number,{x,y,w,h,depth}>, width:number, height:number, compact:boolean}}
+ * @param {number} [height] the stage's height in px
+ * @returns {{cards: Map<number,{x,y,w,h,depth}>, width:number, height:number, size:string}}
  */
-export function layout(nodes, links, width) {
+export function layout(nodes, links, width, height = Infinity) {
   const present = new Set(nodes.map((n) => n.index));
   const parent = new Map();
   for (const l of links) {
@@ -37,14 +48,13 @@ export function layout(nodes, links, width) {
   };
   const total = roots.reduce((sum, r) => sum + countLeaves(r), 0);
 
-  for (const compact of [false, true]) {
-    const w = compact ? CARD.compactW : CARD.w;
-    const slot = w + CARD.gapX;
-    if (total * slot - CARD.gapX + 2 * CARD.pad <= width) {
-      return treeLayout(roots, children, leaves, width, compact);
-    }
+  const wide = SIZES.filter((size) => total * (size.w + GAP_X) - GAP_X + 2 * PAD <= width);
+  for (const size of wide) {
+    const tree = treeLayout(roots, children, leaves, width, size);
+    if (tree.height <= height) return tree;
   }
-  return rowsLayout(nodes, roots, children, width);
+  if (wide.length > 0) return treeLayout(roots, children, leaves, width, wide[wide.length - 1]);
+  return rowsLayout(roots, children, width, SIZES[1]);
 }
 
 /** A replica chain that loops (A → B → A) has no top: cut it at its lowest index. */
@@ -57,7 +67,6 @@ function breakCycles(parent, nodes) {
       i = parent.get(i);
     }
     if (parent.has(i) && seen.has(i)) {
-      // i is on a cycle: find its lowest member and make it a root.
       const cycle = [i];
       for (let j = parent.get(i); j !== i; j = parent.get(j)) cycle.push(j);
       parent.delete(Math.min(...cycle));
@@ -65,22 +74,18 @@ function breakCycles(parent, nodes) {
   }
 }
 
-function size(compact) {
-  return compact ? { w: CARD.compactW, h: CARD.compactH } : { w: CARD.w, h: CARD.h };
-}
-
 /** Every subtree gets as many slots as it has leaves; a parent sits centred over its children. */
-function treeLayout(roots, children, leaves, width, compact) {
-  const { w, h } = size(compact);
-  const slot = w + CARD.gapX;
+function treeLayout(roots, children, leaves, width, size) {
+  const { w, h, gapY } = size;
+  const slot = w + GAP_X;
   const total = roots.reduce((sum, r) => sum + leaves.get(r), 0);
-  const left = (width - (total * slot - CARD.gapX)) / 2;
+  const left = (width - (total * slot - GAP_X)) / 2;
   const cards = new Map();
   let depthMax = 0;
   const place = (i, firstSlot, depth) => {
     const n = leaves.get(i);
-    const center = left + (firstSlot + n / 2) * slot - CARD.gapX / 2;
-    cards.set(i, { x: center - w / 2, y: CARD.pad + depth * (h + CARD.gapY), w, h, depth });
+    const center = left + (firstSlot + n / 2) * slot - GAP_X / 2;
+    cards.set(i, { x: center - w / 2, y: PAD + depth * (h + gapY), w, h, depth });
     depthMax = Math.max(depthMax, depth);
     let s = firstSlot;
     for (const k of children.get(i)) {
@@ -93,16 +98,16 @@ function treeLayout(roots, children, leaves, width, compact) {
     place(r, s, 0);
     s += leaves.get(r);
   }
-  return { cards, width, height: 2 * CARD.pad + (depthMax + 1) * h + depthMax * CARD.gapY, compact };
+  return { cards, width, height: 2 * PAD + (depthMax + 1) * h + depthMax * gapY, size: size.name };
 }
 
 /**
- * Too wide for a tree: one band per depth, each band wrapped into rows of compact cards, nodes
- * in the order of their parents, so siblings stay together.
+ * Too wide for a tree: one band per depth, each band wrapped into rows, nodes in the order of
+ * their parents, so siblings stay together.
  */
-function rowsLayout(nodes, roots, children, width) {
-  const { w, h } = size(true);
-  const perRow = Math.max(1, Math.floor((width - 2 * CARD.pad + CARD.gapX) / (w + CARD.gapX)));
+function rowsLayout(roots, children, width, size) {
+  const { w, h, gapY } = size;
+  const perRow = Math.max(1, Math.floor((width - 2 * PAD + GAP_X) / (w + GAP_X)));
   const bands = [];
   let level = roots.slice();
   while (level.length > 0) {
@@ -110,15 +115,15 @@ function rowsLayout(nodes, roots, children, width) {
     level = level.flatMap((i) => children.get(i));
   }
   const cards = new Map();
-  let y = CARD.pad;
+  let y = PAD;
   bands.forEach((band, depth) => {
     for (let start = 0; start < band.length; start += perRow) {
       const row = band.slice(start, start + perRow);
-      const rowWidth = row.length * (w + CARD.gapX) - CARD.gapX;
+      const rowWidth = row.length * (w + GAP_X) - GAP_X;
       const left = (width - rowWidth) / 2;
-      row.forEach((i, k) => cards.set(i, { x: left + k * (w + CARD.gapX), y, w, h, depth }));
-      y += h + CARD.gapY;
+      row.forEach((i, k) => cards.set(i, { x: left + k * (w + GAP_X), y, w, h, depth }));
+      y += h + gapY;
     }
   });
-  return { cards, width, height: y - CARD.gapY + CARD.pad, compact: true };
+  return { cards, width, height: y - gapY + PAD, size: size.name };
 }

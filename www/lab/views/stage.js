@@ -26,6 +26,8 @@ export const KIND_COLORS = Object.freeze({
 const PILLS_PER_DIRECTION = 3;
 const LABEL_CHARS = 18;
 const DRAG_START_PX = 6;
+/** Room kept under the cards for the sentinels' chips. */
+const SENTINEL_ROW_PX = 34;
 
 const isNode = (peer) => peer && peer.peer === 'node';
 const hasFiles = (e) => Boolean(e.dataTransfer) && Array.from(e.dataTransfer.types || []).includes('Files');
@@ -49,6 +51,7 @@ export class Stage {
     this.geometry = null; // layout result
     this.layoutKey = '';
     this.width = 0;
+    this.height = 0;
     this.frame = null;
     this.drag = null;
     this.reducedMotion = false;
@@ -58,8 +61,10 @@ export class Stage {
 
   measure() {
     const w = Math.floor(this.root.clientWidth);
-    if (w > 0 && w !== this.width) {
+    const h = Math.floor(this.root.clientHeight);
+    if (w > 0 && (w !== this.width || h !== this.height)) {
       this.width = w;
+      this.height = h;
       this.layoutKey = '';
       if (this.frame) this.update(this.frame, this.nowUs);
     }
@@ -79,10 +84,11 @@ export class Stage {
     this.frame = frame;
     this.nowUs = nowUs;
     if (this.width === 0) this.measure();
-    const key = `${this.width}|${frame.nodes.map((n) => n.index).join(',')}|${frame.links.map((l) => `${l.replica}>${l.master}`).join(',')}`;
+    const sentinelRow = frame.sentinels.length > 0 ? SENTINEL_ROW_PX : 0;
+    const key = `${this.width}|${this.height}|${sentinelRow}|${frame.nodes.map((n) => n.index).join(',')}|${frame.links.map((l) => `${l.replica}>${l.master}`).join(',')}`;
     if (key !== this.layoutKey) {
       this.layoutKey = key;
-      this.geometry = layout(frame.nodes, frame.links, Math.max(this.width, 240));
+      this.geometry = layout(frame.nodes, frame.links, Math.max(this.width, 240), Math.max(this.height - sentinelRow, 200));
       setStyle(this.root, '--stage-height', `${Math.ceil(this.geometry.height)}px`);
       setAttr(this.wires, 'viewBox', `0 0 ${Math.max(this.width, 240)} ${Math.ceil(this.geometry.height)}`);
       setAttr(this.wires, 'width', Math.max(this.width, 240));
@@ -110,7 +116,8 @@ export class Stage {
         setStyle(el, 'width', `${g.w}px`);
         setStyle(el, 'height', `${g.h}px`);
       }
-      setClass(el, 'card--compact', this.geometry.compact);
+      setClass(el, 'card--compact', this.geometry.size !== 'full');
+      setClass(el, 'card--mini', this.geometry.size === 'mini');
       this.fillCard(card, n, frame, nowUs, words);
       setClass(el, 'card--selected', selected === n.index);
       setAttr(el, 'aria-current', selected === n.index ? 'true' : null);
@@ -364,9 +371,10 @@ export class Stage {
       const replica = frame.nodes.find((x) => x.index === l.replica);
       const master = frame.nodes.find((x) => x.index === l.master);
       const state = l.partitioned ? 'partitioned' : l.state;
-      // What the master thinks of this replica, while that is not simply "online".
-      const seen = l.masterSees && l.masterSees !== 'online' ? ` · ${l.masterSees}` : '';
-      const text = p.missing ? `${l.host}:${l.port}` : `${t('link.short', { ms: Math.round(l.latencyUs / 1000) })}${seen}`;
+      // What the master thinks of this replica while that is not simply "online" (Redis's own
+      // state name), else the link's latency.
+      const seen = l.masterSees && l.masterSees !== 'online' ? l.masterSees : null;
+      const text = p.missing ? `${l.host}:${l.port}` : seen ?? t('link.short', { ms: Math.round(l.latencyUs / 1000) });
       setText(b, text);
       setAttr(b, 'data-state', state);
       setAttr(b, 'data-testid', `link-${l.replica}-button`);
