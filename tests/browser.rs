@@ -88,7 +88,11 @@ fn events_are_typed_and_messages_carry_decoded_labels() {
     assert!(labels.iter().any(|l| l.starts_with("PSYNC ")), "{labels:?}");
     assert!(labels.iter().any(|l| l.starts_with("+FULLRESYNC ")), "{labels:?}");
     assert!(labels.iter().any(|l| l.contains("RDB ")), "{labels:?}");
-    let events: Vec<JsValue> = js_sys::Array::from(&ok(lab.drain_events())).iter().collect();
+    let total = lab.trace_length();
+    let events: Vec<JsValue> = js_sys::Array::from(&ok(lab.events(0, total))).iter().collect();
+    assert_eq!(events.len(), total);
+    assert_eq!(number(&events[total - 1], "seq"), (total - 1) as f64);
+    assert_eq!(js_sys::Array::from(&ok(lab.events(total, 10))).length(), 0);
     let full: Vec<&JsValue> = events
         .iter()
         .filter(|e| text(e, "type") == "log" && text(e, "text").starts_with("Full resync from master"))

@@ -45,7 +45,7 @@ impl Harness {
     fn pump(&mut self) {
         while let Some(o) = self.node.poll_output() {
             match o {
-                Output::Send { conn, data } => self.out.entry(conn).or_default().extend(data),
+                Output::Send { conn, data, .. } => self.out.entry(conn).or_default().extend(data),
                 Output::Close { conn } => self.closed.push(conn),
                 Output::Connect { conn, .. } => self.connects.push(conn),
                 Output::Note(note) => panic!("no test here expects a note: {note:?}"),

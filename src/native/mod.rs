@@ -226,7 +226,7 @@ impl Server {
     fn drain_outputs(&mut self) {
         while let Some(out) = self.node.poll_output() {
             match out {
-                Output::Send { conn, data } => {
+                Output::Send { conn, data, .. } => {
                     if let Some(w) = self.writers.get(&conn) {
                         let _ = w.send(data);
                     }

@@ -23,7 +23,7 @@ use crate::resp::{parse_command, Frame, Parsed};
 mod browse;
 mod view;
 pub use browse::{KeyEntry, KeyPage};
-pub use view::{BacklogView, Change, ChildView, LearnerState, NodeView, ReplicaView, Timer, TimerKind};
+pub use view::{BacklogView, BufferView, Change, ChildView, LearnerState, NodeView, ReplicaView, Timer, TimerKind};
 
 /// A connection, numbered by the node that owns it.
 pub type ConnId = u64;
@@ -44,6 +44,9 @@ pub enum Output {
         conn: ConnId,
         /// The bytes, in stream order.
         data: Vec<u8>,
+        /// The replication offset of the first byte, when the bytes are a master's replication
+        /// stream to a replica (what the page places on the stream's offset axis).
+        offset: Option<i64>,
     },
     /// Open a connection to `host:port`; answer with [`Node::connected`] or [`Node::connect_failed`].
     Connect {
@@ -67,6 +70,20 @@ pub enum Output {
 /// What [`Output::Note`] tells.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Note {
+    /// A master answered a `PSYNC`: what was asked, what it held, and its verdict.
+    Psync(Box<crate::replication::master::PsyncDecision>),
+    /// A write (or the master's in-stream PING, or a SELECT it inserted) entered the replication
+    /// stream at offsets `start..=end`, in database `db`.
+    Propagated {
+        /// The command, as the wire view labels it.
+        label: String,
+        /// Its database.
+        db: usize,
+        /// Offset of its first byte.
+        start: i64,
+        /// Offset of its last byte.
+        end: i64,
+    },
     /// A command changed the dataset without being propagated (`DEBUG POPULATE`): `replicas`
     /// connected replicas do not get the change; a replica now differs from its master.
     NotPropagated {
@@ -249,8 +266,6 @@ pub struct Node {
     pub(crate) config_text: BTreeMap<&'static str, String>,
     next_cron: Micros,
     pub(crate) cron_loops: u64,
-    /// PSYNC decisions not yet taken by [`Node::poll_psync_decision`].
-    pub(crate) psync_decisions: VecDeque<crate::replication::master::PsyncDecision>,
     /// A FAILOVER under way.
     pub(crate) failover: Option<crate::replication::failover::Failover>,
     /// Clients blocked in WAIT.
@@ -315,7 +330,6 @@ impl Node {
             cron_loops: 0,
             active_expire_enabled: true,
             failover: None,
-            psync_decisions: VecDeque::new(),
             waiters: Vec::new(),
             getack_pending: false,
             good_replicas: 0,
@@ -456,6 +470,15 @@ impl Node {
     }
 
     pub(crate) fn send(&mut self, conn: ConnId, data: Vec<u8>) {
+        self.send_at(conn, data, None);
+    }
+
+    /// Sends bytes of the replication stream that start at `offset`.
+    pub(crate) fn send_stream(&mut self, conn: ConnId, data: Vec<u8>, offset: i64) {
+        self.send_at(conn, data, Some(offset));
+    }
+
+    fn send_at(&mut self, conn: ConnId, data: Vec<u8>, offset: Option<i64>) {
         if data.is_empty() {
             return;
         }
@@ -471,7 +494,7 @@ impl Node {
                     c.unacked += data.len();
                 }
             }
-            self.outputs.push_back(Output::Send { conn, data });
+            self.outputs.push_back(Output::Send { conn, data, offset });
         }
     }
 
@@ -705,11 +728,6 @@ impl Node {
             return None;
         }
         self.outputs.pop_front()
-    }
-
-    /// The next PSYNC this node answered as a master, with the state it decided on.
-    pub fn poll_psync_decision(&mut self) -> Option<crate::replication::master::PsyncDecision> {
-        self.psync_decisions.pop_front()
     }
 
     /// The next log line, if any.

@@ -113,6 +113,25 @@ pub struct ReplicaView {
     /// Bytes of the replication buffer this replica still has to be sent (what
     /// `client-output-buffer-limit replica` is checked against).
     pub output_buffer: u64,
+    /// The stream offset of the next byte to send it; during a full sync, the fork-time offset
+    /// of `+FULLRESYNC` plus one (the writes since wait in the buffer from there).
+    pub cursor: Option<i64>,
+    /// The connection it is on (the simulator finds the node at the other end).
+    #[serde(skip)]
+    pub conn: crate::node::ConnId,
+    /// The node at the other end, when the node runs in the simulator (set by it).
+    pub node: Option<usize>,
+}
+
+/// The shared replication buffer of Redis 7 (REDIS-REPLICATION.md §4.3): one list of blocks that
+/// holds the backlog and what every replica has still to be sent.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BufferView {
+    /// `(offset of the first byte, bytes used, bytes allocated)` per block, oldest first.
+    pub blocks: Vec<(i64, usize, usize)>,
+    /// The offset of the last byte held.
+    pub end: i64,
 }
 
 /// The backlog as INFO shows it.
@@ -185,6 +204,14 @@ pub struct NodeView {
     pub replicas: Vec<ReplicaView>,
     /// The backlog.
     pub backlog: BacklogView,
+    /// The shared replication buffer's blocks, while there is a backlog.
+    pub buffer: Option<BufferView>,
+    /// `loading` and `async_loading` of INFO persistence (a replica loading the RDB from the
+    /// socket as it arrives, with `repl-diskless-load` on-empty-db or swapdb).
+    pub loading: (bool, bool),
+    /// While a replica receives an RDB: `eof` for the diskless `$EOF:<mark>` framing, `len` for
+    /// the disk `$<len>` one, None before the payload's first line.
+    pub sync_framing: Option<&'static str>,
     /// The BGSAVE child.
     pub rdb_child: Option<ChildView>,
     /// `client-output-buffer-limit replica`: hard and soft limits in bytes (0: none) and the
@@ -288,6 +315,13 @@ impl Node {
                 }
                 None => BacklogView { active: false, size: self.cfg.repl.backlog_size, first_byte: 0, histlen: 0 },
             },
+            buffer: self.backlog.as_ref().map(|b| BufferView { blocks: b.blocks().collect(), end: b.end() }),
+            loading: self.loading_flags(),
+            sync_framing: transfer.and_then(|t| match (&t.mark, t.size) {
+                (Some(_), _) => Some("eof"),
+                (None, Some(_)) => Some("len"),
+                (None, None) => None,
+            }),
             rdb_child: self.child.as_ref().map(|c| {
                 let (produced, total) = c.progress();
                 let target = if c.target == crate::replication::master::ChildTarget::Disk { "disk" } else { "socket" };
@@ -315,6 +349,9 @@ impl Node {
                     phase: p.state.redis_name(),
                     awaiting_first_ack: p.stream_on_ack,
                     output_buffer: self.replica_output_buffer(c),
+                    cursor: p.cursor,
+                    conn: c,
+                    node: None,
                 })
             })
             .collect()

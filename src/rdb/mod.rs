@@ -11,7 +11,7 @@ mod read;
 mod write;
 
 pub use dump::describe;
-pub use read::{read_rdb, RdbFile};
+pub use read::{rdb_sections, read_rdb, RdbFile, Section};
 pub use write::{write_rdb, AuxInfo};
 
 use std::fmt;

@@ -430,6 +430,33 @@ impl Cursor<'_> {
 
 /// Parses a whole RDB file.
 pub fn read_rdb(buf: &[u8]) -> Result<RdbFile, RdbError> {
+    read_sections(buf, &mut |_| {})
+}
+
+/// What one stretch of an RDB file is, for a hex view that marks the parts of the format.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Section {
+    /// Offset of its first byte in the file.
+    pub start: usize,
+    /// Offset just past its last byte.
+    pub end: usize,
+    /// `header`, `aux`, `selectdb`, `resizedb`, `expire`, `idle`, `freq`, `function`, `key`, `eof`
+    /// or `checksum`.
+    pub kind: &'static str,
+    /// What it holds: the AUX field, the database, the key with its type, the checksum.
+    pub label: String,
+}
+
+/// Reads an RDB file as [`read_rdb`] does and lists its parts (header, AUX fields, opcodes, each
+/// key with its value, EOF, CRC-64), in file order, as far as the file is valid.
+pub fn rdb_sections(buf: &[u8]) -> (Vec<Section>, Result<RdbFile, RdbError>) {
+    let mut out = Vec::new();
+    let file = read_sections(buf, &mut |s| out.push(s));
+    (out, file)
+}
+
+fn read_sections(buf: &[u8], section: &mut dyn FnMut(Section)) -> Result<RdbFile, RdbError> {
     let mut c = Cursor { buf, pos: 0 };
     let magic = c.take(9).or_else(|_| c.err("Short read or OOM loading DB. Unrecoverable error, aborting now."))?;
     if &magic[..5] != b"REDIS" {
@@ -439,16 +466,23 @@ pub fn read_rdb(buf: &[u8]) -> Result<RdbFile, RdbError> {
     if !(1..=RDB_VERSION_MAX_READ).contains(&version) {
         return Err(RdbError { offset: 5, reason: format!("Can't handle RDB format version {version}") });
     }
+    section(Section { start: 0, end: 9, kind: "header", label: format!("REDIS{version:04}") });
     let mut file = RdbFile { version, ..Default::default() };
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
     loop {
         let op_at = c.pos;
-        match c.byte()? {
-            OP_EOF => break,
+        let op = c.byte()?;
+        let mut mark = |c: &Cursor, kind, label: String| section(Section { start: op_at, end: c.pos, kind, label });
+        match op {
+            OP_EOF => {
+                mark(&c, "eof", String::new());
+                break;
+            }
             OP_AUX => {
                 let k = c.string()?;
                 let v = c.string()?;
+                mark(&c, "aux", format!("{}={}", String::from_utf8_lossy(&k), String::from_utf8_lossy(&v)));
                 file.aux.push((k, v));
             }
             OP_SELECTDB => {
@@ -460,21 +494,32 @@ pub fn read_rdb(buf: &[u8]) -> Result<RdbFile, RdbError> {
                     ));
                 }
                 db = n as usize;
+                mark(&c, "selectdb", n.to_string());
             }
             OP_RESIZEDB => {
-                c.len()?;
-                c.len()?;
+                let keys = c.len()?;
+                let expires = c.len()?;
+                mark(&c, "resizedb", format!("{keys} {expires}"));
             }
-            OP_EXPIRETIME_MS => expire = Some(i64::from_le_bytes(c.take(8)?.try_into().unwrap_or_default())),
-            OP_EXPIRETIME => expire = Some(i32::from_le_bytes(c.take(4)?.try_into().unwrap_or_default()) as i64 * 1000),
+            OP_EXPIRETIME_MS => {
+                expire = Some(i64::from_le_bytes(c.take(8)?.try_into().unwrap_or_default()));
+                mark(&c, "expire", expire.unwrap_or_default().to_string());
+            }
+            OP_EXPIRETIME => {
+                expire = Some(i32::from_le_bytes(c.take(4)?.try_into().unwrap_or_default()) as i64 * 1000);
+                mark(&c, "expire", expire.unwrap_or_default().to_string());
+            }
             OP_IDLE => {
-                c.len()?;
+                let idle = c.len()?;
+                mark(&c, "idle", idle.to_string());
             }
             OP_FREQ => {
-                c.byte()?;
+                let freq = c.byte()?;
+                mark(&c, "freq", freq.to_string());
             }
             OP_FUNCTION2 => {
                 c.string()?;
+                mark(&c, "function", String::new());
             }
             OP_MODULE_AUX => {
                 c.pos = op_at;
@@ -492,6 +537,7 @@ pub fn read_rdb(buf: &[u8]) -> Result<RdbFile, RdbError> {
             | TYPE_STREAM_LISTPACKS_3) => {
                 let key = c.string()?;
                 let value = c.value(t)?;
+                mark(&c, "key", format!("{} {}", value.type_name(), crate::resp::printable(&key)));
                 let expire = expire.take();
                 // Redis skips empty collections with a warning rather than loading them.
                 if value.is_empty_collection() {
@@ -515,12 +561,13 @@ pub fn read_rdb(buf: &[u8]) -> Result<RdbFile, RdbError> {
     if version >= 5 {
         let body_end = c.pos;
         let stored = u64::from_le_bytes(c.take(8)?.try_into().unwrap_or_default());
+        section(Section { start: body_end, end: c.pos, kind: "checksum", label: format!("{stored:016x}") });
         if stored != 0 {
             let actual = crc64(&buf[..body_end]);
             if stored != actual {
                 return Err(RdbError {
                     offset: body_end,
-                    reason: format!("Wrong RDB checksum expected: ({stored:x}) got: ({actual:x}). Aborting now."),
+                    reason: format!("Wrong RDB checksum expected: ({actual:x}) but got ({stored:x}). Aborting now."),
                 });
             }
             file.checksum_verified = true;
@@ -538,6 +585,31 @@ mod tests {
 
     fn hex(s: &str) -> Vec<u8> {
         s.split_whitespace().map(|b| u8::from_str_radix(b, 16).unwrap()).collect()
+    }
+
+    #[test]
+    fn sections_cover_the_whole_file_in_order() {
+        let mut ks = Keyspace::default();
+        ks.db_mut(0).set(b"greeting".to_vec(), Value::Str(b"hello".to_vec()));
+        ks.db_mut(2).set(b"n".to_vec(), Value::Str(b"7".to_vec()));
+        ks.db_mut(2).set_expire(b"n", 1_800_000_000_000);
+        let bytes = write_rdb(&ks, &AuxInfo { ctime_secs: 0, used_mem: 0, repl: None });
+        let (sections, file) = rdb_sections(&bytes);
+        assert_eq!(file.unwrap().keys, 2);
+        assert_eq!(sections.first().map(|s| (s.start, s.kind)), Some((0, "header")));
+        assert_eq!(sections.last().map(|s| (s.end, s.kind)), Some((bytes.len(), "checksum")));
+        for pair in sections.windows(2) {
+            assert_eq!(pair[0].end, pair[1].start, "{:?} then {:?}", pair[0], pair[1]);
+        }
+        let kinds: Vec<&str> = sections.iter().map(|s| s.kind).filter(|k| *k != "aux").collect();
+        assert_eq!(
+            kinds,
+            ["header", "selectdb", "resizedb", "key", "selectdb", "resizedb", "expire", "key", "eof", "checksum"]
+        );
+        assert!(sections.iter().any(|s| s.kind == "aux" && s.label.starts_with("redis-ver=7.0.15")));
+        assert!(sections.iter().any(|s| s.kind == "key" && s.label == "string greeting"));
+        let (cut, err) = rdb_sections(&bytes[..bytes.len() - 3]);
+        assert!(err.is_err() && cut.last().is_some_and(|s| s.kind == "eof"), "valid as far as it goes");
     }
 
     #[test]

@@ -57,6 +57,16 @@ impl Backlog {
         self.size = size.max(BLOCK_MIN);
     }
 
+    /// The blocks, oldest first: `(offset of the first byte, bytes used, bytes allocated)`.
+    pub fn blocks(&self) -> impl Iterator<Item = (i64, usize, usize)> + '_ {
+        self.blocks.iter().map(|b| (b.start, b.data.len(), b.cap))
+    }
+
+    /// The offset of the last byte held (`master_repl_offset` on a master).
+    pub fn end(&self) -> i64 {
+        self.end
+    }
+
     /// Bytes allocated for the whole shared buffer (`mem_total_replication_buffers`, roughly).
     pub fn allocated(&self) -> usize {
         self.blocks.iter().map(|b| b.cap).sum()

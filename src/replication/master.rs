@@ -46,10 +46,33 @@ impl ReplicaPeer {
     }
 }
 
+/// Why a master answered a PSYNC as it did (REDIS-REPLICATION.md §4.4), in the order it checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PsyncReason {
+    /// `PSYNC ? -1`: the replica asked for a full resync.
+    FullRequested,
+    /// The id is neither `master_replid` nor `master_replid2`.
+    IdMismatch,
+    /// The id is `master_replid2` but the offset is past `second_repl_offset`.
+    PastSecondOffset,
+    /// The id matches but there is no backlog.
+    NoBacklog,
+    /// The offset is before the backlog's first byte: that history was dropped.
+    BeforeBacklog,
+    /// The offset is past `master_repl_offset + 1`: a history the master never had.
+    AfterBacklog,
+    /// Accepted: `+CONTINUE`, then the backlog from the offset on.
+    Continue,
+}
+
 /// A master's answer to one `PSYNC <id> <offset>`, with the state it was decided on, so that a
-/// checker can hold it against the rule of REDIS-REPLICATION.md §4.4.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// checker can hold it against the rule of REDIS-REPLICATION.md §4.4 and the page can show it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PsyncDecision {
+    /// The replica's listening port (`REPLCONF listening-port`), 0 if it gave none.
+    pub replica_port: u16,
     /// The replication id asked for.
     pub id: String,
     /// The offset asked for.
@@ -64,6 +87,10 @@ pub struct PsyncDecision {
     pub backlog: Option<(i64, i64)>,
     /// Whether `+CONTINUE` was answered.
     pub accepted: bool,
+    /// Why.
+    pub reason: PsyncReason,
+    /// Backlog bytes sent after `+CONTINUE` (`master_repl_offset + 1 - offset`), else 0.
+    pub bytes: i64,
 }
 
 /// Where the BGSAVE child writes.
@@ -152,8 +179,19 @@ impl Node {
             bytes.extend(encode_command(&[b"SELECT".to_vec(), db.to_string().into_bytes()]));
             self.slaveseldb = db as i64;
         }
+        let start = self.master_repl_offset + 1;
+        let command_at = start + bytes.len() as i64;
         bytes.extend(encode_command(argv));
         self.feed_stream(&bytes);
+        if command_at > start {
+            self.note_propagated(&[b"SELECT".to_vec(), db.to_string().into_bytes()], db, start, command_at - 1);
+        }
+        self.note_propagated(argv, db, command_at, self.master_repl_offset);
+    }
+
+    fn note_propagated(&mut self, argv: &[Vec<u8>], db: usize, start: i64, end: i64) {
+        let label = crate::resp::label_args(argv);
+        self.note(crate::node::Note::Propagated { label, db, start, end });
     }
 
     /// Appends raw stream bytes to the backlog, advances `master_repl_offset`, and sends them to
@@ -264,7 +302,7 @@ impl Node {
         if let Some(p) = self.peer_mut(conn) {
             p.cursor = Some(from + data.len() as i64);
         }
-        self.send(conn, data);
+        self.send_stream(conn, data, from);
     }
 
     /// A replica's socket has room again: continue its RDB, then its stream.
@@ -520,38 +558,54 @@ impl Node {
 
     /// §4.4: accept a partial resync, or say why not.
     fn try_partial_resync(&mut self, conn: ConnId, id: &str, from: i64) -> bool {
-        let accepted = self.decide_partial_resync(conn, id, from);
         let b = self.backlog.as_ref();
-        self.psync_decisions.push_back(PsyncDecision {
+        let mut decision = PsyncDecision {
+            replica_port: self.conns.get(&conn).map_or(0, |c| c.listening_port),
             id: id.to_string(),
             offset: from,
             replid: self.replid.clone(),
             replid2: self.replid2.clone(),
             second_offset: self.second_replid_offset,
             backlog: b.map(|b| (b.first_byte(), b.first_byte() + b.histlen())),
-            accepted,
-        });
+            accepted: false,
+            reason: PsyncReason::FullRequested,
+            bytes: 0,
+        };
+        decision.reason = self.decide_partial_resync(conn, id, from);
+        decision.accepted = decision.reason == PsyncReason::Continue;
+        if decision.accepted {
+            decision.bytes = self.master_repl_offset + 1 - from;
+        }
+        let accepted = decision.accepted;
+        self.note(crate::node::Note::Psync(Box::new(decision)));
         accepted
     }
 
-    fn decide_partial_resync(&mut self, conn: ConnId, id: &str, from: i64) -> bool {
+    fn decide_partial_resync(&mut self, conn: ConnId, id: &str, from: i64) -> PsyncReason {
         let name = self.replica_name(conn);
         let same = id.eq_ignore_ascii_case(&self.replid);
         let second = id.eq_ignore_ascii_case(&self.replid2) && from <= self.second_replid_offset;
         if !same && !second {
-            if id == "?" {
+            return if id == "?" {
                 self.log('*', format!("Full resync requested by replica {name}"));
+                PsyncReason::FullRequested
             } else if id.eq_ignore_ascii_case(&self.replid2) {
                 let (x, y) = (from, self.second_replid_offset);
                 self.log('*', format!("Partial resynchronization not accepted: Requested offset for second ID was {x}, but I can reply up to {y}"));
+                PsyncReason::PastSecondOffset
             } else {
                 let (a, b) = (self.replid.clone(), self.replid2.clone());
                 self.log('*', format!("Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{id}', my replication IDs are '{a}' and '{b}')"));
-            }
-            return false;
+                PsyncReason::IdMismatch
+            };
         }
-        let covered = self.backlog.as_ref().is_some_and(|b| b.covers(from));
-        if !covered {
+        let reason = match self.backlog.as_ref() {
+            None => PsyncReason::NoBacklog,
+            Some(b) if from < b.first_byte() => PsyncReason::BeforeBacklog,
+            Some(b) if !b.covers(from) => PsyncReason::AfterBacklog,
+            Some(_) => PsyncReason::Continue,
+        };
+        if reason != PsyncReason::Continue {
             self.log(
                 '*',
                 format!(
@@ -562,7 +616,7 @@ impl Node {
                 let off = self.master_repl_offset;
                 self.log('#', format!("Warning: replica {name} tried to PSYNC with an offset ({from}) that is greater than the master replication offset ({off})"));
             }
-            return false;
+            return reason;
         }
         let psync2 = self.conns.get(&conn).is_some_and(|c| c.capa_psync2);
         let now = self.now;
@@ -575,7 +629,7 @@ impl Node {
         let k = self.master_repl_offset + 1 - from;
         self.flush_replica(conn);
         self.log('*', format!("Partial resynchronization request from {name} accepted. Sending {k} bytes of backlog starting from offset {from}."));
-        true
+        PsyncReason::Continue
     }
 
     /// Forks the child for the replicas waiting in WAIT_BGSAVE_START (§3.4).

@@ -141,6 +141,29 @@ fn tty(frame: &Frame, prefix: &str, out: &mut String) {
     }
 }
 
+/// Bytes shortened for a label (the wire view, the trace): printable ASCII as is, `\r`, `\n`
+/// and `\xHH` escapes, at most 32 bytes and an ellipsis.
+pub fn printable(a: &[u8]) -> String {
+    let mut s = String::new();
+    for &c in a.iter().take(32) {
+        match c {
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            0x20..=0x7e => s.push(c as char),
+            _ => s.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    if a.len() > 32 {
+        s.push('…');
+    }
+    s
+}
+
+/// A command's arguments as one label: each [`printable`], separated by spaces.
+pub fn label_args<A: AsRef<[u8]>>(args: &[A]) -> String {
+    args.iter().map(|a| printable(a.as_ref())).collect::<Vec<_>>().join(" ")
+}
+
 /// Quotes bytes as redis-cli's `sdscatrepr`: printable ASCII as is, the usual escapes, `\xHH` else.
 fn repr(b: &[u8], out: &mut String) {
     out.push('"');

@@ -14,7 +14,7 @@ mod format;
 mod parse;
 mod split;
 
-pub use format::{format_reply, format_reply_for};
+pub use format::{format_reply, format_reply_for, label_args, printable};
 pub use parse::{parse_command, parse_frame, Parsed};
 pub use split::{split_args, SplitError};
 

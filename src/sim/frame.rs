@@ -56,6 +56,8 @@ pub struct NodeFrame {
     pub paused: bool,
     /// Keys per database, for the databases that hold any: `(db, keys)`.
     pub keyspace: Vec<(usize, usize)>,
+    /// The write load running on it, in writes per second (0: none).
+    pub load: u64,
 }
 
 /// A replication link: a node configured as a replica of `host:port`.
@@ -91,6 +93,10 @@ pub struct LinkFrame {
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
+    /// Its number in the run (the page asks for its bytes with it).
+    pub id: u64,
+    /// The replication offset of its first byte, when it carries a master's stream.
+    pub offset: Option<i64>,
     /// Sender.
     pub from: Peer,
     /// Receiver.
@@ -134,6 +140,8 @@ pub struct SentinelFrame {
     pub view: SentinelView,
     /// Its partition group while the network is partitioned.
     pub group: Option<u32>,
+    /// The node listening where it sees the master, if one is in the lab.
+    pub master: Option<usize>,
 }
 
 impl World {
@@ -146,9 +154,18 @@ impl World {
                 let slot = &self.nodes[i];
                 let mut view = slot.node.view();
                 view.index = i;
+                for r in &mut view.replicas {
+                    r.node = self.node_across(Peer::Node(i), r.conn);
+                }
                 let keyspace =
                     slot.node.keyspace().dbs().filter(|(_, db)| !db.is_empty()).map(|(d, db)| (d, db.len())).collect();
-                NodeFrame { view, up: slot.up, paused: slot.up && slot.node.is_paused(), keyspace }
+                NodeFrame {
+                    view,
+                    up: slot.up,
+                    paused: slot.up && slot.node.is_paused(),
+                    keyspace,
+                    load: self.load_rate(i),
+                }
             })
             .collect();
         let links = nodes.iter().filter_map(|n| self.link_frame(n, &nodes)).collect();
@@ -156,7 +173,8 @@ impl World {
             .filter_map(|j| {
                 let view = self.sentinel_view(j)?;
                 let group = partitioned.then(|| self.sentinel_groups.get(j).copied().unwrap_or(0));
-                Some(SentinelFrame { view, group })
+                let master = self.node_at(&view.master_host, view.master_port);
+                Some(SentinelFrame { view, group, master })
             })
             .collect();
         let (messages, crowds) = self.wire_frame();
@@ -175,10 +193,7 @@ impl World {
     fn link_frame(&self, n: &NodeFrame, nodes: &[NodeFrame]) -> Option<LinkFrame> {
         let v = &n.view;
         let host = v.master_host.clone()?;
-        let master = match self.peer_at(&host, v.master_port) {
-            Some(Peer::Node(m)) if self.is_present(m) => Some(m),
-            _ => None,
-        };
+        let master = self.node_at(&host, v.master_port);
         let params = master.map_or(self.params, |m| self.params_between(v.index, m));
         let master_view = master.and_then(|m| nodes.iter().find(|f| f.view.index == m));
         let master_sees = master_view.and_then(|f| f.view.replicas.iter().find(|r| r.port == v.port)).map(|r| r.phase);
@@ -196,6 +211,25 @@ impl World {
         })
     }
 
+    /// The node at the other end of `peer`'s connection `conn`.
+    fn node_across(&self, peer: Peer, conn: crate::node::ConnId) -> Option<usize> {
+        let Some(super::Endpoint::Link(id, side)) = self.endpoints.get(&(peer, conn)) else {
+            return None;
+        };
+        match self.links.get(id)?.ends[1 - side].0 {
+            Peer::Node(n) => Some(n),
+            Peer::Sentinel(_) => None,
+        }
+    }
+
+    /// The node in the lab listening on `host:port`.
+    fn node_at(&self, host: &str, port: u16) -> Option<usize> {
+        match self.peer_at(host, port) {
+            Some(Peer::Node(m)) if self.is_present(m) => Some(m),
+            _ => None,
+        }
+    }
+
     fn wire_frame(&self) -> (Vec<Message>, Vec<Crowd>) {
         let mut messages = Vec::new();
         let mut crowds: Vec<Crowd> = Vec::new();
@@ -206,6 +240,8 @@ impl World {
                 for (k, s) in dir.segments.iter().enumerate() {
                     if k < MESSAGES_PER_DIRECTION {
                         messages.push(Message {
+                            id: s.id,
+                            offset: s.offset,
                             from: s.from,
                             to: s.to,
                             sent_at: s.sent_at,

@@ -13,6 +13,7 @@
 //! traffic with `sentinel-net`, so a promotion always reads as Sentinel's doing.
 
 pub mod frame;
+pub mod load;
 pub mod sentinel;
 pub mod session;
 pub mod sweep;
@@ -69,6 +70,10 @@ pub enum Peer {
 /// A chunk of bytes travelling one way on a link.
 #[derive(Clone, Debug)]
 pub struct Segment {
+    /// Its number in the run (the page asks for its bytes by it).
+    pub id: u64,
+    /// The replication offset of its first byte, when it carries a master's stream.
+    pub offset: Option<i64>,
     /// Sender.
     pub from: Peer,
     /// Receiver.
@@ -77,8 +82,8 @@ pub struct Segment {
     pub sent_at: Micros,
     /// When its last byte arrives.
     pub arrive_at: Micros,
-    /// The bytes.
-    pub data: Vec<u8>,
+    /// The bytes (shared with the store of recent bytes, see [`World::segment_bytes`]).
+    pub data: std::sync::Arc<Vec<u8>>,
     /// Decoded label.
     pub label: String,
     /// Decoded kind.
@@ -111,12 +116,15 @@ enum Event {
     Refused { node: Peer, conn: ConnId },
     Deliver { link: u64, side: usize },
     PeerClosed { link: u64, side: usize },
+    LoadTick { node: usize },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Endpoint {
     Console,
     Link(u64, usize),
+    /// A write load's client (its replies are dropped).
+    Load,
 }
 
 #[derive(Clone, Debug)]
@@ -161,7 +169,18 @@ pub struct World {
     psyncs: Option<Vec<(usize, crate::replication::master::PsyncDecision)>>,
     /// When set, every byte sent between two nodes is kept, per (from, to), for tests.
     transcripts: Option<BTreeMap<(usize, usize), Vec<u8>>>,
+    /// Segments sent so far (their ids).
+    next_segment: u64,
+    /// The bytes of the most recent segments, at most [`KEEP_BYTES`] of them, by segment id.
+    recent: imbl::OrdMap<u64, std::sync::Arc<Vec<u8>>>,
+    recent_bytes: usize,
+    /// Write loads (see [`load`]).
+    loads: Vec<load::Load>,
 }
+
+/// How many bytes of recent segments the world keeps for the page to show (the trace keeps
+/// every segment's label; the oldest bytes go first).
+pub const KEEP_BYTES: usize = 32 * 1024 * 1024;
 
 impl World {
     /// An empty world whose every random choice derives from `seed`.
@@ -185,6 +204,10 @@ impl World {
             version: 0,
             transcripts: None,
             psyncs: None,
+            next_segment: 0,
+            recent: imbl::OrdMap::new(),
+            recent_bytes: 0,
+            loads: Vec::new(),
         }
     }
 
@@ -526,11 +549,6 @@ impl World {
     /// Collects node `i`'s outputs and log lines and acts on them.
     fn drain(&mut self, i: usize) {
         self.drain_logs(i);
-        while let Some(d) = self.nodes[i].node.poll_psync_decision() {
-            if let Some(p) = self.psyncs.as_mut() {
-                p.push((i, d));
-            }
-        }
         let now_state = self.nodes[i].node.learner_state();
         if now_state != self.nodes[i].seen {
             for change in now_state.changes_from(&self.nodes[i].seen) {
@@ -605,12 +623,12 @@ impl World {
 
     fn output(&mut self, p: Peer, out: Output) {
         match out {
-            Output::Send { conn, data } => self.send(p, conn, data),
+            Output::Send { conn, data, offset } => self.send(p, conn, data, offset),
             Output::Connect { conn, host, port } => self.connect(p, conn, &host, port),
             Output::Close { conn } => self.close(p, conn),
-            Output::Note(Note::NotPropagated { command, replicas }) => {
+            Output::Note(note) => {
                 if let Peer::Node(i) = p {
-                    self.record(i, What::NotPropagated { command, replicas });
+                    self.note(i, note);
                 }
             }
         }
@@ -646,7 +664,22 @@ impl World {
         }
     }
 
-    fn send(&mut self, p: Peer, conn: ConnId, data: Vec<u8>) {
+    /// What a node tells the learner, into the trace.
+    fn note(&mut self, i: usize, note: Note) {
+        let what = match note {
+            Note::NotPropagated { command, replicas } => What::NotPropagated { command, replicas },
+            Note::Propagated { label, db, start, end } => What::Propagated { label, db, start, end },
+            Note::Psync(d) => {
+                if let Some(p) = self.psyncs.as_mut() {
+                    p.push((i, (*d).clone()));
+                }
+                What::Psync(d)
+            }
+        };
+        self.record(i, what);
+    }
+
+    fn send(&mut self, p: Peer, conn: ConnId, data: Vec<u8>, offset: Option<i64>) {
         match self.endpoints.get(&(p, conn)).copied() {
             Some(Endpoint::Console) => {
                 if let Peer::Node(i) = p {
@@ -656,15 +689,17 @@ impl World {
             // Like TCP, a large write reaches the peer in pieces, each as soon as it has crossed
             // the link, not all at once when its last byte arrives.
             Some(Endpoint::Link(id, side)) => {
+                let mut at = offset;
                 for chunk in data.chunks(SEGMENT_MAX) {
-                    self.send_segment(p, id, side, chunk.to_vec());
+                    self.send_segment(p, id, side, chunk.to_vec(), at);
+                    at = at.map(|o| o + chunk.len() as i64);
                 }
             }
-            None => {}
+            Some(Endpoint::Load) | None => {}
         }
     }
 
-    fn send_segment(&mut self, i: Peer, id: u64, side: usize, data: Vec<u8>) {
+    fn send_segment(&mut self, i: Peer, id: u64, side: usize, data: Vec<u8>, offset: Option<i64>) {
         let now = self.now;
         let Some(to) = self.links.get(&id).map(|l| l.ends[1 - side].0) else {
             return;
@@ -691,17 +726,23 @@ impl World {
         let label = labels.iter().map(|l| l.1.as_str()).collect::<Vec<_>>().join(" · ");
         let len = data.len();
         let kind = kind.unwrap_or(Kind::Stream);
+        self.next_segment += 1;
+        let seg = self.next_segment;
+        let data = std::sync::Arc::new(data);
         dir.segments.push_back(Segment {
+            id: seg,
+            offset,
             from: i,
             to,
             sent_at: start,
             arrive_at: arrive,
-            data,
+            data: data.clone(),
             label: label.clone(),
             kind,
         });
+        self.keep_bytes(seg, data);
         self.schedule(arrive, Event::Deliver { link: id, side });
-        self.record_link(i, to, What::Sent { from: i, to, label, bytes: len, kind });
+        self.record_link(i, to, What::Sent { from: i, to, label, bytes: len, kind, seg, offset });
     }
 
     fn connect(&mut self, i: Peer, conn: ConnId, host: &str, port: u16) {
@@ -742,7 +783,8 @@ impl World {
                 }
                 return;
             }
-            None => return,
+            // The load's client reconnects at its next tick.
+            Some(Endpoint::Load) | None => return,
         };
         let now = self.now;
         let (lat, other) = match self.links.get(&id) {
@@ -767,6 +809,7 @@ impl World {
     fn handle(&mut self, ev: Event) {
         let now = self.now;
         match ev {
+            Event::LoadTick { node } => self.load_tick(node),
             Event::Accept { link } => {
                 let Some(l) = self.links.get(&link) else {
                     return;
@@ -831,6 +874,8 @@ impl World {
                     bytes: seg.data.len(),
                     kind: seg.kind,
                     delivered,
+                    seg: seg.id,
+                    offset: seg.offset,
                 };
                 self.record_link(to, seg.from, what);
                 if let (true, Some(conn)) = (open, conn) {
@@ -1040,6 +1085,24 @@ impl World {
     /// True unless node `i` has crashed.
     pub fn is_up(&self, i: usize) -> bool {
         self.nodes.get(i).is_some_and(|s| s.up)
+    }
+
+    /// The bytes of segment `id`, if they are among the most recent [`KEEP_BYTES`].
+    pub fn segment_bytes(&self, id: u64) -> Option<&[u8]> {
+        self.recent.get(&id).map(|d| d.as_slice())
+    }
+
+    fn keep_bytes(&mut self, id: u64, data: std::sync::Arc<Vec<u8>>) {
+        self.recent_bytes += data.len();
+        self.recent.insert(id, data);
+        while self.recent_bytes > KEEP_BYTES {
+            let Some(oldest) = self.recent.get_min().map(|(k, _)| *k) else {
+                break;
+            };
+            if let Some(old) = self.recent.remove(&oldest) {
+                self.recent_bytes -= old.len();
+            }
+        }
     }
 
     /// Every segment still travelling.

@@ -627,7 +627,7 @@ impl Sentinel {
 
     fn push_send(&mut self, conn: ConnId, data: Vec<u8>) {
         if !data.is_empty() {
-            self.outputs.push_back(Output::Send { conn, data });
+            self.outputs.push_back(Output::Send { conn, data, offset: None });
         }
     }
 
@@ -1605,7 +1605,9 @@ impl Sentinel {
             link_up: i.slave_master_link_up,
             master_down: i.master_down,
         };
-        let (master_host, master_port) = self.master_addr();
+        // The master being monitored, as SENTINEL MASTERS lists it (with its down flags); during a
+        // failover's reconfiguration, get-master-addr-by-name already answers the promoted one.
+        let (master_host, master_port) = (self.master.host.clone(), self.master.port);
         SentinelView {
             index: 0,
             name: self.name.clone(),

@@ -61,6 +61,8 @@ pub enum Action {
     SentinelConsole(usize, String),
     /// Partition groups of the sentinels, one per sentinel.
     PartitionSentinels(Vec<u32>),
+    /// A write load on a node: writes per second (0 stops it).
+    Load(usize, u64),
 }
 
 /// A malformed action log: which part, and what is wrong.
@@ -304,6 +306,7 @@ impl Session {
                 }
                 Action::SentinelConsole(j, line) => vec!["C".into(), j.to_string(), escape(line)],
                 Action::PartitionSentinels(g) => vec!["P".into(), groups_text(g)],
+                Action::Load(n, rate) => vec!["w".into(), n.to_string(), rate.to_string()],
             };
             out.push(',');
             out.push_str(&args.join(","));
@@ -338,6 +341,7 @@ pub fn check_action(w: &World, a: &Action) -> Result<(), ActionError> {
         | Action::Restart(i)
         | Action::Pause(i, _)
         | Action::Import(i, _)
+        | Action::Load(i, _)
         | Action::AddSentinel(i, ..) => node(*i),
         Action::Cut(a, b) | Action::Link(a, b, ..) if a == b => Err(ActionError::SameNode(*a)),
         Action::Cut(a, b) | Action::Link(a, b, ..) => node(*a).and(node(*b)),
@@ -383,6 +387,7 @@ fn apply(w: &mut World, a: &Action) -> String {
         }
         Action::SentinelConsole(j, line) => return w.sentinel_console(*j, line),
         Action::PartitionSentinels(g) => w.partition_sentinels(g),
+        Action::Load(n, rate) => w.set_load(*n, *rate),
     }
     String::new()
 }
@@ -522,6 +527,10 @@ fn parse_log(log: &str) -> Result<ParsedLog, LogError> {
                 Action::SentinelConsole(j, unescape(f[3], &at)?)
             }
             Some("h") => want(2).map(|_| Action::Heal)?,
+            Some("w") => {
+                want(4)?;
+                Action::Load(idx(2)?, num(3, "rate")?)
+            }
             Some("k") => {
                 want(3)?;
                 Action::Crash(idx(2)?)

@@ -17,6 +17,7 @@ use super::wire::Kind;
 use super::Peer;
 pub use crate::node::Change;
 use crate::node::Micros;
+use crate::replication::master::PsyncDecision;
 
 /// The display name of node `i` ("A", "B", ...).
 pub fn node_name(i: usize) -> String {
@@ -52,10 +53,37 @@ pub enum What {
     Accept { server: Peer, client: Peer },
     /// `by` closes one of its connections, to `peer`.
     Close { by: Peer, peer: Peer },
-    /// A segment leaves `from` for `to`: `bytes` bytes, labelled from those bytes.
-    Sent { from: Peer, to: Peer, label: String, bytes: usize, kind: Kind },
+    /// A segment leaves `from` for `to`: `bytes` bytes, labelled from those bytes (`kind` is the
+    /// message's kind, serialised as `msgKind` beside the event's own group).
+    Sent {
+        from: Peer,
+        to: Peer,
+        label: String,
+        bytes: usize,
+        #[serde(rename = "msgKind")]
+        kind: Kind,
+        /// The segment's number: its `delivered` event has the same.
+        seg: u64,
+        /// The replication offset of its first byte, when it carries a master's stream.
+        offset: Option<i64>,
+    },
     /// A segment reaches `to`; `delivered` is false when its connection had closed meanwhile.
-    Delivered { from: Peer, to: Peer, label: String, bytes: usize, kind: Kind, delivered: bool },
+    Delivered {
+        from: Peer,
+        to: Peer,
+        label: String,
+        bytes: usize,
+        #[serde(rename = "msgKind")]
+        kind: Kind,
+        delivered: bool,
+        seg: u64,
+        offset: Option<i64>,
+    },
+    /// The node, a master, answered a PSYNC (REDIS-REPLICATION.md §4.4): what was asked, what
+    /// it held, its verdict and why.
+    Psync(Box<PsyncDecision>),
+    /// A command entered the node's replication stream at offsets `start..=end`.
+    Propagated { label: String, db: usize, start: i64, end: i64 },
     /// Something the learner watches changed on the node.
     State(Change),
     /// The node was stopped for `ms` of virtual time (SIGSTOP, then SIGCONT).
@@ -82,6 +110,8 @@ pub enum What {
     SentinelPartition { groups: Vec<u32> },
     /// Every partition was removed.
     Healed,
+    /// A write load of `rate` writes per second was started on the node (0: stopped).
+    Load { rate: u64 },
     /// The node changed its dataset with a command that Redis does not propagate (`DEBUG
     /// POPULATE`): its replicas will not get the change.
     NotPropagated { command: String, replicas: usize },
@@ -116,6 +146,8 @@ impl TraceEvent {
             What::Sent { .. } | What::Delivered { .. } if self.sentinel_traffic() => "sentinel-net",
             What::Sent { .. } | What::Delivered { .. } => "net",
             What::State(_) | What::Paused { .. } | What::NotPropagated { .. } => "state",
+            What::Psync(_) => "psync",
+            What::Propagated { .. } => "stream",
             What::Crashed
             | What::Restarted
             | What::ShutDown
@@ -126,7 +158,8 @@ impl TraceEvent {
             | What::Cut { .. }
             | What::Partition { .. }
             | What::SentinelPartition { .. }
-            | What::Healed => "fault",
+            | What::Healed
+            | What::Load { .. } => "fault",
         }
     }
 
@@ -173,6 +206,17 @@ impl TraceEvent {
             What::Partition { groups } => format!("partition {groups:?}"),
             What::SentinelPartition { groups } => format!("sentinel partition {groups:?}"),
             What::Healed => "partition healed".into(),
+            What::Load { rate } => format!("{name}: write load {rate}/s"),
+            What::Psync(d) => {
+                let verdict = if d.accepted { format!("+CONTINUE, {} bytes", d.bytes) } else { "+FULLRESYNC".into() };
+                format!(
+                    "{name} answers PSYNC {} {} from :{}: {verdict} ({:?})",
+                    d.id, d.offset, d.replica_port, d.reason
+                )
+            }
+            What::Propagated { label, db, start, end } => {
+                format!("{name} propagates {label} (db {db}) at {start}..={end}")
+            }
             What::NotPropagated { command, replicas } => {
                 format!("{name}: {command} changed the dataset and is not propagated to its {replicas} replica(s)")
             }

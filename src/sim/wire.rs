@@ -5,7 +5,7 @@
 //! connection: RESP frames, inline commands, keepalive newlines, and, once `+FULLRESYNC` (or a
 //! legacy `SYNC` in the other direction) announces it, the RDB payload with either framing.
 
-use crate::resp::{parse_frame, Frame, Parsed};
+use crate::resp::{label_args, parse_frame, printable, Frame, Parsed};
 
 /// What a message is, for colouring and filtering.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -48,24 +48,8 @@ impl Default for WireDecoder {
     }
 }
 
-fn printable(a: &[u8]) -> String {
-    let mut s = String::new();
-    for &c in a.iter().take(32) {
-        match c {
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            0x20..=0x7e => s.push(c as char),
-            _ => s.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    if a.len() > 32 {
-        s.push('…');
-    }
-    s
-}
-
 fn command_label(args: &[Vec<u8>]) -> (Kind, String) {
-    let text = args.iter().map(|a| printable(a)).collect::<Vec<_>>().join(" ");
+    let text = label_args(args);
     let name = args.first().map(|a| a.as_slice()).unwrap_or(b"");
     let sub = args.get(1).map(|a| a.to_ascii_lowercase()).unwrap_or_default();
     let kind = if name == b"ping" {

@@ -89,6 +89,16 @@ pub fn parse_rdb(bytes: &[u8]) -> Result<ParsedRdb, JsValue> {
     crate::rdb::read_rdb(bytes).map(ParsedRdb).map_err(|e| coded("bad-rdb", &format!("Bad RDB file: {e}")))
 }
 
+/// The parts of a `dump.rdb` (header, AUX fields, opcodes, keys, EOF, CRC-64) that overlap bytes
+/// `from..to`: `[{start, end, kind, label}]`, for a hex view. A file that is not valid gives
+/// its parts as far as it is valid.
+#[wasm_bindgen(js_name = rdbSections)]
+pub fn rdb_sections(bytes: &[u8], from: usize, to: usize) -> Result<JsValue, JsValue> {
+    let (sections, _) = crate::rdb::rdb_sections(bytes);
+    let shown: Vec<_> = sections.into_iter().filter(|s| s.end > from && s.start < to).collect();
+    to_js(&shown).map_err(Into::into)
+}
+
 /// A JavaScript `Error` with a `code` property the page translates.
 fn coded(code: &str, message: &str) -> JsValue {
     let e = js_sys::Error::new(message);
@@ -246,6 +256,13 @@ impl Lab {
         to_js(&self.world().node(i).browse(db, pattern, offset, count.min(1000))).map_err(Into::into)
     }
 
+    /// The bytes of segment `id` (a message on the wire or in the trace), if the world still
+    /// keeps them (the most recent `KEEP_BYTES`).
+    #[wasm_bindgen(js_name = messageBytes)]
+    pub fn message_bytes(&self, id: f64) -> Option<Vec<u8>> {
+        self.world().segment_bytes(id as u64).map(<[u8]>::to_vec)
+    }
+
     /// The console lines typed on node `i` so far in this timeline, with their replies:
     /// `[{timeUs, line, reply}]` (a shared run's consoles show what was typed).
     #[wasm_bindgen(js_name = consoleHistory)]
@@ -362,6 +379,14 @@ impl Lab {
     pub fn import_rdb(&mut self, i: usize, bytes: &[u8]) -> Result<(), JsValue> {
         crate::rdb::read_rdb(bytes).map_err(|e| coded("bad-rdb", &format!("Bad RDB file: {e}")))?;
         self.act(Action::Import(i, bytes.to_vec())).map(drop)
+    }
+
+    /// Starts a write load of `per_sec` writes per second on node `i` (`SET load:<n> <n>`,
+    /// pipelined every 10 ms); 0 stops it.
+    #[wasm_bindgen(js_name = setLoad)]
+    pub fn set_load(&mut self, i: usize, per_sec: f64) -> Result<(), JsValue> {
+        let rate = if per_sec.is_finite() && per_sec > 0.0 { per_sec as u64 } else { 0 };
+        self.act(Action::Load(i, rate)).map(drop)
     }
 
     /// Resets every connection between nodes `a` and `b` (bytes in flight are lost).

@@ -27,6 +27,10 @@ import { EventLog } from './views/eventlog.js';
 import { Inspector } from './views/inspector.js';
 import { Sentinels, SENTINEL_QUORUM, SENTINEL_DOWN_AFTER_MS, SENTINEL_FAILOVER_TIMEOUT_MS } from './views/sentinels.js';
 import { Timeline } from './views/timeline.js';
+import { BufferView } from './views/buffer.js';
+import { MessageView } from './views/message.js';
+import { SequenceDiagram } from './views/sequence.js';
+import { KIND_COLORS } from './views/stage.js';
 import { Popover } from './views/menu.js';
 import { namesOf, announcement } from './views/describe.js';
 
@@ -41,6 +45,10 @@ export const PAUSE_MS = 5000;
 const NARROW_PX = 760;
 const LANG_KEY = 'redis-repl-lab.lang';
 const CLIPBOARD_TIMEOUT_MS = 2000;
+/** Commands kept per node for the buffer view's stream row. */
+const STREAM_KEPT = 200;
+/** Write loads offered in a node's menu (writes per second). */
+const LOAD_RATES = [10, 100, 1000];
 
 export class RedisReplLab extends HTMLElement {
   static get observedAttributes() {
@@ -71,6 +79,8 @@ export class RedisReplLab extends HTMLElement {
     this.dirty = false;
     this.resumeAfterDrag = false;
     this.peerNames = { node: new Map(), sentinel: new Map() };
+    this.streams = new Map(); // node -> its latest propagated commands (typed events)
+    this.psyncs = new Map(); // node -> the last PSYNC it answered (a typed event)
     this.readyPromise = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -154,20 +164,37 @@ export class RedisReplLab extends HTMLElement {
     this.inspector = new Inspector(this.ctx);
     this.sentinels = new Sentinels(this.ctx);
     this.timeline = new Timeline(this.ctx);
+    this.buffer = new BufferView(this.ctx);
+    this.message = new MessageView(this.ctx);
+    this.sequence = new SequenceDiagram(this.ctx, KIND_COLORS);
 
+    // The side panel's tabs: what is shown about the selected node.
+    this.sideViews = { inspector: this.inspector, buffer: this.buffer, message: this.message, sentinels: this.sentinels };
     this.sideTabs = h('div', { class: 'tabs', role: 'tablist' });
-    this.sideTabInspector = h('button', { type: 'button', role: 'tab', class: 'tab', 'data-testid': 'tab-inspector' });
-    this.sideTabSentinels = h('button', { type: 'button', role: 'tab', class: 'tab', 'data-testid': 'tab-sentinels' });
-    this.sideTabs.append(this.sideTabInspector, this.sideTabSentinels);
-    this.sideTabInspector.addEventListener('click', () => this.showSide('inspector'));
-    this.sideTabSentinels.addEventListener('click', () => this.showSide('sentinels'));
+    this.sideTabButtons = new Map();
+    for (const name of Object.keys(this.sideViews)) {
+      const b = h('button', { type: 'button', role: 'tab', class: 'tab', 'data-testid': `tab-${name}` });
+      b.addEventListener('click', () => this.showSide(name));
+      this.sideTabButtons.set(name, b);
+      this.sideTabs.append(b);
+    }
+    // The dock's right half: the event log or the sequence diagram.
+    this.logTabs = h('div', { class: 'tabs', role: 'tablist' });
+    this.logTabButtons = new Map();
+    for (const name of ['log', 'sequence']) {
+      const b = h('button', { type: 'button', role: 'tab', class: 'tab', 'data-testid': `tab-${name}` });
+      b.addEventListener('click', () => this.showLogPane(name));
+      this.logTabButtons.set(name, b);
+      this.logTabs.append(b);
+    }
 
     this.phoneTabs = h('nav', { class: 'phone-tabs', role: 'tablist', 'data-testid': 'phone-tabs' });
     this.panes = {
       stage: h('div', { class: 'pane pane--stage', 'data-pane': 'stage' }, this.partitionBar, this.stage.root),
-      side: h('div', { class: 'pane pane--side', 'data-pane': 'side' }, this.sideTabs, this.inspector.root, this.sentinels.root),
+      side: h('div', { class: 'pane pane--side', 'data-pane': 'side' }, this.sideTabs,
+        ...Object.values(this.sideViews).map((v) => v.root)),
       console: h('div', { class: 'pane pane--console', 'data-pane': 'console' }, this.consoles.root),
-      log: h('div', { class: 'pane pane--log', 'data-pane': 'log' }, this.log.root),
+      log: h('div', { class: 'pane pane--log', 'data-pane': 'log' }, this.logTabs, this.log.root, this.sequence.root),
     };
     this.phoneButtons = new Map();
     for (const name of ['stage', 'console', 'side', 'log']) {
@@ -215,6 +242,7 @@ export class RedisReplLab extends HTMLElement {
     });
     this.setLanguage(this.attrLanguage(), false);
     this.showSide('inspector');
+    this.showLogPane('log');
     this.showPane('stage');
   }
 
@@ -230,10 +258,16 @@ export class RedisReplLab extends HTMLElement {
 
   showSide(name) {
     this.sideShown = name;
-    this.inspector.root.hidden = name !== 'inspector';
-    this.sentinels.root.hidden = name !== 'sentinels';
-    setAttr(this.sideTabInspector, 'aria-selected', name === 'inspector' ? 'true' : 'false');
-    setAttr(this.sideTabSentinels, 'aria-selected', name === 'sentinels' ? 'true' : 'false');
+    for (const [n, view] of Object.entries(this.sideViews)) view.root.hidden = n !== name;
+    for (const [n, b] of this.sideTabButtons) setAttr(b, 'aria-selected', n === name ? 'true' : 'false');
+    if (this.frame) this.render();
+  }
+
+  showLogPane(name) {
+    this.log.root.hidden = name !== 'log';
+    this.sequence.root.hidden = name !== 'sequence';
+    for (const [n, b] of this.logTabButtons) setAttr(b, 'aria-selected', n === name ? 'true' : 'false');
+    if (this.frame) this.render();
   }
 
   // ----- language -----
@@ -289,9 +323,10 @@ export class RedisReplLab extends HTMLElement {
     setText(this.partitionApply, t('partition.apply'));
     setText(this.partitionCancel, t('partition.cancel'));
     setText(this.partitionText, t('partition.help'));
-    setText(this.sideTabInspector, t('tabs.inspector'));
-    setText(this.sideTabSentinels, t('tabs.sentinels'));
+    for (const [n, b] of this.sideTabButtons) setText(b, t(`tabs.${n}`));
+    for (const [n, b] of this.logTabButtons) setText(b, t(`tabs.${n}`));
     setAttr(this.sideTabs, 'aria-label', t('tabs.side'));
+    setAttr(this.logTabs, 'aria-label', t('tabs.dock'));
     setAttr(this.phoneTabs, 'aria-label', t('tabs.phone'));
     for (const [n, b] of this.phoneButtons) setText(b, t(`tabs.${n}`));
     if (this.bannerKey) setText(this.bannerTitle, t(this.bannerKey));
@@ -301,6 +336,9 @@ export class RedisReplLab extends HTMLElement {
     this.inspector.relabel();
     this.sentinels.relabel();
     this.timeline.relabel();
+    this.buffer.relabel();
+    this.message.relabel();
+    this.sequence.relabel();
     if (this.frame) this.render();
   }
 
@@ -363,8 +401,10 @@ export class RedisReplLab extends HTMLElement {
   sharedLog() {
     if (this.hasAttribute('url-state') && location.hash.startsWith('#log=')) {
       const raw = location.hash.slice('#log='.length);
-      // Links copied before the log was put in the fragment raw were percent-encoded once more.
-      return raw.includes('%25') ? decodeURIComponent(raw) : raw;
+      // A link copied from the page before it put the log in the fragment as it is (and before
+      // logs ended with ';t=') was percent-encoded a second time.
+      const legacy = !raw.includes(';t=') && raw.includes('%25');
+      return legacy ? decodeURIComponent(raw) : raw;
     }
     const attr = this.getAttribute('log');
     return attr && attr.trim() !== '' ? attr.trim() : null;
@@ -441,22 +481,22 @@ export class RedisReplLab extends HTMLElement {
 
   apply(r) {
     this.nowMs = r.nowMs;
+    if (r.horizonMs * 1000 < this.horizonUs) {
+      // Acting in the past forked the run: what was recorded after now is gone.
+      this.marks = this.marks.filter((m) => m.timeUs <= r.horizonMs * 1000);
+    }
+    this.horizonUs = r.horizonMs * 1000;
     if (r.frame) {
       const f = r.frame;
       if (f.generation !== this.generation) {
         this.generation = f.generation;
         this.worldReplaced(r.nowMs);
       }
-      if (f.horizonUs < this.horizonUs) {
-        // Acting in the past forked the run: what was recorded after now is gone.
-        this.marks = this.marks.filter((m) => m.timeUs <= f.horizonUs);
-      }
-      this.horizonUs = f.horizonUs;
       this.frame = f;
       this.peerNames = namesOf(f, this.peerNames);
       if (r.truncate !== null) this.log.truncate(r.truncate);
       this.events(r.events, r.skipped);
-      const live = r.nowMs * 1000 >= f.horizonUs - 500;
+      const live = r.nowMs * 1000 >= this.horizonUs - 500;
       for (const [node, replies] of r.late) {
         const c = this.consoles.get(node);
         if (c && live) for (const reply of replies) c.printReply(reply, 'late');
@@ -469,7 +509,16 @@ export class RedisReplLab extends HTMLElement {
   events(list, skipped) {
     if (skipped > 0) this.log.skipped(skipped);
     this.log.add(list);
+    this.sequence.add(list);
     for (const ev of list) {
+      if (ev.type === 'propagated') {
+        const kept = this.streams.get(ev.node) || [];
+        kept.push(ev);
+        if (kept.length > STREAM_KEPT) kept.splice(0, kept.length - STREAM_KEPT);
+        this.streams.set(ev.node, kept);
+      } else if (ev.type === 'psync') {
+        this.psyncs.set(ev.node, ev);
+      }
       const mark = markOf(ev);
       if (mark && ev.timeUs >= (this.marks.length ? this.marks[this.marks.length - 1].timeUs : 0) && !this.marks.some((m) => m.seq === ev.seq)) {
         this.marks.push({ seq: ev.seq, timeUs: ev.timeUs, kind: mark, node: ev.node, label: '' });
@@ -487,6 +536,11 @@ export class RedisReplLab extends HTMLElement {
   /** A seek restored a checkpoint: late replies belong to another timeline; mark the jump. */
   worldReplaced(nowMs) {
     this.consoles.markAll(this.words.t('console.seek', { seconds: (nowMs / 1000).toFixed(3) }));
+    // What was traced after now belongs to a future that may not happen again.
+    const nowUs = nowMs * 1000;
+    this.sequence.forget(nowUs);
+    for (const [node, kept] of this.streams) this.streams.set(node, kept.filter((e) => e.timeUs <= nowUs));
+    for (const [node, ev] of this.psyncs) if (ev.timeUs > nowUs) this.psyncs.delete(node);
   }
 
   render() {
@@ -498,9 +552,12 @@ export class RedisReplLab extends HTMLElement {
     this.consoles.update(f);
     this.log.updateNodes(f.nodes);
     if (this.selectedIndex !== null && !f.nodes.some((n) => n.index === this.selectedIndex)) this.select(f.nodes.length ? f.nodes[0].index : null);
-    this.inspector.update(f);
+    // Only the side view on screen is drawn (the others catch up when shown).
+    if (this.sideShown === 'inspector') this.inspector.update(f);
+    else if (this.sideShown === 'buffer') this.buffer.update(f);
     this.sentinels.update(f.sentinels);
-    this.timeline.update(this.nowMs, Math.max(f.horizonUs / 1000, this.nowMs), this.marks.map((m) => ({ ...m, label: this.words.t(`mark.${m.kind}`) })));
+    if (!this.sequence.root.hidden) this.sequence.update(f, nowUs);
+    this.timeline.update(this.nowMs, this.horizonUs / 1000, this.marks.map((m) => ({ ...m, label: this.words.t(`mark.${m.kind}`) })));
     this.renderPartitionButton();
     this.addButton.disabled = f.nodes.length >= 8;
   }
@@ -674,8 +731,7 @@ export class RedisReplLab extends HTMLElement {
   /** Moves virtual time to `ms`, back or forward within the recorded run. */
   async seek(ms) {
     await this.readyPromise;
-    const horizon = this.horizonUs / 1000;
-    const target = Math.min(Math.max(Number(ms) || 0, 0), Math.max(horizon, this.nowMs));
+    const target = Math.min(Math.max(Number(ms) || 0, 0), this.horizonUs / 1000);
     if (Math.abs(target - this.nowMs) < 0.0005) return this.nowMs;
     if (target < this.nowMs) {
       this.resumeAfterDrag = false;
@@ -736,6 +792,13 @@ export class RedisReplLab extends HTMLElement {
       },
       share: () => lab.share().catch((e) => lab.report(e)),
       importFile: (i, file) => lab.importFile(i, file),
+      lastPsync: (i) => lab.psyncs.get(i) || null,
+      recentStream: (i) => lab.streams.get(i) || [],
+      openMessage: (meta) => lab.openMessage(meta),
+      openSegment: (seg) => {
+        const s = lab.sequence.segments.get(seg);
+        if (s) lab.openMessage(s);
+      },
     };
   }
 
@@ -770,9 +833,10 @@ export class RedisReplLab extends HTMLElement {
     const t = (k, p) => this.words.t(k, p);
     const others = this.frame.nodes.filter((x) => x.index !== i);
     const replicating = n.role === 'slave';
+    const link = this.frame.links.find((l) => l.replica === i);
     const items = [{ heading: t('menu.replicaOf') }];
     for (const o of others) {
-      const current = replicating && n.masterHost === o.host && n.masterPort === o.port;
+      const current = Boolean(link) && link.master === o.index;
       items.push({
         label: t('menu.replicaOfNode', { name: o.name, addr: `${o.host}:${o.port}` }),
         disabled: current,
@@ -786,11 +850,39 @@ export class RedisReplLab extends HTMLElement {
       ? { label: t('menu.crash'), testid: 'menu-crash', run: () => this.fault('crash', [i], 'announce.crashed', n.name) }
       : { label: t('menu.restart'), testid: 'menu-restart', run: () => this.fault('restart', [i], 'announce.restarted', n.name) });
     items.push({ label: t('menu.pause', { seconds: PAUSE_MS / 1000 }), disabled: !n.up || n.paused, testid: 'menu-pause', run: () => this.fault('pauseNode', [i, PAUSE_MS], 'announce.paused', n.name) });
+    items.push({ heading: t('menu.load') });
+    const rate = n.load;
+    for (const r of LOAD_RATES) {
+      items.push({ label: t('menu.loadRate', { n: this.words.n(r) }), disabled: rate === r || !n.up, testid: `menu-load-${r}`, run: () => this.fault('setLoad', [i, r], 'announce.load', n.name) });
+    }
+    items.push({ label: t('menu.loadStop'), testid: 'menu-load-0', run: () => this.fault('setLoad', [i, 0], 'announce.loadStopped', n.name) });
     items.push({ heading: t('menu.data') });
     items.push({ label: t('menu.export'), testid: 'menu-export', run: () => this.exportRdb(i) });
+    items.push({ label: t('menu.hex'), testid: 'menu-hex', run: () => this.openRdbHex(i) });
     items.push({ label: t('menu.import'), testid: 'menu-import', run: () => this.pickRdb(i) });
     items.push({ label: t('menu.remove'), testid: 'menu-remove', run: () => this.removeNode(i).catch((e) => this.report(e)) });
     this.menus.menu(anchor, t('node.menu', { name: n.name }), items);
+  }
+
+  /** Shows a message (a segment on the wire or in the trace) in the side panel's Message tab. */
+  openMessage(meta) {
+    const m = meta.seg !== undefined ? meta : { ...meta, seg: meta.id };
+    this.showSide('message');
+    this.showPane('side');
+    this.message.openSegment(m);
+  }
+
+  /** Shows node `i`'s dump.rdb in hex, its parts marked by the engine's reading of it. */
+  async openRdbHex(i) {
+    try {
+      const bytes = await this.call('exportRdb', [i]);
+      const sections = await this.engine.request({ op: 'rdbSections', bytes, from: 0, to: bytes.length });
+      this.showSide('message');
+      this.showPane('side');
+      this.message.openRdb(`dump-${this.peerNames.node.get(i) ?? i}.rdb`, bytes, sections);
+    } catch (err) {
+      this.report(err);
+    }
   }
 
   async fault(name, args, announceKey, nodeName) {
@@ -887,10 +979,9 @@ export class RedisReplLab extends HTMLElement {
   async addSentinel() {
     const f = this.frame;
     // A new sentinel watches the master the others watch (the first up master when none yet).
-    let master = null;
     const last = f.sentinels[f.sentinels.length - 1];
-    if (last) master = f.nodes.find((n) => n.host === last.masterHost && n.port === last.masterPort);
-    if (!master) master = f.nodes.find((n) => n.role === 'master' && n.up) || f.nodes[0];
+    const watched = last && last.master !== null ? f.nodes.find((n) => n.index === last.master) : null;
+    const master = watched || f.nodes.find((n) => n.role === 'master' && n.up) || f.nodes[0];
     const j = await this.act('addSentinel', [master.index, SENTINEL_QUORUM, SENTINEL_DOWN_AFTER_MS, SENTINEL_FAILOVER_TIMEOUT_MS]);
     this.announce(this.words.t('sentinels.announce.added', { name: this.peerNames.sentinel.get(j) ?? `S${j + 1}`, master: master.name }));
   }
@@ -989,6 +1080,8 @@ function markOf(ev) {
       if (ev.change === 'replState' && ev.to === 'sync') return 'sync';
       if (ev.change === 'role') return 'role';
       return null;
+    case 'psync':
+      return ev.accepted ? 'continue' : null;
     default:
       return null;
   }

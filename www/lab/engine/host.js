@@ -10,11 +10,11 @@
 /** Facade methods a request may call that change the run (recorded in the journal). */
 const ACTIONS = new Set([
   'addNode', 'removeNode', 'command', 'cut', 'partition', 'heal', 'crash', 'restart', 'pauseNode',
-  'setLink', 'setLinks', 'importRdb', 'addSentinel', 'sentinelCommand', 'partitionSentinels',
+  'setLink', 'setLinks', 'importRdb', 'addSentinel', 'sentinelCommand', 'partitionSentinels', 'setLoad',
 ]);
 
 /** Facade methods a request may call that only read. */
-const READS = new Set(['info', 'keys', 'consoleHistory', 'exportRdb', 'actionLog', 'traceDigest']);
+const READS = new Set(['info', 'keys', 'consoleHistory', 'exportRdb', 'actionLog', 'traceDigest', 'messageBytes']);
 
 /** The longest a single tick may advance virtual time (ms): a hidden tab comes back in steps. */
 const MAX_ADVANCE_MS = 60_000;
@@ -49,6 +49,7 @@ export class EngineHost {
         this.journal.push({ atMs: this.lab.now(), op: 'seek', args: [req.ms] });
         return this.lab.now();
       case 'call': return this.call(req.name, req.args || []);
+      case 'rdbSections': return this.glue.rdbSections(req.bytes, req.from, req.to);
       default: throw { message: `unknown request ${req.op}`, code: 'bad-request' };
     }
   }
@@ -102,7 +103,7 @@ export class EngineHost {
     const generation = lab.generation();
     const changed = force || version !== this.seen.version || generation !== this.seen.generation;
     this.seen = { version, generation };
-    const out = { nowMs: lab.now(), version, generation, frame: null, events: [], truncate: null, skipped: 0, late: [] };
+    const out = { nowMs: lab.now(), horizonMs: lab.horizon(), version, generation, frame: null, events: [], truncate: null, skipped: 0, late: [] };
     if (!changed) return out;
     out.frame = lab.frame();
     const length = lab.traceLength();

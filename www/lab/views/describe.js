@@ -80,6 +80,16 @@ export function describe(ev, words, names) {
     case 'partition':
     case 'sentinelPartition':
       return { text: t(`ev.${ev.type}`, { sides: sides(ev.groups, ev.type === 'partition' ? names.node : names.sentinel) }) };
+    case 'psync':
+      return {
+        text: t(ev.accepted ? 'ev.psyncContinue' : 'ev.psyncFull', {
+          name: subject, port: ev.replicaPort, ask: `PSYNC ${ev.id} ${ev.offset}`, bytes: words.n(ev.bytes), why: t(`psync.full.${ev.reason}`),
+        }),
+      };
+    case 'propagated':
+      return { text: t('ev.propagated', { name: subject, label: ev.label, start: ev.start, end: ev.end }) };
+    case 'load':
+      return { text: t(ev.rate > 0 ? 'ev.load' : 'ev.loadStopped', { name: subject, n: words.n(ev.rate) }) };
     case 'notPropagated':
       return { text: t(ev.replicas > 0 ? 'ev.notPropagated' : 'ev.notPropagatedReplica', { name: subject, command: ev.command, n: ev.replicas }) };
     default:
@@ -123,6 +133,6 @@ function sides(groups, names) {
 export function announcement(ev, words, names) {
   const important = ev.type === 'state' && ['role', 'replState', 'backlogCreated'].includes(ev.change)
     ? ev.change !== 'replState' || ['sync', 'connected', 'connect'].includes(ev.to)
-    : ['crashed', 'restarted', 'shutDown', 'cut', 'partition', 'healed', 'notPropagated', 'removed'].includes(ev.type);
+    : ['crashed', 'restarted', 'shutDown', 'cut', 'partition', 'healed', 'notPropagated', 'removed', 'psync'].includes(ev.type);
   return important ? describe(ev, words, names).text : null;
 }

@@ -9,10 +9,10 @@ const KEEP = 2000; // events kept for re-filtering
 const SHOWN = 400; // lines in the DOM
 
 /** Filter groups, in the order of their checkboxes; `sent` is the sending half of `net`. */
-const KINDS = ['log', 'state', 'fault', 'net', 'sent', 'conn', 'sentinel', 'sentinel-net'];
-const DEFAULT_ON = new Set(['log', 'state', 'fault', 'net', 'conn', 'sentinel']);
+const KINDS = ['log', 'state', 'psync', 'stream', 'fault', 'net', 'sent', 'conn', 'sentinel', 'sentinel-net'];
+const DEFAULT_ON = new Set(['log', 'state', 'psync', 'fault', 'net', 'conn', 'sentinel']);
 
-const groupOf = (ev) => (ev.type === 'sent' ? 'sent' : ev.kind);
+const groupOf = (ev) => (ev.type === 'sent' && ev.kind === 'net' ? 'sent' : ev.kind);
 
 export class EventLog {
   constructor(ctx) {
@@ -175,8 +175,14 @@ export class EventLog {
       h('span', { class: 'event__node', text: e.subject }),
       h('span', { class: 'event__kind', 'data-kind': groupOf(e.ev), text: t(`events.kind.${groupOf(e.ev)}`) }),
       text,
-      h('span', { class: 'event__count', 'aria-label': '' }),
+      h('span', { class: 'event__count' }),
     );
+    if (e.ev.seg !== undefined) {
+      // A message's line opens its bytes.
+      const open = h('button', { type: 'button', class: 'event__open', text: t('events.open'), 'aria-label': t('events.openLabel', { text: e.text }) });
+      open.addEventListener('click', () => this.ctx.openSegment(e.ev.seg));
+      text.append(' ', open);
+    }
     return li;
   }
 

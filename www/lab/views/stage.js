@@ -36,10 +36,12 @@ export class Stage {
   constructor(ctx) {
     this.ctx = ctx;
     this.root = h('div', { class: 'stage', 'data-testid': 'stage', role: 'region' });
-    this.wires = svg('svg', { class: 'stage__wires', 'aria-hidden': 'true', 'data-testid': 'wires' });
-    this.linkLayer = svg('g', { class: 'wires__links' });
+    // The lines are drawn for the eye (the link buttons and the table say the same in words);
+    // the messages on them can be opened, so they are buttons.
+    this.wires = svg('svg', { class: 'stage__wires', role: 'group', 'data-testid': 'wires' });
+    this.linkLayer = svg('g', { class: 'wires__links', 'aria-hidden': 'true' });
     this.msgLayer = svg('g', { class: 'wires__messages', 'data-testid': 'messages' });
-    this.dragLine = svg('line', { class: 'wires__drag', visibility: 'hidden' });
+    this.dragLine = svg('line', { class: 'wires__drag', visibility: 'hidden', 'aria-hidden': 'true' });
     this.wires.append(this.linkLayer, this.msgLayer, this.dragLine);
     this.cardLayer = h('div', { class: 'stage__cards' });
     this.linkButtons = h('div', { class: 'stage__link-buttons' });
@@ -73,6 +75,7 @@ export class Stage {
   relabel() {
     const t = this.ctx.words.t.bind(this.ctx.words);
     setAttr(this.root, 'aria-label', t('stage.label'));
+    setAttr(this.wires, 'aria-label', t('stage.wires'));
     setText(this.empty, t('stage.empty'));
     this.tableKey = '';
     for (const card of this.cards.values()) card.menu.setAttribute('aria-label', t('node.menu', { name: card.name }));
@@ -433,7 +436,7 @@ export class Stage {
         const at = g.route.forward ? f : 1 - f;
         const pos = bezier(g.route.p, at);
         const label = many ? '' : truncate(m.label);
-        marks.push({ key: `${g.key}#${k}`, pos, kind: m.kind, label, title: m.label, bytes: m.bytes });
+        marks.push({ key: `${g.key}#${k}`, pos, kind: m.kind, label, title: m.label, bytes: m.bytes, message: m });
       });
       if (many) {
         const pos = bezier(g.route.p, g.route.forward ? 0.25 : 0.75);
@@ -441,11 +444,29 @@ export class Stage {
         marks.push({ key: `${g.key}#count`, pos, kind: 'count', label: words.t('stage.inFlight', { n: count }), title: '' });
       }
     }
-    reconcile(this.msgLayer, marks, (m) => m.key, (m) => {
-      const grp = svg('g', { class: 'msg' });
+    reconcile(this.msgLayer, marks, (m) => m.key, () => {
+      const grp = svg('g', { class: 'msg', tabindex: '0', role: 'button' });
       grp.append(svg('rect', { rx: 8, ry: 8, height: 16 }), svg('text', { y: 4 }), svg('title'));
+      const open = () => {
+        if (grp.message) this.ctx.openMessage(grp.message);
+      };
+      grp.addEventListener('click', open);
+      grp.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          open();
+        }
+      });
       return grp;
     }, (grp, m) => {
+      grp.message = m.message || null;
+      setAttr(grp, 'tabindex', m.message ? '0' : null);
+      setAttr(grp, 'role', m.message ? 'button' : null);
+      // The accessible name holds the visible (maybe shortened) label, as it must.
+      setAttr(grp, 'aria-label', m.message
+        ? words.t('stage.openMessage', { label: m.label ? m.label : `${m.title} (${words.bytes(m.bytes)})` })
+        : m.label);
+      setAttr(grp, 'data-testid', m.message ? `msg-${m.message.id}` : null);
       const [rect, text, title] = grp.children;
       const width = m.label ? 10 + m.label.length * 6.6 : 10;
       setAttr(grp, 'transform', `translate(${m.pos.x.toFixed(1)} ${m.pos.y.toFixed(1)})`);
@@ -456,7 +477,8 @@ export class Stage {
       setAttr(rect, 'fill', KIND_COLORS[m.kind] || '#24292f');
       setAttr(text, 'text-anchor', 'middle');
       setText(text, m.label);
-      setText(title, m.title ? `${m.title} (${words.bytes(m.bytes)})` : m.label);
+      // A message's name is its aria-label (a title would add text to its visible label).
+      setText(title, m.message ? '' : m.label);
     });
   }
 
@@ -470,7 +492,7 @@ export class Stage {
       b.addEventListener('click', () => this.ctx.showSentinels());
       return b;
     }, (b, s) => {
-      const master = frame.nodes.find((n) => n.host === s.masterHost && n.port === s.masterPort);
+      const master = s.master !== null ? frame.nodes.find((n) => n.index === s.master) : null;
       const flag = s.odown ? 'odown' : s.sdown ? 'sdown' : 'ok';
       setAttr(b, 'data-state', flag);
       let text = words.t(`sentinel.chip.${flag}`, { name: s.name, master: master ? master.name : `${s.masterHost}:${s.masterPort}` });
@@ -533,12 +555,14 @@ function gaugeOf(n, words) {
   if (!n.up) return null;
   if (n.role === 'slave' && n.replState === 'sync') {
     const known = n.syncTotalBytes > 0;
+    // The payload's framing as it appears on the wire: `$<len>` (disk) or `$EOF:<mark>`.
+    const framing = n.syncFraming === 'eof' ? '$EOF: ' : n.syncFraming === 'len' ? '$<len> ' : '';
     return {
       kind: 'rdb',
       fraction: known ? Math.min(1, n.syncReadBytes / n.syncTotalBytes) : 0.5,
-      text: known
+      text: framing + (known
         ? words.t('gauge.rdb', { read: words.bytes(n.syncReadBytes), total: words.bytes(n.syncTotalBytes) })
-        : words.t('gauge.rdbUnknown', { read: words.bytes(n.syncReadBytes) }),
+        : words.t('gauge.rdbUnknown', { read: words.bytes(n.syncReadBytes) })),
       title: words.t('gauge.rdbTitle'),
     };
   }

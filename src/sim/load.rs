@@ -1,0 +1,137 @@
+//! Write load: a simulated client that writes to a node at a steady rate, as `redis-benchmark -t
+//! set` would, so a learner can watch the stream, the backlog and the replicas' lag under load.
+//!
+//! The client is one connection to the node (its replies are read and dropped). Every
+//! [`LOAD_TICK`] of virtual time it sends, pipelined, the `SET load:<n> <n>` commands that are
+//! due at its rate, so a run with a load is as deterministic as any other: it is a recorded
+//! action, replayed by time travel and shared links. A crashed node's client reconnects when the
+//! node is back.
+
+use super::trace::What;
+use super::{Endpoint, Event, Peer, World};
+use crate::node::{ConnId, Micros};
+use crate::resp::encode_command_into;
+
+/// How often the client sends what is due.
+pub const LOAD_TICK: Micros = 10_000;
+/// The highest rate a load may have (writes per second).
+pub const MAX_LOAD_RATE: u64 = 100_000;
+
+/// A steady writer on one node.
+#[derive(Clone, Debug)]
+pub(super) struct Load {
+    node: usize,
+    /// Writes per second.
+    rate: u64,
+    conn: Option<ConnId>,
+    /// When the current rate started, and the writes sent since.
+    since: Micros,
+    sent: u64,
+    /// Every write the client ever sent (the next key number).
+    total: u64,
+}
+
+impl World {
+    /// Starts (or changes, or with `rate` 0 stops) a write load of `rate` writes per second on
+    /// node `i`.
+    pub fn set_load(&mut self, i: usize, rate: u64) {
+        if !self.is_present(i) {
+            return;
+        }
+        let rate = rate.min(MAX_LOAD_RATE);
+        let now = self.now;
+        let running = self.loads.iter().any(|l| l.node == i && l.rate > 0);
+        match self.loads.iter_mut().find(|l| l.node == i) {
+            Some(l) => {
+                l.rate = rate;
+                l.since = now;
+                l.sent = 0;
+            }
+            None => self.loads.push(Load { node: i, rate, conn: None, since: now, sent: 0, total: 0 }),
+        }
+        if rate > 0 && !running {
+            self.schedule(now + LOAD_TICK, Event::LoadTick { node: i });
+        }
+        self.record(i, What::Load { rate });
+        self.version += 1;
+    }
+
+    /// The write load on node `i` (writes per second; 0 when none).
+    pub fn load_rate(&self, i: usize) -> u64 {
+        self.loads.iter().find(|l| l.node == i).map_or(0, |l| l.rate)
+    }
+
+    /// Sends what is due on node `i`'s load and schedules the next tick.
+    pub(super) fn load_tick(&mut self, i: usize) {
+        let now = self.now;
+        let Some(k) = self.loads.iter().position(|l| l.node == i && l.rate > 0) else {
+            return;
+        };
+        self.schedule(now + LOAD_TICK, Event::LoadTick { node: i });
+        if !self.nodes[i].up {
+            // A client cannot write to a server that is down; it goes on from now when it is back.
+            let l = &mut self.loads[k];
+            l.since = now;
+            l.sent = 0;
+            return;
+        }
+        let conn =
+            match self.loads[k].conn.filter(|c| self.endpoints.get(&(Peer::Node(i), *c)) == Some(&Endpoint::Load)) {
+                Some(c) => c,
+                None => {
+                    let c = self.nodes[i].node.accept(now, "127.0.0.1", 60_000 + i as u16);
+                    self.endpoints.insert((Peer::Node(i), c), Endpoint::Load);
+                    self.loads[k].conn = Some(c);
+                    c
+                }
+            };
+        let l = &mut self.loads[k];
+        let due = (l.rate as u128 * (now - l.since) as u128 / 1_000_000) as u64;
+        let n = due.saturating_sub(l.sent);
+        if n == 0 {
+            return;
+        }
+        let mut bytes = Vec::new();
+        for j in l.total..l.total + n {
+            let key = format!("load:{j}");
+            encode_command_into(&[b"SET".as_slice(), key.as_bytes(), j.to_string().as_bytes()], &mut bytes);
+        }
+        l.sent += n;
+        l.total += n;
+        self.nodes[i].node.receive(now, conn, &bytes);
+        self.drain(i);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(target_arch = "wasm32")]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    use crate::sim::World;
+
+    #[test]
+    fn a_load_writes_at_its_rate_and_replicates() {
+        let mut w = World::new(4);
+        let m = w.add_node();
+        let r = w.add_node();
+        w.console(r, "REPLICAOF 127.0.0.1 6379");
+        w.run_for_ms(8_000);
+        w.set_load(m, 500);
+        w.run_for_ms(2_000);
+        assert_eq!(w.console(m, "DBSIZE"), "(integer) 1000");
+        w.set_load(m, 0);
+        w.run_for_ms(2_000);
+        assert_eq!(w.console(m, "DBSIZE"), "(integer) 1000", "stopped");
+        assert_eq!(w.console(r, "DBSIZE"), "(integer) 1000", "replicated");
+        assert_eq!(w.console(r, "GET load:999"), "\"999\"");
+        // A crashed node's load reconnects after the restart.
+        w.set_load(m, 100);
+        w.crash(m);
+        w.run_for_ms(1_000);
+        w.restart(m);
+        w.run_for_ms(1_000);
+        let keys: i64 = w.console(m, "DBSIZE").trim_start_matches("(integer) ").parse().unwrap();
+        assert!(keys > 0, "writing again after the restart: {keys}");
+    }
+}
