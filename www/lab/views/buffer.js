@@ -104,7 +104,9 @@ export class BufferView {
     const { words } = this.ctx;
     const t = words.t.bind(words);
     const { lo, hi } = this.range(n, psync);
-    const x = (off) => LEFT + ((off - lo) / (hi - lo)) * (RIGHT - LEFT);
+    // Offsets past either end (a block's unused allocation) are drawn to the edge.
+    const x = (off) => Math.min(RIGHT, Math.max(LEFT, LEFT + ((off - lo) / (hi - lo)) * (RIGHT - LEFT)));
+    const anchor = (px) => (px < LEFT + 40 ? 'start' : px > RIGHT - 40 ? 'end' : 'middle');
     const parts = [];
     // Axis.
     parts.push(svg('line', { x1: LEFT, x2: RIGHT, y1: 18, y2: 18, class: 'axis' }));
@@ -146,7 +148,7 @@ export class BufferView {
     if (psync) {
       const inside = psync.reason === 'continue';
       parts.push(svg('line', { x1: x(psync.offset), x2: x(psync.offset), y1: 20, y2: y, class: inside ? 'psync-mark psync-mark--ok' : 'psync-mark psync-mark--full' }));
-      parts.push(svg('text', { x: x(psync.offset), y: y + 12, class: 'row__label', 'text-anchor': 'middle', text: `PSYNC ${psync.offset}` }));
+      parts.push(svg('text', { x: x(psync.offset), y: y + 12, class: 'row__label', 'text-anchor': anchor(x(psync.offset)), text: `PSYNC ${psync.offset}` }));
       y += 16;
     }
     setAttr(this.figure, 'viewBox', `0 0 ${W} ${y + 6}`);

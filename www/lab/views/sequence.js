@@ -12,7 +12,7 @@ const KINDS = ['handshake', 'reply', 'rdb', 'stream', 'ping', 'ack', 'keepalive'
 const WINDOWS_S = [2, 5, 10, 30, 60];
 const LANE_W = 64;
 const TOP = 28;
-const HEIGHT = 360;
+const MIN_HEIGHT = 160;
 const MAX_ARROWS = 600;
 const KEEP = 4000; // segments remembered
 
@@ -46,13 +46,13 @@ export class SequenceDiagram {
       this.windowS = Number(this.windowSelect.value);
       this.draw();
     });
-    this.figure = svg('svg', { class: 'sequence__svg', 'data-testid': 'sequence-svg', role: 'img', preserveAspectRatio: 'none' });
+    this.figure = svg('svg', { class: 'sequence__svg', 'data-testid': 'sequence-svg', role: 'img' });
     this.figure.addEventListener('click', (e) => this.clicked(e));
     this.filterSummary = h('summary');
     this.root.append(
       h('div', { class: 'eventlog__head' }, this.title,
         h('details', { class: 'eventlog__filters' }, this.filterSummary, this.windowLabel, this.kindBox)),
-      h('div', { class: 'sequence__scroll' }, this.figure));
+      this.scroll = h('div', { class: 'sequence__scroll' }, this.figure));
   }
 
   relabel() {
@@ -115,19 +115,22 @@ export class SequenceDiagram {
     const lanes = this.lanes();
     const laneX = new Map(lanes.map((l, k) => [l.key, 24 + k * LANE_W + LANE_W / 2]));
     const width = 48 + lanes.length * LANE_W;
+    // As tall as the panel: the whole window of time is in view.
+    const height = Math.max(MIN_HEIGHT, this.scroll.clientHeight - 4);
+    this.height = height;
     const end = this.nowUs;
     const start = end - this.windowS * 1e6;
-    const y = (us) => TOP + ((us - start) / (end - start)) * (HEIGHT - TOP - 8);
-    this.geometry = { start, end, y0: TOP, y1: HEIGHT - 8 };
-    setAttr(this.figure, 'viewBox', `0 0 ${width} ${HEIGHT}`);
+    const y = (us) => TOP + ((us - start) / (end - start)) * (height - TOP - 8);
+    this.geometry = { start, end, y0: TOP, y1: height - 8 };
+    setAttr(this.figure, 'viewBox', `0 0 ${width} ${height}`);
     setAttr(this.figure, 'width', width);
-    setAttr(this.figure, 'height', HEIGHT);
+    setAttr(this.figure, 'height', height);
     setAttr(this.figure, 'aria-label', words.t('sequence.label', { s: this.windowS }));
     const parts = [];
     for (const l of lanes) {
       const x = laneX.get(l.key);
       parts.push(svg('text', { x, y: 14, class: 'lane__name', 'text-anchor': 'middle', text: l.name }));
-      parts.push(svg('line', { x1: x, x2: x, y1: TOP - 6, y2: HEIGHT - 4, class: 'lane' }));
+      parts.push(svg('line', { x1: x, x2: x, y1: TOP - 6, y2: height - 4, class: 'lane' }));
     }
     for (let s = Math.ceil(start / 1e6); s <= end / 1e6; s += Math.max(1, Math.round(this.windowS / 5))) {
       parts.push(svg('text', { x: 2, y: y(s * 1e6) + 3, class: 'tick', text: `${s}s` }));
@@ -163,7 +166,7 @@ export class SequenceDiagram {
     const box = this.figure.getBoundingClientRect();
     const g = this.geometry;
     if (!g || box.height === 0) return;
-    const y = ((e.clientY - box.top) / box.height) * HEIGHT;
+    const y = ((e.clientY - box.top) / box.height) * this.height;
     const us = g.start + ((y - g.y0) / (g.y1 - g.y0)) * (g.end - g.start);
     this.ctx.seek(Math.max(0, us / 1000));
   }

@@ -439,7 +439,9 @@ export class Stage {
         marks.push({ key: `${g.key}#${k}`, pos, kind: m.kind, label, title: m.label, bytes: m.bytes, message: m });
       });
       if (many) {
-        const pos = bezier(g.route.p, g.route.forward ? 0.25 : 0.75);
+        // Beside the link's button (at the midpoint), on the side the messages travel from.
+        const mid = bezier(g.route.p, 0.5);
+        const pos = { x: mid.x + (g.route.forward ? -58 : 58), y: mid.y };
         const count = g.list.length + g.crowd;
         marks.push({ key: `${g.key}#count`, pos, kind: 'count', label: words.t('stage.inFlight', { n: count }), title: '' });
       }
