@@ -32,8 +32,8 @@ export class BufferView {
     this.psync = h('div', { class: 'psync', 'data-testid': 'psync' });
     this.streamTitle = h('h3', { class: 'inspector__section' });
     this.stream = h('ol', { class: 'stream-list', 'data-testid': 'stream-list' });
-    this.body = h('div', { class: 'inspector__body' }, this.intro, this.figure, this.facts, this.replicasTitle, this.replicas,
-      this.psyncTitle, this.psync, this.streamTitle, this.stream);
+    this.body = h('div', { class: 'inspector__body' }, this.intro, this.figure, this.psyncTitle, this.psync, this.facts,
+      this.replicasTitle, this.replicas, this.streamTitle, this.stream);
     this.root.append(this.title, this.none, this.body);
   }
 

@@ -230,6 +230,8 @@ export class Stage {
       setText(card.gaugeText, gauge.text);
       setAttr(card.gauge, 'data-kind', gauge.kind);
       setAttr(card.gauge, 'title', gauge.title);
+      setAttr(card.gauge, 'data-read', gauge.read);
+      setAttr(card.gauge, 'data-total', gauge.total);
     }
     const label = t('node.cardLabel', {
       name: n.name,
@@ -561,6 +563,8 @@ function gaugeOf(n, words) {
     const framing = n.syncFraming === 'eof' ? '$EOF: ' : n.syncFraming === 'len' ? '$<len> ' : '';
     return {
       kind: 'rdb',
+      read: n.syncReadBytes,
+      total: n.syncTotalBytes,
       fraction: known ? Math.min(1, n.syncReadBytes / n.syncTotalBytes) : 0.5,
       text: framing + (known
         ? words.t('gauge.rdb', { read: words.bytes(n.syncReadBytes), total: words.bytes(n.syncTotalBytes) })
