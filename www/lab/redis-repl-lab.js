@@ -11,7 +11,7 @@
 // Public API (every method that reaches the engine returns a promise):
 //   el.ready                      resolves once the engine runs and the first frame is drawn
 //   el.exec(node, line)           runs a console line on node `node`; resolves to the reply
-//   el.addNode() / el.removeNode(i), el.nodeCount
+//   el.addNode() / el.removeNode(i), el.nodeCount, el.setLoad(node, writesPerSecond)
 //   el.play(), el.pause(), el.playing, el.run(ms), el.step(), el.seek(ms), el.now (ms)
 //   el.state()                    the latest frame snapshot, as a plain object
 //   el.actionLog()                the run as a shareable log (the `#log=` format)
@@ -681,6 +681,12 @@ export class RedisReplLab extends HTMLElement {
     const name = this.peerNames.node.get(i);
     await this.act('removeNode', [i]);
     this.announce(this.words.t('announce.removed', { name }));
+  }
+
+  /** Starts a write load of `rate` writes per second on node `node` (0 stops it). */
+  async setLoad(node, rate) {
+    await this.readyPromise;
+    await this.act('setLoad', [node, Math.max(0, Number(rate) || 0)]);
   }
 
   get nodeCount() {

@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+// The page's cost, measured in Debian's Chromium through playwright-core: for each case, 10 s of
+// wall time with the Chrome DevTools Protocol's Performance.getMetrics (main-thread task, script
+// and layout time) and a requestAnimationFrame sampler (frames drawn, p95 frame time), and the JS
+// heap at the end. Shares are of wall time; "above floor" subtracts the blank page's share, the
+// cost of the sampler itself.
+//
+//   node benches/page.mjs [--seconds 10] [--raftscope DIR]
+//
+// Cases: (a) the default lab, 3 nodes, playing with nothing to do; (b) 8 nodes, a write load of
+// 1,000 writes/s on the master while a replica full-syncs 100,000 keys; (c) the lab paused;
+// (d) the lab playing in a hidden tab; (e) a blank page. With --raftscope DIR (a checkout of
+// github.com/ongardie/raftscope, run by hand; nothing of it is part of this project), RaftScope's
+// page with five servers is measured the same way.
+//
+// Needs the wasm built (./scripts/build) and scripts/setup --browser. Prints a table.
+
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const opt = (name, fallback) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
+const SECONDS = Number(opt('--seconds', '10'));
+const RAFTSCOPE = opt('--raftscope', null);
+
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/Redis Replication Lab: (http:\/\/\S+\/)/);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.on('exit', (code) => reject(new Error(`serve.mjs exited (${code})`)));
+  });
+}
+
+/** A tiny static server for a RaftScope checkout (its own files only). */
+function serveDir(dir) {
+  const server = http.createServer(async (req, res) => {
+    const file = path.join(dir, decodeURIComponent(new URL(req.url, 'http://x').pathname));
+    if (!file.startsWith(dir)) return res.writeHead(403).end();
+    try {
+      const body = await readFile(file.endsWith('/') ? path.join(file, 'index.html') : file);
+      const type = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'text/html';
+      res.writeHead(200, { 'content-type': type }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+/** In the page: counts animation frames and their durations until stopped. */
+function frameSampler() {
+  window.__frames = [];
+  let last = performance.now();
+  const tick = (now) => {
+    window.__frames.push(now - last);
+    last = now;
+    if (!window.__stopFrames) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+
+async function measure(browser, name, open) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Performance.enable');
+  await open(page, cdp);
+  const metrics = async () => Object.fromEntries((await cdp.send('Performance.getMetrics')).metrics.map((m) => [m.name, m.value]));
+  await page.evaluate(frameSampler);
+  const before = await metrics();
+  const t0 = Date.now();
+  await page.waitForTimeout(SECONDS * 1000);
+  const after = await metrics();
+  const wall = (Date.now() - t0) / 1000;
+  const frames = await page.evaluate(() => {
+    window.__stopFrames = true;
+    return window.__frames.slice(1);
+  });
+  const sorted = frames.slice().sort((a, b) => a - b);
+  const p95 = sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.95))] : 0;
+  const row = {
+    name,
+    busy: (after.TaskDuration - before.TaskDuration) / wall,
+    script: (after.ScriptDuration - before.ScriptDuration) / wall,
+    layout: (after.LayoutDuration + after.RecalcStyleDuration - before.LayoutDuration - before.RecalcStyleDuration) / wall,
+    frames: frames.length,
+    p95,
+    heap: after.JSHeapUsedSize / 1024 / 1024,
+  };
+  await context.close();
+  return row;
+}
+
+async function lab(page, url, setup) {
+  await page.goto(url);
+  await page.evaluate(() => document.querySelector('redis-repl-lab').ready);
+  if (setup) await page.evaluate(setup);
+}
+
+const { child, url } = await startServer();
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+});
+const rows = [];
+try {
+  rows.push(await measure(browser, '(e) blank page', (p) => p.goto(`${url}page.css`)));
+  rows.push(await measure(browser, '(a) 3 nodes, idle', (p) => lab(p, url, async () => {
+    const el = document.querySelector('redis-repl-lab');
+    // Past the first sync: playing, with nothing but heartbeats.
+    await el.run(20_000);
+  })));
+  rows.push(await measure(browser, '(b) 8 nodes, 1000 writes/s, full sync of 100k keys', (p) => lab(p, url, async () => {
+    const el = document.querySelector('redis-repl-lab');
+    el.pause();
+    for (let i = 3; i < 8; i++) await el.addNode();
+    for (let i = 3; i < 7; i++) await el.exec(i, 'REPLICAOF 127.0.0.1 6379');
+    await el.run(15_000);
+    await el.exec(0, 'DEBUG POPULATE 100000 key 64');
+    await el.exec(0, 'CONFIG SET repl-diskless-sync-delay 0');
+    await el.exec(7, 'REPLICAOF 127.0.0.1 6379');
+    // The load is an action of the lab (a client writing SET load:N at a steady rate).
+    await el.setLoad(0, 1000);
+    el.play();
+  })));
+  rows.push(await measure(browser, '(c) 3 nodes, paused', (p) => lab(p, url, async () => {
+    document.querySelector('redis-repl-lab').pause();
+  })));
+  rows.push(await measure(browser, '(d) 3 nodes, playing, tab hidden', async (p, cdp) => {
+    await lab(p, url);
+    await cdp.send('Emulation.setFocusEmulationEnabled', { enabled: false });
+    await p.evaluate(() => {
+      Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+      Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+  }));
+  if (RAFTSCOPE) {
+    const server = await serveDir(path.resolve(RAFTSCOPE));
+    const port = server.address().port;
+    rows.push(await measure(browser, 'RaftScope, 5 servers', (p) => p.goto(`http://127.0.0.1:${port}/index.html`)));
+    server.close();
+  }
+} finally {
+  await browser.close();
+  child.kill('SIGTERM');
+}
+
+const floor = rows.find((r) => r.name.startsWith('(e)')).busy;
+const pct = (x) => `${(x * 100).toFixed(1)} %`;
+console.log(`\nPage cost over ${SECONDS} s of wall time each (Chromium ${browser.version ? '' : ''}, 1280 x 800)\n`);
+console.log('| case | main thread busy | above blank | script | style+layout | frames | p95 frame | JS heap |');
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+for (const r of rows) {
+  console.log(`| ${r.name} | ${pct(r.busy)} | ${pct(Math.max(0, r.busy - floor))} | ${pct(r.script)} | ${pct(r.layout)} | ${r.frames} | ${r.p95.toFixed(1)} ms | ${r.heap.toFixed(1)} MB |`);
+}
