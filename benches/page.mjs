@@ -30,6 +30,9 @@ const opt = (name, fallback) => {
 };
 const SECONDS = Number(opt('--seconds', '10'));
 const RAFTSCOPE = opt('--raftscope', null);
+/** `--only b,e`: measure only these cases (letters), e.g. while working on one. */
+const ONLY = opt('--only', null);
+const wanted = (name) => !ONLY || ONLY.split(',').some((c) => name.startsWith(`(${c})`));
 
 function startServer() {
   return new Promise((resolve, reject) => {
@@ -74,6 +77,7 @@ function frameSampler() {
 }
 
 async function measure(browser, name, open) {
+  if (!wanted(name)) return null;
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const cdp = await context.newCDPSession(page);
@@ -161,11 +165,13 @@ try {
   child.kill('SIGTERM');
 }
 
-const floor = rows.find((r) => r.name.startsWith('(e)')).busy;
+const measured = rows.filter(Boolean);
+const blank = measured.find((r) => r.name.startsWith('(e)'));
+const floor = blank ? blank.busy : 0;
 const pct = (x) => `${(x * 100).toFixed(1)} %`;
-console.log(`\nPage cost over ${SECONDS} s of wall time each (Chromium ${browser.version ? '' : ''}, 1280 x 800)\n`);
+console.log(`\nPage cost over ${SECONDS} s of wall time each (Chromium, 1280 x 800)\n`);
 console.log('| case | main thread busy | above blank | script | style+layout | frames | p95 frame | JS heap |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-for (const r of rows) {
+for (const r of measured) {
   console.log(`| ${r.name} | ${pct(r.busy)} | ${pct(Math.max(0, r.busy - floor))} | ${pct(r.script)} | ${pct(r.layout)} | ${r.frames} | ${r.p95.toFixed(1)} ms | ${r.heap.toFixed(1)} MB |`);
 }

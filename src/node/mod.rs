@@ -280,6 +280,8 @@ pub struct Node {
     pub(crate) shutdown: Option<crate::commands::Shutdown>,
     /// Set while the node is stopped (DEBUG SLEEP, or SIGSTOP in the simulator).
     paused_until: Option<Micros>,
+    /// Stream bytes were fed that the streaming replicas have not been written yet.
+    pub(crate) stream_unflushed: bool,
     held: VecDeque<HeldInput>,
     /// The socket buffer space per connection, when the environment reports drains: a replica's
     /// stream is written only while its socket has room, the rest waits in the shared
@@ -335,6 +337,7 @@ impl Node {
             good_replicas: 0,
             shutdown: None,
             paused_until: None,
+            stream_unflushed: false,
             held: VecDeque::new(),
             socket_buffer: None,
         };
@@ -722,11 +725,13 @@ impl Node {
         self.next_wait_deadline().map_or(soonest, |w| w.min(soonest))
     }
 
-    /// The next thing the node wants done, if any.
+    /// The next thing the node wants done, if any. The first call after an input ends the
+    /// node's turn: the replication stream it fed meanwhile is written to its replicas then.
     pub fn poll_output(&mut self) -> Option<Output> {
         if self.paused_until.is_some() {
             return None;
         }
+        self.flush_stream();
         self.outputs.pop_front()
     }
 

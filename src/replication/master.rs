@@ -194,19 +194,31 @@ impl Node {
         self.note(crate::node::Note::Propagated { label, db, start, end });
     }
 
-    /// Appends raw stream bytes to the backlog, advances `master_repl_offset`, and sends them to
-    /// every replica that is streaming. A replica proxies its master's bytes through here too.
+    /// Appends raw stream bytes to the backlog and advances `master_repl_offset`; the replicas
+    /// that are streaming are sent them when the node is next asked for its outputs (see
+    /// [`Node::flush_stream`]). A replica proxies its master's bytes through here too.
     pub(crate) fn feed_stream(&mut self, bytes: &[u8]) {
         let Some(backlog) = self.backlog.as_mut() else {
             return;
         };
         let new_block = backlog.append(bytes);
         self.master_repl_offset += bytes.len() as i64;
-        for conn in self.replicas.clone() {
-            self.flush_replica(conn);
-        }
+        self.stream_unflushed = true;
         if new_block {
             self.check_output_buffer_limits(false);
+        }
+    }
+
+    /// Writes what the stream gained to every replica that is streaming, as Redis does once per
+    /// event-loop turn (`beforeSleep` → `handleClientsWithPendingWrites`): the commands of one
+    /// pipeline reach a replica as one write, not one write each.
+    pub(crate) fn flush_stream(&mut self) {
+        if !self.stream_unflushed {
+            return;
+        }
+        self.stream_unflushed = false;
+        for conn in self.replicas.clone() {
+            self.flush_replica(conn);
         }
         self.trim_backlog();
     }

@@ -17,8 +17,13 @@ use super::wire::Kind;
 use super::{Peer, World};
 use crate::node::{Micros, NodeView};
 
-/// Messages listed per direction between two peers; the rest are counted in [`Crowd`].
-pub const MESSAGES_PER_DIRECTION: usize = 24;
+/// Messages listed per direction between two peers; the rest are counted in [`Crowd`]. The
+/// stage draws three labelled messages per direction at most, and a count beyond that.
+pub const MESSAGES_PER_DIRECTION: usize = 6;
+
+/// A message's label in the frame is cut to this many characters (its bytes, and so its whole
+/// content, are one request away; the frame is sent to the page up to 60 times a second).
+pub const LABEL_CHARS: usize = 80;
 
 /// The whole world at one moment.
 #[derive(Clone, Debug, Serialize)]
@@ -247,7 +252,7 @@ impl World {
                             sent_at: s.sent_at,
                             arrive_at: s.arrive_at,
                             bytes: s.data.len(),
-                            label: s.label.clone(),
+                            label: short_label(&s.label),
                             kind: s.kind,
                             held,
                         });
@@ -264,5 +269,13 @@ impl World {
             }
         }
         (messages, crowds)
+    }
+}
+
+/// A label cut to [`LABEL_CHARS`] characters, with an ellipsis when cut.
+fn short_label(label: &str) -> String {
+    match label.char_indices().nth(LABEL_CHARS) {
+        Some((at, _)) => format!("{}…", &label[..at]),
+        None => label.to_string(),
     }
 }

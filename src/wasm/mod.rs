@@ -322,6 +322,14 @@ impl Lab {
         self.session.run_until(t);
     }
 
+    /// The virtual time (ms) of the last trace event before `ms`, if any (where "back one event"
+    /// goes).
+    #[wasm_bindgen(js_name = previousEventTime)]
+    pub fn previous_event_time(&self, ms: f64) -> Option<f64> {
+        let before = us(ms);
+        self.world().trace().iter().rev().map(|e| e.time).find(|t| *t < before).map(|t| t as f64 / 1000.0)
+    }
+
     /// Lets virtual time run to the next trace event, at most `max_ms` ahead; true if one
     /// happened.
     pub fn step(&mut self, max_ms: f64) -> bool {

@@ -259,6 +259,11 @@ test('the event log files sentinel lines under S1, S2 and S3, never a run id, wh
 test('traffic lines keep their filter group: node traffic under net, sentinel traffic under sentinel-net and S1..S3', async () => {
   assert.ok(promoted, 'the failover test ran');
   const sentinelNet = page.getByTestId('eventlog-kind-sentinel-net');
+  // Wire traffic is not in the log until asked for (it is on the stage and in the diagram).
+  const net = page.getByTestId('eventlog-kind-net');
+  const filters = page.getByTestId('eventlog-filters');
+  if (!(await filters.evaluate((summary) => summary.parentElement.open))) await filters.click();
+  await net.check();
   await sentinelNet.check();
   await run(page, 2000);
   const lines = await page.evaluate(() => Array.from(
@@ -266,6 +271,7 @@ test('traffic lines keep their filter group: node traffic under net, sentinel tr
     (li) => ({ node: li.querySelector('.event__node').textContent, kind: li.querySelector('.event__kind').dataset.kind, text: li.querySelector('.event__text').textContent }),
   ));
   await sentinelNet.uncheck();
+  await net.uncheck();
   assert.ok(lines.some((l) => l.kind === 'net'), 'node traffic (REPLCONF ACK, PING) under net');
   const sentinelTraffic = lines.filter((l) => l.kind === 'sentinel-net');
   assert.ok(sentinelTraffic.length > 0, 'sentinel traffic under sentinel-net');

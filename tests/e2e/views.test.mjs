@@ -42,6 +42,8 @@ const events = () => page.evaluate(() => window.__events);
 
 test('a full sync: the RDB fills its link byte for byte as INFO counts it, and the writes made meanwhile wait in the buffer', async () => {
   await loadPage(lab, '', { paused: true });
+  // The wire traffic's events too, for the checks of what arrived when.
+  await page.evaluate(() => document.querySelector('redis-repl-lab').setAttribute('traffic-events', ''));
   // A disk sync (its size is known) of a dataset that takes a few seconds on a 1 MB/s link: the
   // master writes the file into the socket as it takes it (SEND_BULK), and the stream waits.
   await page.getByTestId('link-1-button').click();

@@ -38,6 +38,8 @@ const STYLE_URL = new URL('./lab.css', import.meta.url).href;
 const SPEEDS = [0.25, 1, 4, 16];
 /** Virtual ms one animation frame may add at most (a long frame does not jump minutes). */
 const MAX_FRAME_ADVANCE_MS = 1000;
+/** Wall-clock ms between two requests to the engine while playing. */
+const TICK_MS = 50;
 /** How far "Next event" looks ahead for something to happen (virtual ms). */
 const STEP_LIMIT_MS = 60_000;
 /** A node paused from its menu stays stopped this long (virtual ms). */
@@ -66,6 +68,7 @@ export class RedisReplLab extends HTMLElement {
     this.speed = 1;
     this.pendingMs = 0;
     this.lastTs = null;
+    this.lastTick = -Infinity;
     this.raf = 0;
     this.visible = true;
     this.broken = null; // {message, restore} after a panic
@@ -256,18 +259,49 @@ export class RedisReplLab extends HTMLElement {
     for (const [n, b] of this.phoneButtons) setAttr(b, 'aria-selected', n === name ? 'true' : 'false');
   }
 
+  /**
+   * Which of the bulky events the page needs now: wire traffic (for the sequence diagram, the
+   * log's traffic lines, or a host page that asked with the `traffic-events` attribute) and
+   * propagated commands (for the buffer view or the log's stream lines).
+   */
+  wants() {
+    return {
+      traffic: !this.sequence.root.hidden || this.log.shows('net') || this.log.shows('sent') || this.hasAttribute('traffic-events'),
+      stream: this.sideShown === 'buffer' || this.log.shows('stream'),
+    };
+  }
+
+  /** A view that needs bulky events opened: the engine's host sends the latest it kept. */
+  async catchUp() {
+    if (!this.engine) return;
+    const { traffic, stream } = await this.engine.request({ op: 'history' });
+    this.sequence.add(traffic);
+    for (const [node, events] of stream) this.streams.set(node, events.slice(-STREAM_KEPT));
+    this.log.merge([...traffic, ...stream.flatMap(([, events]) => events)]);
+    if (this.frame) this.render();
+  }
+
   showSide(name) {
+    const before = this.wants();
     this.sideShown = name;
     for (const [n, view] of Object.entries(this.sideViews)) view.root.hidden = n !== name;
     for (const [n, b] of this.sideTabButtons) setAttr(b, 'aria-selected', n === name ? 'true' : 'false');
     if (this.frame) this.render();
+    this.wantsChanged(before);
+  }
+
+  wantsChanged(before) {
+    const now = this.wants();
+    if ((now.traffic && !before.traffic) || (now.stream && !before.stream)) this.catchUp().catch((e) => this.report(e));
   }
 
   showLogPane(name) {
+    const before = this.wants();
     this.log.root.hidden = name !== 'log';
     this.sequence.root.hidden = name !== 'sequence';
     for (const [n, b] of this.logTabButtons) setAttr(b, 'aria-selected', n === name ? 'true' : 'false');
     if (this.frame) this.render();
+    this.wantsChanged(before);
   }
 
   // ----- language -----
@@ -449,8 +483,16 @@ export class RedisReplLab extends HTMLElement {
     }
     if (this.lastTs !== null) this.pendingMs += Math.min((ts - this.lastTs) * this.speed, MAX_FRAME_ADVANCE_MS);
     this.lastTs = ts;
-    // One request at a time: time that passes meanwhile is added to the next.
-    if (!this.ticking) this.tick(0).catch((err) => this.report(err));
+    // The engine is asked at most every TICK_MS of wall time, one request at a time (the time
+    // that passes meanwhile goes into the next). In between, messages on the wire are drawn
+    // where they are at the frame's time plus the time passed since: smooth at 60 frames a
+    // second for a fraction of the cost.
+    if (!this.ticking && ts - this.lastTick >= TICK_MS) {
+      this.lastTick = ts;
+      this.tick(0).catch((err) => this.report(err));
+    } else if (this.frame && this.frame.messages.length > 0) {
+      this.stage.updateMessages(this.frame, (this.nowMs + this.pendingMs) * 1000);
+    }
     this.schedule();
   }
 
@@ -463,7 +505,7 @@ export class RedisReplLab extends HTMLElement {
       const dirty = this.dirty || force;
       this.dirty = false;
       try {
-        const r = await this.engine.request({ op: 'tick', advanceMs, force: dirty });
+        const r = await this.engine.request({ op: 'tick', advanceMs, force: dirty, wants: this.wants() });
         this.apply(r);
       } finally {
         this.ticking = false;
@@ -480,12 +522,20 @@ export class RedisReplLab extends HTMLElement {
   }
 
   apply(r) {
+    const tenth = Math.floor(r.nowMs / 100) !== Math.floor(this.nowMs / 100);
+    const forked = r.horizonMs * 1000 < this.horizonUs;
     this.nowMs = r.nowMs;
-    if (r.horizonMs * 1000 < this.horizonUs) {
-      // Acting in the past forked the run: what was recorded after now is gone.
-      this.marks = this.marks.filter((m) => m.timeUs <= r.horizonMs * 1000);
-    }
     this.horizonUs = r.horizonMs * 1000;
+    if (this.frame && !r.frame && !forked) {
+      // The world did not change: only what moves with time is drawn again (messages on the
+      // wire; the clock, countdowns and slider a tenth of a second at a time).
+      if (this.frame.messages.length > 0 || tenth) this.renderTime();
+      return;
+    }
+    if (forked) {
+      // Acting in the past forked the run: what was recorded after now is gone.
+      this.marks = this.marks.filter((m) => m.timeUs <= this.horizonUs);
+    }
     if (r.frame) {
       const f = r.frame;
       if (f.generation !== this.generation) {
@@ -547,7 +597,8 @@ export class RedisReplLab extends HTMLElement {
     const f = this.frame;
     if (!f) return;
     const nowUs = this.nowMs * 1000;
-    setText(this.clock, this.words.seconds(this.nowMs));
+    // Tenths of a second while time runs (the text changes 10 times a second, not 60).
+    setText(this.clock, this.words.seconds(this.playing ? Math.floor(this.nowMs / 100) * 100 : this.nowMs));
     this.stage.update(f, nowUs);
     this.consoles.update(f);
     this.log.updateNodes(f.nodes);
@@ -557,9 +608,26 @@ export class RedisReplLab extends HTMLElement {
     else if (this.sideShown === 'buffer') this.buffer.update(f);
     this.sentinels.update(f.sentinels);
     if (!this.sequence.root.hidden) this.sequence.update(f, nowUs);
-    this.timeline.update(this.nowMs, this.horizonUs / 1000, this.marks.map((m) => ({ ...m, label: this.words.t(`mark.${m.kind}`) })));
+    this.timeline.update(this.nowMs, this.horizonUs / 1000, this.timelineMarks());
     this.renderPartitionButton();
     this.addButton.disabled = f.nodes.length >= 8;
+  }
+
+  /** Draws what moves with time alone: the messages, the clock, the countdowns, the slider. */
+  renderTime() {
+    const nowUs = this.nowMs * 1000;
+    setText(this.clock, this.words.seconds(this.playing ? Math.floor(this.nowMs / 100) * 100 : this.nowMs));
+    this.stage.updateTime(this.frame, nowUs);
+    this.timeline.update(this.nowMs, this.horizonUs / 1000, this.timelineMarks());
+  }
+
+  timelineMarks() {
+    if (this.marksShown !== this.marks.length || this.marksLang !== this.words.code) {
+      this.marksShown = this.marks.length;
+      this.marksLang = this.words.code;
+      this.marksCache = this.marks.map((m) => ({ ...m, label: this.words.t(`mark.${m.kind}`) }));
+    }
+    return this.marksCache;
   }
 
   renderPlay() {
@@ -709,6 +777,8 @@ export class RedisReplLab extends HTMLElement {
     this.playing = false;
     this.stopLoop();
     this.renderPlay();
+    // Paused, the clock and the slider show the exact time (playing, tenths of a second).
+    if (this.frame) this.renderTime();
   }
 
   setSpeed(speed) {
@@ -770,6 +840,9 @@ export class RedisReplLab extends HTMLElement {
         return lab.words;
       },
       names: () => lab.peerNames,
+      playing: () => lab.playing,
+      filtersChanged: (before) => lab.wantsChanged(before),
+      wants: () => lab.wants(),
       selected: () => lab.selectedIndex,
       partitionDraft: () => lab.draft,
       select: (i) => lab.select(i),
@@ -1061,8 +1134,9 @@ export class RedisReplLab extends HTMLElement {
       this.step().catch((err) => this.report(err));
     } else if (e.key === 'ArrowLeft' && !target.closest('[role="tablist"]')) {
       e.preventDefault();
-      const before = this.log.previousTime(this.nowMs * 1000);
-      if (before !== null) this.seek(before / 1000).catch((err) => this.report(err));
+      this.call('previousEventTime', [this.nowMs])
+        .then((before) => (before === undefined || before === null ? null : this.seek(before)))
+        .catch((err) => this.report(err));
     } else if (e.key === '?') {
       e.preventDefault();
       this.showBanner('help.title', this.words.t('help.keys'));

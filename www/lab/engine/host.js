@@ -14,13 +14,21 @@ const ACTIONS = new Set([
 ]);
 
 /** Facade methods a request may call that only read. */
-const READS = new Set(['info', 'keys', 'consoleHistory', 'exportRdb', 'actionLog', 'traceDigest', 'messageBytes']);
+const READS = new Set(['info', 'keys', 'consoleHistory', 'exportRdb', 'actionLog', 'traceDigest', 'messageBytes', 'previousEventTime']);
 
 /** The longest a single tick may advance virtual time (ms): a hidden tab comes back in steps. */
 const MAX_ADVANCE_MS = 60_000;
 
 /** Trace events sent per tick at most; at volume the oldest of a burst are counted, not sent. */
 const MAX_EVENTS = 2000;
+
+/**
+ * Wire traffic (sent and delivered segments) and propagated commands are the bulk of the trace
+ * under load, and only some views need them: the host keeps the latest here and sends them only
+ * to a page that asks (see `wants` in tick), or all at once when a view that needs them opens.
+ */
+const KEEP_TRAFFIC = 4000;
+const KEEP_STREAM = 200;
 
 export class EngineHost {
   /** @param {object} glue the wasm-bindgen module, initialised */
@@ -30,6 +38,8 @@ export class EngineHost {
     this.journal = []; // [{atMs, op, args}] calls that changed the run, in order
     this.seen = { version: -1, generation: -1 };
     this.eventsSeen = 0; // trace events sent to the page
+    this.traffic = []; // the latest sent and delivered events
+    this.stream = new Map(); // node -> its latest propagated commands
     this.dead = false; // set after a panic: the wasm instance must not be called again
   }
 
@@ -38,7 +48,8 @@ export class EngineHost {
     if (this.dead) throw { message: 'the engine stopped after an error', code: 'dead' };
     switch (req.op) {
       case 'create': return this.create(req);
-      case 'tick': return this.tick(req.advanceMs, req.force);
+      case 'tick': return this.tick(req.advanceMs, req.force, req.wants || {});
+      case 'history': return { traffic: this.traffic.slice(), stream: Array.from(this.stream.entries()) };
       case 'step': {
         const happened = this.lab.step(req.maxMs);
         this.journal.push({ atMs: this.lab.now(), op: 'seek', args: [this.lab.now()] });
@@ -96,7 +107,7 @@ export class EngineHost {
    * seek back, `truncate` says how many of those it had are still true), and console replies
    * that arrived late.
    */
-  tick(advanceMs, force) {
+  tick(advanceMs, force, wants) {
     const lab = this.lab;
     if (advanceMs > 0) lab.advance(Math.min(advanceMs, MAX_ADVANCE_MS));
     const version = lab.version();
@@ -105,20 +116,51 @@ export class EngineHost {
     this.seen = { version, generation };
     const out = { nowMs: lab.now(), horizonMs: lab.horizon(), version, generation, frame: null, events: [], truncate: null, skipped: 0, late: [] };
     if (!changed) return out;
-    out.frame = lab.frame();
+    const frame = lab.frame();
+    // A node's cron runs ten times a second and changes the version without changing anything
+    // the page shows: such a frame is not sent (the page's main thread draws nothing for it).
+    const key = JSON.stringify(frame, (k, v) => (k === 'nowUs' || k === 'version' ? undefined : v));
+    if (force || key !== this.frameKey) out.frame = frame;
+    this.frameKey = key;
     const length = lab.traceLength();
-    if (length < this.eventsSeen) out.truncate = length;
+    if (length < this.eventsSeen) {
+      out.truncate = length;
+      this.traffic = this.traffic.filter((e) => e.seq < length);
+      for (const [node, kept] of this.stream) this.stream.set(node, kept.filter((e) => e.seq < length));
+    }
     let from = Math.min(this.eventsSeen, length);
     if (length - from > MAX_EVENTS) {
       out.skipped = length - MAX_EVENTS - from;
       from = length - MAX_EVENTS;
     }
-    out.events = lab.events(from, length - from);
+    out.events = this.sift(lab.events(from, length - from), wants);
     this.eventsSeen = length;
-    for (const node of out.frame.nodes) {
+    if (out.events.length > 0 || out.truncate !== null) out.frame = frame;
+    for (const node of frame.nodes) {
       const replies = lab.consoleLateReplies(node.index);
       if (replies.length > 0) out.late.push([node.index, replies]);
     }
+    if (out.late.length > 0) out.frame = frame;
+    return out;
+  }
+
+  /** Keeps the latest traffic and propagations; returns the events the page asked for. */
+  sift(events, wants) {
+    const out = [];
+    for (const ev of events) {
+      if (ev.type === 'sent' || ev.type === 'delivered') {
+        this.traffic.push(ev);
+        if (!wants.traffic) continue;
+      } else if (ev.type === 'propagated') {
+        const kept = this.stream.get(ev.node) || [];
+        kept.push(ev);
+        if (kept.length > KEEP_STREAM * 2) kept.splice(0, kept.length - KEEP_STREAM);
+        this.stream.set(ev.node, kept);
+        if (!wants.stream) continue;
+      }
+      out.push(ev);
+    }
+    if (this.traffic.length > KEEP_TRAFFIC * 2) this.traffic.splice(0, this.traffic.length - KEEP_TRAFFIC);
     return out;
   }
 

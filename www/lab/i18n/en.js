@@ -256,6 +256,7 @@ export default Object.freeze({
   'events.kindFilter': 'Kinds of event',
   'events.allNodes': 'All nodes',
   'events.skipped': '{n} events left out (too many at once); the trace keeps them all.',
+  'events.burst': '… {n} more events at once, not listed (the sequence diagram and the trace have them).',
   'events.kind.log': 'Redis log',
   'events.kind.state': 'state',
   'events.kind.fault': 'fault',

@@ -255,6 +255,7 @@ export default Object.freeze({
   'events.kindFilter': '事件类型',
   'events.allNodes': '所有节点',
   'events.skipped': '省略了 {n} 条事件（同一时刻太多）；完整记录中仍全部保留。',
+  'events.burst': '…… 同一时刻还有 {n} 个事件未列出（时序图和完整记录里都有）。',
   'events.kind.log': 'Redis 日志',
   'events.kind.state': '状态',
   'events.kind.fault': '故障',

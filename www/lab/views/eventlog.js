@@ -7,10 +7,13 @@ import { describe, subjectName, shortId } from './describe.js';
 
 const KEEP = 2000; // events kept for re-filtering
 const SHOWN = 400; // lines in the DOM
+const BATCH = 60; // lines added per batch at most (at volume the rest are counted)
+const FLUSH_MS = 100; // new lines reach the page at most this often (wall clock)
 
 /** Filter groups, in the order of their checkboxes; `sent` is the sending half of `net`. */
 const KINDS = ['log', 'state', 'psync', 'stream', 'fault', 'net', 'sent', 'conn', 'sentinel', 'sentinel-net'];
-const DEFAULT_ON = new Set(['log', 'state', 'psync', 'fault', 'net', 'conn', 'sentinel']);
+// Wire traffic is on the stage and in the sequence diagram; the log starts without it.
+const DEFAULT_ON = new Set(['log', 'state', 'psync', 'fault', 'conn', 'sentinel']);
 
 const groupOf = (ev) => (ev.type === 'sent' && ev.kind === 'net' ? 'sent' : ev.kind);
 
@@ -18,6 +21,8 @@ export class EventLog {
   constructor(ctx) {
     this.ctx = ctx;
     this.events = []; // {ev, text, verbatim, ids, subject, sig}
+    this.queued = []; // added, not yet on the page
+    this.flushTimer = 0;
     this.kinds = new Set(DEFAULT_ON);
     this.node = 'all';
     this.root = h('section', { class: 'eventlog', 'data-testid': 'eventlog' });
@@ -30,9 +35,11 @@ export class EventLog {
       const input = h('input', { type: 'checkbox', 'data-testid': `eventlog-kind-${k}` });
       input.checked = this.kinds.has(k);
       input.addEventListener('change', () => {
+        const before = this.ctx.wants();
         if (input.checked) this.kinds.add(k);
         else this.kinds.delete(k);
         this.redraw();
+        this.ctx.filtersChanged(before);
       });
       const label = h('label', { class: 'eventlog__kind', 'data-kind': k }, input, h('span'));
       this.checks.set(k, label);
@@ -43,6 +50,12 @@ export class EventLog {
       this.redraw();
     });
     this.list = h('ol', { class: 'eventlog__list', 'data-testid': 'event-log', tabindex: '0' });
+    // Follow the newest line unless the learner scrolled up to read (known from scroll events,
+    // so adding lines never has to measure the list).
+    this.following = true;
+    this.list.addEventListener('scroll', () => {
+      this.following = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
+    }, { passive: true });
     this.filterSummary = h('summary', { 'data-testid': 'eventlog-filters' });
     this.filters = h('details', { class: 'eventlog__filters' }, this.filterSummary, this.nodeLabel, this.kindBox);
     this.root.append(h('div', { class: 'eventlog__head' }, this.title, this.filters), this.list);
@@ -57,8 +70,8 @@ export class EventLog {
     setAttr(this.list, 'aria-label', t('events.label'));
     for (const [k, label] of this.checks) setText(label.lastChild, t(`events.kind.${k}`));
     this.updateNodes(this.frameNodes || []);
-    // Sentences are in the old language: word them again.
-    for (const e of this.events) Object.assign(e, this.word(e.ev));
+    // Sentences are in the old language: word them again when shown.
+    for (const e of this.events) e.text = null;
     this.redraw();
   }
 
@@ -76,29 +89,63 @@ export class EventLog {
     this.node = this.nodeSelect.value;
   }
 
-  word(ev) {
+  /** Words an entry (once, when it is first shown). */
+  word(entry) {
+    if (entry.text !== null) return entry;
     const names = this.ctx.names();
-    const d = describe(ev, this.ctx.words, names);
-    return { text: d.text, verbatim: Boolean(d.verbatim), ids: d.ids || [], subject: subjectName(ev, names) };
+    const d = describe(entry.ev, this.ctx.words, names);
+    entry.text = d.text;
+    entry.verbatim = Boolean(d.verbatim);
+    entry.ids = d.ids || [];
+    entry.subject = subjectName(entry.ev, names);
+    entry.sig = `${entry.ev.node}|${entry.ev.kind}|${entry.ev.type}|${entry.text}`;
+    return entry;
   }
 
-  /** Adds events from the engine (already in time order). */
+  /**
+   * Adds events from the engine (already in time order). Their lines are added to the page at
+   * most every FLUSH_MS: under a write load a frame brings dozens, and one update a tenth of a
+   * second reads the same and costs the page far less.
+   */
   add(events) {
     if (events.length === 0) return;
-    const fresh = [];
-    for (const ev of events) {
-      const entry = { ev, ...this.word(ev) };
-      entry.sig = `${ev.node}|${ev.kind}|${ev.type}|${entry.text}`;
-      this.events.push(entry);
-      fresh.push(entry);
-    }
+    const fresh = events.map((ev) => ({ ev, text: null }));
+    this.events.push(...fresh);
     if (this.events.length > KEEP) this.events.splice(0, this.events.length - KEEP);
-    this.append(fresh);
+    this.queued.push(...fresh);
+    if (this.queued.length > KEEP) this.queued.splice(0, this.queued.length - KEEP);
+    // Paused (stepping, acting, a test), each event is shown as it comes.
+    if (!this.ctx.playing()) this.flush();
+    else if (!this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  /** True if lines of filter group `kind` are shown. */
+  shows(kind) {
+    return !this.root.hidden && this.kinds.has(kind);
+  }
+
+  /** Adds events the log did not get as they happened (kept by the engine's host), in order. */
+  merge(events) {
+    const have = new Set(this.events.map((e) => e.ev.seq));
+    const fresh = events.filter((ev) => !have.has(ev.seq)).map((ev) => ({ ev, text: null }));
+    if (fresh.length === 0) return;
+    this.events = [...this.events, ...fresh].sort((a, b) => a.ev.seq - b.ev.seq).slice(-KEEP);
+    this.redraw();
+  }
+
+  /** Adds the queued lines now (tests and a paused lab want them at once). */
+  flush() {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = 0;
+    const queued = this.queued;
+    this.queued = [];
+    this.append(queued);
   }
 
   /** Forgets everything (a new engine sends the run's events again). */
   clear() {
     this.events = [];
+    this.queued = [];
     this.list.replaceChildren();
   }
 
@@ -108,6 +155,7 @@ export class EventLog {
    */
   truncate(length) {
     const keep = this.events.filter((e) => e.ev.seq < length);
+    this.queued = this.queued.filter((e) => e.ev.seq < length);
     if (keep.length === this.events.length) return;
     this.events = keep;
     this.redraw();
@@ -119,15 +167,6 @@ export class EventLog {
     this.list.append(h('li', { class: 'event event--skipped', text: t('events.skipped', { n: this.ctx.words.n(count) }) }));
   }
 
-  /** The time of the last event before `timeUs` (for ← "back one event"), or null. */
-  previousTime(timeUs) {
-    for (let k = this.events.length - 1; k >= 0; k--) {
-      const at = this.events[k].ev.timeUs;
-      if (at < timeUs - 1) return at;
-    }
-    return null;
-  }
-
   visible(entry) {
     const ev = entry.ev;
     if (!this.kinds.has(groupOf(ev))) return false;
@@ -137,16 +176,22 @@ export class EventLog {
   }
 
   redraw() {
+    this.queued = [];
     this.list.replaceChildren();
     this.append(this.events);
   }
 
   append(entries) {
-    const near = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < 40;
     const shown = entries.filter((e) => this.visible(e));
     const frag = document.createDocumentFragment();
     let last = this.list.lastElementChild;
-    for (const e of shown.slice(-SHOWN)) {
+    if (shown.length > BATCH) {
+      // A burst (a write load): the latest lines are listed, the others counted.
+      const t = this.ctx.words.t.bind(this.ctx.words);
+      last = h('li', { class: 'event event--skipped', text: t('events.burst', { n: this.ctx.words.n(shown.length - BATCH) }) });
+      frag.append(last);
+    }
+    for (const e of shown.slice(-BATCH).map((x) => this.word(x))) {
       if (last && last.dataset.sig === e.sig) {
         const count = Number(last.dataset.count) + 1;
         last.dataset.count = String(count);
@@ -159,7 +204,14 @@ export class EventLog {
     }
     this.list.append(frag);
     while (this.list.childElementCount > SHOWN) this.list.firstElementChild.remove();
-    if (near) this.list.scrollTop = this.list.scrollHeight;
+    if (this.following && !this.scrollQueued) {
+      // Scrolled once per frame, when the browser lays the page out anyway.
+      this.scrollQueued = true;
+      requestAnimationFrame(() => {
+        this.scrollQueued = false;
+        if (this.following) this.list.scrollTop = this.list.scrollHeight;
+      });
+    }
   }
 
   line(e) {

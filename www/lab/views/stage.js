@@ -57,6 +57,7 @@ export class Stage {
     this.frame = null;
     this.drag = null;
     this.reducedMotion = false;
+    this.msgMarks = []; // the marks of the messages drawn, with their elements and routes
     this.resize = new ResizeObserver(() => this.measure());
     this.resize.observe(this.root);
   }
@@ -103,6 +104,16 @@ export class Stage {
     this.updateMessages(frame, nowUs);
     this.updateSentinels(frame);
     this.updateTable(frame);
+  }
+
+  /** Draws what moves with time alone, in a world that did not change: messages and countdowns. */
+  updateTime(frame, nowUs) {
+    this.nowUs = nowUs;
+    this.updateMessages(frame, nowUs);
+    for (const n of frame.nodes) {
+      const card = this.cards.get(n.index);
+      if (card && n.up && n.timers.length > 0) this.fillTimer(card, n.timers[0], nowUs);
+    }
   }
 
   // ----- cards -----
@@ -215,14 +226,7 @@ export class Stage {
     setText(card.chip, chipText(n, state, words));
     const timer = n.up ? n.timers[0] : null;
     card.timer.hidden = !timer;
-    if (timer) {
-      const left = (timer.deadlineUs - nowUs) / 1000;
-      setText(card.timer, t(`timer.${timer.kind}`, { left: words.countdown(left) }));
-      setAttr(card.timer, 'data-kind', timer.kind);
-      const span = timer.sinceUs !== null && timer.sinceUs !== undefined ? timer.deadlineUs - timer.sinceUs : 0;
-      const done = span > 0 ? Math.min(1, Math.max(0, (nowUs - timer.sinceUs) / span)) : 0;
-      setStyle(card.timer, '--progress', done.toFixed(3));
-    }
+    if (timer) this.fillTimer(card, timer, nowUs);
     const gauge = gaugeOf(n, words);
     card.gauge.hidden = !gauge;
     if (gauge) {
@@ -241,6 +245,18 @@ export class Stage {
       offset: words.n(offset),
     });
     setAttr(card.el, 'aria-label', label);
+  }
+
+  /** The card's countdown: what the node waits for and how long is left. */
+  fillTimer(card, timer, nowUs) {
+    const { words } = this.ctx;
+    const left = (timer.deadlineUs - nowUs) / 1000;
+    setText(card.timer, words.t(`timer.${timer.kind}`, { left: words.countdown(left) }));
+    setAttr(card.timer, 'data-kind', timer.kind);
+    const span = timer.sinceUs !== null && timer.sinceUs !== undefined ? timer.deadlineUs - timer.sinceUs : 0;
+    const done = span > 0 ? Math.min(1, Math.max(0, (nowUs - timer.sinceUs) / span)) : 0;
+    // In steps of 2 %: a redraw per step, not per animation frame.
+    setStyle(card.timer, '--progress', (Math.round(done * 50) / 50).toFixed(2));
   }
 
   // ----- dragging a card onto another: REPLICAOF -----
@@ -396,9 +412,36 @@ export class Stage {
 
   // ----- messages -----
 
+  /**
+   * Draws the messages on the wire at virtual time `nowUs`. A new frame lays them out (groups,
+   * routes, labels, counts); between frames only their positions move, which is all the page
+   * does on most animation frames.
+   */
   updateMessages(frame, nowUs) {
+    if (frame !== this.msgFrame || this.geometry !== this.msgGeometry) {
+      this.msgFrame = frame;
+      this.msgGeometry = this.geometry;
+      this.layoutMessages(frame);
+    }
+    for (const m of this.msgMarks) {
+      if (!m.message) continue;
+      const span = Math.max(1, m.message.arriveAtUs - m.message.sentAtUs);
+      let f = this.reducedMotion ? 0.5 : (nowUs - m.message.sentAtUs) / span;
+      f = Math.min(1, Math.max(0, f));
+      if (m.message.held) f = Math.min(f, 0.45);
+      const pos = bezier(m.route.p, m.route.forward ? f : 1 - f);
+      const transform = `translate(${pos.x.toFixed(1)} ${pos.y.toFixed(1)})`;
+      if (m.transform !== transform) {
+        m.transform = transform;
+        m.el.setAttribute('transform', transform);
+      }
+    }
+  }
+
+  /** Groups a frame's messages by direction and draws their marks (placed by updateMessages). */
+  layoutMessages(frame) {
     const { words } = this.ctx;
-    const groups = new Map(); // "from>to" -> {path, forward, list, crowd}
+    const groups = new Map(); // "from>to" -> {route, list, crowd}
     const pathBetween = (a, b) => {
       for (const l of frame.links) {
         if (l.master === a && l.replica === b) return { p: this.paths.get(b), forward: true };
@@ -429,28 +472,24 @@ export class Stage {
     }
     const marks = [];
     for (const g of groups.values()) {
-      const many = g.list.length > PILLS_PER_DIRECTION || g.crowd > 0;
-      g.list.forEach((m, k) => {
-        const span = Math.max(1, m.arriveAtUs - m.sentAtUs);
-        let f = this.reducedMotion ? 0.5 : (nowUs - m.sentAtUs) / span;
-        f = Math.min(1, Math.max(0, f));
-        if (m.held) f = Math.min(f, 0.45);
-        const at = g.route.forward ? f : 1 - f;
-        const pos = bezier(g.route.p, at);
-        const label = many ? '' : truncate(m.label);
-        marks.push({ key: `${g.key}#${k}`, pos, kind: m.kind, label, title: m.label, bytes: m.bytes, message: m });
-      });
-      if (many) {
-        // Beside the link's button (at the midpoint), on the side the messages travel from.
-        const mid = bezier(g.route.p, 0.5);
-        const pos = { x: mid.x + (g.route.forward ? -58 : 58), y: mid.y };
-        const count = g.list.length + g.crowd;
-        marks.push({ key: `${g.key}#count`, pos, kind: 'count', label: words.t('stage.inFlight', { n: count }), title: '' });
+      const count = g.list.length + g.crowd;
+      if (count > PILLS_PER_DIRECTION) {
+        // At volume, one mark per direction: it travels with the message that arrives next and
+        // says how many are on the wire (the sequence diagram and the trace have each of them).
+        const next = g.list[0];
+        marks.push({
+          key: `${g.key}#many`, route: g.route, kind: next.kind, label: words.t('stage.inFlight', { n: count }),
+          title: next.label, bytes: next.bytes, message: next,
+        });
+        continue;
       }
+      g.list.forEach((m, k) => {
+        marks.push({ key: `${g.key}#${k}`, route: g.route, kind: m.kind, label: truncate(m.label), title: m.label, bytes: m.bytes, message: m });
+      });
     }
     reconcile(this.msgLayer, marks, (m) => m.key, () => {
       const grp = svg('g', { class: 'msg', tabindex: '0', role: 'button' });
-      grp.append(svg('rect', { rx: 8, ry: 8, height: 16 }), svg('text', { y: 4 }), svg('title'));
+      grp.append(svg('rect', { rx: 8, ry: 8, height: 16, y: -8 }), svg('text', { y: 4, 'text-anchor': 'middle' }), svg('title'));
       const open = () => {
         if (grp.message) this.ctx.openMessage(grp.message);
       };
@@ -463,6 +502,7 @@ export class Stage {
       });
       return grp;
     }, (grp, m) => {
+      m.el = grp;
       grp.message = m.message || null;
       setAttr(grp, 'tabindex', m.message ? '0' : null);
       setAttr(grp, 'role', m.message ? 'button' : null);
@@ -471,19 +511,19 @@ export class Stage {
         ? words.t('stage.openMessage', { label: m.label ? m.label : `${m.title} (${words.bytes(m.bytes)})` })
         : m.label);
       setAttr(grp, 'data-testid', m.message ? `msg-${m.message.id}` : null);
+      setAttr(grp, 'data-kind', m.kind);
+      if (m.transform) setAttr(grp, 'transform', m.transform);
       const [rect, text, title] = grp.children;
       const width = m.label ? 10 + m.label.length * 6.6 : 10;
-      setAttr(grp, 'transform', `translate(${m.pos.x.toFixed(1)} ${m.pos.y.toFixed(1)})`);
-      setAttr(grp, 'data-kind', m.kind);
       setAttr(rect, 'x', -width / 2);
-      setAttr(rect, 'y', -8);
       setAttr(rect, 'width', width);
       setAttr(rect, 'fill', KIND_COLORS[m.kind] || '#24292f');
-      setAttr(text, 'text-anchor', 'middle');
       setText(text, m.label);
       // A message's name is its aria-label (a title would add text to its visible label).
       setText(title, m.message ? '' : m.label);
+      m.transform = grp.getAttribute('transform');
     });
+    this.msgMarks = marks;
   }
 
   // ----- sentinels -----

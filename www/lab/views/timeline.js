@@ -76,7 +76,10 @@ export class Timeline {
     this.horizonMs = horizonMs;
     const words = this.ctx.words;
     const past = nowMs < horizonMs - 0.5;
-    const key = `${words.code}|${nowMs.toFixed(0)}|${horizonMs.toFixed(0)}|${this.dragging}`;
+    // Redrawn every tenth of a second of virtual time while playing, not every animation frame.
+    const tenths = this.ctx.playing();
+    const at = (ms) => (tenths ? Math.floor(ms / 100) : ms);
+    const key = `${words.code}|${at(nowMs)}|${at(horizonMs)}|${this.dragging}`;
     if (key !== this.key) {
       this.key = key;
       setAttr(this.slider, 'max', String(horizonMs));
