@@ -14,6 +14,8 @@ const ACTIONS = new Set([
 ]);
 
 /** Facade methods a request may call that only read. */
+/** Frame fields that change without anything to draw (see `tick`). */
+const UNSHOWN = new Set(['nowUs', 'version', 'horizonUs']);
 const READS = new Set(['info', 'keys', 'consoleHistory', 'exportRdb', 'actionLog', 'traceDigest', 'messageBytes', 'previousEventTime']);
 
 /** The longest a single tick may advance virtual time (ms): a hidden tab comes back in steps. */
@@ -118,8 +120,9 @@ export class EngineHost {
     if (!changed) return out;
     const frame = lab.frame();
     // A node's cron runs ten times a second and changes the version without changing anything
-    // the page shows: such a frame is not sent (the page's main thread draws nothing for it).
-    const key = JSON.stringify(frame, (k, v) => (k === 'nowUs' || k === 'version' ? undefined : v));
+    // the page shows, and a live run's horizon moves with the clock (the page has it as
+    // `horizonMs`): such a frame is not sent (the page's main thread draws nothing for it).
+    const key = JSON.stringify(frame, (k, v) => (UNSHOWN.has(k) ? undefined : v));
     if (force || key !== this.frameKey) out.frame = frame;
     this.frameKey = key;
     const length = lab.traceLength();
