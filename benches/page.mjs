@@ -5,11 +5,13 @@
 // heap at the end. Shares are of wall time; "above floor" subtracts the blank page's share, the
 // cost of the sampler itself.
 //
-//   node benches/page.mjs [--seconds 10] [--raftscope DIR]
+//   node benches/page.mjs [--seconds 10] [--only b,e] [--raftscope DIR]
 //
 // Cases: (a) the default lab, 3 nodes, playing with nothing to do; (b) 8 nodes, a write load of
 // 1,000 writes/s on the master while a replica full-syncs 100,000 keys; (c) the lab paused;
-// (d) the lab playing in a hidden tab; (e) a blank page. With --raftscope DIR (a checkout of
+// (d) the lab playing in a hidden tab; (e) a blank page; (f) the sample course page, its four
+// labs (three elements and an iframe) all playing, one in view; (g) the same page while the
+// reader scrolls through it, top to bottom and back. With --raftscope DIR (a checkout of
 // github.com/ongardie/raftscope, run by hand; nothing of it is part of this project), RaftScope's
 // page with five servers is measured the same way.
 //
@@ -76,7 +78,11 @@ function frameSampler() {
   requestAnimationFrame(tick);
 }
 
-async function measure(browser, name, open) {
+/**
+ * One case: `open` sets the page up; `during` (optional) acts on it while it is measured (it is
+ * given the page and the milliseconds measured).
+ */
+async function measure(browser, name, open, during) {
   if (!wanted(name)) return null;
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
@@ -87,7 +93,7 @@ async function measure(browser, name, open) {
   await page.evaluate(frameSampler);
   const before = await metrics();
   const t0 = Date.now();
-  await page.waitForTimeout(SECONDS * 1000);
+  await Promise.all([page.waitForTimeout(SECONDS * 1000), during ? during(page, SECONDS * 1000) : null]);
   const after = await metrics();
   const wall = (Date.now() - t0) / 1000;
   const frames = await page.evaluate(() => {
@@ -113,6 +119,36 @@ async function lab(page, url, setup) {
   await page.goto(url);
   await page.evaluate(() => document.querySelector('redis-repl-lab').ready);
   if (setup) await page.evaluate(setup);
+}
+
+/** The course page with every lab past its first sync and playing (the iframe's too). */
+async function course(page, url) {
+  await page.goto(`${url}examples/course.html`);
+  const playAll = async () => {
+    for (const el of document.querySelectorAll('redis-repl-lab')) {
+      await el.ready;
+      await el.run(20_000);
+      el.play();
+    }
+  };
+  await page.evaluate(playAll);
+  const frame = page.frames().find((f) => f.url().includes('embed.html'));
+  await frame.waitForFunction(() => document.querySelector('redis-repl-lab'));
+  await frame.evaluate(playAll);
+  await page.evaluate(() => window.scrollTo(0, 0));
+}
+
+/** Scrolls the page with the mouse wheel, down to the end and back up, until `ms` have passed. */
+async function scrollThrough(page, ms) {
+  const end = Date.now() + ms;
+  let direction = 1;
+  await page.mouse.move(640, 400);
+  while (Date.now() < end) {
+    await page.mouse.wheel(0, direction * 120);
+    await page.waitForTimeout(50);
+    const { y, max } = await page.evaluate(() => ({ y: window.scrollY, max: document.scrollingElement.scrollHeight - innerHeight }));
+    if ((direction > 0 && y >= max) || (direction < 0 && y <= 0)) direction = -direction;
+  }
 }
 
 const { child, url } = await startServer();
@@ -154,6 +190,8 @@ try {
       document.dispatchEvent(new Event('visibilitychange'));
     });
   }));
+  rows.push(await measure(browser, '(f) course page, 4 labs playing, 1 in view', (p) => course(p, url)));
+  rows.push(await measure(browser, '(g) course page, 4 labs playing, scrolling', (p) => course(p, url), scrollThrough));
   if (RAFTSCOPE) {
     const server = await serveDir(path.resolve(RAFTSCOPE));
     const port = server.address().port;

@@ -1,14 +1,17 @@
 #!/usr/bin/env node
 // Static file server for the lab page (www/, including the wasm package in www/pkg/).
-// No dependencies. Usage: node scripts/serve.mjs [--port 8080] [--host 127.0.0.1]
+// No dependencies. Usage: node scripts/serve.mjs [--port 8080] [--host 127.0.0.1] [--root DIR] [--no-csp]
 // --port 0 picks a free port. Prints "Redis Replication Lab: http://HOST:PORT/" once listening.
+// --root serves another folder (dist/, or a test's scratch site); --no-csp leaves out the
+// Content-Security-Policy header, as a plain static host would (pages may carry their own).
 
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'www');
+let ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'www');
+let sendCsp = true;
 
 export const CSP = [
   "default-src 'self'",
@@ -37,12 +40,12 @@ const TYPES = {
 
 function usage(code) {
   const out = code === 0 ? process.stdout : process.stderr;
-  out.write('usage: node scripts/serve.mjs [--port N] [--host ADDR]\n');
+  out.write('usage: node scripts/serve.mjs [--port N] [--host ADDR] [--root DIR] [--no-csp]\n');
   process.exit(code);
 }
 
 function parseArgs(argv) {
-  const opts = { port: 8080, host: '127.0.0.1' };
+  const opts = { port: 8080, host: '127.0.0.1', root: null, csp: true };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
     let value;
@@ -69,6 +72,10 @@ function parseArgs(argv) {
       opts.port = port;
     } else if (arg === '--host') {
       opts.host = next();
+    } else if (arg === '--root') {
+      opts.root = path.resolve(next());
+    } else if (arg === '--no-csp') {
+      opts.csp = false;
     } else if (arg === '--help' || arg === '-h') {
       usage(0);
     } else {
@@ -81,7 +88,7 @@ function parseArgs(argv) {
 
 function baseHeaders(extra = {}) {
   return {
-    'Content-Security-Policy': CSP,
+    ...(sendCsp ? { 'Content-Security-Policy': CSP } : {}),
     'X-Content-Type-Options': 'nosniff',
     'Cache-Control': 'no-cache',
     'Referrer-Policy': 'no-referrer',
@@ -173,7 +180,9 @@ async function handle(req, res) {
 }
 
 function main() {
-  const { port, host } = parseArgs(process.argv.slice(2));
+  const { port, host, root, csp } = parseArgs(process.argv.slice(2));
+  if (root !== null) ROOT = root;
+  sendCsp = csp;
   const server = http.createServer((req, res) => {
     handle(req, res).catch(() => {
       if (!res.headersSent) sendText(req, res, 500, 'Internal Server Error');

@@ -24,10 +24,13 @@ const LAUNCH_ARGS = [
   '--disable-dev-shm-usage',
 ];
 
-/** Starts scripts/serve.mjs on a free port; resolves to {child, url}. */
-export function startServer() {
+/**
+ * Starts scripts/serve.mjs on a free port (serving www/, or what `args` say: --root DIR,
+ * --no-csp, --host ADDR); resolves to {child, url}.
+ */
+export function startServer(args = []) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--port', '0'], {
+    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--port', '0', ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -96,13 +99,23 @@ export async function startLab({ initScript, viewport = { width: 1280, height: 8
   return lab;
 }
 
+/** Each page's own errors (the lab's records hold every page's). */
+const errorsOf = new WeakMap();
+
 /** A page in the lab's browser context whose errors and requests go to the lab's records. */
 export async function newPage(lab, initScript) {
   const page = await lab.context.newPage();
+  const own = { consoleErrors: [], pageErrors: [] };
+  errorsOf.set(page, own);
   page.on('console', (msg) => {
-    if (msg.type() === 'error') lab.consoleErrors.push(msg.text());
+    if (msg.type() !== 'error') return;
+    lab.consoleErrors.push(msg.text());
+    own.consoleErrors.push(msg.text());
   });
-  page.on('pageerror', (err) => lab.pageErrors.push(String(err)));
+  page.on('pageerror', (err) => {
+    lab.pageErrors.push(String(err));
+    own.pageErrors.push(String(err));
+  });
   page.on('request', (req) => lab.requests.push(req.url()));
   await page.addInitScript(watchCsp);
   if (initScript) await page.addInitScript(initScript);
@@ -150,12 +163,17 @@ export async function ready(page, n = 0) {
   await page.evaluate((k) => document.querySelectorAll('redis-repl-lab')[k].ready, n);
 }
 
-/** Calls a method of lab `n`'s JS API in the page: api(page, 'exec', 0, 'PING'). */
+/** Calls a method of the first lab's JS API in the page: api(page, 'exec', 0, 'PING'). */
 export function api(page, method, ...args) {
-  return page.evaluate(([m, a]) => {
-    const el = document.querySelector('redis-repl-lab');
+  return apiOf(page, 0, method, ...args);
+}
+
+/** Calls a method of lab `n`'s JS API (the page's n-th element) or reads a property of it. */
+export function apiOf(page, n, method, ...args) {
+  return page.evaluate(([k, m, a]) => {
+    const el = document.querySelectorAll('redis-repl-lab')[k];
     return typeof el[m] === 'function' ? el[m](...a) : el[m];
-  }, [method, args]);
+  }, [n, method, args]);
 }
 
 /** Pauses virtual time (the test moves it with `run`). */
@@ -181,8 +199,9 @@ export async function nodeState(page, index) {
 
 /** Asserts that the page logged no uncaught error, no console error and no CSP violation. */
 export async function assertNoErrors(lab, page = lab.page) {
-  assert.deepEqual(lab.pageErrors, [], 'uncaught page errors');
-  assert.deepEqual(lab.consoleErrors, [], 'console errors');
+  const own = errorsOf.get(page);
+  assert.deepEqual(own.pageErrors, [], 'uncaught page errors');
+  assert.deepEqual(own.consoleErrors, [], 'console errors');
   assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'CSP violations');
 }
 

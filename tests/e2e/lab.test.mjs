@@ -109,7 +109,7 @@ test('two labs on one page are independent and share one download of the engine'
 /** Every text the lab shows, and the texts it gives assistive technology, outside verbatim areas. */
 function labTexts() {
   const out = [];
-  const verbatim = (el) => el.closest('.console__output, .event__text--verbatim, code, .sentinel__events, [lang="en"], .msg, .card__addr, .card__offset');
+  const verbatim = (el) => el.closest('.console__output, .event__text--verbatim, code, .sentinel__events, [lang="en"]:not(.lab), .msg, .card__addr, .card__offset');
   const walk = (root) => {
     for (const el of root.querySelectorAll('*')) {
       for (const a of ['aria-label', 'title', 'placeholder', 'aria-valuetext']) {

@@ -33,9 +33,10 @@ import { SequenceDiagram } from './views/sequence.js';
 import { KIND_COLORS } from './views/stage.js';
 import { Popover } from './views/menu.js';
 import { namesOf, announcement } from './views/describe.js';
+import { readSettings, LIVE_ATTRIBUTES, VIEWS, SIDE_VIEWS, SPEEDS as SPEED_CHOICES } from './settings.js';
 
 const STYLE_URL = new URL('./lab.css', import.meta.url).href;
-const SPEEDS = [0.25, 1, 4, 16];
+const SPEEDS = SPEED_CHOICES;
 /** Virtual ms one animation frame may add at most (a long frame does not jump minutes). */
 const MAX_FRAME_ADVANCE_MS = 1000;
 /** Wall-clock ms between two requests to the engine while playing. */
@@ -47,6 +48,8 @@ export const PAUSE_MS = 5000;
 const NARROW_PX = 760;
 const LANG_KEY = 'redis-repl-lab.lang';
 const CLIPBOARD_TIMEOUT_MS = 2000;
+/** `lab-state` is dispatched at most this often (wall-clock ms) while the world changes. */
+const STATE_EVENT_MS = 1000;
 /** Commands kept per node for the buffer view's stream row. */
 const STREAM_KEPT = 200;
 /** Write loads offered in a node's menu (writes per second). */
@@ -54,7 +57,7 @@ const LOAD_RATES = [10, 100, 1000];
 
 export class RedisReplLab extends HTMLElement {
   static get observedAttributes() {
-    return ['lang'];
+    return LIVE_ATTRIBUTES;
   }
 
   constructor() {
@@ -69,6 +72,8 @@ export class RedisReplLab extends HTMLElement {
     this.pendingMs = 0;
     this.lastTs = null;
     this.lastTick = -Infinity;
+    this.lastStateEvent = -Infinity;
+    this.stateTimer = 0;
     this.raf = 0;
     this.visible = true;
     this.broken = null; // {message, restore} after a panic
@@ -117,7 +122,57 @@ export class RedisReplLab extends HTMLElement {
   }
 
   attributeChangedCallback(name) {
-    if (name === 'lang' && this.started) this.setLanguage(this.attrLanguage(), false);
+    if (!this.started) return;
+    this.readAttributes();
+    if (name === 'lang') this.setLanguage(this.attrLanguage(), false);
+    else this.applyLive();
+  }
+
+  /** Reads the attributes; reports the bad ones (in the banner and as `lab-error`). */
+  readAttributes() {
+    const { settings, errors } = readSettings((name) => this.getAttribute(name));
+    this.settings = settings;
+    const seen = new Set(this.reported || []);
+    this.reported = errors.map((e) => `${e.attribute}=${e.params.value}`);
+    const fresh = errors.filter((e) => !seen.has(`${e.attribute}=${e.params.value}`));
+    if (fresh.length > 0) {
+      const messages = fresh.map((e) => this.words.t(`error.attr.${e.key}`, { attribute: e.attribute, ...e.params }));
+      this.showBanner('error.settings', messages.join(' '));
+      for (const [k, e] of fresh.entries()) {
+        this.dispatchEvent(new CustomEvent('lab-error', { detail: { code: 'bad-attribute', attribute: e.attribute, message: messages[k] }, bubbles: true, composed: true }));
+      }
+    }
+    return settings;
+  }
+
+  /** Applies the attributes that take effect at once: controls, views, theme, speed, size. */
+  applyLive() {
+    const s = this.settings;
+    setAttr(this.layoutRoot, 'data-controls', s.controls);
+    const dark = s.theme === 'dark' || (s.theme === 'auto' && this.darkScheme.matches);
+    setAttr(this.layoutRoot, 'data-theme', dark ? 'dark' : 'light');
+    for (const view of VIEWS) {
+      setAttr(this.layoutRoot, `data-no-${view}`, s.views.has(view) ? null : '');
+    }
+    // Whole regions left empty let the others take their room.
+    const none = (...views) => views.every((v) => !s.views.has(v));
+    setAttr(this.layoutRoot, 'data-no-side', none(...SIDE_VIEWS) ? '' : null);
+    setAttr(this.layoutRoot, 'data-no-logpane', none('log', 'sequence') || s.controls === 'none' ? '' : null);
+    setAttr(this.layoutRoot, 'data-no-dock', none('console', 'log', 'sequence') || (s.controls === 'none' && none('log', 'sequence')) ? '' : null);
+    const sideFirst = SIDE_VIEWS.find((v) => s.views.has(v));
+    for (const [n, b] of this.sideTabButtons) b.hidden = !s.views.has(n);
+    if (sideFirst && !s.views.has(this.sideShown || 'inspector')) this.showSide(sideFirst);
+    for (const [n, b] of this.logTabButtons) b.hidden = !s.views.has(n === 'log' ? 'log' : 'sequence');
+    if (!s.views.has('log') && s.views.has('sequence')) this.showLogPane('sequence');
+    this.setSpeed(s.speed);
+    // A size the host page asked for is kept, even below the lab's usual minimum height.
+    if (s.height) this.style.height = `${s.height}px`;
+    else this.style.removeProperty('height');
+    if (s.aspect) this.style.aspectRatio = s.aspect;
+    else this.style.removeProperty('aspect-ratio');
+    if (s.height || s.aspect) this.style.minHeight = '0';
+    else this.style.removeProperty('min-height');
+    if (this.frame) this.render(); // what may be edited (controls) shows on the stage too
   }
 
   get ready() {
@@ -238,15 +293,19 @@ export class RedisReplLab extends HTMLElement {
       this.schedule();
     });
     this.io.observe(this);
+    this.darkScheme = window.matchMedia('(prefers-color-scheme: dark)');
+    this.darkScheme.addEventListener('change', () => this.applyLive());
     this.reducedMotion = window.matchMedia('(prefers-reduced-motion: reduce)');
     this.stage.reducedMotion = this.reducedMotion.matches;
     this.reducedMotion.addEventListener('change', () => {
       this.stage.reducedMotion = this.reducedMotion.matches;
     });
     this.setLanguage(this.attrLanguage(), false);
+    this.readAttributes();
     this.showSide('inspector');
     this.showLogPane('log');
     this.showPane('stage');
+    this.applyLive();
   }
 
   measure() {
@@ -304,6 +363,18 @@ export class RedisReplLab extends HTMLElement {
     this.wantsChanged(before);
   }
 
+  /**
+   * The lab's name for assistive technology when the page has several: the host's aria-label,
+   * else "Lab 2" by its place on the page (so each stage is a landmark of its own). Null when it
+   * is the only one.
+   */
+  labName() {
+    const own = this.getAttribute('aria-label');
+    if (own) return own;
+    const labs = Array.from(document.querySelectorAll(this.localName));
+    return labs.length > 1 ? this.words.t('lab.numbered', { n: labs.indexOf(this) + 1 }) : null;
+  }
+
   // ----- language -----
 
   attrLanguage() {
@@ -317,13 +388,19 @@ export class RedisReplLab extends HTMLElement {
         // Storage may be blocked; the browser's languages decide then.
       }
     }
+    // An embedded lab speaks its page's language (as `lang="auto"` also says), then the
+    // reader's; the lab that owns the URL goes by the reader's browser.
     const page = document.documentElement.getAttribute('lang');
-    return resolveLanguage(attr === 'auto' && page ? page : navigator.languages || navigator.language);
+    const browser = navigator.languages && navigator.languages.length > 0 ? [...navigator.languages] : [navigator.language];
+    const fromPage = page && (attr === 'auto' || !this.hasAttribute('url-state'));
+    return resolveLanguage(fromPage ? [page, ...browser] : browser);
   }
 
   setLanguage(code, remember) {
     this.words = new Words(code);
     this.langSelect.value = this.words.code;
+    // Screen readers and fonts go by the language the lab's own words are in.
+    this.layoutRoot.lang = this.words.code;
     if (remember) {
       // The host's lang attribute says which language the lab's content is in.
       this.setAttribute('lang', this.words.code);
@@ -380,6 +457,7 @@ export class RedisReplLab extends HTMLElement {
 
   async start() {
     this.measure();
+    const settings = this.settings;
     const seed = this.seedAttr();
     const log = this.sharedLog();
     try {
@@ -402,8 +480,11 @@ export class RedisReplLab extends HTMLElement {
     }
     if (!shared) {
       await this.engine.request({ op: 'create', seed });
-      const count = Math.max(1, Math.min(8, Number(this.getAttribute('nodes')) || 3));
-      for (let i = 0; i < count; i++) await this.call('addNode');
+      for (let i = 0; i < settings.nodes.length; i++) await this.call('addNode');
+    }
+    if (settings.scenario !== null) {
+      // Chapters come with the scenario runner; until then the attribute names none.
+      this.reportAttribute('scenario', 'scenario', { value: settings.scenario });
     }
     await this.tick(0, true);
     this.loading.hidden = true;
@@ -411,24 +492,38 @@ export class RedisReplLab extends HTMLElement {
     if (shared) {
       await this.showHistory();
     } else {
-      // The replicas of the default lab are started the way a learner would: REPLICAOF typed in
-      // their consoles, so the handshake and the full sync play out on screen.
-      const master = this.frame.nodes[0];
-      for (const n of this.frame.nodes.slice(1)) await this.consoles.type(n.index, `REPLICAOF ${master.host} ${master.port}`);
-      this.select(master.index);
-      this.consoles.show(this.frame.nodes[1] ? this.frame.nodes[1].index : master.index);
+      // The lab is set up the way a learner would do it: CONFIG SET and REPLICAOF typed in the
+      // nodes' consoles, so the handshake and the full sync play out on screen.
+      for (const { node, line } of settings.config) await this.consoles.type(node, line);
+      const byName = new Map(this.frame.nodes.map((n) => [n.name, n]));
+      for (const { name, replicaOf } of settings.nodes) {
+        const master = replicaOf ? byName.get(replicaOf) : null;
+        if (master) await this.consoles.type(byName.get(name).index, `REPLICAOF ${master.host} ${master.port}`);
+      }
+      const first = this.frame.nodes[0];
+      this.select(first.index);
+      const replica = this.frame.nodes.find((n) => settings.nodes.some((x) => x.name === n.name && x.replicaOf));
+      this.consoles.show((replica || first).index);
     }
     await this.refresh();
     this.dispatchEvent(new CustomEvent('lab-ready', { bubbles: true, composed: true }));
     this.resolveReady();
-    if (!shared && this.getAttribute('autoplay') !== 'false') this.play();
+    // A shared run opens paused where it was shared; a lab plays at once only when asked to.
+    if (!shared && settings.autoplay) this.play();
   }
 
+  /** One bad attribute found after start (its message in the banner, and `lab-error`). */
+  reportAttribute(attribute, key, params) {
+    const message = this.words.t(`error.attr.${key}`, { attribute, ...params });
+    this.showBanner('error.settings', message);
+    this.dispatchEvent(new CustomEvent('lab-error', { detail: { code: 'bad-attribute', attribute, message }, bubbles: true, composed: true }));
+  }
+
+  /** The seed: `?seed=` for the lab that owns the URL, else the `seed` attribute. */
   seedAttr() {
     const fromUrl = this.hasAttribute('url-state') ? new URLSearchParams(location.search).get('seed') : null;
-    const raw = fromUrl ?? this.getAttribute('seed');
-    const n = Number(raw);
-    return raw !== null && raw !== '' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : 1;
+    const n = Number(fromUrl);
+    return fromUrl !== null && fromUrl !== '' && Number.isInteger(n) && n >= 0 && n <= 0xffffffff ? n : this.settings.seed;
   }
 
   /** The shared run to open: the `log` attribute, or `#log=` for the lab that owns the URL. */
@@ -440,8 +535,7 @@ export class RedisReplLab extends HTMLElement {
       const legacy = !raw.includes(';t=') && raw.includes('%25');
       return legacy ? decodeURIComponent(raw) : raw;
     }
-    const attr = this.getAttribute('log');
-    return attr && attr.trim() !== '' ? attr.trim() : null;
+    return this.settings.log;
   }
 
   /** A shared run's consoles show what was typed in it, with the replies. */
@@ -553,6 +647,23 @@ export class RedisReplLab extends HTMLElement {
       }
     }
     this.render();
+    this.stateEvent();
+  }
+
+  /** `lab-state`: the snapshot, at most once a second while it changes (then once more after). */
+  stateEvent() {
+    const now = performance.now();
+    if (now - this.lastStateEvent >= STATE_EVENT_MS) {
+      this.lastStateEvent = now;
+      clearTimeout(this.stateTimer);
+      this.stateTimer = 0;
+      this.dispatchEvent(new CustomEvent('lab-state', { detail: { ...this.frame, nowMs: this.nowMs }, bubbles: true, composed: true }));
+    } else if (!this.stateTimer) {
+      this.stateTimer = setTimeout(() => {
+        this.stateTimer = 0;
+        this.stateEvent();
+      }, STATE_EVENT_MS - (now - this.lastStateEvent));
+    }
   }
 
   /** New trace events: into the log, the timeline's marks, the live region and `lab-event`. */
@@ -840,6 +951,8 @@ export class RedisReplLab extends HTMLElement {
         return lab.words;
       },
       names: () => lab.peerNames,
+      canEdit: () => lab.settings.controls === 'full',
+      labName: () => lab.labName(),
       playing: () => lab.playing,
       filtersChanged: (before) => lab.wantsChanged(before),
       wants: () => lab.wants(),

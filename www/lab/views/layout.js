@@ -3,8 +3,9 @@
 // the stage's size in pixels, so the page never works out who replicates from whom.
 //
 // The largest cards that let the whole tree fit the stage are used: full cards, compact ones
-// (no address line), or mini ones (no timer line either; the inspector has it). When even mini
-// cards are too many for one row, each level wraps into rows.
+// (no address line), or mini ones (no timer line either; the inspector has it). A tree too deep
+// for a short stage (a chain in a lab embedded 300 px high) is laid sideways, masters on the
+// left. When even mini cards are too many for one row, each level wraps into rows.
 
 /** Card sizes in CSS pixels, largest first; the gaps between cards side by side and around. */
 export const SIZES = Object.freeze([
@@ -14,13 +15,21 @@ export const SIZES = Object.freeze([
 ]);
 export const GAP_X = 18;
 export const PAD = 12;
+/**
+ * Sideways trees: room between levels for the link's label (its latency, or a state such as
+ * wait_bgsave_start), at least and at most; and between siblings.
+ */
+export const SIDE_GAP_X = 64;
+export const SIDE_GAP_X_MAX = 150;
+export const SIDE_GAP_Y = 12;
 
 /**
  * @param {Array<{index:number}>} nodes the frame's nodes
  * @param {Array<{replica:number, master:number|null}>} links the frame's links
  * @param {number} width the stage's width in px
  * @param {number} [height] the stage's height in px
- * @returns {{cards: Map<number,{x,y,w,h,depth}>, width:number, height:number, size:string}}
+ * @returns {{cards: Map<number,{x,y,w,h,depth}>, width:number, height:number, size:string,
+ *   direction:'down'|'right'}} `direction`: where replicas sit from their master
  */
 export function layout(nodes, links, width, height = Infinity) {
   const present = new Set(nodes.map((n) => n.index));
@@ -53,6 +62,10 @@ export function layout(nodes, links, width, height = Infinity) {
     const tree = treeLayout(roots, children, leaves, width, size);
     if (tree.height <= height) return tree;
   }
+  for (const size of SIZES) {
+    const tree = sidewaysLayout(roots, children, leaves, width, height, size);
+    if (tree) return tree;
+  }
   if (wide.length > 0) return treeLayout(roots, children, leaves, width, wide[wide.length - 1]);
   return rowsLayout(roots, children, width, SIZES[1]);
 }
@@ -74,18 +87,15 @@ function breakCycles(parent, nodes) {
   }
 }
 
-/** Every subtree gets as many slots as it has leaves; a parent sits centred over its children. */
-function treeLayout(roots, children, leaves, width, size) {
-  const { w, h, gapY } = size;
-  const slot = w + GAP_X;
-  const total = roots.reduce((sum, r) => sum + leaves.get(r), 0);
-  const left = (width - (total * slot - GAP_X)) / 2;
-  const cards = new Map();
+/**
+ * Walks the forest giving every subtree as many slots as it has leaves, in order:
+ * `visit(node, middleSlot, depth)` gets the middle of the node's slots (so a parent is centred
+ * on its children). Returns the deepest depth.
+ */
+function walkSlots(roots, children, leaves, visit) {
   let depthMax = 0;
   const place = (i, firstSlot, depth) => {
-    const n = leaves.get(i);
-    const center = left + (firstSlot + n / 2) * slot - GAP_X / 2;
-    cards.set(i, { x: center - w / 2, y: PAD + depth * (h + gapY), w, h, depth });
+    visit(i, firstSlot + leaves.get(i) / 2, depth);
     depthMax = Math.max(depthMax, depth);
     let s = firstSlot;
     for (const k of children.get(i)) {
@@ -98,7 +108,42 @@ function treeLayout(roots, children, leaves, width, size) {
     place(r, s, 0);
     s += leaves.get(r);
   }
-  return { cards, width, height: 2 * PAD + (depthMax + 1) * h + depthMax * gapY, size: size.name };
+  return depthMax;
+}
+
+/** Masters on top, each subtree as wide as its leaves. */
+function treeLayout(roots, children, leaves, width, size) {
+  const { w, h, gapY } = size;
+  const slot = w + GAP_X;
+  const total = roots.reduce((sum, r) => sum + leaves.get(r), 0);
+  const left = (width - (total * slot - GAP_X)) / 2;
+  const cards = new Map();
+  const depthMax = walkSlots(roots, children, leaves, (i, middle, depth) => {
+    const center = left + middle * slot - GAP_X / 2;
+    cards.set(i, { x: center - w / 2, y: PAD + depth * (h + gapY), w, h, depth });
+  });
+  return { cards, width, height: 2 * PAD + (depthMax + 1) * h + depthMax * gapY, size: size.name, direction: 'down' };
+}
+
+/** The tree turned a quarter: levels from left to right, siblings one above the other. Null when it does not fit. */
+function sidewaysLayout(roots, children, leaves, width, height, size) {
+  const { w, h } = size;
+  const depthOf = (i) => 1 + Math.max(0, ...children.get(i).map(depthOf));
+  const levels = Math.max(...roots.map(depthOf));
+  const total = roots.reduce((sum, r) => sum + leaves.get(r), 0);
+  const spare = levels > 1 ? (width - 2 * PAD - levels * w) / (levels - 1) : 0;
+  const gapX = Math.min(SIDE_GAP_X_MAX, Math.max(SIDE_GAP_X, spare));
+  const needW = 2 * PAD + levels * w + (levels - 1) * gapX;
+  const needH = 2 * PAD + total * h + (total - 1) * SIDE_GAP_Y;
+  if (needW > width || needH > height) return null;
+  const left = (width - needW) / 2 + PAD;
+  const slot = h + SIDE_GAP_Y;
+  const cards = new Map();
+  walkSlots(roots, children, leaves, (i, middle, depth) => {
+    const y = PAD + middle * slot - SIDE_GAP_Y / 2;
+    cards.set(i, { x: left + depth * (w + gapX), y: y - h / 2, w, h, depth });
+  });
+  return { cards, width, height: needH, size: size.name, direction: 'right' };
 }
 
 /**
@@ -125,5 +170,5 @@ function rowsLayout(roots, children, width, size) {
       y += h + gapY;
     }
   });
-  return { cards, width, height: y - gapY + PAD, size: size.name };
+  return { cards, width, height: y - gapY + PAD, size: size.name, direction: 'down' };
 }

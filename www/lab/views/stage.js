@@ -75,7 +75,8 @@ export class Stage {
 
   relabel() {
     const t = this.ctx.words.t.bind(this.ctx.words);
-    setAttr(this.root, 'aria-label', t('stage.label'));
+    const lab = this.ctx.labName();
+    setAttr(this.root, 'aria-label', lab ? t('stage.labelOf', { lab }) : t('stage.label'));
     setAttr(this.wires, 'aria-label', t('stage.wires'));
     setText(this.empty, t('stage.empty'));
     this.tableKey = '';
@@ -263,6 +264,11 @@ export class Stage {
 
   pointerDown(e, index) {
     if (e.button !== 0 || e.target.closest('button')) return;
+    if (!this.ctx.canEdit()) {
+      // Without the full controls a card is only selected, never dragged.
+      this.ctx.select(index);
+      return;
+    }
     const el = this.cards.get(index).el;
     this.drag = { index, x: e.clientX, y: e.clientY, moved: false, pointer: e.pointerId };
     const move = (ev) => this.pointerMove(ev);
@@ -328,8 +334,14 @@ export class Stage {
   linkPath(link) {
     const r = this.geometry.cards.get(link.replica);
     if (!r) return null;
-    const end = { x: r.x + r.w / 2, y: r.y };
     const m = link.master !== null && link.master !== undefined ? this.geometry.cards.get(link.master) : null;
+    if (m && this.geometry.direction === 'right') {
+      const from = { x: m.x + m.w, y: m.y + m.h / 2 };
+      const to = { x: r.x, y: r.y + r.h / 2 };
+      const dx = Math.max(16, (to.x - from.x) / 2);
+      return { p0: from, p1: { x: from.x + dx, y: from.y }, p2: { x: to.x - dx, y: to.y }, p3: to, missing: false };
+    }
+    const end = { x: r.x + r.w / 2, y: r.y };
     if (!m) {
       const start = { x: end.x + 28, y: Math.max(4, end.y - 34) };
       return { p0: start, p1: start, p2: end, p3: end, missing: true };
@@ -385,6 +397,7 @@ export class Stage {
       return b;
     }, (b, l) => {
       b.linkData = l;
+      b.disabled = !this.ctx.canEdit();
       const p = this.paths.get(l.replica);
       if (!p) return;
       const mid = p.missing ? p.p0 : bezier(p, 0.5);
