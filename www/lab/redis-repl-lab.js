@@ -37,10 +37,13 @@ import { readSettings, LIVE_ATTRIBUTES, VIEWS, SIDE_VIEWS, SPEEDS as SPEED_CHOIC
 
 const STYLE_URL = new URL('./lab.css', import.meta.url).href;
 const SPEEDS = SPEED_CHOICES;
-/** Virtual ms one animation frame may add at most (a long frame does not jump minutes). */
+/** Virtual ms one turn of the loop may add at most (a long stall does not jump minutes). */
 const MAX_FRAME_ADVANCE_MS = 1000;
-/** Wall-clock ms between two requests to the engine while playing. */
-const TICK_MS = 50;
+/**
+ * Wall-clock ms between two requests to the engine while playing: the lab's views change ten
+ * times a second; messages move in between on the compositor (see Stage.updateMessages).
+ */
+const TICK_MS = 200;
 /** How far "Next event" looks ahead for something to happen (virtual ms). */
 const STEP_LIMIT_MS = 60_000;
 /** A node paused from its menu stays stopped this long (virtual ms). */
@@ -71,10 +74,9 @@ export class RedisReplLab extends HTMLElement {
     this.speed = 1;
     this.pendingMs = 0;
     this.lastTs = null;
-    this.lastTick = -Infinity;
     this.lastStateEvent = -Infinity;
     this.stateTimer = 0;
-    this.raf = 0;
+    this.timer = 0;
     this.visible = true;
     this.broken = null; // {message, restore} after a panic
     this.started = false;
@@ -189,7 +191,10 @@ export class RedisReplLab extends HTMLElement {
     this.speedSelect = h('select', { 'data-testid': 'speed', disabled: true }, SPEEDS.map((s) => h('option', { value: String(s), text: `${s}×` })));
     this.speedSelect.value = '1';
     this.speedLabel = h('label', { class: 'control' }, h('span', { class: 'control__label' }), this.speedSelect);
-    this.clock = h('output', { class: 'clock', 'data-testid': 'clock' });
+    // The clock's text changes ten times a second while playing: it sits in a block of fixed
+    // size (see lab.css), so the browser lays out that block and nothing around it.
+    this.clockText = h('span', { class: 'fixed-text' });
+    this.clock = h('output', { class: 'clock', 'data-testid': 'clock' }, this.clockText);
     this.clockLabel = h('span', { class: 'control__label' });
     this.addButton = h('button', { type: 'button', class: 'button', 'data-testid': 'add-node', disabled: true });
     this.partitionButton = h('button', { type: 'button', class: 'button', 'data-testid': 'partition', disabled: true });
@@ -247,12 +252,14 @@ export class RedisReplLab extends HTMLElement {
     }
 
     this.phoneTabs = h('nav', { class: 'phone-tabs', role: 'tablist', 'data-testid': 'phone-tabs' });
+    // A pane is a grid cell; its body, a block inside it with its size and layout contained, is
+    // where the browser's layout of what changes inside stops (a grid or flex item never is).
+    const pane = (name, ...children) => h('div', { class: `pane pane--${name}`, 'data-pane': name }, h('div', { class: 'pane__body' }, ...children));
     this.panes = {
-      stage: h('div', { class: 'pane pane--stage', 'data-pane': 'stage' }, this.partitionBar, this.stage.root),
-      side: h('div', { class: 'pane pane--side', 'data-pane': 'side' }, this.sideTabs,
-        ...Object.values(this.sideViews).map((v) => v.root)),
-      console: h('div', { class: 'pane pane--console', 'data-pane': 'console' }, this.consoles.root),
-      log: h('div', { class: 'pane pane--log', 'data-pane': 'log' }, this.logTabs, this.log.root, this.sequence.root),
+      stage: pane('stage', this.partitionBar, this.stage.root),
+      side: pane('side', this.sideTabs, ...Object.values(this.sideViews).map((v) => v.root)),
+      console: pane('console', this.consoles.root),
+      log: pane('log', this.logTabs, this.log.root, this.sequence.root),
     };
     this.phoneButtons = new Map();
     for (const name of ['stage', 'console', 'side', 'log']) {
@@ -285,12 +292,12 @@ export class RedisReplLab extends HTMLElement {
 
     this.resize = new ResizeObserver(() => this.measure());
     this.resize.observe(this.layoutRoot);
-    this.onVisibility = () => this.schedule();
+    this.onVisibility = () => this.visibilityChanged();
     document.addEventListener('visibilitychange', this.onVisibility);
     // Off screen, the lab costs nothing: no animation frames until it scrolls back in.
     this.io = new IntersectionObserver((entries) => {
       this.visible = entries.some((e) => e.isIntersecting);
-      this.schedule();
+      this.visibilityChanged();
     });
     this.io.observe(this);
     this.darkScheme = window.matchMedia('(prefers-color-scheme: dark)');
@@ -424,7 +431,7 @@ export class RedisReplLab extends HTMLElement {
     setAttr(this.stepButton, 'title', t('controls.stepHelp'));
     setText(this.speedLabel.firstChild, t('controls.speed'));
     setText(this.clockLabel, t('controls.clock'));
-    setText(this.clock, this.words.seconds(this.nowMs));
+    setText(this.clockText, this.words.seconds(this.nowMs));
     setText(this.addButton, t('controls.addNode'));
     this.renderPartitionButton();
     setText(this.langLabel.firstChild, t('controls.language'));
@@ -554,9 +561,15 @@ export class RedisReplLab extends HTMLElement {
 
   // ----- the loop -----
 
+  /** Shown or hidden (scrolled, or its tab): the loop runs only while the lab can be seen. */
+  visibilityChanged() {
+    if (this.running()) this.schedule();
+    else this.stopLoop();
+  }
+
   schedule() {
-    if (this.raf || !this.playing || !this.running()) return;
-    this.raf = requestAnimationFrame((ts) => this.loop(ts));
+    if (this.timer || !this.playing || !this.running()) return;
+    this.timer = setTimeout(() => this.loop(), TICK_MS);
   }
 
   running() {
@@ -564,29 +577,29 @@ export class RedisReplLab extends HTMLElement {
   }
 
   stopLoop() {
-    if (this.raf) cancelAnimationFrame(this.raf);
-    this.raf = 0;
+    clearTimeout(this.timer);
+    this.timer = 0;
     this.lastTs = null;
+    // Messages stop where they are (they move on the compositor while the lab plays).
+    if (this.frame) this.stage.updateMessages(this.frame, this.nowMs * 1000);
   }
 
-  loop(ts) {
-    this.raf = 0;
+  /**
+   * One turn while playing, every TICK_MS: the wall time since the last turn (times the speed)
+   * is asked of the engine, one request at a time (time that passes meanwhile goes into the
+   * next). No animation frame is requested: what moves between two answers moves on the
+   * compositor.
+   */
+  loop() {
+    this.timer = 0;
     if (!this.running() || !this.playing) {
       this.lastTs = null;
       return;
     }
-    if (this.lastTs !== null) this.pendingMs += Math.min((ts - this.lastTs) * this.speed, MAX_FRAME_ADVANCE_MS);
-    this.lastTs = ts;
-    // The engine is asked at most every TICK_MS of wall time, one request at a time (the time
-    // that passes meanwhile goes into the next). In between, messages on the wire are drawn
-    // where they are at the frame's time plus the time passed since: smooth at 60 frames a
-    // second for a fraction of the cost.
-    if (!this.ticking && ts - this.lastTick >= TICK_MS) {
-      this.lastTick = ts;
-      this.tick(0).catch((err) => this.report(err));
-    } else if (this.frame && this.frame.messages.length > 0) {
-      this.stage.updateMessages(this.frame, (this.nowMs + this.pendingMs) * 1000);
-    }
+    const now = performance.now();
+    if (this.lastTs !== null) this.pendingMs += Math.min((now - this.lastTs) * this.speed, MAX_FRAME_ADVANCE_MS);
+    this.lastTs = now;
+    if (!this.ticking) this.tick(0).catch((err) => this.report(err));
     this.schedule();
   }
 
@@ -652,18 +665,21 @@ export class RedisReplLab extends HTMLElement {
 
   /** `lab-state`: the snapshot, at most once a second while it changes (then once more after). */
   stateEvent() {
-    const now = performance.now();
-    if (now - this.lastStateEvent >= STATE_EVENT_MS) {
-      this.lastStateEvent = now;
-      clearTimeout(this.stateTimer);
-      this.stateTimer = 0;
-      this.dispatchEvent(new CustomEvent('lab-state', { detail: { ...this.frame, nowMs: this.nowMs }, bubbles: true, composed: true }));
-    } else if (!this.stateTimer) {
-      this.stateTimer = setTimeout(() => {
-        this.stateTimer = 0;
-        this.stateEvent();
-      }, STATE_EVENT_MS - (now - this.lastStateEvent));
+    if (this.stateTimer) return; // one is due, and will carry the latest frame
+    const wait = this.lastStateEvent + STATE_EVENT_MS - performance.now();
+    if (wait <= 0) {
+      this.dispatchState();
+      return;
     }
+    this.stateTimer = setTimeout(() => {
+      this.stateTimer = 0;
+      this.dispatchState();
+    }, wait);
+  }
+
+  dispatchState() {
+    this.lastStateEvent = performance.now();
+    this.dispatchEvent(new CustomEvent('lab-state', { detail: { ...this.frame, nowMs: this.nowMs }, bubbles: true, composed: true }));
   }
 
   /** New trace events: into the log, the timeline's marks, the live region and `lab-event`. */
@@ -708,8 +724,7 @@ export class RedisReplLab extends HTMLElement {
     const f = this.frame;
     if (!f) return;
     const nowUs = this.nowMs * 1000;
-    // Tenths of a second while time runs (the text changes 10 times a second, not 60).
-    setText(this.clock, this.words.seconds(this.playing ? Math.floor(this.nowMs / 100) * 100 : this.nowMs));
+    this.renderClock();
     this.stage.update(f, nowUs);
     this.consoles.update(f);
     this.log.updateNodes(f.nodes);
@@ -726,10 +741,14 @@ export class RedisReplLab extends HTMLElement {
 
   /** Draws what moves with time alone: the messages, the clock, the countdowns, the slider. */
   renderTime() {
-    const nowUs = this.nowMs * 1000;
-    setText(this.clock, this.words.seconds(this.playing ? Math.floor(this.nowMs / 100) * 100 : this.nowMs));
-    this.stage.updateTime(this.frame, nowUs);
+    this.renderClock();
+    this.stage.updateTime(this.frame, this.nowMs * 1000);
     this.timeline.update(this.nowMs, this.horizonUs / 1000, this.timelineMarks());
+  }
+
+  /** Tenths of a second while time runs; the exact time when paused. */
+  renderClock() {
+    setText(this.clockText, this.words.seconds(this.playing ? Math.floor(this.nowMs / 100) * 100 : this.nowMs));
   }
 
   timelineMarks() {
@@ -954,6 +973,8 @@ export class RedisReplLab extends HTMLElement {
       canEdit: () => lab.settings.controls === 'full',
       labName: () => lab.labName(),
       playing: () => lab.playing,
+      moving: () => lab.playing && lab.running(),
+      speed: () => lab.speed,
       filtersChanged: (before) => lab.wantsChanged(before),
       wants: () => lab.wants(),
       selected: () => lab.selectedIndex,

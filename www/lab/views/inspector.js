@@ -178,28 +178,43 @@ export class Inspector {
     }
   }
 
+  /**
+   * INFO as a list of fields with their explanations. The list is built again only when the
+   * fields or the language change; otherwise only the values that changed are written (under
+   * load they change a few times a second, and the rest of the list stays as it was).
+   */
   drawInfo() {
     const { words } = this.ctx;
     const t = words.t.bind(words);
     const rows = this.info.filter(([k]) => !k.startsWith('#'));
-    const key = `${words.code}|${JSON.stringify(rows)}`;
-    if (key === this.infoKey) return;
-    this.infoKey = key;
-    const items = [];
-    for (const [field, value] of rows) {
-      const slave = /^slave\d+$/.test(field);
-      const explainKey = slave ? 'info.slave' : `info.${field}`;
-      const dt = h('dt', { class: 'fields__name', 'data-field': field }, h('code', { text: field }));
-      const dd = h('dd', { class: 'fields__value', 'data-testid': `info-${field}` });
-      if (/^master_replid2?$/.test(field) && value.length === 40) {
-        dd.append(h('abbr', { title: value, tabindex: '0', text: `${shortId(value)}…` }));
-      } else {
-        dd.append(h('code', { text: value }));
+    const shape = `${words.code}|${rows.map(([k]) => k).join(',')}`;
+    if (shape !== this.infoKey) {
+      this.infoKey = shape;
+      this.infoValues = new Map();
+      const items = [];
+      for (const [field] of rows) {
+        const slave = /^slave\d+$/.test(field);
+        const explainKey = slave ? 'info.slave' : `info.${field}`;
+        const dt = h('dt', { class: 'fields__name', 'data-field': field }, h('code', { text: field }));
+        const value = /^master_replid2?$/.test(field) ? h('abbr', { tabindex: '0' }) : h('code');
+        const dd = h('dd', { class: 'fields__value', 'data-testid': `info-${field}` }, value);
+        if (words.has(explainKey)) dd.append(h('span', { class: 'fields__explain', text: t(explainKey) }));
+        this.infoValues.set(field, value);
+        items.push(dt, dd);
       }
-      if (words.has(explainKey)) dd.append(h('span', { class: 'fields__explain', text: t(explainKey) }));
-      items.push(dt, dd);
+      this.infoList.replaceChildren(...items);
     }
-    this.infoList.replaceChildren(...items);
+    for (const [field, text] of rows) {
+      const value = this.infoValues.get(field);
+      if (value.localName === 'abbr' && text.length === 40) {
+        // A replication id: its first characters, the whole id on hover and focus.
+        setAttr(value, 'title', text);
+        setText(value, `${shortId(text)}…`);
+      } else {
+        if (value.localName === 'abbr') setAttr(value, 'title', null);
+        setText(value, text);
+      }
+    }
   }
 
   drawReplicas(n) {
@@ -218,20 +233,27 @@ export class Inspector {
       t('replicas.lag', { s: r.lag }),
       hard > 0 ? t('replicas.buffer', { used: words.bytes(r.outputBuffer), limit: words.bytes(hard) }) : words.bytes(r.outputBuffer),
     ]);
-    const key = `${words.code}|${JSON.stringify(rows)}`;
-    if (key === this.replicasKey) return;
-    this.replicasKey = key;
-    const head = ['replicas.address', 'replicas.phase', 'replicas.offset', 'replicas.lagHead', 'replicas.bufferHead'];
-    this.replicasTable.replaceChildren(
-      h('thead', {}, h('tr', {}, head.map((k) => h('th', { scope: 'col', text: t(k) })))),
-      h('tbody', {}, rows.map(([addr, phase, note, offset, lag, buffer]) => h('tr', { 'data-phase': phase },
-        h('th', { scope: 'row', text: addr }),
-        h('td', { title: t(`phase.${phase}`) }, h('code', { text: phase }), note ? h('span', { class: 'grid__note', text: note }) : null),
-        h('td', { text: offset }),
-        h('td', { text: lag }),
-        h('td', { text: buffer }),
-      ))),
-    );
+    // The header once per language; a row per replica, its cells written only when they change.
+    if (this.replicasLang !== words.code) {
+      this.replicasLang = words.code;
+      const head = ['replicas.address', 'replicas.phase', 'replicas.offset', 'replicas.lagHead', 'replicas.bufferHead'];
+      this.replicasBody = h('tbody');
+      this.replicasTable.replaceChildren(h('thead', {}, h('tr', {}, head.map((k) => h('th', { scope: 'col', text: t(k) })))), this.replicasBody);
+    }
+    reconcile(this.replicasBody, rows, (r) => r[0], () => h('tr', {},
+      h('th', { scope: 'row' }), h('td', {}, h('code'), h('span', { class: 'grid__note' })), h('td'), h('td'), h('td')),
+    (tr, [addr, phase, note, offset, lag, buffer]) => {
+      const [addrCell, phaseCell, offsetCell, lagCell, bufferCell] = tr.children;
+      setAttr(tr, 'data-phase', phase);
+      setText(addrCell, addr);
+      setAttr(phaseCell, 'title', t(`phase.${phase}`));
+      setText(phaseCell.firstChild, phase);
+      setText(phaseCell.lastChild, note);
+      phaseCell.lastChild.hidden = !note;
+      setText(offsetCell, offset);
+      setText(lagCell, lag);
+      setText(bufferCell, buffer);
+    });
   }
 
   drawTimers(n, nowUs) {

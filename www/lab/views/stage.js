@@ -22,6 +22,15 @@ export const KIND_COLORS = Object.freeze({
   keepalive: '#6e5494',
 });
 
+/**
+ * A moving message's animation is started again when it is further from the engine's clock
+ * than this many wall-clock ms (times the speed: virtual time) — a little more than a turn of
+ * the lab's loop, which is how far the engine's answers lag the wall clock.
+ */
+const MOTION_SLACK_MS = 300;
+/** Keyframes of a message's journey along its (curved) link. */
+const MOTION_KEYFRAMES = 8;
+
 /** Messages drawn one by one per direction; beyond this, one mark with a count. */
 const PILLS_PER_DIRECTION = 3;
 const LABEL_CHARS = 18;
@@ -37,18 +46,21 @@ export class Stage {
     this.ctx = ctx;
     this.root = h('div', { class: 'stage', 'data-testid': 'stage', role: 'region' });
     // The lines are drawn for the eye (the link buttons and the table say the same in words);
-    // the messages on them can be opened, so they are buttons.
-    this.wires = svg('svg', { class: 'stage__wires', role: 'group', 'data-testid': 'wires' });
-    this.linkLayer = svg('g', { class: 'wires__links', 'aria-hidden': 'true' });
-    this.msgLayer = svg('g', { class: 'wires__messages', 'data-testid': 'messages' });
-    this.dragLine = svg('line', { class: 'wires__drag', visibility: 'hidden', 'aria-hidden': 'true' });
-    this.wires.append(this.linkLayer, this.msgLayer, this.dragLine);
+    // the messages on them can be opened, so they are buttons (in the layer below).
+    this.wires = svg('svg', { class: 'stage__wires', 'aria-hidden': 'true', 'data-testid': 'wires' });
+    this.linkLayer = svg('g', { class: 'wires__links' });
+    this.dragLine = svg('line', { class: 'wires__drag', visibility: 'hidden' });
+    this.wires.append(this.linkLayer, this.dragLine);
+    // Messages are HTML, each on a compositor layer of its own: moving one is a CSS transform,
+    // which needs no layout and no paint (an SVG element moved by its transform attribute
+    // makes the browser lay the whole drawing out again, sixty times a second).
+    this.msgLayer = h('div', { class: 'stage__messages', role: 'group', 'data-testid': 'messages' });
     this.cardLayer = h('div', { class: 'stage__cards' });
     this.linkButtons = h('div', { class: 'stage__link-buttons' });
     this.sentinelRow = h('div', { class: 'stage__sentinels', 'data-testid': 'stage-sentinels' });
     this.empty = h('p', { class: 'stage__empty', hidden: true });
     this.table = h('table', { class: 'visually-hidden', 'data-testid': 'stage-table' });
-    this.root.append(this.wires, this.cardLayer, this.linkButtons, this.sentinelRow, this.empty, this.table);
+    this.root.append(this.wires, this.cardLayer, this.linkButtons, this.msgLayer, this.sentinelRow, this.empty, this.table);
     this.cards = new Map(); // node index -> card parts
     this.geometry = null; // layout result
     this.layoutKey = '';
@@ -77,7 +89,7 @@ export class Stage {
     const t = this.ctx.words.t.bind(this.ctx.words);
     const lab = this.ctx.labName();
     setAttr(this.root, 'aria-label', lab ? t('stage.labelOf', { lab }) : t('stage.label'));
-    setAttr(this.wires, 'aria-label', t('stage.wires'));
+    setAttr(this.msgLayer, 'aria-label', t('stage.wires'));
     setText(this.empty, t('stage.empty'));
     this.tableKey = '';
     for (const card of this.cards.values()) card.menu.setAttribute('aria-label', t('node.menu', { name: card.name }));
@@ -426,9 +438,12 @@ export class Stage {
   // ----- messages -----
 
   /**
-   * Draws the messages on the wire at virtual time `nowUs`. A new frame lays them out (groups,
-   * routes, labels, counts); between frames only their positions move, which is all the page
-   * does on most animation frames.
+   * Puts each message where it is at virtual time `nowUs` and, while the lab plays, hands its
+   * journey to the compositor: a Web Animation of its transform along the link, at the lab's
+   * speed, towards its arrival. Between two answers of the engine the page's main thread does
+   * nothing for moving messages. An animation is started again only when its message changed,
+   * the speed changed, or it drifted from the engine's clock by more than MOTION_SLACK_MS. At
+   * volume, the one mark that counts a direction's messages stands still mid-link.
    */
   updateMessages(frame, nowUs) {
     if (frame !== this.msgFrame || this.geometry !== this.msgGeometry) {
@@ -436,19 +451,41 @@ export class Stage {
       this.msgGeometry = this.geometry;
       this.layoutMessages(frame);
     }
+    const moving = this.ctx.moving() && !this.reducedMotion;
+    const speed = this.ctx.speed();
+    const wall = performance.now();
     for (const m of this.msgMarks) {
       if (!m.message) continue;
-      const span = Math.max(1, m.message.arriveAtUs - m.message.sentAtUs);
-      let f = this.reducedMotion ? 0.5 : (nowUs - m.message.sentAtUs) / span;
-      f = Math.min(1, Math.max(0, f));
-      if (m.message.held) f = Math.min(f, 0.45);
-      const pos = bezier(m.route.p, m.route.forward ? f : 1 - f);
-      const transform = `translate(${pos.x.toFixed(1)} ${pos.y.toFixed(1)})`;
-      if (m.transform !== transform) {
-        m.transform = transform;
-        m.el.setAttribute('transform', transform);
+      const msg = m.message;
+      const span = Math.max(1, msg.arriveAtUs - msg.sentAtUs);
+      // A message held by a paused node waits on the link, short of it.
+      const end = msg.held ? 0.45 : 1;
+      const f = this.reducedMotion || m.crowd ? 0.5 : Math.min(end, Math.max(0, (nowUs - msg.sentAtUs) / span));
+      const motion = m.el.motion;
+      if (moving && !m.crowd && f < end) {
+        if (motion && motion.message === msg && motion.speed === speed) {
+          // The engine's clock lags the wall clock by up to a turn of the loop: a journey is
+          // corrected only when it is further off than that.
+          const expected = Math.min(end, motion.f + ((wall - motion.wall) * 1000 * speed) / span);
+          if (Math.abs(expected - f) * span <= MOTION_SLACK_MS * 1000 * speed) continue;
+        }
+        this.startMotion(m.el, m.route, f, end, span / 1000 / speed, { message: msg, speed, wall, f });
+      } else {
+        if (motion) motion.animation.cancel();
+        m.el.motion = null;
+        setStyle(m.el, 'transform', markTransform(m.route, f));
       }
     }
+  }
+
+  /** Moves a mark from `from` to `to` (fractions of its route) in `ms` of wall time. */
+  startMotion(el, route, from, to, ms, motion) {
+    if (el.motion) el.motion.animation.cancel();
+    const keyframes = [];
+    for (let k = 0; k <= MOTION_KEYFRAMES; k++) keyframes.push({ transform: markTransform(route, from + ((to - from) * k) / MOTION_KEYFRAMES) });
+    setStyle(el, 'transform', keyframes[0].transform);
+    const animation = el.animate(keyframes, { duration: Math.max(1, (to - from) * ms), fill: 'forwards', easing: 'linear' });
+    el.motion = { ...motion, animation };
   }
 
   /** Groups a frame's messages by direction and draws their marks (placed by updateMessages). */
@@ -487,12 +524,13 @@ export class Stage {
     for (const g of groups.values()) {
       const count = g.list.length + g.crowd;
       if (count > PILLS_PER_DIRECTION) {
-        // At volume, one mark per direction: it travels with the message that arrives next and
-        // says how many are on the wire (the sequence diagram and the trace have each of them).
+        // At volume, one mark per direction, standing mid-link: it says how many are on the
+        // wire and opens the one that arrives next (the sequence diagram and the trace have
+        // each of them).
         const next = g.list[0];
         marks.push({
           key: `${g.key}#many`, route: g.route, kind: next.kind, label: words.t('stage.inFlight', { n: count }),
-          title: next.label, bytes: next.bytes, message: next,
+          title: next.label, bytes: next.bytes, message: next, crowd: true,
         });
         continue;
       }
@@ -501,40 +539,23 @@ export class Stage {
       });
     }
     reconcile(this.msgLayer, marks, (m) => m.key, () => {
-      const grp = svg('g', { class: 'msg', tabindex: '0', role: 'button' });
-      grp.append(svg('rect', { rx: 8, ry: 8, height: 16, y: -8 }), svg('text', { y: 4, 'text-anchor': 'middle' }), svg('title'));
-      const open = () => {
-        if (grp.message) this.ctx.openMessage(grp.message);
-      };
-      grp.addEventListener('click', open);
-      grp.addEventListener('keydown', (e) => {
-        if (e.key === 'Enter' || e.key === ' ') {
-          e.preventDefault();
-          open();
-        }
+      const mark = h('button', { type: 'button', class: 'msg' });
+      mark.addEventListener('click', () => {
+        if (mark.message) this.ctx.openMessage(mark.message);
       });
-      return grp;
-    }, (grp, m) => {
-      m.el = grp;
-      grp.message = m.message || null;
-      setAttr(grp, 'tabindex', m.message ? '0' : null);
-      setAttr(grp, 'role', m.message ? 'button' : null);
+      return mark;
+    }, (mark, m) => {
+      m.el = mark;
+      mark.message = m.message || null;
+      mark.disabled = !m.message;
       // The accessible name holds the visible (maybe shortened) label, as it must.
-      setAttr(grp, 'aria-label', m.message
+      setAttr(mark, 'aria-label', m.message
         ? words.t('stage.openMessage', { label: m.label ? m.label : `${m.title} (${words.bytes(m.bytes)})` })
         : m.label);
-      setAttr(grp, 'data-testid', m.message ? `msg-${m.message.id}` : null);
-      setAttr(grp, 'data-kind', m.kind);
-      if (m.transform) setAttr(grp, 'transform', m.transform);
-      const [rect, text, title] = grp.children;
-      const width = m.label ? 10 + m.label.length * 6.6 : 10;
-      setAttr(rect, 'x', -width / 2);
-      setAttr(rect, 'width', width);
-      setAttr(rect, 'fill', KIND_COLORS[m.kind] || '#24292f');
-      setText(text, m.label);
-      // A message's name is its aria-label (a title would add text to its visible label).
-      setText(title, m.message ? '' : m.label);
-      m.transform = grp.getAttribute('transform');
+      setAttr(mark, 'data-testid', m.message ? `msg-${m.message.id}` : null);
+      setAttr(mark, 'data-kind', m.kind);
+      setStyle(mark, '--kind', KIND_COLORS[m.kind] || '#24292f');
+      setText(mark, m.label);
     });
     this.msgMarks = marks;
   }
@@ -639,6 +660,16 @@ function gaugeOf(n, words) {
 function truncate(label) {
   const s = String(label ?? '').replace(/\s+/g, ' ');
   return s.length > LABEL_CHARS ? `${s.slice(0, LABEL_CHARS - 1)}…` : s;
+}
+
+/**
+ * The CSS transform that puts a message's mark at fraction `f` of its route (the stylesheet
+ * centres the mark on that point with `translate`: a transform in pixels only can be animated
+ * by the compositor, one in percentages of the mark's size cannot).
+ */
+function markTransform(route, f) {
+  const pos = bezier(route.p, route.forward ? f : 1 - f);
+  return `translate(${pos.x.toFixed(1)}px, ${pos.y.toFixed(1)}px)`;
 }
 
 function bezier({ p0, p1, p2, p3 }, t) {

@@ -14,13 +14,16 @@ export class Timeline {
     this.label = h('label', { class: 'timeline__label', for: 'slider' });
     this.slider = h('input', { type: 'range', class: 'timeline__slider', min: '0', max: '0', step: 'any', value: '0', 'data-testid': 'time-slider', id: 'slider' });
     this.marks = h('div', { class: 'timeline__marks', 'aria-hidden': 'true', 'data-testid': 'time-marks' });
-    this.value = h('output', { class: 'timeline__value', 'data-testid': 'time-value' });
+    this.valueText = h('span', { class: 'fixed-text' });
+    this.value = h('output', { class: 'timeline__value', 'data-testid': 'time-value' }, this.valueText);
     this.share = h('button', { type: 'button', class: 'button', 'data-testid': 'share' });
     this.note = h('p', { class: 'timeline__note', role: 'status', 'data-testid': 'timeline-note' });
     this.shareUrl = h('input', { type: 'text', class: 'timeline__url', readonly: true, hidden: true, 'data-testid': 'share-url' });
     this.shareStatus = h('p', { class: 'timeline__share-status', role: 'status', 'data-testid': 'share-status' });
     this.root.append(
-      h('div', { class: 'timeline__row' }, this.label, h('div', { class: 'timeline__track' }, this.marks, this.slider), this.value, this.share),
+      // The slider moves ten times a second while playing: inside a block of fixed size (see
+      // lab.css), redrawing it lays out nothing else.
+      h('div', { class: 'timeline__row' }, this.label, h('div', { class: 'timeline__track' }, h('div', { class: 'fixed-box' }, this.marks, this.slider)), this.value, this.share),
       h('div', { class: 'timeline__row timeline__row--notes' }, this.note, this.shareStatus, this.shareUrl),
     );
     this.dragging = false;
@@ -85,7 +88,7 @@ export class Timeline {
       setAttr(this.slider, 'max', String(horizonMs));
       if (!this.dragging) this.slider.value = String(nowMs);
       const params = { now: (nowMs / 1000).toFixed(3), horizon: (horizonMs / 1000).toFixed(3) };
-      setText(this.value, words.t('timeline.value', params));
+      setText(this.valueText, words.t('timeline.value', params));
       setAttr(this.slider, 'aria-valuetext', words.t('timeline.valueText', params));
       setText(this.note, past ? words.t('timeline.past') : '');
       setAttr(this.root, 'data-past', past ? 'true' : 'false');
