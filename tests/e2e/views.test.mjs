@@ -38,6 +38,14 @@ async function shot(name) {
   await copyFile(await screenshot(page, name), path.join(DOCS_DIR, name));
 }
 
+/** The screen as it is, in English (docs/<name>.png) and in Chinese (docs/<name>-zh.png). */
+async function shots(name) {
+  await shot(`${name}.png`);
+  await page.evaluate(() => document.querySelector('redis-repl-lab').setAttribute('lang', 'zh-CN'));
+  await shot(`${name}-zh.png`);
+  await page.evaluate(() => document.querySelector('redis-repl-lab').removeAttribute('lang'));
+}
+
 const events = () => page.evaluate(() => window.__events);
 
 test('a full sync: the RDB fills its link byte for byte as INFO counts it, and the writes made meanwhile wait in the buffer', async () => {
@@ -85,7 +93,7 @@ test('a full sync: the RDB fills its link byte for byte as INFO counts it, and t
       assert.match(stream, /SET during 2/);
       assert.ok(r.cursor <= master.masterReplOffset, `B's cursor ${r.cursor} is behind the writes (${master.masterReplOffset})`);
       assert.match(await page.getByTestId(`buffer-cursor-${r.port}`).textContent(), new RegExp(`^${r.cursor}`));
-      await shot('view-fullsync.png');
+      await shots('view-fullsync');
     }
     // Smaller steps near the end, to watch the band's last segments arrive.
     const left = (total || Infinity) - last;
@@ -124,7 +132,7 @@ test('the buffer view shows INFO’s numbers at the same virtual time', async ()
     const offset = line[1].match(/offset=(\d+)/)[1];
     assert.equal((await page.getByTestId(`buffer-ack-${r.port}`).textContent()).trim(), offset, `replica :${r.port}'s ACKed offset`);
   }
-  await shot('view-backlog.png');
+  await shots('view-backlog');
   await assertNoErrors(lab);
 });
 
@@ -143,7 +151,7 @@ test('a short cut is answered +CONTINUE from inside the backlog; a long one +FUL
   const after = await stats();
   assert.equal(Number(after.sync_partial_ok), Number(before.sync_partial_ok) + 1, 'INFO counts the partial resync');
   assert.equal(after.sync_full, before.sync_full, 'and no full sync');
-  await shot('view-psync-continue.png');
+  await shots('view-psync-continue');
 
   // A long outage: C is cut off while more than the backlog is written, then the link is cut.
   await api(page, 'exec', 0, 'CONFIG SET repl-backlog-size 16kb');
@@ -173,7 +181,7 @@ test('a short cut is answered +CONTINUE from inside the backlog; a long one +FUL
   const afterFull = await stats();
   assert.equal(Number(afterFull.sync_partial_err), Number(beforeFull.sync_partial_err) + 1, 'INFO counts the refused PSYNC');
   assert.equal(Number(afterFull.sync_full), Number(beforeFull.sync_full) + 1);
-  await shot('view-psync-full.png');
+  await shots('view-psync-full');
   await assertNoErrors(lab);
 });
 
@@ -191,13 +199,13 @@ test('a message opened from the stage shows its exact bytes; the sequence diagra
   assert.ok(text.endsWith('*3\\r\\n\n$3\\r\\n\nSET\\r\\n\n$6\\r\\n\nopened\\r\\n\n$3\\r\\n\na b\\r\\n\n'), text);
   const facts = await page.getByTestId('message-facts').textContent();
   assert.match(facts, new RegExp(`${m.offset}–${m.offset + m.bytes - 1}`), 'its offsets in the stream');
-  await shot('view-message.png');
+  await shots('view-message');
   await page.getByTestId('tab-sequence').click();
   await run(page, 400);
   const arrows = Number(await page.getByTestId('sequence-svg').getAttribute('data-arrows'));
   assert.ok(arrows > 0, 'arrows drawn');
   await page.getByTestId('sequence').locator(`[data-seg="${m.id}"]`).waitFor({ state: 'attached' });
-  await shot('view-sequence.png');
+  await shots('view-sequence');
   await assertNoErrors(lab);
 });
 
@@ -216,15 +224,6 @@ test('the hex view of a dump.rdb shows the file’s bytes, its parts marked', as
   for (const [offset, hex] of cells) assert.equal(hex, bytes[offset].toString(16).padStart(2, '0'), `byte ${offset}`);
   assert.deepEqual(cells.slice(0, 9).map((c) => c[2]), Array(9).fill('header'), 'REDIS0010 is the header');
   assert.equal(cells[9][2], 'aux', 'then AUX fields');
-  await shot('view-rdb-hex.png');
-  await page.getByTestId('language').selectOption('zh-CN');
-  await run(page, 10);
-  await shot('view-rdb-hex-zh.png');
-  for (const [tab, name] of [['buffer', 'view-backlog-zh.png'], ['sequence', 'view-sequence-zh.png']]) {
-    await page.getByTestId(`tab-${tab}`).click();
-    await run(page, 10);
-    await shot(name);
-  }
-  await page.getByTestId('language').selectOption('en');
+  await shots('view-rdb-hex');
   await assertNoErrors(lab);
 });

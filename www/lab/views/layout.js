@@ -14,6 +14,8 @@ export const SIZES = Object.freeze([
   Object.freeze({ name: 'mini', w: 124, h: 84, gapY: 28 }),
 ]);
 export const GAP_X = 18;
+/** The most room between two levels of a tree on a tall stage. */
+export const MAX_GAP_Y = 110;
 export const PAD = 12;
 /**
  * Sideways trees: room between levels for the link's label (its latency, or a state such as
@@ -59,7 +61,7 @@ export function layout(nodes, links, width, height = Infinity) {
 
   const wide = SIZES.filter((size) => total * (size.w + GAP_X) - GAP_X + 2 * PAD <= width);
   for (const size of wide) {
-    const tree = treeLayout(roots, children, leaves, width, size);
+    const tree = treeLayout(roots, children, leaves, width, size, height);
     if (tree.height <= height) return tree;
   }
   for (const size of SIZES) {
@@ -87,6 +89,12 @@ function breakCycles(parent, nodes) {
   }
 }
 
+/** How many levels the forest has (a master alone: 1). */
+function levelsOf(roots, children) {
+  const depthOf = (i) => 1 + Math.max(0, ...children.get(i).map(depthOf));
+  return Math.max(0, ...roots.map(depthOf));
+}
+
 /**
  * Walks the forest giving every subtree as many slots as it has leaves, in order:
  * `visit(node, middleSlot, depth)` gets the middle of the node's slots (so a parent is centred
@@ -111,9 +119,15 @@ function walkSlots(roots, children, leaves, visit) {
   return depthMax;
 }
 
-/** Masters on top, each subtree as wide as its leaves. */
-function treeLayout(roots, children, leaves, width, size) {
-  const { w, h, gapY } = size;
+/**
+ * Masters on top, each subtree as wide as its leaves. Levels are spread over a tall stage (up
+ * to MAX_GAP_Y apart), so that links are long enough to watch messages travel on them.
+ */
+function treeLayout(roots, children, leaves, width, size, height = Infinity) {
+  const { w, h } = size;
+  const levels = levelsOf(roots, children);
+  const spare = levels > 1 && Number.isFinite(height) ? (height - 2 * PAD - levels * h) / (levels - 1) : 0;
+  const gapY = Math.min(MAX_GAP_Y, Math.max(size.gapY, spare));
   const slot = w + GAP_X;
   const total = roots.reduce((sum, r) => sum + leaves.get(r), 0);
   const left = (width - (total * slot - GAP_X)) / 2;
@@ -128,8 +142,7 @@ function treeLayout(roots, children, leaves, width, size) {
 /** The tree turned a quarter: levels from left to right, siblings one above the other. Null when it does not fit. */
 function sidewaysLayout(roots, children, leaves, width, height, size) {
   const { w, h } = size;
-  const depthOf = (i) => 1 + Math.max(0, ...children.get(i).map(depthOf));
-  const levels = Math.max(...roots.map(depthOf));
+  const levels = levelsOf(roots, children);
   const total = roots.reduce((sum, r) => sum + leaves.get(r), 0);
   const spare = levels > 1 ? (width - 2 * PAD - levels * w) / (levels - 1) : 0;
   const gapX = Math.min(SIDE_GAP_X_MAX, Math.max(SIDE_GAP_X, spare));

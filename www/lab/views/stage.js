@@ -28,6 +28,11 @@ export const KIND_COLORS = Object.freeze({
  * the lab's loop, which is how far the engine's answers lag the wall clock.
  */
 const MOTION_SLACK_MS = 300;
+/**
+ * Where a direction's crowd of messages stands, as a fraction of the way from its sender: each
+ * direction on its own side of the link's button (which sits halfway).
+ */
+const CROWD_AT = 0.27;
 /** Keyframes of a message's journey along its (curved) link. */
 const MOTION_KEYFRAMES = 8;
 
@@ -87,6 +92,7 @@ export class Stage {
 
   relabel() {
     const t = this.ctx.words.t.bind(this.ctx.words);
+    this.msgFrame = null; // the messages' labels are worded again
     const lab = this.ctx.labName();
     setAttr(this.root, 'aria-label', lab ? t('stage.labelOf', { lab }) : t('stage.label'));
     setAttr(this.msgLayer, 'aria-label', t('stage.wires'));
@@ -443,7 +449,7 @@ export class Stage {
    * speed, towards its arrival. Between two answers of the engine the page's main thread does
    * nothing for moving messages. An animation is started again only when its message changed,
    * the speed changed, or it drifted from the engine's clock by more than MOTION_SLACK_MS. At
-   * volume, the one mark that counts a direction's messages stands still mid-link.
+   * volume, the one mark that counts a direction's messages stands still (CROWD_AT).
    */
   updateMessages(frame, nowUs) {
     if (frame !== this.msgFrame || this.geometry !== this.msgGeometry) {
@@ -460,7 +466,7 @@ export class Stage {
       const span = Math.max(1, msg.arriveAtUs - msg.sentAtUs);
       // A message held by a paused node waits on the link, short of it.
       const end = msg.held ? 0.45 : 1;
-      const f = this.reducedMotion || m.crowd ? 0.5 : Math.min(end, Math.max(0, (nowUs - msg.sentAtUs) / span));
+      const f = m.crowd ? CROWD_AT : this.reducedMotion ? 0.5 : Math.min(end, Math.max(0, (nowUs - msg.sentAtUs) / span));
       const motion = m.el.motion;
       if (moving && !m.crowd && f < end) {
         if (motion && motion.message === msg && motion.speed === speed) {
@@ -524,9 +530,9 @@ export class Stage {
     for (const g of groups.values()) {
       const count = g.list.length + g.crowd;
       if (count > PILLS_PER_DIRECTION) {
-        // At volume, one mark per direction, standing mid-link: it says how many are on the
-        // wire and opens the one that arrives next (the sequence diagram and the trace have
-        // each of them).
+        // At volume, one mark per direction, standing on the link near its sender: it says how
+        // many are on the wire and opens the one that arrives next (the sequence diagram and
+        // the trace have each of them).
         const next = g.list[0];
         marks.push({
           key: `${g.key}#many`, route: g.route, kind: next.kind, label: words.t('stage.inFlight', { n: count }),
@@ -554,6 +560,7 @@ export class Stage {
         : m.label);
       setAttr(mark, 'data-testid', m.message ? `msg-${m.message.id}` : null);
       setAttr(mark, 'data-kind', m.kind);
+      setAttr(mark, 'data-crowd', m.crowd ? '' : null);
       setStyle(mark, '--kind', KIND_COLORS[m.kind] || '#24292f');
       setText(mark, m.label);
     });
