@@ -18,6 +18,8 @@
 //!   for the next deadline.
 //! - [`sim`]: the simulated world: a virtual clock, an event queue, links that behave like
 //!   TCP connections with latency and bandwidth, and the trace with decoded wire labels.
+//! - [`scenario`]: guided scenarios (the course's chapters) as data files, run by the engine
+//!   so that every answer key is checked against what it does.
 //! - `wasm` (wasm32 only): the `Lab` object the page drives.
 //! - `native` (feature `native`): the TCP adapter behind the `repl-lab server` command.
 //!
@@ -46,6 +48,7 @@ pub mod node;
 pub mod rdb;
 pub mod replication;
 pub mod resp;
+pub mod scenario;
 pub mod sim;
 
 #[cfg(target_arch = "wasm32")]

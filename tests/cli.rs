@@ -66,3 +66,36 @@ fn server_refuses_bad_options_with_redis_words() {
     assert!(text.contains("Fatal error loading the DB"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn scenario_check_runs_a_chapter_and_names_what_is_wrong_in_a_broken_file() {
+    let chapter = concat!(env!("CARGO_MANIFEST_DIR"), "/www/scenarios/01-first-full-sync.toml");
+    let (code, text) = repl_lab(&["scenario", "check", chapter]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.starts_with("01-first-full-sync: The first full sync\n"), "{text}");
+    assert!(text.contains("  ok   step 1 answer: key: choice 1;"), "{text}");
+    assert!(text.contains(" items, 0 failed"), "{text}");
+
+    let dir = std::env::temp_dir().join(format!("repl-lab-scenario-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let broken = dir.join("broken.toml");
+    let source =
+        std::fs::read_to_string(chapter).unwrap().replace("B.master_link_status == 'up'", "B.master_link == 'up'");
+    std::fs::write(&broken, source).unwrap();
+    let (code, text) = repl_lab(&["scenario", "check", &broken.to_string_lossy()]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.starts_with("broken.toml:28: step 1 until: unknown INFO field 'master_link' (at character 3)"),
+        "{text}"
+    );
+
+    let wrong = dir.join("wrong.toml");
+    let source = std::fs::read_to_string(chapter).unwrap().replace("answer = 59", "answer = 36");
+    std::fs::write(&wrong, source).unwrap();
+    let (code, text) = repl_lab(&["scenario", "check", &wrong.to_string_lossy()]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("  FAIL step 3 answer: key: 36 ± 0; the run gives bytes(A, B, 'stream') = 59"), "{text}");
+    let (code, _) = repl_lab(&["scenario", "check"]);
+    assert_eq!(code, 2);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

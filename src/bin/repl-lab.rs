@@ -13,6 +13,10 @@
 //! one headless simulation (a master and N-1 replicas under a random workload, with random faults
 //! if asked), heals, waits for quiescence, checks the invariants and prints a report. It exits 1
 //! if an invariant was broken, 2 on bad arguments.
+//!
+//! `repl-lab scenario check FILE...` loads each scenario file (errors with file, line, step and
+//! field), runs it headless and prints each checkpoint, answer key and challenge with ok/FAIL;
+//! it exits 1 if anything failed, 2 on bad arguments.
 
 use std::process::ExitCode;
 
@@ -133,6 +137,58 @@ fn rdb_command(args: &[String]) -> ExitCode {
     }
 }
 
+const SCENARIO_USAGE: &str = "usage: repl-lab scenario check FILE...";
+
+/// `repl-lab scenario check FILE...`: validates and runs each scenario, printing every item.
+fn scenario_command(args: &[String]) -> ExitCode {
+    let (Some("check"), files) = (args.first().map(String::as_str), args.get(1..).unwrap_or_default()) else {
+        eprintln!("{SCENARIO_USAGE}");
+        return ExitCode::from(2);
+    };
+    if files.is_empty() {
+        eprintln!("{SCENARIO_USAGE}");
+        return ExitCode::from(2);
+    }
+    let mut failed = 0;
+    for path in files {
+        let source = match std::fs::read_to_string(path) {
+            Ok(s) => s,
+            Err(e) => {
+                println!("{path}: cannot read: {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        let id = std::path::Path::new(path).file_stem().map_or(path.clone(), |s| s.to_string_lossy().into_owned());
+        let scenario = match redis_repl_lab::scenario::load(&id, &source) {
+            Ok(s) => s,
+            Err(errors) => {
+                for e in errors {
+                    println!("{e}");
+                }
+                failed += 1;
+                continue;
+            }
+        };
+        println!("{id}: {}", scenario.title.plain("en"));
+        let items = redis_repl_lab::scenario::run::check(&scenario);
+        let bad = items.iter().filter(|i| !i.ok).count();
+        for item in &items {
+            let line = item.line.map_or(String::new(), |l| format!(" (line {l})"));
+            println!("  {} {}{line}: {}", if item.ok { "ok  " } else { "FAIL" }, item.place, item.detail);
+        }
+        println!("  {} items, {} failed", items.len(), bad);
+        if bad > 0 {
+            failed += 1;
+        }
+    }
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -165,8 +221,9 @@ fn main() -> ExitCode {
             }
         },
         Some("rdb") => rdb_command(&args[1..]),
+        Some("scenario") => scenario_command(&args[1..]),
         _ => {
-            eprintln!("{USAGE}\n{SIM_USAGE}\n{RDB_USAGE}");
+            eprintln!("{USAGE}\n{SIM_USAGE}\n{RDB_USAGE}\n{SCENARIO_USAGE}");
             ExitCode::from(2)
         }
     }

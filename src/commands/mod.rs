@@ -94,6 +94,11 @@ const FAMILIES: &[&[Command]] = &[
     zsets::COMMANDS,
 ];
 
+/// Whether the command table has a command of this name (any case).
+pub fn is_command(name: &str) -> bool {
+    lookup(name.as_bytes()).is_some()
+}
+
 fn lookup(name: &[u8]) -> Option<&'static Command> {
     FAMILIES.iter().flat_map(|f| f.iter()).find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
 }

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use crate::node::{ConnId, LogLine, Micros, Node, NodeConfig, Note, Output};
 use crate::replication::ReplConfig;
-use crate::resp::{encode_command, format_reply, format_reply_for, parse_frame, split_args, Parsed};
+use crate::resp::{encode_command, format_reply, format_reply_for, parse_frame, split_args, Frame, Parsed};
 use sentinel::{Sentinel, SentinelConfig, SentinelView, SENTINEL_BASE_PORT};
 pub use trace::{Change, TraceEvent, What};
 use wire::{Kind, WireDecoder};
@@ -429,16 +429,29 @@ impl World {
     /// Runs a redis-cli style line on node `i`'s console and returns the reply as redis-cli
     /// prints it. Nothing typed can make this panic (except `DEBUG PANIC`, which is its job).
     pub fn console(&mut self, i: usize, line: &str) -> String {
+        match self.console_run(i, line) {
+            Ok(Some((args, frame))) => format_reply_for(&args, &frame),
+            Ok(None) => String::new(),
+            Err(text) => text,
+        }
+    }
+
+    /// Runs a console line on node `i` and returns its reply as a frame: None when the line is
+    /// not a command, the node cannot answer (down, removed) or the reply is still to come.
+    pub fn console_frame(&mut self, i: usize, line: &str) -> Option<Frame> {
+        self.console_run(i, line).ok().flatten().map(|(_, frame)| frame)
+    }
+
+    /// A console line's arguments and reply frame (None while the reply is still to come), or
+    /// what redis-cli would print instead of a reply.
+    fn console_run(&mut self, i: usize, line: &str) -> Result<Option<ConsoleReply>, String> {
         let Some(slot) = self.nodes.get_mut(i).filter(|s| !s.removed) else {
-            return format!("(error) ERR no such node {i}");
+            return Err(format!("(error) ERR no such node {i}"));
         };
-        let args = match console_args(line) {
-            Ok(a) => a,
-            Err(answer) => return answer,
-        };
+        let args = console_args(line)?;
         if !slot.up {
             let (host, port) = slot.node.addr();
-            return format!("Could not connect to Redis at {host}:{port}: Connection refused");
+            return Err(format!("Could not connect to Redis at {host}:{port}: Connection refused"));
         }
         let conn = slot.console;
         slot.node.receive(self.now, conn, &encode_command(&args));
@@ -448,10 +461,10 @@ impl World {
         match parse_frame(&slot.console_out) {
             Ok(Parsed::Complete(frame, used)) => {
                 slot.console_out.drain(..used);
-                format_reply_for(&args, &frame)
+                Ok(Some((args, frame)))
             }
-            Ok(Parsed::Incomplete) => String::new(),
-            Err(e) => format!("(error) {e}"),
+            Ok(Parsed::Incomplete) => Ok(None),
+            Err(e) => Err(format!("(error) {e}")),
         }
     }
 
@@ -1131,6 +1144,9 @@ impl World {
 
 /// A console line split as redis-cli splits it; what redis-cli prints instead when it is not a
 /// command (bad quoting, or nothing typed).
+/// A console line's arguments and the frame it was answered with.
+type ConsoleReply = (Vec<Vec<u8>>, Frame);
+
 fn console_args(line: &str) -> Result<Vec<Vec<u8>>, String> {
     match split_args(line.as_bytes()) {
         Err(_) => Err("Invalid argument(s)".into()),

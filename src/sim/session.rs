@@ -24,6 +24,10 @@ use crate::node::Micros;
 /// Virtual time between two checkpoints.
 pub const CHECKPOINT_EVERY: Micros = 10_000_000;
 
+/// Every link's latency (µs) and bandwidth (bytes/s) when a lab starts in the page: slow enough
+/// to watch a handshake and an RDB on their way.
+pub const WATCHABLE_LINKS: (Micros, u64) = (250_000, 64 * 1024);
+
 /// The most nodes a lab holds at once (sentinels besides).
 pub const MAX_NODES: usize = 8;
 
@@ -187,6 +191,18 @@ impl Session {
     pub fn act(&mut self, action: Action) -> Result<String, ActionError> {
         check_action(&self.world, &action)?;
         let now = self.world.now();
+        self.drop_future();
+        let reply = apply(&mut self.world, &action);
+        self.actions.push((now, action));
+        self.replies.push(reply.clone());
+        self.applied = self.actions.len();
+        Ok(reply)
+    }
+
+    /// Forgets the recorded actions after the present (looking at the past, then going another
+    /// way): the timeline ends here, and running on replays nothing.
+    pub fn drop_future(&mut self) {
+        let now = self.world.now();
         if self.applied < self.actions.len() || self.actions.last().is_some_and(|a| a.0 > now) {
             self.actions.truncate(self.applied);
             self.actions.retain(|a| a.0 <= now);
@@ -195,11 +211,6 @@ impl Session {
             self.checkpoints.truncate(keep.max(1));
             self.reached = now;
         }
-        let reply = apply(&mut self.world, &action);
-        self.actions.push((now, action));
-        self.replies.push(reply.clone());
-        self.applied = self.actions.len();
-        Ok(reply)
     }
 
     /// Lets virtual time run until the next trace event, at most `limit` µs from now; returns

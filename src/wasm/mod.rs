@@ -154,7 +154,8 @@ impl Lab {
         install_panic_hook();
         let mut session = Session::new(seed as u64);
         // Nothing can refuse a change of every link's settings.
-        let _ = session.act(Action::Links(250_000, 64 * 1024));
+        let (latency, bandwidth) = crate::sim::session::WATCHABLE_LINKS;
+        let _ = session.act(Action::Links(latency, bandwidth));
         Lab { session }
     }
 
