@@ -181,3 +181,63 @@ fn an_exported_dump_parses_back_with_its_keys() {
     bad[last] ^= 1;
     assert!(parse_rdb(&bad).is_err() && check_rdb(&bad).is_err(), "a wrong checksum is refused");
 }
+
+/// A chapter played through the facade in page-sized ticks (200 ms of virtual time, the step
+/// button between) reaches the same world as the headless run the tests check, with the same
+/// answer verdicts; a broken file is refused with each problem and its line.
+#[wasm_bindgen_test]
+fn a_chapter_in_the_page_is_the_run_the_tests_checked() {
+    use redis_repl_lab::scenario::{load, run::Runner};
+    use redis_repl_lab::wasm::load_scenario;
+    let source = include_str!("../www/scenarios/05-short-disconnect.toml");
+    let scenario = load("05-short-disconnect", source).unwrap();
+    let (mut runner, mut session) = Runner::start(scenario.clone()).unwrap();
+    let mut lab = ok(Lab::from_scenario("05-short-disconnect", source));
+    assert_eq!(text(&ok(lab.scenario()), "id"), "05-short-disconnect");
+    for i in 0..scenario.steps.len() {
+        runner.begin_step(&mut session, i).unwrap();
+        let headless = runner.finish(&mut session).unwrap();
+        ok(lab.scenario_begin(i));
+        let mut ticks = 0;
+        loop {
+            let progress = ok(lab.scenario_progress());
+            match text(&progress, "state").as_str() {
+                "running" => {}
+                "done" => {
+                    let answer = get(&get(&progress, "report"), "answer");
+                    assert_eq!(get(&answer, "agrees").as_bool(), Some(true));
+                    assert_eq!(number(&get(&progress, "report"), "time"), headless.time as f64);
+                    break;
+                }
+                other => panic!("step {i}: {other}: {:?}", get(&progress, "message")),
+            }
+            if ticks % 7 == 3 {
+                lab.step(200.0);
+            } else {
+                lab.advance(200.0);
+            }
+            ticks += 1;
+            assert!(ticks < 2_000, "step {i} never ended");
+        }
+        // The page's last tick went past the step's end: the headless run catches up.
+        lab.advance(1_000.0);
+        session.run_until((lab.now() * 1000.0).round() as u64);
+    }
+    assert_eq!(lab.trace_digest(), session.world().trace_digest());
+
+    let broken = source.replace("cut A B", "cut A Q");
+    let e = lab_error(Lab::from_scenario("broken", &broken));
+    assert_eq!(code(e.clone()), "bad-scenario");
+    let errors = array(&e, "errors");
+    assert_eq!(errors.len(), 2);
+    assert_eq!(text(&errors[0], "message"), "unknown node 'Q': the lab's nodes are A to B");
+    assert_eq!(number(&errors[0], "line"), 27.0);
+    assert_eq!(code(load_scenario("broken", &broken).unwrap_err()), "bad-scenario");
+}
+
+fn lab_error(r: Result<Lab, JsValue>) -> JsValue {
+    match r {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e,
+    }
+}

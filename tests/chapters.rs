@@ -15,7 +15,7 @@ macro_rules! chapters {
         &[$(($id, include_str!(concat!("../www/scenarios/", $id, ".toml")))),*]
     };
 }
-const CHAPTERS: &[(&str, &str)] = chapters!["01-first-full-sync",];
+const CHAPTERS: &[(&str, &str)] = chapters!["01-first-full-sync", "05-short-disconnect", "06-backlog-overflow",];
 
 fn scenario(id: &str, text: &str) -> Scenario {
     match load(id, text) {
@@ -40,45 +40,45 @@ fn every_chapter_runs_to_its_end_with_every_check_and_answer_key_holding() {
 }
 
 /// Each key, changed to another choice (or to a number off by more than its tolerance), is
-/// reported as disagreeing with the run.
+/// reported as disagreeing with the run. Every question of a chapter is changed at once, so a
+/// chapter runs once per wrong choice of its widest question.
 #[test]
 fn a_wrong_answer_key_is_reported_wrong() {
     for (id, text) in CHAPTERS {
         let s = scenario(id, text);
-        for (i, step) in s.steps.iter().enumerate() {
-            let Some(q) = &step.question else { continue };
-            let wrong_keys: Vec<QuestionKind> = match &q.kind {
-                QuestionKind::Choice { choices, answer } => (0..choices.len())
-                    .filter(|k| k != answer)
-                    .map(|k| QuestionKind::Choice { choices: choices.clone(), answer: k })
-                    .collect(),
-                QuestionKind::Number { expr, answer, tolerance, unit } => vec![QuestionKind::Number {
-                    expr: expr.clone(),
-                    answer: answer + tolerance + 1.0,
-                    tolerance: *tolerance,
-                    unit: unit.clone(),
-                }],
-            };
-            for kind in wrong_keys {
-                let mut m = s.clone();
-                if let Some(q) = m.steps[i].question.as_mut() {
-                    q.kind = kind;
+        let widest = s
+            .steps
+            .iter()
+            .filter_map(|st| match &st.question.as_ref()?.kind {
+                QuestionKind::Choice { choices, .. } => Some(choices.len() - 1),
+                QuestionKind::Number { .. } => Some(1),
+            })
+            .max()
+            .unwrap_or(0);
+        for round in 0..widest {
+            let mut m = s.clone();
+            for step in &mut m.steps {
+                let Some(q) = step.question.as_mut() else { continue };
+                match &mut q.kind {
+                    QuestionKind::Choice { choices, answer } => {
+                        let wrong: Vec<usize> = (0..choices.len()).filter(|k| k != answer).collect();
+                        *answer = wrong[round % wrong.len()];
+                    }
+                    QuestionKind::Number { answer, tolerance, .. } => *answer += *tolerance + 1.0,
                 }
-                let mut r = Runner::new(m).unwrap();
-                let mut last = None;
-                for k in 0..=i {
-                    r.begin_step(k).unwrap();
-                    last = Some(r.finish().unwrap());
+            }
+            let (mut r, mut session) = Runner::start(m.clone()).unwrap();
+            for (i, step) in m.steps.iter().enumerate() {
+                r.begin_step(&mut session, i).unwrap();
+                let report = r.finish(&mut session).unwrap();
+                if step.challenge.is_some() {
+                    r.begin_solution(&session, i).and_then(|()| r.finish(&mut session)).unwrap();
+                    r.begin_trial(&session, i).and_then(|()| r.finish(&mut session)).unwrap();
                 }
-                let answer = last.and_then(|rep| rep.answer).expect("the step's answer was evaluated");
+                let Some(answer) = report.answer else { continue };
                 assert!(!answer.agrees(), "{id} step {}: a wrong key passed: {answer:?}", i + 1);
                 if let AnswerResult::Choice { holds, .. } = &answer {
-                    assert_eq!(
-                        holds.iter().filter(|h| **h).count(),
-                        1,
-                        "{id} step {}: exactly one choice is true",
-                        i + 1
-                    );
+                    assert_eq!(holds.iter().filter(|h| **h).count(), 1, "{id} step {}: one choice is true", i + 1);
                 }
             }
         }
@@ -89,16 +89,16 @@ fn a_wrong_answer_key_is_reported_wrong() {
 #[test]
 fn going_back_to_a_step_and_running_it_again_gives_the_same_run() {
     let (id, text) = CHAPTERS[0];
-    let mut r = Runner::new(scenario(id, text)).unwrap();
-    r.begin_step(0).unwrap();
-    r.finish().unwrap();
+    let (mut r, mut session) = Runner::start(scenario(id, text)).unwrap();
+    r.begin_step(&mut session, 0).unwrap();
+    r.finish(&mut session).unwrap();
     let t1 = r.start_of(0).unwrap();
-    let digest = r.session().world().trace_digest();
-    r.back_to(0).unwrap();
-    assert_eq!(r.session().world().now(), t1);
-    r.begin_step(0).unwrap();
-    r.finish().unwrap();
-    assert_eq!(r.session().world().trace_digest(), digest);
+    let digest = session.world().trace_digest();
+    r.back_to(&mut session, 0).unwrap();
+    assert_eq!(session.world().now(), t1);
+    r.begin_step(&mut session, 0).unwrap();
+    r.finish(&mut session).unwrap();
+    assert_eq!(session.world().trace_digest(), digest);
 }
 
 /// Every file in `www/scenarios` is a chapter the tests run.

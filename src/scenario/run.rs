@@ -110,20 +110,22 @@ pub enum Progress {
     },
 }
 
-/// A scenario being run.
+/// A scenario being run over a session that the caller keeps (the page's lab has one; the
+/// tests make one with [`Runner::start`]).
 #[derive(Clone, Debug)]
 pub struct Runner {
     scenario: Scenario,
-    session: Session,
     /// The virtual time each step began at, before its first action.
     starts: Vec<Micros>,
     running: Option<Running>,
 }
 
 impl Runner {
-    /// Builds the scenario's starting lab (nodes, config, replicas, setup, ready) headless.
-    pub fn new(scenario: Scenario) -> Result<Runner, String> {
-        let mut r = Runner { session: Session::new(scenario.lab.seed), starts: Vec::new(), running: None, scenario };
+    /// A new session with the scenario's starting lab built in it (nodes, links, config,
+    /// replicas, setup, then `ready`), headless, and the runner for its steps.
+    pub fn start(scenario: Scenario) -> Result<(Runner, Session), String> {
+        let mut session = Session::new(scenario.lab.seed);
+        let mut r = Runner { starts: Vec::new(), running: None, scenario };
         let lab = r.scenario.lab.clone();
         let mut lines: Vec<Line> = Vec::new();
         let synth = |text: String, step: LineStep| Line { text, step, line: None };
@@ -142,20 +144,13 @@ impl Runner {
             }
         }
         lines.extend(lab.setup.iter().cloned());
-        r.start(Task::Setup, lines, lab.ready.clone(), lab.timeout);
-        r.finish().map(|_| r)
+        r.start_task(&session, Task::Setup, lines, lab.ready.clone(), lab.timeout);
+        r.finish(&mut session)?;
+        Ok((r, session))
     }
 
     pub fn scenario(&self) -> &Scenario {
         &self.scenario
-    }
-
-    pub fn session(&self) -> &Session {
-        &self.session
-    }
-
-    pub fn session_mut(&mut self) -> &mut Session {
-        &mut self.session
     }
 
     /// The task under way, if any.
@@ -170,55 +165,60 @@ impl Runner {
 
     /// Starts step `i`: its actions, then its `until`. A step run before is run again from the
     /// moment it began (time travel, so the run's recorded future is dropped when it acts).
-    pub fn begin_step(&mut self, i: usize) -> Result<(), String> {
+    pub fn begin_step(&mut self, session: &mut Session, i: usize) -> Result<(), String> {
         let Some(step) = self.scenario.steps.get(i) else {
             return Err(format!("no step {}", i + 1));
         };
         let (lines, until, timeout) = (step.actions.clone(), step.until.clone(), step.timeout);
         if let Some(&t) = self.starts.get(i) {
-            self.session.seek(t);
+            session.seek(t);
         }
         // From here the step goes its own way: what was recorded after this moment is dropped.
-        self.session.drop_future();
+        session.drop_future();
         self.starts.truncate(i);
         // One microsecond past the step's start, so that seeking to its start is the moment
         // before its first action (a seek includes the actions at its very time).
-        let start = self.session.world().now();
+        let start = session.world().now();
         self.starts.push(start);
-        self.session.run_until(start + 1);
-        self.start(Task::Step(i), lines, until, timeout);
+        session.run_until(start + 1);
+        self.start_task(session, Task::Step(i), lines, until, timeout);
         Ok(())
     }
 
+    /// Drops the task under way (the learner moved in time meanwhile).
+    pub fn cancel(&mut self) {
+        self.running = None;
+    }
+
     /// Goes back to the moment step `i` began, before its actions (nothing is run).
-    pub fn back_to(&mut self, i: usize) -> Result<(), String> {
+    pub fn back_to(&mut self, session: &mut Session, i: usize) -> Result<(), String> {
         let t = self.starts.get(i).copied().ok_or_else(|| format!("step {} has not been run", i + 1))?;
         self.running = None;
-        self.session.seek(t);
+        session.seek(t);
         self.starts.truncate(i);
         Ok(())
     }
 
     /// Runs challenge `i`'s trial (after the learner's own commands), then waits for its goal.
-    pub fn begin_trial(&mut self, i: usize) -> Result<(), String> {
+    pub fn begin_trial(&mut self, session: &Session, i: usize) -> Result<(), String> {
         let ch = self.challenge(i)?;
         let (lines, when, timeout) = (ch.trial.clone(), ch.when.clone(), ch.timeout);
-        self.start(Task::Trial(i), lines, Some(when), timeout);
+        self.start_task(session, Task::Trial(i), lines, Some(when), timeout);
         Ok(())
     }
 
     /// Applies challenge `i`'s reference solution.
-    pub fn begin_solution(&mut self, i: usize) -> Result<(), String> {
+    pub fn begin_solution(&mut self, session: &Session, i: usize) -> Result<(), String> {
         let lines = self.challenge(i)?.solution.clone();
-        self.start(Task::Solution(i), lines, None, super::DEFAULT_TIMEOUT);
+        self.start_task(session, Task::Solution(i), lines, None, super::DEFAULT_TIMEOUT);
         Ok(())
     }
 
     /// Whether challenge `i`'s goal holds now (the trace since the step began counts).
-    pub fn goal_met(&self, i: usize) -> Result<bool, String> {
+    pub fn goal_met(&self, session: &Session, i: usize) -> Result<bool, String> {
         let ch = self.challenge(i)?;
         let since = self.starts.get(i).copied().unwrap_or(0);
-        Ok(eval(&ch.when.expr, &Scope { world: self.session.world(), since }).holds())
+        Ok(eval(&ch.when.expr, &Scope { world: session.world(), since }).holds())
     }
 
     fn challenge(&self, i: usize) -> Result<&super::Challenge, String> {
@@ -229,18 +229,18 @@ impl Runner {
             .ok_or_else(|| format!("step {} has no challenge", i + 1))
     }
 
-    fn start(&mut self, task: Task, lines: Vec<Line>, until: Option<Cond>, timeout: Micros) {
-        let now = self.session.world().now();
+    fn start_task(&mut self, session: &Session, task: Task, lines: Vec<Line>, until: Option<Cond>, timeout: Micros) {
+        let now = session.world().now();
         self.running = Some(Running { task, lines, pos: 0, due: now, until, timeout, deadline: None, since: now });
     }
 
     /// Takes the lines that are due and looks at the `until`; call it again after virtual time
     /// moved (at [`Runner::wake_at`] at the latest).
-    pub fn poll(&mut self) -> Progress {
+    pub fn poll(&mut self, session: &mut Session) -> Progress {
         let Some(mut run) = self.running.take() else {
             return Progress::Idle;
         };
-        let now = self.session.world().now();
+        let now = session.world().now();
         while run.pos < run.lines.len() && now >= run.due {
             let line = run.lines[run.pos].clone();
             run.pos += 1;
@@ -251,7 +251,7 @@ impl Runner {
                 }
                 LineStep::Act(a) => a,
                 LineStep::Link { a, b, latency, jitter, bandwidth } => {
-                    let p: LinkParams = self.session.world().params_between(a, b);
+                    let p: LinkParams = session.world().params_between(a, b);
                     Action::Link(
                         a,
                         b,
@@ -261,7 +261,7 @@ impl Runner {
                     )
                 }
             };
-            if let Err(e) = self.session.act(action) {
+            if let Err(e) = session.act(action) {
                 return Progress::Failed { task: run.task, message: format!("'{}': {e}", line.text) };
             }
         }
@@ -271,15 +271,15 @@ impl Runner {
             return Progress::Running { task };
         }
         let deadline = *run.deadline.get_or_insert(now + run.timeout);
-        let scope = Scope { world: self.session.world(), since: run.since };
+        let scope = Scope { world: session.world(), since: run.since };
         let met = run.until.as_ref().is_none_or(|c| eval(&c.expr, &scope).holds());
         if !met && matches!(run.task, Task::Trial(_)) && now >= deadline {
             // A trial that does not reach its goal is an answer (not yet), not a failure.
-            return Progress::Done { report: self.report(&run, Some(false)) };
+            return Progress::Done { report: self.report(session, &run, Some(false)) };
         }
         if met {
             let solved = matches!(run.task, Task::Trial(_)).then_some(true);
-            return Progress::Done { report: self.report(&run, solved) };
+            return Progress::Done { report: self.report(session, &run, solved) };
         }
         if now >= deadline {
             let until = run.until.as_ref().map_or(String::new(), |c| c.text.clone());
@@ -298,29 +298,29 @@ impl Runner {
     }
 
     /// The latest virtual time the caller should poll again at.
-    pub fn wake_at(&self) -> Option<Micros> {
+    pub fn wake_at(&self, session: &Session) -> Option<Micros> {
         let run = self.running.as_ref()?;
-        let now = self.session.world().now();
+        let now = session.world().now();
         Some(if run.pos < run.lines.len() || now < run.due { run.due.max(now) } else { now + POLL_EVERY })
     }
 
     /// Runs the task under way to its end, flat out.
-    pub fn finish(&mut self) -> Result<Report, String> {
+    pub fn finish(&mut self, session: &mut Session) -> Result<Report, String> {
         loop {
-            match self.poll() {
+            match self.poll(session) {
                 Progress::Idle => return Err("nothing is running".into()),
                 Progress::Done { report } => return Ok(report),
                 Progress::Failed { task, message } => return Err(format!("{}: {message}", task_name(task))),
                 Progress::Running { .. } => {
-                    let t = self.wake_at().unwrap_or_else(|| self.session.world().now() + POLL_EVERY);
-                    self.session.run_until(t);
+                    let t = self.wake_at(session).unwrap_or_else(|| session.world().now() + POLL_EVERY);
+                    session.run_until(t);
                 }
             }
         }
     }
 
-    fn report(&self, run: &Running, solved: Option<bool>) -> Report {
-        let scope = Scope { world: self.session.world(), since: run.since };
+    fn report(&self, session: &Session, run: &Running, solved: Option<bool>) -> Report {
+        let scope = Scope { world: session.world(), since: run.since };
         let verdict = |c: &Cond| CheckResult {
             text: c.text.clone(),
             line: c.line,
@@ -350,7 +350,7 @@ impl Runner {
             }
             _ => (Vec::new(), None),
         };
-        Report { task: run.task, time: self.session.world().now(), checks, answer, solved }
+        Report { task: run.task, time: session.world().now(), checks, answer, solved }
     }
 }
 
@@ -386,19 +386,19 @@ pub struct Item {
 pub fn check(scenario: &Scenario) -> Vec<Item> {
     let mut items = Vec::new();
     let fail = |place: String, detail: String| Item { place, line: None, ok: false, detail };
-    let mut r = match Runner::new(scenario.clone()) {
-        Ok(r) => r,
+    let (mut r, mut session) = match Runner::start(scenario.clone()) {
+        Ok(started) => started,
         Err(e) => return vec![fail("lab".into(), e)],
     };
     items.push(Item {
         place: "lab".into(),
         line: None,
         ok: true,
-        detail: format!("ready at {} ms", r.session.world().now() / 1000),
+        detail: format!("ready at {} ms", session.world().now() / 1000),
     });
     for (i, step) in scenario.steps.iter().enumerate() {
         let place = format!("step {}", i + 1);
-        let report = r.begin_step(i).and_then(|()| r.finish());
+        let report = r.begin_step(&mut session, i).and_then(|()| r.finish(&mut session));
         let report = match report {
             Ok(rep) => rep,
             Err(e) => {
@@ -432,8 +432,8 @@ pub fn check(scenario: &Scenario) -> Vec<Item> {
         }
         if step.challenge.is_some() {
             // Not met by the trial alone (on a copy of the run)...
-            let mut alone = r.clone();
-            let unsolved = alone.begin_trial(i).and_then(|()| alone.finish());
+            let (mut alone, mut copy) = (r.clone(), session.clone());
+            let unsolved = alone.begin_trial(&copy, i).and_then(|()| alone.finish(&mut copy));
             items.push(match unsolved {
                 Ok(rep) => Item {
                     place: format!("{place} challenge without its solution"),
@@ -448,8 +448,11 @@ pub fn check(scenario: &Scenario) -> Vec<Item> {
                 Err(e) => fail(format!("{place} challenge without its solution"), e),
             });
             // ...and met after the solution, which the run then goes on from.
-            let solved =
-                r.begin_solution(i).and_then(|()| r.finish()).and_then(|_| r.begin_trial(i)).and_then(|()| r.finish());
+            let solved = r
+                .begin_solution(&session, i)
+                .and_then(|()| r.finish(&mut session))
+                .and_then(|_| r.begin_trial(&session, i))
+                .and_then(|()| r.finish(&mut session));
             items.push(match solved {
                 Ok(rep) => Item {
                     place: format!("{place} challenge with its solution"),

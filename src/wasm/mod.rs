@@ -11,8 +11,11 @@
 //! message for developers. A Rust panic is recorded before it unwinds into a JS exception, so
 //! the page can show its message instead of freezing (see [`last_panic`]).
 
+mod guide;
 #[cfg(not(target_feature = "atomics"))]
 mod heap;
+
+pub use guide::load_scenario;
 
 use std::cell::RefCell;
 
@@ -143,6 +146,8 @@ struct PageFrame {
 #[wasm_bindgen]
 pub struct Lab {
     session: Session,
+    /// The chapter this lab was started from, if any.
+    guide: Option<guide::Guide>,
 }
 
 #[wasm_bindgen]
@@ -156,7 +161,7 @@ impl Lab {
         // Nothing can refuse a change of every link's settings.
         let (latency, bandwidth) = crate::sim::session::WATCHABLE_LINKS;
         let _ = session.act(Action::Links(latency, bandwidth));
-        Lab { session }
+        Lab { session, guide: None }
     }
 
     /// A lab rebuilt from an action log (see `actionLog`), run to the time it was shared at; a
@@ -164,7 +169,7 @@ impl Lab {
     #[wasm_bindgen(js_name = fromLog)]
     pub fn from_log(log: &str) -> Result<Lab, JsValue> {
         install_panic_hook();
-        Session::from_log(log).map(|session| Lab { session }).map_err(|e| coded("bad-log", &e.to_string()))
+        Session::from_log(log).map(|session| Lab { session, guide: None }).map_err(|e| coded("bad-log", &e.to_string()))
     }
 
     fn world(&self) -> &World {
@@ -320,7 +325,10 @@ impl Lab {
     /// Lets `ms` of virtual time pass.
     pub fn advance(&mut self, ms: f64) {
         let t = self.world().now().saturating_add(us(ms));
-        self.session.run_until(t);
+        match &mut self.guide {
+            Some(g) => g.run_until(&mut self.session, t),
+            None => self.session.run_until(t),
+        }
     }
 
     /// The virtual time (ms) of the last trace event before `ms`, if any (where "back one event"
@@ -334,11 +342,23 @@ impl Lab {
     /// Lets virtual time run to the next trace event, at most `max_ms` ahead; true if one
     /// happened.
     pub fn step(&mut self, max_ms: f64) -> bool {
-        self.session.step(us(max_ms))
+        let now = self.world().now();
+        // A chapter's task looks at the world at its own moments: a step stops at the next one.
+        let wake = self.guide.as_ref().and_then(|g| g.wake_at(&self.session));
+        let limit = wake.map_or(us(max_ms), |w| us(max_ms).min(w.saturating_sub(now)));
+        let happened = self.session.step(limit);
+        if let Some(g) = &mut self.guide {
+            let t = self.session.world().now();
+            g.run_until(&mut self.session, t);
+        }
+        happened
     }
 
     /// Moves virtual time to `ms`, back (restore a checkpoint and replay) or forward.
     pub fn seek(&mut self, ms: f64) {
+        if let Some(g) = &mut self.guide {
+            g.cancel();
+        }
         self.session.seek(us(ms));
     }
 
