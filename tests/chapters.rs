@@ -113,6 +113,12 @@ fn every_scenario_file_is_in_the_chapter_list() {
     files.sort();
     let listed: Vec<String> = CHAPTERS.iter().map(|(id, _)| id.to_string()).collect();
     assert_eq!(files, listed);
+    // The page's chapter list (www/lab/chapters.js) names the same files, in order.
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/www/lab/chapters.js")).unwrap();
+    let block = page.split("CHAPTERS = Object.freeze([").nth(1).and_then(|b| b.split("]);").next()).unwrap();
+    let in_page: Vec<String> =
+        block.split(',').map(|s| s.trim().trim_matches('\'').to_string()).filter(|s| !s.is_empty()).collect();
+    assert_eq!(in_page, listed);
 }
 
 /// Every text of every chapter is in English and in Chinese.

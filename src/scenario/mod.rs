@@ -11,6 +11,7 @@
 //! - [`cond`]: the condition language (`A.master_repl_offset == B.slave_repl_offset`, ...).
 //! - [`action`]: the action lines (`A: SET k v`, `cut A B`, `wait 2s`, ...).
 //! - [`run`]: the runner, step by step over a [`crate::sim::session::Session`].
+//! - [`skeleton`]: a run turned into a scenario file ("save as scenario").
 //!
 //! Loading validates everything before anything runs, and reports every problem it finds with
 //! the file, the place (step, field) and the line.
@@ -18,6 +19,7 @@
 pub mod action;
 pub mod cond;
 pub mod run;
+pub mod skeleton;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -142,6 +142,25 @@ impl Lab {
         to_js(&g.progress).map_err(Into::into)
     }
 
+    /// Runs the task under way to its end at once (a step's remaining actions and its
+    /// `until`, flat out, as the tests do).
+    #[wasm_bindgen(js_name = scenarioFinish)]
+    pub fn scenario_finish(&mut self) -> Result<(), JsValue> {
+        let Lab { session, guide, .. } = self;
+        let g = guide.as_mut().ok_or_else(|| coded("no-scenario", "this lab was not started from a scenario"))?;
+        g.progress = match g.runner.finish(session) {
+            Ok(report) => Progress::Done { report },
+            Err(message) => Progress::Failed { task: crate::scenario::run::Task::Setup, message },
+        };
+        Ok(())
+    }
+
+    /// The run so far as a scenario file for an author to finish ("save as scenario").
+    #[wasm_bindgen(js_name = scenarioSkeleton)]
+    pub fn scenario_skeleton(&self) -> String {
+        crate::scenario::skeleton::skeleton(&self.session)
+    }
+
     /// Whether step `i`'s challenge goal holds now.
     #[wasm_bindgen(js_name = scenarioGoal)]
     pub fn scenario_goal(&mut self, i: usize) -> Result<bool, JsValue> {

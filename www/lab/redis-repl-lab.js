@@ -15,8 +15,10 @@
 //   el.play(), el.pause(), el.playing, el.run(ms), el.step(), el.seek(ms), el.now (ms)
 //   el.state()                    the latest frame snapshot, as a plain object
 //   el.actionLog()                the run as a shareable log (the `#log=` format)
+//   el.openScenario(id, text?)    opens a chapter (its file fetched when no text is given)
 // Events: `lab-ready`, `lab-event` (detail: one typed trace event), `lab-error` (detail:
-// {code, message}).
+// {code, message}), and while a chapter is open `lab-step`, `lab-answer`, `lab-checkpoint`,
+// `lab-scenario-complete` (detail: {id, step, ...}).
 
 import { h, setText, setAttr } from './dom.js';
 import { EngineClient } from './engine/client.js';
@@ -30,6 +32,8 @@ import { Timeline } from './views/timeline.js';
 import { BufferView } from './views/buffer.js';
 import { MessageView } from './views/message.js';
 import { SequenceDiagram } from './views/sequence.js';
+import { Guide } from './views/guide.js';
+import { CHAPTERS, chapterUrl } from './chapters.js';
 import { KIND_COLORS } from './views/stage.js';
 import { Popover } from './views/menu.js';
 import { namesOf, announcement } from './views/describe.js';
@@ -91,6 +95,9 @@ export class RedisReplLab extends HTMLElement {
     this.peerNames = { node: new Map(), sentinel: new Map() };
     this.streams = new Map(); // node -> its latest propagated commands (typed events)
     this.psyncs = new Map(); // node -> the last PSYNC it answered (a typed event)
+    this.scenarioId = null; // the chapter open in this lab
+    this.highlights = { nodes: new Set(), fields: [] }; // what the chapter's step talks about
+    this.chapterTitles = null; // [{id, title}] once listed
     this.readyPromise = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -230,9 +237,10 @@ export class RedisReplLab extends HTMLElement {
     this.buffer = new BufferView(this.ctx);
     this.message = new MessageView(this.ctx);
     this.sequence = new SequenceDiagram(this.ctx, KIND_COLORS);
+    this.guide = new Guide(this.ctx);
 
-    // The side panel's tabs: what is shown about the selected node.
-    this.sideViews = { inspector: this.inspector, buffer: this.buffer, message: this.message, sentinels: this.sentinels };
+    // The side panel's tabs: what is shown about the selected node, and the chapter.
+    this.sideViews = { inspector: this.inspector, buffer: this.buffer, message: this.message, sentinels: this.sentinels, guide: this.guide };
     this.sideTabs = h('div', { class: 'tabs', role: 'tablist' });
     this.sideTabButtons = new Map();
     for (const name of Object.keys(this.sideViews)) {
@@ -457,6 +465,7 @@ export class RedisReplLab extends HTMLElement {
     this.buffer.relabel();
     this.message.relabel();
     this.sequence.relabel();
+    this.guide.relabel();
     if (this.frame) this.render();
   }
 
@@ -485,19 +494,20 @@ export class RedisReplLab extends HTMLElement {
         this.showBanner('error.badLogTitle', this.errorText(err));
       }
     }
-    if (!shared) {
+    // A chapter: the `scenario` attribute, or `?scenario=<id>&step=<n>` for the lab that owns
+    // the URL. A chapter that cannot be opened says why in the player; a free lab starts.
+    const wanted = this.wantedScenario();
+    let guided = false;
+    if (!shared && wanted) guided = await this.startScenario(wanted.ref, wanted.step);
+    if (!shared && !guided) {
       await this.engine.request({ op: 'create', seed });
       for (let i = 0; i < settings.nodes.length; i++) await this.call('addNode');
-    }
-    if (settings.scenario !== null) {
-      // Chapters come with the scenario runner; until then the attribute names none.
-      this.reportAttribute('scenario', 'scenario', { value: settings.scenario });
     }
     await this.tick(0, true);
     this.loading.hidden = true;
     for (const b of [this.playButton, this.stepButton, this.speedSelect, this.addButton, this.partitionButton]) b.disabled = false;
-    if (shared) {
-      await this.showHistory();
+    if (shared || guided) {
+      await this.showHistory(guided ? 'console.chapter' : 'console.replayed');
     } else {
       // The lab is set up the way a learner would do it: CONFIG SET and REPLICAOF typed in the
       // nodes' consoles, so the handshake and the full sync play out on screen.
@@ -515,8 +525,9 @@ export class RedisReplLab extends HTMLElement {
     await this.refresh();
     this.dispatchEvent(new CustomEvent('lab-ready', { bubbles: true, composed: true }));
     this.resolveReady();
-    // A shared run opens paused where it was shared; a lab plays at once only when asked to.
-    if (!shared && settings.autoplay) this.play();
+    // A shared run opens paused where it was shared; a chapter waits for its first step; a
+    // lab plays at once only when asked to.
+    if (!shared && !guided && settings.autoplay) this.play();
   }
 
   /** One bad attribute found after start (its message in the banner, and `lab-error`). */
@@ -545,8 +556,8 @@ export class RedisReplLab extends HTMLElement {
     return this.settings.log;
   }
 
-  /** A shared run's consoles show what was typed in it, with the replies. */
-  async showHistory() {
+  /** A shared run's (or a chapter's) consoles show what was typed in it, with the replies. */
+  async showHistory(markKey = 'console.replayed') {
     for (const n of this.frame.nodes) {
       const lines = await this.call('consoleHistory', [n.index]);
       const c = this.consoles.get(n.index);
@@ -555,7 +566,7 @@ export class RedisReplLab extends HTMLElement {
         if (l.reply) c.printReply(l.reply);
       }
     }
-    this.consoles.markAll(this.words.t('console.replayed', { seconds: (this.nowMs / 1000).toFixed(3) }));
+    this.consoles.markAll(this.words.t(markKey, { seconds: (this.nowMs / 1000).toFixed(3) }));
     this.select(this.frame.nodes[0] ? this.frame.nodes[0].index : null);
   }
 
@@ -629,6 +640,7 @@ export class RedisReplLab extends HTMLElement {
   }
 
   apply(r) {
+    if (r.guide) this.guide.progress(r.guide);
     const tenth = Math.floor(r.nowMs / 100) !== Math.floor(this.nowMs / 100);
     const forked = r.horizonMs * 1000 < this.horizonUs;
     this.nowMs = r.nowMs;
@@ -646,8 +658,9 @@ export class RedisReplLab extends HTMLElement {
     if (r.frame) {
       const f = r.frame;
       if (f.generation !== this.generation) {
+        // A new lab (a chapter opened) starts its own history; a seek rewrites this one's.
+        if (this.generation !== null) this.worldReplaced(r.nowMs);
         this.generation = f.generation;
-        this.worldReplaced(r.nowMs);
       }
       this.frame = f;
       this.peerNames = namesOf(f, this.peerNames);
@@ -1012,7 +1025,198 @@ export class RedisReplLab extends HTMLElement {
         const s = lab.sequence.segments.get(seg);
         if (s) lab.openMessage(s);
       },
+      announce: (text) => lab.announce(text),
+      report: (err) => lab.report(err),
+      highlightedNodes: () => lab.highlights.nodes,
+      highlightedFields: (i) => new Set(lab.highlights.fields.filter((f) => f.node === i).map((f) => f.field)),
+      guide: lab.guideControls(),
     };
+  }
+
+  // ----- chapters -----
+
+  /** The chapter to open at start: {ref (an id or a URL), step (0-based)}, or null. */
+  wantedScenario() {
+    const params = this.hasAttribute('url-state') ? new URLSearchParams(location.search) : null;
+    const ref = (params && params.get('scenario')) || this.settings.scenario;
+    if (!ref) return null;
+    const n = params ? Number(params.get('step')) : NaN;
+    return { ref, step: Number.isInteger(n) && n > 1 ? n - 1 : 0 };
+  }
+
+  /** Fetches a chapter by id (from the lab's own scenarios folder) or by URL. */
+  async fetchScenario(ref) {
+    const byId = /^[\w-]+$/.test(ref);
+    const url = byId ? chapterUrl(ref) : new URL(ref, document.baseURI).href;
+    const id = byId ? ref : decodeURIComponent(url.split('/').pop().replace(/\.toml$/i, '')) || 'scenario';
+    const res = await fetch(url);
+    if (!res.ok) throw { code: 'no-scenario-file', message: `${url}: ${res.status}` };
+    return { id, text: await res.text() };
+  }
+
+  /** Opens a chapter at start; false (and the reason in the player) if it cannot be. */
+  async startScenario(ref, step) {
+    try {
+      const { id, text } = await this.fetchScenario(ref);
+      return await this.openScenarioText(id, text, step, false);
+    } catch (err) {
+      if (err && err.code === 'panic') throw err;
+      this.guide.failed(ref, [{ file: ref, line: null, place: 'file', message: this.errorText(err) }]);
+      this.showSide('guide');
+      this.dispatchEvent(new CustomEvent('lab-error', { detail: { code: err.code || 'no-scenario-file', message: this.errorText(err) }, bubbles: true, composed: true }));
+      return false;
+    }
+  }
+
+  /**
+   * Checks a scenario file; if it is good, replaces the lab with the chapter's (steps before
+   * `step` run at once) and shows the player. A bad file's problems are listed in the player and
+   * the lab stays as it was. Resolves to whether the chapter opened.
+   */
+  async openScenarioText(id, text, step = 0, reset = true) {
+    let scenario;
+    try {
+      scenario = await this.engine.request({ op: 'loadScenario', id, text });
+    } catch (err) {
+      if (!err || err.code !== 'bad-scenario') throw err;
+      this.guide.failed(id, err.errors || []);
+      this.showSide('guide');
+      this.announce(this.words.t('guide.badFile', { id, n: (err.errors || []).length }));
+      this.dispatchEvent(new CustomEvent('lab-error', { detail: { code: 'bad-scenario', message: err.message, errors: err.errors }, bubbles: true, composed: true }));
+      return false;
+    }
+    this.pause();
+    await this.engine.request({ op: 'create', seed: scenario.lab.seed, scenario: { id, text } });
+    this.scenarioId = id;
+    const last = Math.min(step, scenario.steps.length - 1);
+    for (let i = 0; i < last; i++) {
+      await this.call('scenarioBegin', [i]);
+      await this.call('scenarioFinish');
+    }
+    if (reset) await this.resetViews();
+    this.guide.loaded(scenario, last);
+    this.showSide('guide');
+    return true;
+  }
+
+  /** Another lab replaced this one's: its views start again from the new lab's history. */
+  async resetViews() {
+    this.log.clear();
+    this.consoles.clear();
+    this.sequence.forget(0);
+    this.marks = [];
+    this.streams.clear();
+    this.psyncs.clear();
+    this.generation = null;
+    this.horizonUs = 0;
+    await this.tick(0, true);
+    await this.showHistory('console.chapter');
+  }
+
+  /** What the chapter player asks of the lab. */
+  guideControls() {
+    const lab = this;
+    const run = async (op, args) => {
+      await lab.call(op, args);
+      await lab.refresh();
+    };
+    return {
+      begin: async (i) => {
+        await run('scenarioBegin', [i]);
+        if (!lab.playing) lab.play();
+      },
+      back: (i) => run('scenarioBack', [i]),
+      trial: async (i) => {
+        await run('scenarioTrial', [i]);
+        if (!lab.playing) lab.play();
+      },
+      solution: (i) => run('scenarioSolution', [i]),
+      finish: () => run('scenarioFinish', []),
+      open: (id, text) => lab.openScenarioText(id, text),
+      openChapter: async (id) => {
+        const { text } = await lab.fetchScenario(id);
+        if (await lab.openScenarioText(id, text)) lab.setUrlScenario(id, 1);
+      },
+      listChapters: () => lab.listChapters(),
+      saveAsScenario: () => lab.saveAsScenario().catch((e) => lab.report(e)),
+      event: (name, detail) => {
+        if (name === 'lab-step') lab.setUrlScenario(lab.scenarioId, detail.step);
+        lab.dispatchEvent(new CustomEvent(name, { detail: { id: lab.scenarioId, ...detail }, bubbles: true, composed: true }));
+      },
+      highlight: ({ nodes, fields }) => {
+        lab.highlights = { nodes: new Set(nodes), fields };
+        if (lab.frame) lab.render();
+      },
+      focusNode: (i) => lab.select(i),
+      focusField: (i, field) => {
+        lab.select(i);
+        lab.highlights = { nodes: new Set([...lab.highlights.nodes, i]), fields: [...lab.highlights.fields, { node: i, field }] };
+        lab.showSide('inspector');
+        lab.showPane('side');
+      },
+      openView: (view) => lab.openView(view),
+    };
+  }
+
+  /** Shows a view a chapter points at. */
+  openView(view) {
+    if (SIDE_VIEWS.includes(view)) {
+      this.showSide(view);
+      this.showPane('side');
+    } else if (view === 'log' || view === 'sequence') {
+      this.showLogPane(view);
+      this.showPane('log');
+    } else if (view === 'console') {
+      this.showPane('console');
+    } else {
+      this.showPane('stage');
+    }
+  }
+
+  /** The chapter list with titles (each file read and checked by the engine once). */
+  async listChapters() {
+    if (!this.chapterTitles) {
+      const titles = [];
+      for (const id of CHAPTERS) {
+        try {
+          const { text } = await this.fetchScenario(id);
+          const s = await this.engine.request({ op: 'loadScenario', id, text });
+          titles.push({ id, title: s.title });
+        } catch {
+          titles.push({ id, title: null });
+        }
+      }
+      this.chapterTitles = titles;
+    }
+    this.guide.setChapters(this.chapterTitles);
+  }
+
+  /** The lab that owns the URL keeps the chapter and step in it (a deep link). */
+  setUrlScenario(id, step) {
+    if (!this.hasAttribute('url-state') || !id) return;
+    const url = new URL(location.href);
+    url.searchParams.set('scenario', id);
+    url.searchParams.set('step', String(step));
+    history.replaceState(null, '', url);
+  }
+
+  /** Downloads the run so far as a scenario file skeleton. */
+  async saveAsScenario() {
+    const text = await this.call('scenarioSkeleton');
+    const href = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
+    const a = h('a', { href, download: 'scenario.toml', hidden: true });
+    this.layoutRoot.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(href), 0);
+  }
+
+  /** Opens a chapter (by id, or the given file text). Resolves to whether it opened. */
+  async openScenario(id, text) {
+    await this.readyPromise;
+    if (typeof text === 'string') return this.openScenarioText(String(id), text);
+    const file = await this.fetchScenario(String(id));
+    return this.openScenarioText(file.id, file.text);
   }
 
   select(i) {

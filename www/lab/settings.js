@@ -7,9 +7,9 @@
 // in the catalog's words) and its default is used, so the lab always starts. Pure functions: the
 // element turns the result into console lines and layout; tests run them in Node.
 
-export const VIEWS = Object.freeze(['stage', 'inspector', 'buffer', 'message', 'sentinels', 'console', 'log', 'sequence', 'timeline']);
+export const VIEWS = Object.freeze(['stage', 'inspector', 'buffer', 'message', 'sentinels', 'guide', 'console', 'log', 'sequence', 'timeline']);
 /** The views of the side panel's tabs. */
-export const SIDE_VIEWS = Object.freeze(['inspector', 'buffer', 'message', 'sentinels']);
+export const SIDE_VIEWS = Object.freeze(['inspector', 'buffer', 'message', 'sentinels', 'guide']);
 export const SPEEDS = Object.freeze([0.25, 1, 4, 16]);
 export const CONTROLS = Object.freeze(['full', 'minimal', 'none']);
 export const THEMES = Object.freeze(['light', 'dark', 'auto']);

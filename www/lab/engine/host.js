@@ -11,12 +11,16 @@
 const ACTIONS = new Set([
   'addNode', 'removeNode', 'command', 'cut', 'partition', 'heal', 'crash', 'restart', 'pauseNode',
   'setLink', 'setLinks', 'importRdb', 'addSentinel', 'sentinelCommand', 'partitionSentinels', 'setLoad',
+  'scenarioBegin', 'scenarioBack', 'scenarioTrial', 'scenarioSolution', 'scenarioFinish',
 ]);
 
 /** Facade methods a request may call that only read. */
 /** Frame fields that change without anything to draw (see `tick`). */
 const UNSHOWN = new Set(['nowUs', 'version', 'horizonUs']);
-const READS = new Set(['info', 'keys', 'consoleHistory', 'exportRdb', 'actionLog', 'traceDigest', 'messageBytes', 'previousEventTime']);
+const READS = new Set([
+  'info', 'keys', 'consoleHistory', 'exportRdb', 'actionLog', 'traceDigest', 'messageBytes', 'previousEventTime',
+  'scenario', 'scenarioProgress', 'scenarioGoal', 'scenarioSkeleton',
+]);
 
 /** The longest a single tick may advance virtual time (ms): a hidden tab comes back in steps. */
 const MAX_ADVANCE_MS = 60_000;
@@ -63,13 +67,28 @@ export class EngineHost {
         return this.lab.now();
       case 'call': return this.call(req.name, req.args || []);
       case 'rdbSections': return this.glue.rdbSections(req.bytes, req.from, req.to);
+      case 'loadScenario': return this.glue.loadScenario(req.id, req.text);
       default: throw { message: `unknown request ${req.op}`, code: 'bad-request' };
     }
   }
 
-  create({ seed, log, restore }) {
+  create({ seed, log, restore, scenario }) {
     const { Lab } = this.glue;
+    this.guideKey = null;
+    this.frameKey = null;
+    // A lab replaced by another (a chapter opened): the old one's memory goes back to wasm.
+    if (this.lab) this.lab.free();
+    this.lab = null;
     if (restore) return this.replay(restore.seed, restore.journal);
+    if (scenario) {
+      this.lab = Lab.fromScenario(scenario.id, scenario.text);
+      this.journal = [{ atMs: 0, op: 'scenario', args: [scenario.id, scenario.text] }];
+      this.seen = { version: -1, generation: -1 };
+      this.eventsSeen = 0;
+      this.traffic = [];
+      this.stream = new Map();
+      return { shared: false, seed, scenario: this.lab.scenario() };
+    }
     if (typeof log === 'string' && log !== '') {
       this.lab = Lab.fromLog(log);
       this.journal = [{ atMs: this.lab.now(), op: 'log', args: [log] }];
@@ -84,7 +103,9 @@ export class EngineHost {
   replay(seed, journal) {
     const { Lab } = this.glue;
     const [first, ...rest] = journal;
-    this.lab = first && first.op === 'log' ? Lab.fromLog(first.args[0]) : new Lab(seed >>> 0);
+    if (first && first.op === 'log') this.lab = Lab.fromLog(first.args[0]);
+    else if (first && first.op === 'scenario') this.lab = Lab.fromScenario(...first.args);
+    else this.lab = new Lab(seed >>> 0);
     this.journal = [first];
     for (const entry of rest) {
       if (entry.op === 'seek') {
@@ -116,7 +137,14 @@ export class EngineHost {
     const generation = lab.generation();
     const changed = force || version !== this.seen.version || generation !== this.seen.generation;
     this.seen = { version, generation };
-    const out = { nowMs: lab.now(), horizonMs: lab.horizon(), version, generation, frame: null, events: [], truncate: null, skipped: 0, late: [] };
+    const out = { nowMs: lab.now(), horizonMs: lab.horizon(), version, generation, frame: null, events: [], truncate: null, skipped: 0, late: [], guide: null };
+    if (this.journal[0] && this.journal[0].op === 'scenario') {
+      // Where the chapter's task is, sent when it changed.
+      const progress = lab.scenarioProgress();
+      const key = JSON.stringify(progress);
+      if (key !== this.guideKey) out.guide = progress;
+      this.guideKey = key;
+    }
     if (!changed) return out;
     const frame = lab.frame();
     // A node's cron runs ten times a second and changes the version without changing anything
@@ -194,7 +222,9 @@ export function plainError(err) {
   if (err && typeof err === 'object' && 'code' in err && !(err instanceof Error)) return err;
   const message = err instanceof Error ? err.message : String(err);
   const code = err && typeof err === 'object' && typeof err.code === 'string' ? err.code : undefined;
-  return { message, code };
+  // A scenario file's problems, each with its place and line.
+  const errors = err && typeof err === 'object' && Array.isArray(err.errors) ? err.errors : undefined;
+  return errors ? { message, code, errors } : { message, code };
 }
 
 /** True if an exception means the wasm instance is broken (a panic or a trap). */

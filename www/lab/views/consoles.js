@@ -240,4 +240,12 @@ export class Consoles {
   markAll(text) {
     for (const c of this.consoles.values()) c.mark(text);
   }
+
+  /** Forgets every console (another lab replaced this one's; new ones come with its nodes). */
+  clear() {
+    for (const c of this.consoles.values()) c.root.remove();
+    this.consoles.clear();
+    this.tabs.replaceChildren();
+    this.active = null;
+  }
 }

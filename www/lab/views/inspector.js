@@ -3,7 +3,7 @@
 // them, the timers it is waiting on, and a key browser that pages through its dataset and can
 // compare it, key by key, with another node's.
 
-import { h, setText, setAttr, reconcile } from '../dom.js';
+import { h, setText, setAttr, setClass, reconcile } from '../dom.js';
 import { shortId } from './describe.js';
 
 const PAGE = 20;
@@ -214,6 +214,13 @@ export class Inspector {
         if (value.localName === 'abbr') setAttr(value, 'title', null);
         setText(value, text);
       }
+    }
+    // The fields a chapter's step talks about, on the node it names.
+    const marked = this.ctx.highlightedFields ? this.ctx.highlightedFields(this.index) : null;
+    for (const dt of this.infoList.querySelectorAll('dt')) {
+      const on = Boolean(marked && marked.has(dt.dataset.field));
+      setClass(dt, 'is-highlighted', on);
+      setClass(dt.nextElementSibling, 'is-highlighted', on);
     }
   }
 

@@ -153,6 +153,8 @@ export class Stage {
       setClass(el, 'card--mini', this.geometry.size === 'mini');
       this.fillCard(card, n, frame, nowUs, words);
       setClass(el, 'card--selected', selected === n.index);
+      // A node the chapter's step talks about.
+      setClass(el, 'card--highlight', this.ctx.highlightedNodes ? this.ctx.highlightedNodes().has(n.index) : false);
       setAttr(el, 'aria-current', selected === n.index ? 'true' : null);
       const group = frame.groups ? frame.groups[n.index] ?? 0 : null;
       setAttr(el, 'data-group', group);
