@@ -15,7 +15,26 @@ macro_rules! chapters {
         &[$(($id, include_str!(concat!("../www/scenarios/", $id, ".toml")))),*]
     };
 }
-const CHAPTERS: &[(&str, &str)] = chapters!["01-first-full-sync", "05-short-disconnect", "06-backlog-overflow",];
+const CHAPTERS: &[(&str, &str)] = chapters![
+    "01-first-full-sync",
+    "02-diskless-sync",
+    "03-writes-during-transfer",
+    "04-propagation",
+    "05-short-disconnect",
+    "06-backlog-overflow",
+    "07-heartbeats-and-timeouts",
+    "08-stale-reads",
+    "09-wait-and-min-replicas",
+    "10-output-buffer-limit",
+    "11-chained-replicas",
+    "12-promotion",
+    "13-sentinel-failover",
+    "14-failover-command",
+    "15-restarts",
+    "16-expiry",
+    "17-legacy-sync",
+    "18-three-myths",
+];
 
 fn scenario(id: &str, text: &str) -> Scenario {
     match load(id, text) {

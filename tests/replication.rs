@@ -332,3 +332,18 @@ fn the_trace_reports_state_changes_a_learner_should_see() {
     }
     assert!(states.iter().any(|s| s.starts_with("A: replication id ")), "the first replica changes the id");
 }
+
+/// A WAIT answers after the console returned; the next command typed reads its own reply, and
+/// the WAIT's is a late reply.
+#[test]
+fn a_command_after_a_blocked_wait_reads_its_own_reply() {
+    let mut w = pair(31);
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(20_000);
+    assert_eq!(w.console(0, "SET k v"), "OK");
+    assert_eq!(w.console(0, "WAIT 1 5000"), "", "blocked until the replica acknowledges");
+    w.run_for_ms(2_000);
+    assert_eq!(w.console(0, "GET k"), "\"v\"");
+    assert_eq!(w.console_late_replies(0), vec!["(integer) 1".to_string()]);
+    assert!(w.console_late_replies(0).is_empty());
+}

@@ -10,7 +10,7 @@
 //! S1: SENTINEL MASTERS            a console line on a sentinel
 //! wait 2s                         let virtual time run (ms, s, min)
 //! cut A B                         reset the connections between A and B
-//! partition A B | C               split the nodes into sides; heal
+//! partition A B | C               split the nodes into sides (sentinels are on the first); heal
 //! crash A / restart A / pause A 5s
 //! link A B latency 50ms jitter 5ms bandwidth 1mb
 //! links latency 1ms bandwidth 100mb

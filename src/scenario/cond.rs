@@ -11,8 +11,9 @@
 //! replica(A, B).state == 'online'                   A's INFO line for its replica B
 //! count(A, 'psync-continue') == 1                   typed trace events, since the step began
 //! psync(A).bytes > 0                                A's last PSYNC verdict (of the run)
-//! sent(A, B, 'ping') >= 3                           messages by kind or by label prefix
+//! sent(A, B, 'ping') >= 3                           messages by kind, or by text in their label
 //! bytes(A, B, 'stream') == 36                       the bytes of those messages
+//! first(B, A, 'PSYNC') < first(A, B, 'rdb')         when the first of them left (virtual ms)
 //! logged(B, 'MASTER <-> REPLICA sync') > 0          a log line, verbatim
 //! up(A) and not up(B)
 //! ```
@@ -51,7 +52,7 @@ pub const EVENT_KINDS: &[(&str, &str)] = &[
     ("propagated", "the node appended a command to its replication stream"),
 ];
 
-/// Message kinds `sent(A, B, 'kind')` knows (anything else is a label prefix).
+/// Message kinds `sent(A, B, 'kind')` knows (anything else is text its label contains).
 const MESSAGE_KINDS: &[&str] = &["handshake", "reply", "rdb", "stream", "ping", "ack", "keepalive"];
 
 /// Fields of `psync(NODE).field`.
@@ -138,10 +139,12 @@ pub enum Expr {
     Count(usize, String),
     /// `psync(A).field`.
     Psync(usize, String),
-    /// `sent(A, B, 'kind or label prefix')`.
+    /// `sent(A, B, 'kind or label text')`.
     Sent(usize, usize, String),
-    /// `bytes(A, B, 'kind or label prefix')`: the bytes of those messages.
+    /// `bytes(A, B, 'kind or label text')`: the bytes of those messages.
     Bytes(usize, usize, String),
+    /// `first(A, B, 'kind or label text')`: when the first of them was sent (virtual ms).
+    First(usize, usize, String),
     /// `logged(A, 'text')`.
     Logged(usize, String),
     /// `sentinel('text')`: event lines of any sentinel containing the text.
@@ -453,16 +456,16 @@ impl Parser<'_> {
                 }
                 Expr::Count(n, kind)
             }
-            "sent" | "bytes" => {
+            "sent" | "bytes" | "first" => {
                 let a = self.node()?;
                 self.expect_op(",")?;
                 let b = self.node()?;
                 self.expect_op(",")?;
                 let (_, what) = self.string("a message kind or label")?;
-                if name == "sent" {
-                    Expr::Sent(a, b, what)
-                } else {
-                    Expr::Bytes(a, b, what)
+                match name {
+                    "sent" => Expr::Sent(a, b, what),
+                    "bytes" => Expr::Bytes(a, b, what),
+                    _ => Expr::First(a, b, what),
                 }
             }
             "logged" => {
@@ -497,7 +500,7 @@ impl Parser<'_> {
                 return Err(CondError {
                     at,
                     message: format!(
-                        "unknown function '{name}' (known: reply, count, sent, bytes, logged, sentinel, up, psync, replica)"
+                        "unknown function '{name}' (known: reply, count, sent, bytes, first, logged, sentinel, up, psync, replica)"
                     ),
                 })
             }
@@ -539,13 +542,18 @@ fn info_field_known(field: &str) -> bool {
     static FIELDS: OnceLock<BTreeSet<String>> = OnceLock::new();
     let fields = FIELDS.get_or_init(|| {
         // The engine's own INFO names them all: a master and its replica, read while the
-        // replica connects, waits for the diskless delay, loads, and is connected.
+        // replica connects, waits for the diskless delay, loads, is connected, and is cut off.
+        // With min-replicas set (its fields show then), and once more with the link cut.
         let mut w = World::new(1);
         let a = w.add_node();
         let b = w.add_node();
+        w.console(a, "CONFIG SET min-replicas-to-write 1");
         w.console(b, "REPLICAOF 127.0.0.1 6379");
         let mut set = BTreeSet::new();
-        for ms in [1, 2_000, 5_002, 15_000] {
+        for ms in [1, 2_000, 5_002, 15_000, 15_500] {
+            if ms == 15_500 {
+                w.cut(a, b);
+            }
             w.run_until(ms * 1_000);
             for i in [a, b] {
                 for line in w.node(i).info_text(&["everything"]).lines() {
@@ -577,14 +585,14 @@ impl Scope<'_> {
         trace.iter().skip(first)
     }
 
-    /// The sizes of the segments `a` sent `b` in the scope that are of a kind or whose label
-    /// starts with a text.
-    fn messages<'b>(&'b self, a: usize, b: usize, what: &'b str) -> impl Iterator<Item = usize> + 'b {
+    /// The times and sizes of the segments `a` sent `b` in the scope that are of a kind or
+    /// whose label contains a text.
+    fn messages<'b>(&'b self, a: usize, b: usize, what: &'b str) -> impl Iterator<Item = (Micros, usize)> + 'b {
         self.events().filter_map(move |e| match &e.what {
             What::Sent { from: Peer::Node(f), to: Peer::Node(t), label, kind, bytes, .. }
                 if *f == a && *t == b && message_is(*kind, label, what) =>
             {
-                Some(*bytes)
+                Some((e.time, *bytes))
             }
             _ => None,
         })
@@ -627,7 +635,10 @@ pub fn eval(e: &Expr, s: &Scope) -> Value {
             .next()
             .map_or(Value::Absent, |d| psync_field(d, field)),
         Expr::Sent(a, b, what) => Value::Num(s.messages(*a, *b, what).count() as f64),
-        Expr::Bytes(a, b, what) => Value::Num(s.messages(*a, *b, what).sum::<usize>() as f64),
+        Expr::Bytes(a, b, what) => Value::Num(s.messages(*a, *b, what).map(|(_, n)| n).sum::<usize>() as f64),
+        Expr::First(a, b, what) => {
+            s.messages(*a, *b, what).next().map_or(Value::Absent, |(t, _)| Value::Num(t as f64 / 1000.0))
+        }
         Expr::Logged(n, text) => Value::Num(
             s.events()
                 .filter(|e| e.node == *n && matches!(&e.what, What::Log { text: t, .. } if t.contains(text.as_str())))
@@ -679,6 +690,7 @@ impl fmt::Display for Expr {
             Expr::Psync(i, field) => write!(f, "psync({}).{field}", n(i)),
             Expr::Sent(a, b, what) => write!(f, "sent({}, {}, '{what}')", n(a), n(b)),
             Expr::Bytes(a, b, what) => write!(f, "bytes({}, {}, '{what}')", n(a), n(b)),
+            Expr::First(a, b, what) => write!(f, "first({}, {}, '{what}')", n(a), n(b)),
             Expr::Logged(i, text) => write!(f, "logged({}, '{text}')", n(i)),
             Expr::Sentinel(text) => write!(f, "sentinel('{text}')"),
             Expr::Up(i) => write!(f, "up({})", n(i)),
@@ -762,7 +774,7 @@ fn message_is(kind: crate::sim::wire::Kind, label: &str, what: &str) -> bool {
     if MESSAGE_KINDS.contains(&what) {
         serde_name(kind) == what
     } else {
-        label.starts_with(what)
+        label.contains(what)
     }
 }
 
@@ -916,6 +928,7 @@ mod tests {
         assert!(holds("count(A, 'psync-full') == 1 and count(A, 'psync-continue') == 0"));
         assert!(holds("psync(A).reason == 'id-mismatch' and psync(A).accepted == false"));
         assert!(holds("sent(A, B, 'rdb') >= 1 and sent(B, A, 'PSYNC') == 1"));
+        assert!(holds("first(B, A, 'PSYNC') < first(A, B, 'rdb') and first(A, B, 'FULLRESYNC') <= first(A, B, 'rdb')"));
         assert!(holds("logged(B, 'MASTER <-> REPLICA sync: Finished with success') == 1"));
         assert!(!holds("reply(C, 'GET k') != 'v'"), "a nil reply is absent: no comparison holds");
         assert!(!holds("reply(C, 'GET k') == 'v'"));

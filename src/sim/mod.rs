@@ -132,6 +132,9 @@ struct Slot {
     node: Node,
     console: ConnId,
     console_out: Vec<u8>,
+    /// Replies that came after their command had returned (a WAIT that blocked), set aside
+    /// when the next command is typed so that each command reads its own reply.
+    console_late: Vec<String>,
     /// False after a crash, until a restart.
     up: bool,
     /// Taken out of the lab: down for good, its slot free for the next node added.
@@ -289,6 +292,7 @@ impl World {
             node,
             console,
             console_out: Vec::new(),
+            console_late: Vec::new(),
             up: true,
             removed: false,
             restarts,
@@ -328,6 +332,7 @@ impl World {
         slot.removed = true;
         slot.node.clear_disk();
         slot.console_out.clear();
+        slot.console_late.clear();
         self.pair_params.retain(|(a, b), _| *a != i && *b != i);
         self.record(i, What::Removed);
         self.version += 1;
@@ -453,6 +458,11 @@ impl World {
             let (host, port) = slot.node.addr();
             return Err(format!("Could not connect to Redis at {host}:{port}: Connection refused"));
         }
+        // Replies still waiting to be read belong to earlier commands: they are late replies.
+        while let Ok(Parsed::Complete(frame, used)) = parse_frame(&slot.console_out) {
+            slot.console_out.drain(..used);
+            slot.console_late.push(format_reply(&frame));
+        }
         let conn = slot.console;
         slot.node.receive(self.now, conn, &encode_command(&args));
         self.drain(i);
@@ -479,7 +489,7 @@ impl World {
         let Some(slot) = self.nodes.get_mut(i) else {
             return Vec::new();
         };
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut slot.console_late);
         while let Ok(Parsed::Complete(frame, used)) = parse_frame(&slot.console_out) {
             slot.console_out.drain(..used);
             out.push(format_reply(&frame));
@@ -792,6 +802,7 @@ impl World {
                     self.nodes[n].console = console;
                     // What the old connection left unread is gone with it (redis-cli starts over).
                     self.nodes[n].console_out.clear();
+                    self.nodes[n].console_late.clear();
                     self.endpoints.insert((i, console), Endpoint::Console);
                 }
                 return;
@@ -1070,6 +1081,7 @@ impl World {
             node,
             console,
             console_out: Vec::new(),
+            console_late: Vec::new(),
             up: true,
             removed: false,
             restarts: slot.restarts,
