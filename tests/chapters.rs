@@ -150,3 +150,15 @@ fn every_chapter_speaks_english_and_chinese() {
         }
     }
 }
+
+/// The course ends at least five chapters' steps with a challenge, each with a hint and a
+/// reference solution (replayed by the first test).
+#[test]
+fn at_least_five_chapters_have_a_challenge() {
+    let with: Vec<&str> = CHAPTERS
+        .iter()
+        .filter(|(id, text)| scenario(id, text).steps.iter().any(|s| s.challenge.is_some()))
+        .map(|(id, _)| *id)
+        .collect();
+    assert!(with.len() >= 5, "{with:?}");
+}
