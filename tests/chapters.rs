@@ -162,3 +162,15 @@ fn at_least_five_chapters_have_a_challenge() {
         .collect();
     assert!(with.len() >= 5, "{with:?}");
 }
+
+/// The complete example of docs/scenarios.md loads and runs with every item holding.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn the_authoring_guides_example_runs() {
+    let guide = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/scenarios.md")).unwrap();
+    let example = guide.split("```toml\n").nth(1).and_then(|b| b.split("```").next()).expect("a toml block");
+    let s = scenario("my-first-chapter", example);
+    let items = check(&s);
+    assert!(items.iter().all(|i| i.ok), "{items:?}");
+    assert_eq!(items.iter().filter(|i| i.place.ends_with("answer")).count(), 1);
+}

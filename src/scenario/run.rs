@@ -118,6 +118,16 @@ pub struct Runner {
     /// The virtual time each step began at, before its first action.
     starts: Vec<Micros>,
     running: Option<Running>,
+    /// Console lines the runner typed, with their replies, not yet taken by the page.
+    typed: Vec<Typed>,
+}
+
+/// A console line the runner typed on a node, and what it answered.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Typed {
+    pub node: usize,
+    pub line: String,
+    pub reply: String,
 }
 
 impl Runner {
@@ -125,7 +135,7 @@ impl Runner {
     /// replicas, setup, then `ready`), headless, and the runner for its steps.
     pub fn start(scenario: Scenario) -> Result<(Runner, Session), String> {
         let mut session = Session::new(scenario.lab.seed);
-        let mut r = Runner { starts: Vec::new(), running: None, scenario };
+        let mut r = Runner { starts: Vec::new(), running: None, typed: Vec::new(), scenario };
         let lab = r.scenario.lab.clone();
         let mut lines: Vec<Line> = Vec::new();
         let synth = |text: String, step: LineStep| Line { text, step, line: None };
@@ -183,6 +193,12 @@ impl Runner {
         session.run_until(start + 1);
         self.start_task(session, Task::Step(i), lines, until, timeout);
         Ok(())
+    }
+
+    /// The console lines typed since the last call (the page prints them in the consoles, so
+    /// the learner sees every command a chapter gives).
+    pub fn take_typed(&mut self) -> Vec<Typed> {
+        std::mem::take(&mut self.typed)
     }
 
     /// Drops the task under way (the learner moved in time meanwhile).
@@ -261,8 +277,17 @@ impl Runner {
                     )
                 }
             };
-            if let Err(e) = session.act(action) {
-                return Progress::Failed { task: run.task, message: format!("'{}': {e}", line.text) };
+            let console = match &action {
+                Action::Console(node, text) => Some((*node, text.clone())),
+                _ => None,
+            };
+            match session.act(action) {
+                Ok(reply) => {
+                    if let Some((node, line)) = console {
+                        self.typed.push(Typed { node, line, reply });
+                    }
+                }
+                Err(e) => return Progress::Failed { task: run.task, message: format!("'{}': {e}", line.text) },
             }
         }
         if run.pos < run.lines.len() || now < run.due {

@@ -78,7 +78,9 @@ impl Lab {
     pub fn from_scenario(id: &str, text: &str) -> Result<Lab, JsValue> {
         super::install_panic_hook();
         let scenario = checked(id, text)?;
-        let (runner, session) = Runner::start(scenario).map_err(|e| coded("scenario-failed", &e))?;
+        let (mut runner, session) = Runner::start(scenario).map_err(|e| coded("scenario-failed", &e))?;
+        // The setup's lines are in the session's history, which the page shows at once.
+        runner.take_typed();
         Ok(Lab { session, guide: Some(Guide { runner, progress: Progress::Idle }) })
     }
 
@@ -159,6 +161,15 @@ impl Lab {
     #[wasm_bindgen(js_name = scenarioSkeleton)]
     pub fn scenario_skeleton(&self) -> String {
         crate::scenario::skeleton::skeleton(&self.session)
+    }
+
+    /// The console lines the chapter typed since the last call: `[{node, line, reply}]`.
+    #[wasm_bindgen(js_name = scenarioTyped)]
+    pub fn scenario_typed(&mut self) -> Result<JsValue, JsValue> {
+        match &mut self.guide {
+            Some(g) => to_js(&g.runner.take_typed()).map_err(Into::into),
+            None => Ok(js_sys::Array::new().into()),
+        }
     }
 
     /// Whether step `i`'s challenge goal holds now.

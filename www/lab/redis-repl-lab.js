@@ -503,7 +503,9 @@ export class RedisReplLab extends HTMLElement {
       await this.engine.request({ op: 'create', seed });
       for (let i = 0; i < settings.nodes.length; i++) await this.call('addNode');
     }
+    this.quiet = shared || guided;
     await this.tick(0, true);
+    this.quiet = false;
     this.loading.hidden = true;
     for (const b of [this.playButton, this.stepButton, this.speedSelect, this.addButton, this.partitionButton]) b.disabled = false;
     if (shared || guided) {
@@ -641,6 +643,7 @@ export class RedisReplLab extends HTMLElement {
 
   apply(r) {
     if (r.guide) this.guide.progress(r.guide);
+    this.printTyped(r.typed);
     const tenth = Math.floor(r.nowMs / 100) !== Math.floor(this.nowMs / 100);
     const forked = r.horizonMs * 1000 < this.horizonUs;
     this.nowMs = r.nowMs;
@@ -674,6 +677,17 @@ export class RedisReplLab extends HTMLElement {
     }
     this.render();
     this.stateEvent();
+  }
+
+  /** The lines a chapter typed, in the consoles they were typed in, with their replies. */
+  printTyped(typed) {
+    for (const { node, line, reply } of typed || []) {
+      const c = this.consoles.get(node);
+      const n = this.node(node);
+      if (!c || !n) continue;
+      c.print(`${n.host}:${n.port}> ${line}`, 'cmd');
+      if (reply) c.printReply(reply);
+    }
   }
 
   /** `lab-state`: the snapshot, at most once a second while it changes (then once more after). */
@@ -717,7 +731,8 @@ export class RedisReplLab extends HTMLElement {
         const c = this.consoles.get(ev.node);
         if (c) c.note(this.words.t(ev.replicas > 0 ? 'console.notPropagated' : 'console.notPropagatedReplica', { command: ev.command, n: ev.replicas }));
       }
-      const say = announcement(ev, this.words, this.peerNames);
+      // What a lab's history replays when it opens is not news: only live events are announced.
+      const say = this.quiet ? null : announcement(ev, this.words, this.peerNames);
       if (say) this.announce(say);
       this.dispatchEvent(new CustomEvent('lab-event', { detail: ev, bubbles: true, composed: true }));
     }
@@ -1109,7 +1124,9 @@ export class RedisReplLab extends HTMLElement {
     this.psyncs.clear();
     this.generation = null;
     this.horizonUs = 0;
+    this.quiet = true;
     await this.tick(0, true);
+    this.quiet = false;
     await this.showHistory('console.chapter');
   }
 
@@ -1125,7 +1142,11 @@ export class RedisReplLab extends HTMLElement {
         await run('scenarioBegin', [i]);
         if (!lab.playing) lab.play();
       },
-      back: (i) => run('scenarioBack', [i]),
+      back: (i) => {
+        // The moment before the step stays on screen until the learner runs it again.
+        lab.pause();
+        return run('scenarioBack', [i]);
+      },
       trial: async (i) => {
         await run('scenarioTrial', [i]);
         if (!lab.playing) lab.play();

@@ -19,7 +19,7 @@ const ACTIONS = new Set([
 const UNSHOWN = new Set(['nowUs', 'version', 'horizonUs']);
 const READS = new Set([
   'info', 'keys', 'consoleHistory', 'exportRdb', 'actionLog', 'traceDigest', 'messageBytes', 'previousEventTime',
-  'scenario', 'scenarioProgress', 'scenarioGoal', 'scenarioSkeleton',
+  'scenario', 'scenarioProgress', 'scenarioGoal', 'scenarioSkeleton', 'scenarioTyped',
 ]);
 
 /** The longest a single tick may advance virtual time (ms): a hidden tab comes back in steps. */
@@ -137,13 +137,14 @@ export class EngineHost {
     const generation = lab.generation();
     const changed = force || version !== this.seen.version || generation !== this.seen.generation;
     this.seen = { version, generation };
-    const out = { nowMs: lab.now(), horizonMs: lab.horizon(), version, generation, frame: null, events: [], truncate: null, skipped: 0, late: [], guide: null };
+    const out = { nowMs: lab.now(), horizonMs: lab.horizon(), version, generation, frame: null, events: [], truncate: null, skipped: 0, late: [], guide: null, typed: [] };
     if (this.journal[0] && this.journal[0].op === 'scenario') {
-      // Where the chapter's task is, sent when it changed.
+      // Where the chapter's task is, sent when it changed, and the lines it typed.
       const progress = lab.scenarioProgress();
       const key = JSON.stringify(progress);
       if (key !== this.guideKey) out.guide = progress;
       this.guideKey = key;
+      out.typed = lab.scenarioTyped();
     }
     if (!changed) return out;
     const frame = lab.frame();

@@ -282,7 +282,8 @@ export class Guide {
     this.runButton.hidden = this.phase === 'done' || Boolean(step.challenge && this.phase === 'done');
     this.runButton.disabled = this.phase === 'running';
     setText(this.runButton, this.t(this.phase === 'running' ? 'guide.running' : 'guide.run'));
-    this.finishButton.hidden = this.phase !== 'running';
+    // A step's actions, or a trial, can be run to their end at once.
+    this.finishButton.hidden = this.phase !== 'running' && !(this.trial && this.trial.state === 'running');
     const solved = !step.challenge || (this.trial && this.trial.solved);
     this.nextButton.hidden = this.phase !== 'done';
     this.nextButton.disabled = !solved;
@@ -330,10 +331,10 @@ export class Guide {
     const verdict = this.trial && this.trial.state === 'done'
       ? h('p', { class: 'guide__verdict', 'data-testid': 'guide-verdict', 'data-solved': String(this.trial.solved), text: this.t(this.trial.solved ? 'guide.solved' : 'guide.notSolved') })
       : null;
-    const hint = h('details', { class: 'guide__hint' }, h('summary', { text: this.t('guide.hint') }), h('p', { text: pick(c.hint, this.lang) }));
+    const hint = h('details', { class: 'guide__hint' }, h('summary', { text: this.t('guide.hint') }), ...this.paragraphs(pick(c.hint, this.lang)));
     this.challenge.replaceChildren(
       h('h3', { text: this.t('guide.goal') }),
-      h('p', { 'data-testid': 'guide-goal', text: pick(c.goal, this.lang) }),
+      h('p', { 'data-testid': 'guide-goal' }, ...this.inline(pick(c.goal, this.lang))),
       hint,
       h('div', { class: 'guide__nav' }, tryButton, solution),
       verdict,
@@ -365,7 +366,7 @@ export class Guide {
       input.addEventListener('input', () => {
         this.answer = input.value === '' ? null : Number(input.value);
       });
-      const unit = q.unit ? h('span', { class: 'guide__unit', text: pick(q.unit, this.lang) }) : null;
+      const unit = q.unit ? h('span', { class: 'guide__unit', text: this.plain(pick(q.unit, this.lang)) }) : null;
       this.question.replaceChildren(legend, h('label', { class: 'guide__number' }, input, unit));
     }
   }
@@ -386,7 +387,7 @@ export class Guide {
         const k = r.answer.holds.indexOf(true);
         actual = k >= 0 ? this.plain(pick(q.choices[k].text, this.lang)) : this.t('guide.noChoice');
       } else {
-        const unit = q.unit ? ` ${pick(q.unit, this.lang)}` : '';
+        const unit = q.unit ? ` ${this.plain(pick(q.unit, this.lang))}` : '';
         theirs = `${this.answer}${unit}`;
         actual = r.answer.value === null ? this.t('guide.noNumber') : `${this.ctx.words.n(r.answer.value)}${unit}`;
       }

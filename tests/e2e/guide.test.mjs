@@ -1,0 +1,212 @@
+// End-to-end tests of the chapter player, through the UI as a learner uses it: predict, run the
+// step, read the outcome next to the prediction, go back (time travel) and run it again with
+// another answer, go on, explore freely in a console; a challenge failed then solved; in English
+// and in Chinese. Also: a deep link opens its step with the steps before it run; a broken file
+// shows each problem with its line and the lab stays usable; the narration reaches the live
+// region; the scenario attribute of an embedded lab; axe-core with the player open.
+// Screenshots go to docs/guide.png and docs/guide-zh.png.
+// Run: node --test tests/e2e/   (needs the wasm package built into www/pkg/)
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import {
+  DOCS_DIR, labForFile, newPage, ready, api, command, consoleLines, waitFor, axePage, axe, screenshot, assertNoErrors,
+} from './helpers.mjs';
+
+let lab;
+labForFile((l) => {
+  lab = l;
+});
+
+/** The chapter events a host page gets, recorded in order. */
+function recordEvents() {
+  window.__chapter = [];
+  for (const name of ['lab-step', 'lab-answer', 'lab-checkpoint', 'lab-scenario-complete']) {
+    document.addEventListener(name, (e) => window.__chapter.push({ name, ...e.detail }));
+  }
+}
+
+async function openChapter(query, { locale = 'en-US' } = {}) {
+  const context = await lab.browser.newContext({ locale, viewport: { width: 1280, height: 800 } });
+  const page = await newPage({ ...lab, context }, recordEvents);
+  await page.goto(lab.baseUrl + query);
+  await ready(page);
+  return page;
+}
+
+const el = (page, id) => page.getByTestId(id);
+const text = async (page, id) => (await el(page, id).textContent()).trim();
+
+/** Runs the shown step through the UI (Run, then "skip to the step's end") until its outcome. */
+async function runStep(page) {
+  await el(page, 'guide-run').click();
+  const finish = el(page, 'guide-finish');
+  if (await finish.isVisible()) await finish.click().catch(() => {});
+  await el(page, 'guide-next').waitFor({ state: 'visible', timeout: 60_000 });
+}
+
+async function shot(page, name) {
+  await mkdir(DOCS_DIR, { recursive: true });
+  await copyFile(await screenshot(page, name), path.join(DOCS_DIR, name));
+}
+
+test('a chapter played through in English: predict, run, outcome beside the answer, back, again, next, free play', async () => {
+  const page = await openChapter('/index.html?scenario=05-short-disconnect');
+  assert.equal(await text(page, 'guide-title'), 'A short disconnect');
+  assert.equal(await text(page, 'guide-position'), 'Step 1 of 2');
+  assert.match(await text(page, 'guide-text'), /B is a connected replica of A/);
+  // The narration is announced, and the nodes it names are highlighted on the stage.
+  assert.match(await el(page, 'live').textContent(), /Step 1 of 2\. B is a connected replica of A/);
+  assert.equal(await page.locator('.card--highlight').count(), 2);
+  // Predict first: running without an answer asks for one.
+  await el(page, 'guide-run').click();
+  assert.match(await text(page, 'guide-outcome'), /Answer the question first/);
+  const start = await api(page, 'now');
+
+  await el(page, 'guide-choice-1').check();
+  await runStep(page);
+  assert.equal(await el(page, 'guide-verdict').getAttribute('data-right'), 'true');
+  assert.match(await text(page, 'guide-actual'), /What the run did: \+CONTINUE, then only the bytes B missed/);
+  assert.equal(await page.locator('[data-testid="guide-checks"] li[data-holds="true"]').count(), 3);
+  assert.equal(await page.locator('[data-testid="guide-checks"] li[data-holds="false"]').count(), 0);
+  // What the step typed is in the consoles, with the replies, as if the learner had typed it.
+  const typed = await consoleLines(page, 0);
+  assert.deepEqual(typed.filter((l) => l.startsWith('127.0.0.1:6379> INCR')), Array(3).fill('127.0.0.1:6379> INCR counter'));
+  assert.ok(typed.includes('(integer) 3'));
+  await shot(page, 'guide.png');
+
+  // Back is time travel to the step's start; the step runs again, here with the other answer.
+  await el(page, 'guide-back').click();
+  await waitFor(async () => (await api(page, 'now')) === start, { what: 'the clock back at the step’s start' });
+  assert.equal(await el(page, 'guide-run').isVisible(), true);
+  await el(page, 'guide-choice-2').check();
+  await runStep(page);
+  assert.equal(await el(page, 'guide-verdict').getAttribute('data-right'), 'false');
+  assert.match(await text(page, 'guide-yours'), /You predicted: \+FULLRESYNC, then a new RDB/);
+  assert.match(await text(page, 'guide-actual'), /\+CONTINUE/);
+
+  // On to step 2: a number.
+  await el(page, 'guide-next').click();
+  assert.equal(await text(page, 'guide-position'), 'Step 2 of 2');
+  await el(page, 'guide-number').fill('34');
+  await runStep(page);
+  assert.equal(await el(page, 'guide-verdict').getAttribute('data-right'), 'true');
+  assert.match(await text(page, 'guide-actual'), /What the run did: 34 bytes/);
+
+  // The lab stays live: explore freely from here.
+  assert.deepEqual(await command(page, 1, 'GET color'), ['"blue"']);
+  const events = await page.evaluate(() => window.__chapter);
+  const answers = events.filter((e) => e.name === 'lab-answer').map((e) => [e.step, e.correct]);
+  assert.deepEqual(answers, [[1, true], [1, false], [2, true]]);
+  const checkpoints = events.filter((e) => e.name === 'lab-checkpoint');
+  assert.ok(checkpoints.every((e) => e.passed && e.id === '05-short-disconnect'), JSON.stringify(checkpoints));
+  assert.deepEqual(events.filter((e) => e.name === 'lab-step').map((e) => e.step), [1, 1, 2]);
+  assert.equal(events.filter((e) => e.name === 'lab-scenario-complete').length, 1);
+  // The URL is a deep link to where the learner is.
+  assert.match(page.url(), /scenario=05-short-disconnect&step=2/);
+  await assertNoErrors(lab, page);
+  await page.context().close();
+});
+
+test('a chapter with a challenge played through in Chinese: the trial fails, the solution solves it', async () => {
+  const page = await openChapter('/index.html?scenario=02-diskless-sync', { locale: 'zh-CN' });
+  assert.equal(await text(page, 'guide-title'), '无盘同步与等待延迟');
+  assert.equal(await text(page, 'guide-position'), '第 1 步，共 2 步');
+  await el(page, 'guide-number').fill('2');
+  await runStep(page);
+  assert.equal(await el(page, 'guide-verdict').getAttribute('data-right'), 'false');
+  assert.match(await text(page, 'guide-actual'), /运行的结果：1/);
+  await el(page, 'guide-next').click();
+  assert.match(await text(page, 'guide-goal'), /只用一次 BGSAVE/);
+  await runStep(page); // the step itself does nothing: the goal is the learner's
+  assert.equal(await el(page, 'guide-next').isDisabled(), true, 'not before the goal is reached');
+
+  const trial = async () => {
+    await el(page, 'guide-trial').click();
+    const finish = el(page, 'guide-finish');
+    await finish.waitFor({ state: 'visible' });
+    await finish.click();
+    await el(page, 'guide-challenge').locator('[data-testid="guide-verdict"]').waitFor({ timeout: 60_000 });
+    return el(page, 'guide-challenge').locator('[data-testid="guide-verdict"]');
+  };
+  let verdict = await trial();
+  assert.equal(await verdict.getAttribute('data-solved'), 'false');
+  assert.match(await verdict.textContent(), /还没有/);
+  // The learner's own command would do; here, the reference solution.
+  await el(page, 'guide-solution').click();
+  await waitFor(async () => (await command(page, 0, 'CONFIG GET repl-diskless-sync-delay')).some((l) => l.endsWith('"10"')), { what: 'the solution applied' });
+  verdict = await trial();
+  assert.equal(await verdict.getAttribute('data-solved'), 'true');
+  assert.equal(await el(page, 'guide-next').isDisabled(), false);
+  await shot(page, 'guide-zh.png');
+  // No English sentence of the player's own.
+  const side = await el(page, 'guide').innerText();
+  for (const phrase of ['Step ', 'Run the trial', 'Your goal', 'Hint', 'Next step']) assert.ok(!side.includes(phrase), phrase);
+  // The chapter list marks the chapter done.
+  await el(page, 'guide-next').click();
+  await el(page, 'chapter-02-diskless-sync').waitFor();
+  assert.equal(await el(page, 'chapter-02-diskless-sync').getAttribute('data-state'), 'complete');
+  assert.equal(await page.locator('[data-testid="guide-list"] li').count(), 18);
+  await assertNoErrors(lab, page);
+  await page.context().close();
+});
+
+test('a deep link opens its step, the steps before it already run', async () => {
+  const page = await openChapter('/index.html?scenario=04-propagation&step=3');
+  assert.equal(await text(page, 'guide-position'), 'Step 3 of 3');
+  assert.deepEqual(await command(page, 1, 'GET stock'), ['"2"']);
+  assert.ok((await api(page, 'now')) > 5000);
+  await assertNoErrors(lab, page);
+  await page.context().close();
+});
+
+test('a broken scenario file lists its problems with their lines, and the lab stays usable', async () => {
+  const page = await openChapter('/index.html?scenario=01-first-full-sync');
+  const broken = [
+    'title = { en = "Broken" }',
+    'summary = { en = "x" }',
+    '[lab]',
+    'topology = "A;B>A"',
+    '[[step]]',
+    'text = { en = "go" }',
+    'do = ["C: SET k v", "explode A"]',
+    'until = "B.master_link == \'up\'"',
+  ].join('\n');
+  await el(page, 'guide-file').setInputFiles({ name: 'broken.toml', mimeType: 'text/plain', buffer: Buffer.from(broken) });
+  await el(page, 'guide-errors').waitFor();
+  const items = await el(page, 'guide-errors').locator('li').allTextContents();
+  assert.deepEqual(items, [
+    "broken.toml:7: step 1 do[1]: unknown node 'C': the lab's nodes are A to B",
+    "broken.toml:7: step 1 do[2]: unknown action 'explode' (a console line is 'A: COMMAND ...'; actions: wait, cut, partition, heal, crash, restart, pause, link, links, load, add-node, remove-node, sentinel)",
+    "broken.toml:8: step 1 until: unknown INFO field 'master_link' (at character 3) in 'B.master_link == 'up''",
+  ]);
+  // The chapter that was open is still there, and the lab answers.
+  assert.equal(await text(page, 'guide-title'), 'The first full sync');
+  assert.deepEqual(await command(page, 0, 'DBSIZE'), ['(integer) 1001']);
+  await assertNoErrors(lab, page);
+  await page.context().close();
+});
+
+test('an embedded lab opens the chapter its scenario attribute names and tells its host', async () => {
+  const page = await openChapter('/embed.html?scenario=01-first-full-sync&lang=zh-CN');
+  assert.equal(await text(page, 'guide-title'), '第一次全量同步');
+  const events = await page.evaluate(() => window.__chapter);
+  assert.deepEqual(events.map((e) => [e.name, e.id, e.step, e.total]), [['lab-step', '01-first-full-sync', 1, 3]]);
+  await assertNoErrors(lab, page);
+  await page.context().close();
+});
+
+test('axe-core finds no violation with the player open, in English and in Chinese', async () => {
+  const page = await axePage(lab);
+  for (const lang of ['en', 'zh-CN']) {
+    await page.goto(`${lab.baseUrl}/index.html?scenario=05-short-disconnect`);
+    await ready(page);
+    await page.evaluate((l) => document.querySelector('redis-repl-lab').setAttribute('lang', l), lang);
+    await el(page, 'guide-choice-1').check();
+    await runStep(page);
+    assert.deepEqual(await axe(page), [], lang);
+  }
+  await page.close();
+});
