@@ -14,9 +14,9 @@ import './lab/redis-repl-lab.js';
 
 const ATTRIBUTES = ['nodes', 'topology', 'config', 'seed', 'log', 'scenario', 'lang', 'controls', 'autoplay', 'speed', 'views', 'theme', 'traffic-events'];
 /** What a host page may call: the element's API. */
-const METHODS = new Set(['exec', 'addNode', 'removeNode', 'setLoad', 'play', 'pause', 'run', 'step', 'seek', 'state', 'actionLog']);
+const METHODS = new Set(['exec', 'addNode', 'removeNode', 'setLoad', 'play', 'pause', 'run', 'step', 'seek', 'state', 'actionLog', 'openScenario']);
 const GETTERS = new Set(['nodeCount', 'now', 'playing']);
-const EVENTS = ['lab-ready', 'lab-event', 'lab-error', 'lab-state'];
+const EVENTS = ['lab-ready', 'lab-event', 'lab-error', 'lab-state', 'lab-step', 'lab-answer', 'lab-checkpoint', 'lab-scenario-complete'];
 
 const params = new URLSearchParams(location.search);
 const origins = new Set((params.get('origins') || location.origin).split(',').map((o) => o.trim()).filter(Boolean));

@@ -74,6 +74,18 @@ export interface LabError {
   code: string;
   message: string;
   attribute?: string;
+  /** For `bad-scenario`: each problem of the file. */
+  errors?: Array<{ file: string; line: number | null; place: string; message: string }>;
+}
+
+/** The chapter events: every `detail` has the chapter's id. */
+export interface LabStepDetail { id: string; step: number; total: number }
+export interface LabAnswerDetail { id: string; step: number; answer: number | null; correct: boolean }
+export interface LabCheckpointDetail {
+  id: string; step: number; passed: boolean;
+  checks?: Array<{ text: string; holds: boolean }>;
+  /** True for a challenge's trial. */
+  goal?: boolean;
 }
 
 export declare class RedisReplLab extends HTMLElement {
@@ -94,6 +106,8 @@ export declare class RedisReplLab extends HTMLElement {
   seek(ms: number): Promise<number>;
   state(): Promise<LabSnapshot>;
   actionLog(): Promise<string>;
+  /** Opens a chapter by id, or a scenario file's text; false if the file has problems. */
+  openScenario(id: string, text?: string): Promise<boolean>;
 }
 
 declare global {
@@ -105,5 +119,9 @@ declare global {
     'lab-event': CustomEvent<LabEvent>;
     'lab-error': CustomEvent<LabError>;
     'lab-state': CustomEvent<LabSnapshot>;
+    'lab-step': CustomEvent<LabStepDetail>;
+    'lab-answer': CustomEvent<LabAnswerDetail>;
+    'lab-checkpoint': CustomEvent<LabCheckpointDetail>;
+    'lab-scenario-complete': CustomEvent<{ id: string }>;
   }
 }
