@@ -395,6 +395,23 @@ fn values(c: &Cond, scope: &Scope) -> String {
     out.join(", ")
 }
 
+/// A trial's verdict against the one expected (not met without the solution, met with it).
+fn proof(place: String, trial: Result<Report, String>, want: bool) -> Item {
+    match trial {
+        Ok(rep) => {
+            let ok = rep.solved == Some(want);
+            let detail = match (want, ok) {
+                (false, true) => "goal not met, as it should",
+                (false, false) => "the goal is met with nothing done: no challenge",
+                (true, true) => "goal met",
+                (true, false) => "the reference solution does not reach the goal",
+            };
+            Item { place, line: None, ok, detail: detail.into() }
+        }
+        Err(e) => Item { place, line: None, ok: false, detail: e },
+    }
+}
+
 /// One item of a headless run, as `repl-lab scenario check` prints it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Item {
@@ -459,38 +476,14 @@ pub fn check(scenario: &Scenario) -> Vec<Item> {
             // Not met by the trial alone (on a copy of the run)...
             let (mut alone, mut copy) = (r.clone(), session.clone());
             let unsolved = alone.begin_trial(&copy, i).and_then(|()| alone.finish(&mut copy));
-            items.push(match unsolved {
-                Ok(rep) => Item {
-                    place: format!("{place} challenge without its solution"),
-                    line: None,
-                    ok: rep.solved == Some(false),
-                    detail: if rep.solved == Some(false) {
-                        "goal not met, as it should".into()
-                    } else {
-                        "the goal is met with nothing done: no challenge".into()
-                    },
-                },
-                Err(e) => fail(format!("{place} challenge without its solution"), e),
-            });
+            items.push(proof(format!("{place} challenge without its solution"), unsolved, false));
             // ...and met after the solution, which the run then goes on from.
             let solved = r
                 .begin_solution(&session, i)
                 .and_then(|()| r.finish(&mut session))
                 .and_then(|_| r.begin_trial(&session, i))
                 .and_then(|()| r.finish(&mut session));
-            items.push(match solved {
-                Ok(rep) => Item {
-                    place: format!("{place} challenge with its solution"),
-                    line: None,
-                    ok: rep.solved == Some(true),
-                    detail: if rep.solved == Some(true) {
-                        "goal met".into()
-                    } else {
-                        "the reference solution does not reach the goal".into()
-                    },
-                },
-                Err(e) => fail(format!("{place} challenge with its solution"), e),
-            });
+            items.push(proof(format!("{place} challenge with its solution"), solved, true));
         }
     }
     items

@@ -14,6 +14,7 @@ use super::{coded, to_js, Lab};
 use crate::node::Micros;
 use crate::scenario::run::{Progress, Runner};
 use crate::scenario::{load, Scenario, ScenarioError};
+use crate::sim::session::Session;
 
 /// A lab's chapter: the runner and what its last task came to.
 pub(super) struct Guide {
@@ -45,7 +46,7 @@ pub fn load_scenario(id: &str, text: &str) -> Result<JsValue, JsValue> {
 impl Guide {
     /// Runs the task under way up to `t`, looking at the world at each moment the runner asks
     /// for (and only then, as the headless run does).
-    pub(super) fn run_until(&mut self, session: &mut crate::sim::session::Session, t: Micros) {
+    pub(super) fn run_until(&mut self, session: &mut Session, t: Micros) {
         while let Some(wake) = self.runner.wake_at(session) {
             if wake > t {
                 break;
@@ -57,7 +58,7 @@ impl Guide {
     }
 
     /// When the task under way next looks at the world.
-    pub(super) fn wake_at(&self, session: &crate::sim::session::Session) -> Option<Micros> {
+    pub(super) fn wake_at(&self, session: &Session) -> Option<Micros> {
         self.runner.wake_at(session)
     }
 
@@ -96,44 +97,52 @@ impl Lab {
         }
     }
 
+    /// Runs `act` on the lab's chapter and session (an error `no-scenario` for a free lab, and
+    /// `bad-step` for what the runner refuses).
+    fn with_guide<T>(&mut self, act: impl FnOnce(&mut Guide, &mut Session) -> Result<T, String>) -> Result<T, JsValue> {
+        let Lab { session, guide, .. } = self;
+        let g = guide.as_mut().ok_or_else(|| coded("no-scenario", "this lab was not started from a scenario"))?;
+        act(g, session).map_err(|e| coded("bad-step", &e))
+    }
+
     /// Runs step `i` (0-based): its actions play out as virtual time goes on.
     #[wasm_bindgen(js_name = scenarioBegin)]
     pub fn scenario_begin(&mut self, i: usize) -> Result<(), JsValue> {
-        let Lab { session, guide, .. } = self;
-        let g = guide.as_mut().ok_or_else(|| coded("no-scenario", "this lab was not started from a scenario"))?;
-        g.runner.begin_step(session, i).map_err(|e| coded("bad-step", &e))?;
-        g.progress = g.runner.poll(session);
-        Ok(())
+        self.with_guide(|g, session| {
+            g.runner.begin_step(session, i)?;
+            g.progress = g.runner.poll(session);
+            Ok(())
+        })
     }
 
     /// Goes back to the moment step `i` began, before its actions (time travel).
     #[wasm_bindgen(js_name = scenarioBack)]
     pub fn scenario_back(&mut self, i: usize) -> Result<(), JsValue> {
-        let Lab { session, guide, .. } = self;
-        let g = guide.as_mut().ok_or_else(|| coded("no-scenario", "this lab was not started from a scenario"))?;
-        g.runner.back_to(session, i).map_err(|e| coded("bad-step", &e))?;
-        g.progress = Progress::Idle;
-        Ok(())
+        self.with_guide(|g, session| {
+            g.runner.back_to(session, i)?;
+            g.progress = Progress::Idle;
+            Ok(())
+        })
     }
 
     /// Runs step `i`'s challenge trial; the goal is looked at until its timeout.
     #[wasm_bindgen(js_name = scenarioTrial)]
     pub fn scenario_trial(&mut self, i: usize) -> Result<(), JsValue> {
-        let Lab { session, guide, .. } = self;
-        let g = guide.as_mut().ok_or_else(|| coded("no-scenario", "this lab was not started from a scenario"))?;
-        g.runner.begin_trial(session, i).map_err(|e| coded("bad-step", &e))?;
-        g.progress = g.runner.poll(session);
-        Ok(())
+        self.with_guide(|g, session| {
+            g.runner.begin_trial(session, i)?;
+            g.progress = g.runner.poll(session);
+            Ok(())
+        })
     }
 
     /// Applies step `i`'s reference solution.
     #[wasm_bindgen(js_name = scenarioSolution)]
     pub fn scenario_solution(&mut self, i: usize) -> Result<(), JsValue> {
-        let Lab { session, guide, .. } = self;
-        let g = guide.as_mut().ok_or_else(|| coded("no-scenario", "this lab was not started from a scenario"))?;
-        g.runner.begin_solution(session, i).map_err(|e| coded("bad-step", &e))?;
-        g.progress = g.runner.poll(session);
-        Ok(())
+        self.with_guide(|g, session| {
+            g.runner.begin_solution(session, i)?;
+            g.progress = g.runner.poll(session);
+            Ok(())
+        })
     }
 
     /// Where the last task is: `{state: 'idle' | 'running' | 'done' | 'failed', ...}` with the
@@ -148,13 +157,14 @@ impl Lab {
     /// `until`, flat out, as the tests do).
     #[wasm_bindgen(js_name = scenarioFinish)]
     pub fn scenario_finish(&mut self) -> Result<(), JsValue> {
-        let Lab { session, guide, .. } = self;
-        let g = guide.as_mut().ok_or_else(|| coded("no-scenario", "this lab was not started from a scenario"))?;
-        g.progress = match g.runner.finish(session) {
-            Ok(report) => Progress::Done { report },
-            Err(message) => Progress::Failed { task: crate::scenario::run::Task::Setup, message },
-        };
-        Ok(())
+        self.with_guide(|g, session| {
+            let task = g.runner.task().unwrap_or(crate::scenario::run::Task::Setup);
+            g.progress = match g.runner.finish(session) {
+                Ok(report) => Progress::Done { report },
+                Err(message) => Progress::Failed { task, message },
+            };
+            Ok(())
+        })
     }
 
     /// The run so far as a scenario file for an author to finish ("save as scenario").
@@ -175,8 +185,6 @@ impl Lab {
     /// Whether step `i`'s challenge goal holds now.
     #[wasm_bindgen(js_name = scenarioGoal)]
     pub fn scenario_goal(&mut self, i: usize) -> Result<bool, JsValue> {
-        let Lab { session, guide, .. } = self;
-        let g = guide.as_mut().ok_or_else(|| coded("no-scenario", "this lab was not started from a scenario"))?;
-        g.runner.goal_met(session, i).map_err(|e| coded("bad-step", &e))
+        self.with_guide(|g, session| g.runner.goal_met(session, i))
     }
 }
