@@ -62,6 +62,16 @@ fn with_names(text: &str) -> String {
     out
 }
 
+/// A duration in ms as a scenario writes it: `1500ms`, `0.001ms` (to the microsecond).
+fn millis(us: u64) -> String {
+    if us % 1_000 == 0 {
+        format!("{}ms", us / 1_000)
+    } else {
+        let fraction = format!("{:03}", us % 1_000);
+        format!("{}.{}ms", us / 1_000, fraction.trim_end_matches('0'))
+    }
+}
+
 /// A TOML string (basic, escaped).
 fn quoted(s: &str) -> String {
     let mut out = String::from("\"");
@@ -83,8 +93,10 @@ fn quoted(s: &str) -> String {
 /// The run as a scenario file skeleton.
 pub fn skeleton(session: &Session) -> String {
     let actions = session.actions();
-    // The lab: the nodes added at the very start, and the links as they were set then.
-    let start: Vec<&(u64, Action)> = actions.iter().take_while(|(t, _)| *t == 0).collect();
+    // The lab: the nodes added at the very start, and the links as they were set then; every
+    // other action, from the first console line on, is a step.
+    let start: Vec<&(u64, Action)> =
+        actions.iter().take_while(|(t, a)| *t == 0 && matches!(a, Action::AddNode | Action::Links(..))).collect();
     let nodes = start.iter().filter(|(_, a)| *a == Action::AddNode).count().max(1);
     let topology: Vec<String> = (0..nodes).map(node_name).collect();
     let mut out = String::new();
@@ -107,7 +119,7 @@ pub fn skeleton(session: &Session) -> String {
         steps += 1;
         let mut lines = Vec::new();
         if *t > prev {
-            lines.push(quoted(&format!("wait {}ms", (t - prev) / 1_000)));
+            lines.push(quoted(&format!("wait {}", millis(t - prev))));
         }
         lines.push(quoted(&text));
         prev = *t;
@@ -146,6 +158,7 @@ mod tests {
         assert!(text.contains("topology = \"A;B;C\""), "{text}");
         assert!(text.contains("do = [\"wait 1000ms\", \"B: REPLICAOF {A}\"]"), "{text}");
         assert!(text.contains("do = [\"partition A | B C\"]"), "{text}");
+        assert_eq!((millis(1), millis(1_500), millis(2_000_000)), ("0.001ms".into(), "1.5ms".into(), "2000ms".into()));
         let scenario = super::super::load("saved", &text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
         assert_eq!(scenario.steps.len(), 4);
         let items = super::super::run::check(&scenario);

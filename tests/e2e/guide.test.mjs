@@ -9,7 +9,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   DOCS_DIR, labForFile, newPage, ready, api, command, consoleLines, waitFor, axePage, axe, screenshot, assertNoErrors,
@@ -52,112 +52,159 @@ async function shot(page, name) {
   await copyFile(await screenshot(page, name), path.join(DOCS_DIR, name));
 }
 
-test('a chapter played through in English: predict, run, outcome beside the answer, back, again, next, free play', async () => {
-  const page = await openChapter('/index.html?scenario=05-short-disconnect');
-  assert.equal(await text(page, 'guide-title'), 'A short disconnect');
-  assert.equal(await text(page, 'guide-position'), 'Step 1 of 2');
-  assert.match(await text(page, 'guide-text'), /B is a connected replica of A/);
-  // The narration is announced, and the nodes it names are highlighted on the stage.
-  assert.match(await el(page, 'live').textContent(), /Step 1 of 2\. B is a connected replica of A/);
-  assert.equal(await page.locator('.card--highlight').count(), 2);
-  // Predict first: running without an answer asks for one.
-  await el(page, 'guide-run').click();
-  assert.match(await text(page, 'guide-outcome'), /Answer the question first/);
-  const start = await api(page, 'now');
+/** What the player says, per language, where the tests read it. */
+const WORDS = {
+  en: {
+    locale: 'en-US',
+    title5: 'A short disconnect',
+    step: (n, total) => `Step ${n} of ${total}`,
+    narration5: /B is a connected replica of A/,
+    answerFirst: /Answer the question first/,
+    actualContinue: /What the run did: \+CONTINUE, then only the bytes B missed/,
+    yoursFull: /You predicted: \+FULLRESYNC, then a new RDB/,
+    actual34: /What the run did: 34 bytes/,
+    title2: 'Diskless sync and the delay',
+    actual1: /What the run did: 1/,
+    goal2: /with a single BGSAVE/,
+    notYet: /Not yet/,
+    foreign: ['第', '运行', '目标', '提示'],
+  },
+  'zh-CN': {
+    locale: 'zh-CN',
+    title5: '短暂断线',
+    step: (n, total) => `第 ${n} 步，共 ${total} 步`,
+    narration5: /B 是 A 的已连接副本/,
+    answerFirst: /请先回答问题/,
+    actualContinue: /运行的结果：\+CONTINUE，然后只发送 B 错过的字节/,
+    yoursFull: /你的预测：\+FULLRESYNC，然后发送新的 RDB/,
+    actual34: /运行的结果：34 字节/,
+    title2: '无盘同步与等待延迟',
+    actual1: /运行的结果：1/,
+    goal2: /只用一次 BGSAVE/,
+    notYet: /还没有/,
+    foreign: ['Step ', 'Run the trial', 'Your goal', 'Hint', 'Next step'],
+  },
+};
 
-  await el(page, 'guide-choice-1').check();
-  await runStep(page);
-  assert.equal(await el(page, 'guide-verdict').getAttribute('data-right'), 'true');
-  assert.match(await text(page, 'guide-actual'), /What the run did: \+CONTINUE, then only the bytes B missed/);
-  assert.equal(await page.locator('[data-testid="guide-checks"] li[data-holds="true"]').count(), 3);
-  assert.equal(await page.locator('[data-testid="guide-checks"] li[data-holds="false"]').count(), 0);
-  // What the step typed is in the consoles, with the replies, as if the learner had typed it.
-  const typed = await consoleLines(page, 0);
-  assert.deepEqual(typed.filter((l) => l.startsWith('127.0.0.1:6379> INCR')), Array(3).fill('127.0.0.1:6379> INCR counter'));
-  assert.ok(typed.includes('(integer) 3'));
-  await shot(page, 'guide.png');
+for (const [lang, w] of Object.entries(WORDS)) {
+  test(`a chapter played through (${lang}): predict, run, outcome beside the answer, back, again, next, free play`, async () => {
+    const page = await openChapter('/index.html?scenario=05-short-disconnect', { locale: w.locale });
+    assert.equal(await text(page, 'guide-title'), w.title5);
+    assert.equal(await text(page, 'guide-position'), w.step(1, 2));
+    assert.match(await text(page, 'guide-text'), w.narration5);
+    // The narration is announced, and the nodes it names are highlighted on the stage.
+    const live = await el(page, 'live').textContent();
+    assert.ok(live.startsWith(w.step(1, 2)), live);
+    assert.match(live, w.narration5);
+    assert.equal(await page.locator('.card--highlight').count(), 2);
+    // Predict first: running without an answer asks for one.
+    await el(page, 'guide-run').click();
+    assert.match(await text(page, 'guide-outcome'), w.answerFirst);
+    const start = await api(page, 'now');
 
-  // Back is time travel to the step's start; the step runs again, here with the other answer.
-  await el(page, 'guide-back').click();
-  await waitFor(async () => (await api(page, 'now')) === start, { what: 'the clock back at the step’s start' });
-  assert.equal(await el(page, 'guide-run').isVisible(), true);
-  await el(page, 'guide-choice-2').check();
-  await runStep(page);
-  assert.equal(await el(page, 'guide-verdict').getAttribute('data-right'), 'false');
-  assert.match(await text(page, 'guide-yours'), /You predicted: \+FULLRESYNC, then a new RDB/);
-  assert.match(await text(page, 'guide-actual'), /\+CONTINUE/);
+    await el(page, 'guide-choice-1').check();
+    await runStep(page);
+    assert.equal(await el(page, 'guide-verdict').getAttribute('data-right'), 'true');
+    assert.match(await text(page, 'guide-actual'), w.actualContinue);
+    assert.equal(await page.locator('[data-testid="guide-checks"] li[data-holds="true"]').count(), 3);
+    assert.equal(await page.locator('[data-testid="guide-checks"] li[data-holds="false"]').count(), 0);
+    // What the step typed is in the consoles, with the replies, as if the learner had typed it.
+    const typed = await consoleLines(page, 0);
+    assert.deepEqual(typed.filter((l) => l.startsWith('127.0.0.1:6379> INCR')), Array(3).fill('127.0.0.1:6379> INCR counter'));
+    assert.ok(typed.includes('(integer) 3'));
+    if (lang === 'en') await shot(page, 'guide.png');
 
-  // On to step 2: a number.
-  await el(page, 'guide-next').click();
-  assert.equal(await text(page, 'guide-position'), 'Step 2 of 2');
-  await el(page, 'guide-number').fill('34');
-  await runStep(page);
-  assert.equal(await el(page, 'guide-verdict').getAttribute('data-right'), 'true');
-  assert.match(await text(page, 'guide-actual'), /What the run did: 34 bytes/);
+    // Back is time travel to the step's start; the step runs again, here with the other answer.
+    await el(page, 'guide-back').click();
+    await waitFor(async () => (await api(page, 'now')) === start, { what: 'the clock back at the step’s start' });
+    assert.equal(await el(page, 'guide-run').isVisible(), true);
+    await el(page, 'guide-choice-2').check();
+    await runStep(page);
+    assert.equal(await el(page, 'guide-verdict').getAttribute('data-right'), 'false');
+    assert.match(await text(page, 'guide-yours'), w.yoursFull);
+    assert.match(await text(page, 'guide-actual'), /\+CONTINUE/);
 
-  // The lab stays live: explore freely from here.
-  assert.deepEqual(await command(page, 1, 'GET color'), ['"blue"']);
-  const events = await page.evaluate(() => window.__chapter);
-  const answers = events.filter((e) => e.name === 'lab-answer').map((e) => [e.step, e.correct]);
-  assert.deepEqual(answers, [[1, true], [1, false], [2, true]]);
-  const checkpoints = events.filter((e) => e.name === 'lab-checkpoint');
-  assert.ok(checkpoints.every((e) => e.passed && e.id === '05-short-disconnect'), JSON.stringify(checkpoints));
-  assert.deepEqual(events.filter((e) => e.name === 'lab-step').map((e) => e.step), [1, 1, 2]);
-  assert.equal(events.filter((e) => e.name === 'lab-scenario-complete').length, 1);
-  // The URL is a deep link to where the learner is.
-  assert.match(page.url(), /scenario=05-short-disconnect&step=2/);
-  await assertNoErrors(lab, page);
-  await page.context().close();
-});
+    // On to step 2: a number.
+    await el(page, 'guide-next').click();
+    assert.equal(await text(page, 'guide-position'), w.step(2, 2));
+    await el(page, 'guide-number').fill('34');
+    await runStep(page);
+    assert.equal(await el(page, 'guide-verdict').getAttribute('data-right'), 'true');
+    assert.match(await text(page, 'guide-actual'), w.actual34);
 
-test('a chapter with a challenge played through in Chinese: the trial fails, the solution solves it', async () => {
-  const page = await openChapter('/index.html?scenario=02-diskless-sync', { locale: 'zh-CN' });
-  assert.equal(await text(page, 'guide-title'), '无盘同步与等待延迟');
-  assert.equal(await text(page, 'guide-position'), '第 1 步，共 2 步');
-  await el(page, 'guide-number').fill('2');
-  await runStep(page);
-  assert.equal(await el(page, 'guide-verdict').getAttribute('data-right'), 'false');
-  assert.match(await text(page, 'guide-actual'), /运行的结果：1/);
-  await el(page, 'guide-next').click();
-  assert.match(await text(page, 'guide-goal'), /只用一次 BGSAVE/);
-  await runStep(page); // the step itself does nothing: the goal is the learner's
-  assert.equal(await el(page, 'guide-next').isDisabled(), true, 'not before the goal is reached');
+    // The lab stays live: explore freely from here.
+    assert.deepEqual(await command(page, 1, 'GET color'), ['"blue"']);
+    const events = await page.evaluate(() => window.__chapter);
+    const answers = events.filter((e) => e.name === 'lab-answer').map((e) => [e.step, e.correct]);
+    assert.deepEqual(answers, [[1, true], [1, false], [2, true]]);
+    const checkpoints = events.filter((e) => e.name === 'lab-checkpoint');
+    assert.ok(checkpoints.every((e) => e.passed && e.id === '05-short-disconnect'), JSON.stringify(checkpoints));
+    assert.deepEqual(events.filter((e) => e.name === 'lab-step').map((e) => e.step), [1, 1, 2]);
+    assert.equal(events.filter((e) => e.name === 'lab-scenario-complete').length, 1);
+    // The URL is a deep link to where the learner is.
+    assert.match(page.url(), /scenario=05-short-disconnect&step=2/);
+    await assertNoErrors(lab, page);
+    await page.context().close();
+  });
 
-  const trial = async () => {
-    await el(page, 'guide-trial').click();
-    const finish = el(page, 'guide-finish');
-    await finish.waitFor({ state: 'visible' });
-    await finish.click();
-    await el(page, 'guide-challenge').locator('[data-testid="guide-verdict"]').waitFor({ timeout: 60_000 });
-    return el(page, 'guide-challenge').locator('[data-testid="guide-verdict"]');
-  };
-  let verdict = await trial();
-  assert.equal(await verdict.getAttribute('data-solved'), 'false');
-  assert.match(await verdict.textContent(), /还没有/);
-  // The learner's own command would do; here, the reference solution.
-  await el(page, 'guide-solution').click();
-  await waitFor(async () => (await command(page, 0, 'CONFIG GET repl-diskless-sync-delay')).some((l) => l.endsWith('"10"')), { what: 'the solution applied' });
-  verdict = await trial();
-  assert.equal(await verdict.getAttribute('data-solved'), 'true');
-  assert.equal(await el(page, 'guide-next').isDisabled(), false);
-  await shot(page, 'guide-zh.png');
-  // No English sentence of the player's own.
-  const side = await el(page, 'guide').innerText();
-  for (const phrase of ['Step ', 'Run the trial', 'Your goal', 'Hint', 'Next step']) assert.ok(!side.includes(phrase), phrase);
-  // The chapter list marks the chapter done.
-  await el(page, 'guide-next').click();
-  await el(page, 'chapter-02-diskless-sync').waitFor();
-  assert.equal(await el(page, 'chapter-02-diskless-sync').getAttribute('data-state'), 'complete');
-  assert.equal(await page.locator('[data-testid="guide-list"] li').count(), 18);
-  await assertNoErrors(lab, page);
-  await page.context().close();
-});
+  test(`a chapter with a challenge played through (${lang}): the trial fails, the solution solves it`, async () => {
+    const page = await openChapter('/index.html?scenario=02-diskless-sync', { locale: w.locale });
+    assert.equal(await text(page, 'guide-title'), w.title2);
+    assert.equal(await text(page, 'guide-position'), w.step(1, 2));
+    await el(page, 'guide-number').fill('2');
+    await runStep(page);
+    assert.equal(await el(page, 'guide-verdict').getAttribute('data-right'), 'false');
+    assert.match(await text(page, 'guide-actual'), w.actual1);
+    await el(page, 'guide-next').click();
+    assert.match(await text(page, 'guide-goal'), w.goal2);
+    await runStep(page); // the step itself does nothing: the goal is the learner's
+    assert.equal(await el(page, 'guide-next').isDisabled(), true, 'not before the goal is reached');
+
+    const trial = async () => {
+      await el(page, 'guide-trial').click();
+      const finish = el(page, 'guide-finish');
+      await finish.waitFor({ state: 'visible' });
+      await finish.click();
+      const verdict = el(page, 'guide-challenge').locator('[data-testid="guide-verdict"]');
+      await verdict.waitFor({ timeout: 60_000 });
+      return verdict;
+    };
+    let verdict = await trial();
+    assert.equal(await verdict.getAttribute('data-solved'), 'false');
+    assert.match(await verdict.textContent(), w.notYet);
+    // The learner's own command would do; here, the reference solution.
+    await el(page, 'guide-solution').click();
+    await waitFor(async () => (await command(page, 0, 'CONFIG GET repl-diskless-sync-delay')).some((l) => l.endsWith('"10"')), { what: 'the solution applied' });
+    verdict = await trial();
+    assert.equal(await verdict.getAttribute('data-solved'), 'true');
+    assert.equal(await el(page, 'guide-next').isDisabled(), false);
+    if (lang === 'zh-CN') await shot(page, 'guide-zh.png');
+    // No sentence of the player's own in the other language.
+    const side = await el(page, 'guide').innerText();
+    for (const phrase of w.foreign) assert.ok(!side.includes(phrase), phrase);
+    // The chapter list marks the chapter done.
+    await el(page, 'guide-next').click();
+    await el(page, 'chapter-02-diskless-sync').waitFor();
+    assert.equal(await el(page, 'chapter-02-diskless-sync').getAttribute('data-state'), 'complete');
+    assert.equal(await page.locator('[data-testid="guide-list"] li').count(), 18);
+    await assertNoErrors(lab, page);
+    await page.context().close();
+  });
+}
 
 test('a deep link opens its step, the steps before it already run', async () => {
   const page = await openChapter('/index.html?scenario=04-propagation&step=3');
   assert.equal(await text(page, 'guide-position'), 'Step 3 of 3');
   assert.deepEqual(await command(page, 1, 'GET stock'), ['"2"']);
   assert.ok((await api(page, 'now')) > 5000);
+  // "Save this run as a scenario": a file that replays the run, for an author to finish.
+  const [download] = await Promise.all([page.waitForEvent('download'), el(page, 'guide-save').click()]);
+  assert.equal(download.suggestedFilename(), 'scenario.toml');
+  const saved = await readFile(await download.path(), 'utf8');
+  assert.match(saved, /^# A scenario made from a run in the Redis Replication Lab \(seed 1\)\./);
+  assert.match(saved, /topology = "A;B"/);
+  assert.match(saved, /do = \["B: REPLICAOF \{A\}"\]/);
+  assert.match(saved, /do = \["wait [\d.]+ms", "A: INCRBYFLOAT price 1\.5"\]/);
   await assertNoErrors(lab, page);
   await page.context().close();
 });
