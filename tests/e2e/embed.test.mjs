@@ -219,6 +219,15 @@ test('attributes set up the topology, config, language, controls, views and them
     '.pane--console': true, '.pane--side': true, '.pane--log': false,
   });
   assert.equal((await colours())[0], 'rgb(31, 35, 40)');
+  // A height gives way to an aspect ratio: the box follows the element's width.
+  const box = await page.evaluate((k) => {
+    const el = document.querySelectorAll('redis-repl-lab')[k];
+    el.removeAttribute('height');
+    el.setAttribute('aspect-ratio', '16 / 10');
+    return { ratio: getComputedStyle(el).aspectRatio, width: el.clientWidth, height: el.clientHeight };
+  }, i);
+  assert.equal(box.ratio, '16 / 10');
+  assert.ok(Math.abs(box.height - (box.width * 10) / 16) <= 1, JSON.stringify(box));
   const events = await page.evaluate((k) => document.querySelectorAll('redis-repl-lab')[k].__events.map((e) => e.type), i);
   assert.ok(events.includes('lab-ready'));
   assert.ok(events.includes('lab-state'));

@@ -241,6 +241,12 @@ test('an embedded lab opens the chapter its scenario attribute names and tells i
   assert.equal(await text(page, 'guide-title'), '第一次全量同步');
   const events = await page.evaluate(() => window.__chapter);
   assert.deepEqual(events.map((e) => [e.name, e.id, e.step, e.total]), [['lab-step', '01-first-full-sync', 1, 3]]);
+  // openScenario: another chapter by id, and a bad file's text refused (the open one stays).
+  assert.equal(await api(page, 'openScenario', '05-short-disconnect'), true);
+  assert.equal(await text(page, 'guide-title'), '短暂断线');
+  assert.equal(await api(page, 'openScenario', 'bad', 'title = 1'), false);
+  assert.equal(await text(page, 'guide-title'), '短暂断线');
+  assert.equal(await el(page, 'guide-errors').isVisible(), true);
   await assertNoErrors(lab, page);
   await page.context().close();
 });
