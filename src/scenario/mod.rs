@@ -18,18 +18,20 @@
 
 pub mod action;
 pub mod cond;
+mod file;
 pub mod run;
 pub mod skeleton;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use toml::Spanned;
 
 use crate::node::Micros;
 use action::Census;
 use cond::{Expr, Names};
+use file::{RawQuestion, RawText};
 
 /// The language every text must have; the others fall back to it.
 pub const BASE_LANGUAGE: &str = "en";
@@ -63,81 +65,6 @@ impl fmt::Display for ScenarioError {
 }
 
 impl std::error::Error for ScenarioError {}
-
-// ----- the file as written -----------------------------------------------------------------
-
-type RawText = BTreeMap<String, String>;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawScenario {
-    title: RawText,
-    summary: RawText,
-    lab: RawLab,
-    #[serde(rename = "step", default)]
-    steps: Vec<RawStep>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLab {
-    topology: Option<Spanned<String>>,
-    links: Option<Spanned<String>>,
-    seed: Option<u64>,
-    #[serde(default)]
-    config: Vec<Spanned<String>>,
-    #[serde(default)]
-    setup: Vec<Spanned<String>>,
-    ready: Option<Spanned<String>>,
-    timeout: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawStep {
-    text: RawText,
-    #[serde(rename = "do", default)]
-    actions: Vec<Spanned<String>>,
-    until: Option<Spanned<String>>,
-    timeout: Option<Spanned<String>>,
-    #[serde(default)]
-    check: Vec<Spanned<String>>,
-    question: Option<RawQuestion>,
-    challenge: Option<RawChallenge>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawQuestion {
-    text: RawText,
-    #[serde(default)]
-    choices: Vec<RawChoice>,
-    number: Option<Spanned<String>>,
-    answer: Spanned<f64>,
-    #[serde(default)]
-    tolerance: f64,
-    unit: Option<RawText>,
-    explain: RawText,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawChoice {
-    text: RawText,
-    when: Spanned<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawChallenge {
-    goal: RawText,
-    hint: RawText,
-    when: Spanned<String>,
-    #[serde(default)]
-    trial: Vec<Spanned<String>>,
-    timeout: Option<Spanned<String>>,
-    solution: Vec<Spanned<String>>,
-}
 
 // ----- the scenario as checked ---------------------------------------------------------------
 
@@ -394,17 +321,12 @@ impl Checker<'_> {
 /// Loads and checks a scenario file: every problem in it, or the scenario.
 pub fn load(id: &str, source: &str) -> Result<Scenario, Vec<ScenarioError>> {
     let file = format!("{id}.toml");
-    let raw: RawScenario = match toml::from_str(source) {
+    let raw = match file::read(source) {
         Ok(r) => r,
         Err(e) => {
             let line =
-                e.span().and_then(|s| source.get(..s.start)).map(|s| s.bytes().filter(|b| *b == b'\n').count() + 1);
-            return Err(vec![ScenarioError {
-                file,
-                line,
-                place: "file".into(),
-                message: e.message().trim().to_string(),
-            }]);
+                e.span.and_then(|s| source.get(..s.start)).map(|s| s.bytes().filter(|b| *b == b'\n').count() + 1);
+            return Err(vec![ScenarioError { file, line, place: "file".into(), message: e.message }]);
         }
     };
     let mut c = Checker { file: &file, source, errors: Vec::new(), census: Census { nodes: 0, sentinels: 0 } };
