@@ -11,6 +11,8 @@
 //! and loaded at start-up with its replication id and offset, so a restarted node can PSYNC as
 //! REDIS-REPLICATION.md §5.8 describes) and the exit that ends a SHUTDOWN.
 
+pub mod proxy;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Read, Write};
