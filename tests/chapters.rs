@@ -178,3 +178,19 @@ fn the_authoring_guides_example_runs() {
     assert!(items.iter().all(|i| i.ok), "{items:?}");
     assert_eq!(items.iter().filter(|i| i.place.ends_with("answer")).count(), 1);
 }
+
+/// Back, then time played on (the learner pressed Play), then the step run again: the step's
+/// first run does not replay under the second, so it applies once.
+#[test]
+fn back_then_play_then_run_applies_the_step_once() {
+    let (id, text) = CHAPTERS.iter().find(|(id, _)| *id == "05-short-disconnect").copied().unwrap();
+    let (mut r, mut session) = Runner::start(scenario(id, text)).unwrap();
+    r.begin_step(&mut session, 0).unwrap();
+    assert!(r.finish(&mut session).unwrap().checks.iter().all(|c| c.holds));
+    r.back_to(&mut session, 0).unwrap();
+    let later = session.world().now() + 5_000_000;
+    session.run_until(later);
+    r.begin_step(&mut session, 0).unwrap();
+    let report = r.finish(&mut session).unwrap();
+    assert!(report.checks.iter().all(|c| c.holds), "{:?}", report.checks);
+}

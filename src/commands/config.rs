@@ -82,6 +82,11 @@ const PARAMS: &[Param] = &[
 pub(super) const COMMANDS: &[Command] =
     &[Command { name: "config", arity: -2, flags: flags::STALE | flags::ADMIN, handler: config }];
 
+/// Whether CONFIG SET knows a parameter of this name (or alias), in any case.
+pub fn is_parameter(name: &str) -> bool {
+    find(name).is_some()
+}
+
 fn find(name: &str) -> Option<&'static Param> {
     let name = name.to_ascii_lowercase();
     PARAMS.iter().find(|p| p.name == name || p.alias == Some(name.as_str()))

@@ -4,7 +4,7 @@
 //!
 //! One file per family: [`keys`], [`strings`], [`server`], [`connection`] (CLIENT, SHUTDOWN).
 
-mod config;
+pub mod config;
 mod connection;
 mod expire;
 mod hashes;

@@ -78,18 +78,28 @@ pub fn address(i: usize) -> String {
     format!("127.0.0.1 {}", BASE_PORT as usize + i)
 }
 
-/// Replaces `{A}`, `{B}`... in a console line by that node's address.
+/// Replaces `{A}`, `{B}`... in a console line by that node's address; `\{` is a brace.
 fn expand(line: &str, census: Census) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = line;
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let Some(close) = rest[open..].find('}') else {
-            return Err(format!("'{{' without '}}' in '{line}'"));
+    while let Some(at) = rest.find(['{', '\\']) {
+        out.push_str(&rest[..at]);
+        if rest[at..].starts_with("\\{") {
+            out.push('{');
+            rest = &rest[at + 2..];
+            continue;
+        }
+        if rest[at..].starts_with('\\') {
+            out.push('\\');
+            rest = &rest[at + 1..];
+            continue;
+        }
+        let Some(close) = rest[at..].find('}') else {
+            return Err(format!("'{{' without '}}' in '{line}' (write \\{{ for a brace)"));
         };
-        let name = &rest[open + 1..open + close];
+        let name = &rest[at + 1..at + close];
         out.push_str(&address(node_index(name, census.nodes)?));
-        rest = &rest[open + close + 1..];
+        rest = &rest[at + close + 1..];
     }
     out.push_str(rest);
     Ok(out)
@@ -302,6 +312,7 @@ mod tests {
         );
         assert_eq!(parse("add-node", &mut c), Ok(Step::Act(Action::AddNode)));
         assert_eq!(parse("D: GET k", &mut c), Ok(Step::Act(Action::Console(3, "GET k".into()))));
+        assert_eq!(parse("A: SET user:\\{1} v", &mut c), Ok(Step::Act(Action::Console(0, "SET user:{1} v".into()))));
     }
 
     #[test]

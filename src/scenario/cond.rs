@@ -55,6 +55,9 @@ pub const EVENT_KINDS: &[(&str, &str)] = &[
 /// Message kinds `sent(A, B, 'kind')` knows (anything else is text its label contains).
 const MESSAGE_KINDS: &[&str] = &["handshake", "reply", "rdb", "stream", "ping", "ack", "keepalive"];
 
+/// Fields of `replica(A, B).field` (the `slaveN` line of A's INFO).
+const REPLICA_FIELDS: &[&str] = &["ip", "port", "state", "offset", "lag"];
+
 /// Fields of `psync(NODE).field`.
 const PSYNC_FIELDS: &[&str] =
     &["accepted", "bytes", "offset", "id", "reason", "replid", "replid2", "second_offset", "port"];
@@ -493,7 +496,11 @@ impl Parser<'_> {
                         at: fat,
                         message: format!("psync() has no field '{field}' (known: {})", PSYNC_FIELDS.join(", ")),
                     }),
-                    Some(b) => Ok(Expr::Replica(a, b, field)),
+                    Some(b) if REPLICA_FIELDS.contains(&field.as_str()) => Ok(Expr::Replica(a, b, field)),
+                    Some(_) => Err(CondError {
+                        at: fat,
+                        message: format!("replica() has no field '{field}' (known: {})", REPLICA_FIELDS.join(", ")),
+                    }),
                 };
             }
             _ => {
@@ -897,6 +904,8 @@ mod tests {
         assert_eq!(e.message, "unknown command 'GTE'");
         let e = parse("count(A, 'psync') > 0", &n).unwrap_err();
         assert!(e.message.starts_with("unknown event kind 'psync'"), "{}", e.message);
+        let e = parse("replica(A, B).stat == 'online'", &n).unwrap_err();
+        assert!(e.message.starts_with("replica() has no field 'stat'"), "{}", e.message);
         let e = parse("psync(A).verdict", &n).unwrap_err();
         assert!(e.message.starts_with("psync() has no field 'verdict'"), "{}", e.message);
         let e = parse("A.role == master", &n).unwrap_err();

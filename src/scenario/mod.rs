@@ -498,6 +498,9 @@ fn config_line(text: &str, nodes: usize) -> Result<Vec<(usize, String)>, String>
     let (Some(param), Some(value)) = (words.next(), words.next()) else {
         return Err(format!("'{text}': a parameter and its value"));
     };
+    if !crate::commands::config::is_parameter(param) {
+        return Err(format!("'{text}': unknown configuration parameter '{param}'"));
+    }
     let value = value.trim();
     let arg = if value.contains(char::is_whitespace) {
         format!("\"{}\"", value.replace('\\', "\\\\").replace('"', "\\\""))
@@ -651,6 +654,10 @@ mod tests {
             Ok(vec![(1, "CONFIG SET client-output-buffer-limit \"replica 1mb 512kb 5\"".into())])
         );
         assert!(config_line("C: repl-timeout 10", 2).is_err());
+        assert_eq!(
+            config_line("A: repl-backlog-sise 1mb", 2),
+            Err("'A: repl-backlog-sise 1mb': unknown configuration parameter 'repl-backlog-sise'".into())
+        );
     }
 
     #[test]

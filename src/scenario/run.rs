@@ -211,6 +211,9 @@ impl Runner {
         let t = self.starts.get(i).copied().ok_or_else(|| format!("step {} has not been run", i + 1))?;
         self.running = None;
         session.seek(t);
+        // The step will run again from here: what was recorded after this moment (the step's
+        // first run) must not replay if the learner plays or scrubs forward before that.
+        session.drop_future();
         self.starts.truncate(i);
         Ok(())
     }

@@ -53,9 +53,9 @@ fn line(a: &Action) -> Option<String> {
     })
 }
 
-/// `REPLICAOF 127.0.0.1 6380` written back as `REPLICAOF {B}`.
+/// `REPLICAOF 127.0.0.1 6380` written back as `REPLICAOF {B}` (a brace of the line's own as `\{`).
 fn with_names(text: &str) -> String {
-    let mut out = text.to_string();
+    let mut out = text.replace('{', "\\{");
     for i in 0..crate::sim::session::MAX_NODES {
         out = out.replace(&address(i), &format!("{{{}}}", node_name(i)));
     }
@@ -151,6 +151,7 @@ mod tests {
         s.act(Action::Console(1, "REPLICAOF 127.0.0.1 6379".into())).unwrap();
         s.run_until(9_000_000);
         s.act(Action::Console(0, "SET \"a key\" v".into())).unwrap();
+        s.act(Action::Console(0, "SET user:{1} v".into())).unwrap();
         s.act(Action::Partition(vec![0, 1, 1])).unwrap();
         s.run_until(12_000_000);
         s.act(Action::Heal).unwrap();
@@ -160,7 +161,7 @@ mod tests {
         assert!(text.contains("do = [\"partition A | B C\"]"), "{text}");
         assert_eq!((millis(1), millis(1_500), millis(2_000_000)), ("0.001ms".into(), "1.5ms".into(), "2000ms".into()));
         let scenario = super::super::load("saved", &text).unwrap_or_else(|e| panic!("{e:?}\n{text}"));
-        assert_eq!(scenario.steps.len(), 4);
+        assert_eq!(scenario.steps.len(), 5);
         let items = super::super::run::check(&scenario);
         assert!(items.iter().all(|i| i.ok), "{items:?}");
     }

@@ -62,7 +62,7 @@ impl Guide {
         self.runner.wake_at(session)
     }
 
-    /// The learner moved in time: a task under way stops there.
+    /// The learner moved back in time: a task under way stops there.
     pub(super) fn cancel(&mut self) {
         if self.runner.task().is_some() {
             self.runner.cancel();
@@ -158,7 +158,8 @@ impl Lab {
     #[wasm_bindgen(js_name = scenarioFinish)]
     pub fn scenario_finish(&mut self) -> Result<(), JsValue> {
         self.with_guide(|g, session| {
-            let task = g.runner.task().unwrap_or(crate::scenario::run::Task::Setup);
+            // Nothing under way (it ended, or a seek dropped it): nothing to finish.
+            let Some(task) = g.runner.task() else { return Ok(()) };
             g.progress = match g.runner.finish(session) {
                 Ok(report) => Progress::Done { report },
                 Err(message) => Progress::Failed { task, message },

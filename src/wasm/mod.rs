@@ -356,10 +356,16 @@ impl Lab {
 
     /// Moves virtual time to `ms`, back (restore a checkpoint and replay) or forward.
     pub fn seek(&mut self, ms: f64) {
-        if let Some(g) = &mut self.guide {
-            g.cancel();
+        let t = us(ms);
+        match &mut self.guide {
+            // Forward, a chapter's task goes on, looking at the world where it would have.
+            Some(g) if t >= self.session.world().now() => g.run_until(&mut self.session, t),
+            Some(g) => {
+                g.cancel();
+                self.session.seek(t);
+            }
+            None => self.session.seek(t),
         }
-        self.session.seek(us(ms));
     }
 
     // ----- actions (recorded, so time travel and shared links replay them) -----

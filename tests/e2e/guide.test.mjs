@@ -44,7 +44,7 @@ async function runStep(page) {
   await el(page, 'guide-run').click();
   // Either the step is still running (skip to its end) or it has already ended.
   const finish = el(page, 'guide-finish');
-  await finish.or(el(page, 'guide-next')).first().waitFor({ state: 'visible' });
+  await page.locator('[data-testid="guide-finish"]:visible, [data-testid="guide-next"]:visible').first().waitFor();
   // The step may end between the look and the click: then there is nothing left to skip.
   if (await finish.isVisible()) await finish.click({ timeout: 2000 }).catch(() => {});
   await el(page, 'guide-next').waitFor({ state: 'visible', timeout: 60_000 });
@@ -235,6 +235,13 @@ test('a broken scenario file lists its problems with their lines, and the lab st
   // The chapter that was open is still there, and the lab answers.
   assert.equal(await text(page, 'guide-title'), 'The first full sync');
   assert.deepEqual(await command(page, 0, 'DBSIZE'), ['(integer) 1001']);
+  // A file that checks but whose lab cannot be set up: its reason, and the lab as it was.
+  const stuck = 'title = { en = "Stuck" }\nsummary = { en = "x" }\n[lab]\ntopology = "A"\nready = "up(A) and not up(A)"\ntimeout = "1s"\n[[step]]\ntext = { en = "go" }\n';
+  await el(page, 'guide-file').setInputFiles({ name: 'stuck.toml', mimeType: 'text/plain', buffer: Buffer.from(stuck) });
+  await waitFor(async () => (await el(page, 'guide-errors').textContent()).includes('stuck.toml'), { what: 'the setup failure' });
+  assert.match(await el(page, 'guide-errors').textContent(), /stuck\.toml: lab: the lab's setup: 'up\(A\) and not up\(A\)' did not hold within 1 s/);
+  assert.equal(await text(page, 'guide-title'), 'The first full sync');
+  assert.deepEqual(await command(page, 0, 'GET greeting'), ['"hello"']);
   await assertNoErrors(lab, page);
   await page.context().close();
 });

@@ -1073,7 +1073,7 @@ export class RedisReplLab extends HTMLElement {
   async startScenario(ref, step) {
     try {
       const { id, text } = await this.fetchScenario(ref);
-      return await this.openScenarioText(id, text, step, false);
+      return await this.openScenarioText(id, text, step, false, /^[\w-]+$/.test(ref));
     } catch (err) {
       if (err && err.code === 'panic') throw err;
       this.guide.failed(ref, [{ file: ref, line: null, place: 'file', message: this.errorText(err) }]);
@@ -1088,7 +1088,7 @@ export class RedisReplLab extends HTMLElement {
    * `step` run at once) and shows the player. A bad file's problems are listed in the player and
    * the lab stays as it was. Resolves to whether the chapter opened.
    */
-  async openScenarioText(id, text, step = 0, reset = true) {
+  async openScenarioText(id, text, step = 0, reset = true, builtIn = false) {
     let scenario;
     try {
       scenario = await this.engine.request({ op: 'loadScenario', id, text });
@@ -1101,8 +1101,18 @@ export class RedisReplLab extends HTMLElement {
       return false;
     }
     this.pause();
-    await this.engine.request({ op: 'create', seed: scenario.lab.seed, scenario: { id, text } });
+    try {
+      await this.engine.request({ op: 'create', seed: scenario.lab.seed, scenario: { id, text } });
+    } catch (err) {
+      // Its lab could not be set up (a `ready` that never holds...): the lab stays as it was.
+      if (!err || err.code !== 'scenario-failed') throw err;
+      this.guide.failed(id, [{ file: `${id}.toml`, line: null, place: 'lab', message: err.message }]);
+      this.showSide('guide');
+      this.dispatchEvent(new CustomEvent('lab-error', { detail: { code: err.code, message: err.message }, bubbles: true, composed: true }));
+      return false;
+    }
     this.scenarioId = id;
+    this.scenarioBuiltIn = builtIn;
     const last = Math.min(step, scenario.steps.length - 1);
     for (let i = 0; i < last; i++) {
       await this.call('scenarioBegin', [i]);
@@ -1156,12 +1166,13 @@ export class RedisReplLab extends HTMLElement {
       open: (id, text) => lab.openScenarioText(id, text),
       openChapter: async (id) => {
         const { text } = await lab.fetchScenario(id);
-        if (await lab.openScenarioText(id, text)) lab.setUrlScenario(id, 1);
+        if (await lab.openScenarioText(id, text, 0, true, true)) lab.setUrlScenario(id, 1);
       },
       listChapters: () => lab.listChapters(),
       saveAsScenario: () => lab.saveAsScenario().catch((e) => lab.report(e)),
       event: (name, detail) => {
-        if (name === 'lab-step') lab.setUrlScenario(lab.scenarioId, detail.step);
+        // Only a chapter of the lab's own can be linked to (a file opened from disk cannot).
+        if (name === 'lab-step' && lab.scenarioBuiltIn) lab.setUrlScenario(lab.scenarioId, detail.step);
         lab.dispatchEvent(new CustomEvent(name, { detail: { id: lab.scenarioId, ...detail }, bubbles: true, composed: true }));
       },
       highlight: ({ nodes, fields }) => {
@@ -1189,6 +1200,9 @@ export class RedisReplLab extends HTMLElement {
       this.showPane('log');
     } else if (view === 'console') {
       this.showPane('console');
+    } else if (view === 'timeline') {
+      const slider = this.timeline.root.querySelector('input');
+      if (slider) slider.focus();
     } else {
       this.showPane('stage');
     }
@@ -1237,7 +1251,7 @@ export class RedisReplLab extends HTMLElement {
     await this.readyPromise;
     if (typeof text === 'string') return this.openScenarioText(String(id), text);
     const file = await this.fetchScenario(String(id));
-    return this.openScenarioText(file.id, file.text);
+    return this.openScenarioText(file.id, file.text, 0, true, /^[\w-]+$/.test(String(id)));
   }
 
   select(i) {

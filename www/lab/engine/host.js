@@ -74,21 +74,15 @@ export class EngineHost {
 
   create({ seed, log, restore, scenario }) {
     const { Lab } = this.glue;
-    this.guideKey = null;
-    this.frameKey = null;
-    // A lab replaced by another (a chapter opened): the old one's memory goes back to wasm.
-    if (this.lab) this.lab.free();
-    this.lab = null;
-    if (restore) return this.replay(restore.seed, restore.journal);
     if (scenario) {
-      this.lab = Lab.fromScenario(scenario.id, scenario.text);
+      // Built before the old lab is let go: a chapter whose setup fails leaves the lab as it was.
+      const next = Lab.fromScenario(scenario.id, scenario.text);
+      this.replaceLab(next);
       this.journal = [{ atMs: 0, op: 'scenario', args: [scenario.id, scenario.text] }];
-      this.seen = { version: -1, generation: -1 };
-      this.eventsSeen = 0;
-      this.traffic = [];
-      this.stream = new Map();
       return { shared: false, seed, scenario: this.lab.scenario() };
     }
+    this.replaceLab(null);
+    if (restore) return this.replay(restore.seed, restore.journal);
     if (typeof log === 'string' && log !== '') {
       this.lab = Lab.fromLog(log);
       this.journal = [{ atMs: this.lab.now(), op: 'log', args: [log] }];
@@ -97,6 +91,18 @@ export class EngineHost {
     this.lab = new Lab(seed >>> 0);
     this.journal = [{ atMs: 0, op: 'seed', args: [seed >>> 0] }];
     return { shared: false, seed };
+  }
+
+  /** Puts `lab` in the old one's place (whose memory goes back to wasm), views starting afresh. */
+  replaceLab(lab) {
+    if (this.lab) this.lab.free();
+    this.lab = lab;
+    this.guideKey = null;
+    this.frameKey = null;
+    this.seen = { version: -1, generation: -1 };
+    this.eventsSeen = 0;
+    this.traffic = [];
+    this.stream = new Map();
   }
 
   /** Rebuilds the run from a journal (after a panic), call by call. */

@@ -465,4 +465,5 @@ export default Object.freeze({
   'error.bad-step': '{detail}',
   'error.no-scenario': 'This lab has no chapter open.',
   'console.chapter': '— the chapter’s lab, set up by these commands ({seconds} s) —',
+  'tabs.timeline': 'Time travel',
 });

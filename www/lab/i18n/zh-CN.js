@@ -464,4 +464,5 @@ export default Object.freeze({
   'error.bad-step': '{detail}',
   'error.no-scenario': '这个实验没有打开任何章节。',
   'console.chapter': '— 本章的实验由这些命令搭建（{seconds} s）—',
+  'tabs.timeline': '时间回溯',
 });

@@ -53,6 +53,9 @@ export class Guide {
     this.failure = null;
     this.answer = null; // the learner's answer to the step's question
     this.trial = null; // {state, solved} of the challenge's last trial
+    this.trialFailure = null; // why the last trial could not run
+    this.solving = false; // the reference solution is being applied
+    this.engineRunning = false; // the engine last said a task was under way
     this.listing = false; // the chapter list is shown
 
     this.heading = h('h2', { class: 'panel-title', 'data-testid': 'guide-title' });
@@ -68,7 +71,7 @@ export class Guide {
     this.text = h('div', { class: 'guide__text', 'data-testid': 'guide-text' });
     this.question = h('fieldset', { class: 'guide__question', 'data-testid': 'guide-question' });
     this.challenge = h('div', { class: 'guide__goal', 'data-testid': 'guide-challenge' });
-    this.outcome = h('div', { class: 'guide__outcome', 'data-testid': 'guide-outcome', role: 'status' });
+    this.outcome = h('div', { class: 'guide__outcome', 'data-testid': 'guide-outcome' });
     this.checks = h('ul', { class: 'guide__checks', 'data-testid': 'guide-checks' });
     this.backButton = h('button', { type: 'button', class: 'button', 'data-testid': 'guide-back' });
     this.runButton = h('button', { type: 'button', class: 'button button--primary', 'data-testid': 'guide-run' });
@@ -84,7 +87,7 @@ export class Guide {
     this.fileInput.addEventListener('change', () => {
       const file = this.fileInput.files && this.fileInput.files[0];
       this.fileInput.value = '';
-      if (file) this.openFile(file);
+      if (file) this.openFile(file).catch((err) => ctx.report(err));
     });
     this.root.addEventListener('dragover', (e) => {
       if (Array.from(e.dataTransfer.types).includes('Files')) e.preventDefault();
@@ -93,7 +96,7 @@ export class Guide {
       const file = e.dataTransfer.files && e.dataTransfer.files[0];
       if (!file) return;
       e.preventDefault();
-      this.openFile(file);
+      this.openFile(file).catch((err) => ctx.report(err));
     });
     this.backButton.addEventListener('click', () => this.back());
     this.runButton.addEventListener('click', () => this.run());
@@ -143,6 +146,24 @@ export class Guide {
   /** What the engine says of the task under way (from each tick). */
   progress(p) {
     if (!this.scenario || !p) return;
+    if (p.state === 'idle') {
+      // A task the engine was running was dropped (the learner went back in time): the step
+      // can be run again. (An idle from before the task began says nothing.)
+      if (!this.engineRunning) return;
+      this.engineRunning = false;
+      if (this.phase === 'running') this.phase = 'ask';
+      if (this.trial && this.trial.state === 'running') this.trial = null;
+      this.solving = false;
+      this.draw();
+      return;
+    }
+    this.engineRunning = p.state === 'running';
+    if ((p.state === 'done' || p.state === 'failed') && (p.report ? p.report.task : p.task).kind === 'solution') {
+      this.solving = false;
+      if (p.state === 'failed') this.trialFailure = p.message;
+      this.draw();
+      return;
+    }
     if (p.state === 'running') {
       if (this.phase !== 'running' && p.task.kind === 'step' && p.task.step === this.index) this.phase = 'running';
       if (p.task.kind === 'trial') this.trial = { state: 'running' };
@@ -156,9 +177,12 @@ export class Guide {
         if (this.trial.solved) this.remember();
       } else return;
     } else if (p.state === 'failed') {
-      if (this.phase === 'running' || (this.trial && this.trial.state === 'running')) {
-        this.phase = this.phase === 'running' ? 'failed' : this.phase;
-        if (this.trial && this.trial.state === 'running') this.trial = null;
+      if (p.task.kind === 'trial' && this.trial && this.trial.state === 'running') {
+        this.trial = null;
+        this.trialFailure = p.message;
+        this.ctx.announce(this.t('guide.failed', { detail: p.message }));
+      } else if (this.phase === 'running') {
+        this.phase = 'failed';
         this.failure = p.message;
       } else return;
     } else return;
@@ -208,6 +232,8 @@ export class Guide {
     this.failure = null;
     this.answer = null;
     this.trial = null;
+    this.trialFailure = null;
+    this.solving = false;
     this.draw();
     const step = this.step();
     this.ctx.guide.highlight(this.references(step));
@@ -217,13 +243,15 @@ export class Guide {
   }
 
   run() {
-    if (this.phase !== 'ask') return;
+    if (this.phase !== 'ask' && this.phase !== 'failed') return;
     const q = this.step().question;
     if (q && (this.answer === null || this.answer === '')) {
       this.ctx.announce(this.t('guide.answerFirst'));
-      setText(this.outcome, this.t('guide.answerFirst'));
+      this.outcome.replaceChildren(h('p', { text: this.t('guide.answerFirst') }));
+      this.outcome.hidden = false;
       return;
     }
+    this.failure = null;
     this.phase = 'running';
     this.draw();
     this.ctx.guide.begin(this.index).catch((err) => {
@@ -317,17 +345,26 @@ export class Guide {
     const c = step.challenge;
     this.challenge.hidden = !c;
     if (!c) return;
-    const trialRunning = this.trial && this.trial.state === 'running';
+    const trialRunning = (this.trial && this.trial.state === 'running') || this.solving;
     const tryButton = h('button', { type: 'button', class: 'button button--primary', 'data-testid': 'guide-trial', text: this.t(trialRunning ? 'guide.trialRunning' : 'guide.trial') });
     tryButton.disabled = this.phase !== 'done' || trialRunning;
     tryButton.addEventListener('click', () => {
       this.trial = { state: 'running' };
+      this.trialFailure = null;
       this.draw();
       this.ctx.guide.trial(this.index).catch((err) => this.ctx.report(err));
     });
     const solution = h('button', { type: 'button', class: 'button', 'data-testid': 'guide-solution', text: this.t('guide.solution') });
     solution.disabled = this.phase !== 'done' || trialRunning;
-    solution.addEventListener('click', () => this.ctx.guide.solution(this.index).catch((err) => this.ctx.report(err)));
+    solution.addEventListener('click', () => {
+      this.solving = true;
+      this.trialFailure = null;
+      this.draw();
+      this.ctx.guide.solution(this.index).catch((err) => {
+        this.solving = false;
+        this.ctx.report(err);
+      });
+    });
     const verdict = this.trial && this.trial.state === 'done'
       ? h('p', { class: 'guide__verdict', 'data-testid': 'guide-verdict', 'data-solved': String(this.trial.solved), text: this.t(this.trial.solved ? 'guide.solved' : 'guide.notSolved') })
       : null;
@@ -338,6 +375,7 @@ export class Guide {
       hint,
       h('div', { class: 'guide__nav' }, tryButton, solution),
       verdict,
+      this.trialFailure ? h('p', { class: 'guide__failed', text: this.t('guide.failed', { detail: this.trialFailure }) }) : null,
     );
   }
 
@@ -407,7 +445,8 @@ export class Guide {
     this.checks.hidden = !r || r.checks.length === 0;
     if (this.checks.hidden) return;
     this.checks.replaceChildren(h('li', { class: 'guide__checks-title', text: this.t('guide.checks') }), ...r.checks.map((c) => h('li', { 'data-holds': String(c.holds) },
-      h('span', { class: 'guide__mark', text: c.holds ? '✓' : '✗', 'aria-label': this.t(c.holds ? 'guide.holds' : 'guide.fails') }),
+      h('span', { class: 'guide__mark', 'aria-hidden': 'true', text: c.holds ? '✓' : '✗' }),
+      h('span', { class: 'visually-hidden', text: this.t(c.holds ? 'guide.holds' : 'guide.fails') }),
       ' ', h('code', { text: c.text }))));
   }
 
