@@ -180,6 +180,7 @@ for (const [lang, w] of Object.entries(WORDS)) {
     await waitFor(async () => (await command(page, 0, 'CONFIG GET repl-diskless-sync-delay')).some((l) => l.endsWith('"10"')), { what: 'the solution applied' });
     verdict = await trial();
     assert.equal(await verdict.getAttribute('data-solved'), 'true');
+    assert.ok(!(await el(page, 'guide-challenge').innerText()).includes('null'), 'no stray text');
     assert.equal(await el(page, 'guide-next').isDisabled(), false);
     if (lang === 'zh-CN') await shot(page, 'guide-zh.png');
     // No sentence of the player's own in the other language.

@@ -369,14 +369,15 @@ export class Guide {
       ? h('p', { class: 'guide__verdict', 'data-testid': 'guide-verdict', 'data-solved': String(this.trial.solved), text: this.t(this.trial.solved ? 'guide.solved' : 'guide.notSolved') })
       : null;
     const hint = h('details', { class: 'guide__hint' }, h('summary', { text: this.t('guide.hint') }), ...this.paragraphs(pick(c.hint, this.lang)));
-    this.challenge.replaceChildren(
+    const failure = this.trialFailure ? h('p', { class: 'guide__failed', text: this.t('guide.failed', { detail: this.trialFailure }) }) : null;
+    this.challenge.replaceChildren(...[
       h('h3', { text: this.t('guide.goal') }),
       h('p', { 'data-testid': 'guide-goal' }, ...this.inline(pick(c.goal, this.lang))),
       hint,
       h('div', { class: 'guide__nav' }, tryButton, solution),
       verdict,
-      this.trialFailure ? h('p', { class: 'guide__failed', text: this.t('guide.failed', { detail: this.trialFailure }) }) : null,
-    );
+      failure,
+    ].filter(Boolean));
   }
 
   drawQuestion(step) {
