@@ -1113,10 +1113,21 @@ export class RedisReplLab extends HTMLElement {
     }
     this.scenarioId = id;
     this.scenarioBuiltIn = builtIn;
-    const last = Math.min(step, scenario.steps.length - 1);
+    // A deep link: the steps before it run at once, a challenge with its reference solution, as
+    // the tests run them; the first that cannot finish is where the chapter opens.
+    let last = Math.min(step, scenario.steps.length - 1);
     for (let i = 0; i < last; i++) {
       await this.call('scenarioBegin', [i]);
       await this.call('scenarioFinish');
+      if (scenario.steps[i].challenge) {
+        await this.call('scenarioSolution', [i]);
+        await this.call('scenarioFinish');
+      }
+      const progress = await this.call('scenarioProgress');
+      if (progress.state === 'failed') {
+        last = i;
+        break;
+      }
     }
     if (reset) await this.resetViews();
     this.guide.loaded(scenario, last);
