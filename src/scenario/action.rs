@@ -41,8 +41,23 @@ pub enum Step {
 /// and go with `add-node`, `remove-node` and `sentinel`).
 #[derive(Clone, Copy, Debug)]
 pub struct Census {
+    /// Node slots used so far (A, B, ... up to this many are names a line may use).
     pub nodes: usize,
     pub sentinels: usize,
+    /// Slots a removed node left, one bit each: the next `add-node` takes the lowest, as the lab
+    /// does.
+    free: u8,
+}
+
+impl Census {
+    /// `nodes` nodes, A first, and no sentinel.
+    pub fn new(nodes: usize) -> Census {
+        Census { nodes, sentinels: 0, free: 0 }
+    }
+
+    fn present(&self) -> usize {
+        self.nodes - self.free.count_ones() as usize
+    }
 }
 
 /// Parses a duration: `250ms`, `2s`, `1.5s`, `2min`.
@@ -164,6 +179,9 @@ pub fn parse(line: &str, census: &mut Census) -> Result<Step, String> {
         "crash" | "restart" | "remove-node" => {
             arity(2)?;
             let n = node(1)?;
+            if verb == "remove-node" {
+                census.free |= 1 << n;
+            }
             Step::Act(match verb {
                 "crash" => Action::Crash(n),
                 "restart" => Action::Restart(n),
@@ -172,9 +190,13 @@ pub fn parse(line: &str, census: &mut Census) -> Result<Step, String> {
         }
         "add-node" => {
             arity(1)?;
-            census.nodes += 1;
-            if census.nodes > crate::sim::session::MAX_NODES {
+            if census.present() >= crate::sim::session::MAX_NODES {
                 return Err(format!("the lab holds at most {} nodes", crate::sim::session::MAX_NODES));
+            }
+            if census.free != 0 {
+                census.free &= census.free - 1; // the lowest free slot is taken again
+            } else {
+                census.nodes += 1;
             }
             Step::Act(Action::AddNode)
         }
@@ -290,7 +312,7 @@ mod tests {
 
     #[test]
     fn lines_become_actions() {
-        let mut c = Census { nodes: 3, sentinels: 0 };
+        let mut c = Census::new(3);
         assert_eq!(
             parse("B: REPLICAOF {A}", &mut c),
             Ok(Step::Act(Action::Console(1, "REPLICAOF 127.0.0.1 6379".into())))
@@ -313,11 +335,16 @@ mod tests {
         assert_eq!(parse("add-node", &mut c), Ok(Step::Act(Action::AddNode)));
         assert_eq!(parse("D: GET k", &mut c), Ok(Step::Act(Action::Console(3, "GET k".into()))));
         assert_eq!(parse("A: SET user:\\{1} v", &mut c), Ok(Step::Act(Action::Console(0, "SET user:{1} v".into()))));
+        // A removed node's slot is taken by the next node added (E is not a name then).
+        assert_eq!(parse("remove-node B", &mut c), Ok(Step::Act(Action::RemoveNode(1))));
+        assert_eq!(parse("add-node", &mut c), Ok(Step::Act(Action::AddNode)));
+        assert_eq!(c.nodes, 4);
+        assert!(parse("E: PING", &mut c).is_err());
     }
 
     #[test]
     fn bad_lines_say_what_is_wrong() {
-        let mut c = Census { nodes: 2, sentinels: 0 };
+        let mut c = Census::new(2);
         let err = |line: &str, c: &mut Census| parse(line, c).unwrap_err();
         assert_eq!(err("C: GET k", &mut c), "unknown node 'C': the lab's nodes are A to B");
         assert_eq!(err("A: GTE k", &mut c), "unknown command 'GTE'");

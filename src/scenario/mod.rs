@@ -329,7 +329,7 @@ pub fn load(id: &str, source: &str) -> Result<Scenario, Vec<ScenarioError>> {
             return Err(vec![ScenarioError { file, line, place: "file".into(), message: e.message }]);
         }
     };
-    let mut c = Checker { file: &file, source, errors: Vec::new(), census: Census { nodes: 0, sentinels: 0 } };
+    let mut c = Checker { file: &file, source, errors: Vec::new(), census: Census::new(0) };
     let masters = match &raw.lab.topology {
         None => vec![None, Some(0), Some(0)],
         Some(t) => match topology(t.get_ref()) {
