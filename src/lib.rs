@@ -20,6 +20,7 @@
 //!   TCP connections with latency and bandwidth, and the trace with decoded wire labels.
 //! - [`scenario`]: guided scenarios (the course's chapters) as data files, run by the engine
 //!   so that every answer key is checked against what it does.
+//! - [`export`]: a lab's topology as `redis.conf` files and scripts, to run it on real Redis.
 //! - `wasm` (wasm32 only): the `Lab` object the page drives.
 //! - `native` (feature `native`): the TCP adapter behind the `repl-lab server` command.
 //!
@@ -43,6 +44,7 @@
 //! ```
 
 pub mod commands;
+pub mod export;
 pub mod keyspace;
 pub mod node;
 pub mod rdb;

@@ -14,6 +14,11 @@
 //! if asked), heals, waits for quiescence, checks the invariants and prints a report. It exits 1
 //! if an invariant was broken, 2 on bad arguments.
 //!
+//! `repl-lab export (--log LOG | --scenario FILE) [--at SECONDS] [--port-base P] --out DIR` writes
+//! the lab's topology at that virtual time (the end of the run or of the scenario by default) as
+//! one `redis.conf` per node, one `sentinel.conf` per sentinel, and `start.sh`/`stop.sh` that run
+//! them on real redis-server processes on loopback (nodes on P, P+1, ...; 7000 by default).
+//!
 //! `repl-lab scenario check FILE...` loads each scenario file (errors with file, line, step and
 //! field), runs it headless and prints each checkpoint, answer key and challenge with ok/FAIL;
 //! it exits 1 if anything failed, 2 on bad arguments.
@@ -138,6 +143,92 @@ fn rdb_command(args: &[String]) -> ExitCode {
 }
 
 const SCENARIO_USAGE: &str = "usage: repl-lab scenario check FILE...";
+const EXPORT_USAGE: &str =
+    "usage: repl-lab export (--log LOG | --scenario FILE) [--at SECONDS] [--port-base P] --out DIR";
+
+/// The session an export starts from: a shared run's log, or a scenario run to its end.
+fn export_session(
+    log: Option<String>,
+    scenario: Option<String>,
+) -> Result<redis_repl_lab::sim::session::Session, String> {
+    use redis_repl_lab::scenario::run::Runner;
+    match (log, scenario) {
+        (Some(log), None) => redis_repl_lab::sim::session::Session::from_log(&log).map_err(|e| e.to_string()),
+        (None, Some(path)) => {
+            let source = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+            let id = std::path::Path::new(&path).file_stem().map_or(path.clone(), |s| s.to_string_lossy().into_owned());
+            let scenario = redis_repl_lab::scenario::load(&id, &source)
+                .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
+            let (mut runner, mut session) = Runner::start(scenario.clone())?;
+            for i in 0..scenario.steps.len() {
+                runner.begin_step(&mut session, i)?;
+                runner.finish(&mut session)?;
+            }
+            Ok(session)
+        }
+        _ => Err(EXPORT_USAGE.into()),
+    }
+}
+
+/// `repl-lab export ...`: writes the files of [`redis_repl_lab::export`].
+fn export_command(args: &[String]) -> ExitCode {
+    let mut it = args.iter();
+    let (mut log, mut scenario, mut at, mut port_base, mut out) = (None, None, None, 7000u16, None);
+    while let Some(a) = it.next() {
+        let Some(v) = it.next().cloned() else {
+            eprintln!("{a} needs a value\n{EXPORT_USAGE}");
+            return ExitCode::from(2);
+        };
+        let ok = match a.as_str() {
+            "--log" => log.replace(v).is_none(),
+            "--scenario" => scenario.replace(v).is_none(),
+            "--at" => v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(|s| at = Some(s)).is_some(),
+            "--port-base" => v.parse::<u16>().ok().filter(|p| *p >= 1024).map(|p| port_base = p).is_some(),
+            "--out" => out.replace(v).is_none(),
+            _ => false,
+        };
+        if !ok {
+            eprintln!("bad option '{a}'\n{EXPORT_USAGE}");
+            return ExitCode::from(2);
+        }
+    }
+    let Some(out) = out else {
+        eprintln!("{EXPORT_USAGE}");
+        return ExitCode::from(2);
+    };
+    let mut session = match export_session(log, scenario) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("repl-lab export: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(secs) = at {
+        session.seek((secs * 1e6) as u64);
+    }
+    let sentinel_base = port_base.saturating_add(20_000);
+    for f in redis_repl_lab::export::export(session.world(), port_base, sentinel_base) {
+        let path = std::path::Path::new(&out).join(&f.path);
+        let written = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, &f.contents))
+            .and_then(|()| {
+                use std::os::unix::fs::PermissionsExt;
+                if f.executable {
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                } else {
+                    Ok(())
+                }
+            });
+        if let Err(e) = written {
+            eprintln!("repl-lab export: {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!("{}", path.display());
+    }
+    ExitCode::SUCCESS
+}
 
 /// `repl-lab scenario check FILE...`: validates and runs each scenario, printing every item.
 fn scenario_command(args: &[String]) -> ExitCode {
@@ -222,8 +313,9 @@ fn main() -> ExitCode {
         },
         Some("rdb") => rdb_command(&args[1..]),
         Some("scenario") => scenario_command(&args[1..]),
+        Some("export") => export_command(&args[1..]),
         _ => {
-            eprintln!("{USAGE}\n{SIM_USAGE}\n{RDB_USAGE}\n{SCENARIO_USAGE}");
+            eprintln!("{USAGE}\n{SIM_USAGE}\n{RDB_USAGE}\n{SCENARIO_USAGE}\n{EXPORT_USAGE}");
             ExitCode::from(2)
         }
     }

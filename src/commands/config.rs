@@ -82,6 +82,20 @@ const PARAMS: &[Param] = &[
 pub(super) const COMMANDS: &[Command] =
     &[Command { name: "config", arity: -2, flags: flags::STALE | flags::ADMIN, handler: config }];
 
+/// The settings of a node that differ from Redis's defaults, as `redis.conf` lines would give
+/// them (the lab's own `lab-*` settings left out): what an export of the lab must carry.
+pub fn changed_settings(node: &crate::node::Node) -> Vec<(&'static str, String)> {
+    PARAMS
+        .iter()
+        .filter(|p| !p.name.starts_with("lab-"))
+        .filter_map(|p| {
+            let value = node.config_get_value(p);
+            // The default as CONFIG GET prints it (sizes and enums are normalised the same way).
+            (value != p.default).then_some((p.name, value))
+        })
+        .collect()
+}
+
 /// Whether CONFIG SET knows a parameter of this name (or alias), in any case.
 pub fn is_parameter(name: &str) -> bool {
     find(name).is_some()

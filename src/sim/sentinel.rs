@@ -391,6 +391,11 @@ pub struct Sentinel {
 }
 
 impl Sentinel {
+    /// What it was configured with.
+    pub fn config(&self) -> &SentinelConfig {
+        &self.cfg
+    }
+
     /// A sentinel named `name` listening on `host:port`, monitoring the master at
     /// `master_host:master_port`, started at `now` and drawing its id and timer jitter from `seed`.
     pub fn new(
