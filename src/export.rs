@@ -129,3 +129,105 @@ mod tests {
         assert!(files.iter().filter(|f| f.executable).count() == 2);
     }
 }
+
+/// The files as one zip archive (stored, not compressed: a few kilobytes of text), scripts
+/// marked executable, all under one folder `root`. The page offers it as a download.
+pub fn zip(files: &[File], root: &str) -> Vec<u8> {
+    const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+    // 1980-01-01 00:00 in MS-DOS time and date: the archive does not depend on the clock.
+    const DOS_TIME: u16 = 0;
+    const DOS_DATE: u16 = (1 << 5) | 1;
+    let mut out = Vec::new();
+    let mut central = Vec::new();
+    for f in files {
+        let name = format!("{root}/{}", f.path);
+        let data = f.contents.as_bytes();
+        let crc = CRC32.checksum(data);
+        let offset = out.len() as u32;
+        let le16 = |v: &mut Vec<u8>, x: u16| v.extend_from_slice(&x.to_le_bytes());
+        let le32 = |v: &mut Vec<u8>, x: u32| v.extend_from_slice(&x.to_le_bytes());
+        // Local file header.
+        le32(&mut out, 0x0403_4b50);
+        for x in [20u16, 0, 0, DOS_TIME, DOS_DATE] {
+            le16(&mut out, x);
+        }
+        for x in [crc, data.len() as u32, data.len() as u32] {
+            le32(&mut out, x);
+        }
+        le16(&mut out, name.len() as u16);
+        le16(&mut out, 0);
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(data);
+        // Its central directory entry (made by Unix, so the permission bits count).
+        let mode: u32 = if f.executable { 0o100_755 } else { 0o100_644 };
+        le32(&mut central, 0x0201_4b50);
+        for x in [(3u16 << 8) | 20, 20, 0, 0, DOS_TIME, DOS_DATE] {
+            le16(&mut central, x);
+        }
+        for x in [crc, data.len() as u32, data.len() as u32] {
+            le32(&mut central, x);
+        }
+        for x in [name.len() as u16, 0, 0, 0, 0] {
+            le16(&mut central, x);
+        }
+        le32(&mut central, mode << 16);
+        le32(&mut central, offset);
+        central.extend_from_slice(name.as_bytes());
+    }
+    let (start, size) = (out.len() as u32, central.len() as u32);
+    out.extend_from_slice(&central);
+    out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    for x in [0u16, 0, files.len() as u16, files.len() as u16] {
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&start.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out
+}
+
+#[cfg(test)]
+mod zip_tests {
+    use super::*;
+
+    /// Reads a stored zip back: (name, mode, contents) per central directory entry, checking
+    /// each local header and CRC on the way.
+    fn unzip(z: &[u8]) -> Vec<(String, u32, String)> {
+        let u16_at = |i: usize| u16::from_le_bytes([z[i], z[i + 1]]) as usize;
+        let u32_at = |i: usize| u32::from_le_bytes([z[i], z[i + 1], z[i + 2], z[i + 3]]);
+        let end = z.len() - 22;
+        assert_eq!(u32_at(end), 0x0605_4b50);
+        let (count, mut at) = (u16_at(end + 10), u32_at(end + 16) as usize);
+        let crc32 = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+        let mut out = Vec::new();
+        for _ in 0..count {
+            assert_eq!(u32_at(at), 0x0201_4b50);
+            let (crc, size, name_len) = (u32_at(at + 16), u32_at(at + 20) as usize, u16_at(at + 28));
+            let mode = u32_at(at + 38) >> 16;
+            let local = u32_at(at + 42) as usize;
+            let name = String::from_utf8(z[at + 46..at + 46 + name_len].to_vec()).unwrap();
+            assert_eq!(u32_at(local), 0x0403_4b50);
+            let data = &z[local + 30 + name_len..local + 30 + name_len + size];
+            assert_eq!(crc32.checksum(data), crc);
+            out.push((name, mode, String::from_utf8(data.to_vec()).unwrap()));
+            at += 46 + name_len;
+        }
+        out
+    }
+
+    #[test]
+    fn the_zip_holds_every_file_with_its_mode() {
+        let mut w = World::new(2);
+        w.add_node();
+        w.add_node();
+        w.console(1, "REPLICAOF 127.0.0.1 6379");
+        let files = export(&w, 7000, 27000);
+        let back = unzip(&zip(&files, "redis-lab"));
+        assert_eq!(back.len(), files.len());
+        for (f, (name, mode, contents)) in files.iter().zip(&back) {
+            assert_eq!(name, &format!("redis-lab/{}", f.path));
+            assert_eq!(*mode, if f.executable { 0o100_755 } else { 0o100_644 });
+            assert_eq!(contents, &f.contents);
+        }
+    }
+}

@@ -311,6 +311,15 @@ impl Lab {
         self.world().trace_digest()
     }
 
+    /// The lab's topology now, for real servers: a zip of `redis-lab/` with one `redis.conf`
+    /// per node (ports from `port_base`), one `sentinel.conf` per sentinel, `start.sh`,
+    /// `stop.sh` and `README.txt` (see [`crate::export`]).
+    #[wasm_bindgen(js_name = exportZip)]
+    pub fn export_zip(&self, port_base: u16) -> Vec<u8> {
+        let base = port_base.clamp(1024, 40_000);
+        crate::export::zip(&crate::export::export(self.world(), base, base + 20_000), "redis-lab")
+    }
+
     /// Node `i`'s dataset as a `dump.rdb` file (RDB version 10), for download.
     #[wasm_bindgen(js_name = exportRdb)]
     pub fn export_rdb(&self, i: usize) -> Result<Vec<u8>, JsValue> {

@@ -307,3 +307,20 @@ test('a damaged checksum is reported in Redis\'s words: "expected" is the comput
   assert.ok(message.includes(redis), `${message}\nshould include\n${redis}`);
   await assertNoErrors(lab);
 });
+
+test('"Export for real Redis" downloads redis-lab.zip: a redis.conf per node with its replicaof, and the scripts', async () => {
+  await loadPage(lab, '', { paused: true });
+  await runUntil(page, synced, { what: 'both replicas in sync' });
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-redis').click()]);
+  assert.equal(download.suggestedFilename(), 'redis-lab.zip');
+  const zip = await readFile(await download.path());
+  assert.equal(zip.readUInt32LE(0), 0x04034b50, 'a zip');
+  // Stored, not compressed: the files' names and text are in the archive as they are.
+  const text = zip.toString('latin1');
+  for (const name of ['redis-lab/A/redis.conf', 'redis-lab/B/redis.conf', 'redis-lab/C/redis.conf', 'redis-lab/start.sh', 'redis-lab/stop.sh', 'redis-lab/README.txt']) {
+    assert.ok(text.includes(name), name);
+  }
+  assert.ok(text.includes('port 7001\nbind 127.0.0.1'), 'B listens on 7001');
+  assert.equal(text.split('replicaof 127.0.0.1 7000\n').length - 1, 2, 'B and C replicate A');
+  await assertNoErrors(lab);
+});

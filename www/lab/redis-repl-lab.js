@@ -1032,6 +1032,7 @@ export class RedisReplLab extends HTMLElement {
         lab.resumeAfterDrag = false;
       },
       share: () => lab.share().catch((e) => lab.report(e)),
+      exportZip: () => lab.exportZip().catch((e) => lab.report(e)),
       importFile: (i, file) => lab.importFile(i, file),
       lastPsync: (i) => lab.psyncs.get(i) || null,
       recentStream: (i) => lab.streams.get(i) || [],
@@ -1246,15 +1247,26 @@ export class RedisReplLab extends HTMLElement {
     history.replaceState(null, '', url);
   }
 
-  /** Downloads the run so far as a scenario file skeleton. */
-  async saveAsScenario() {
-    const text = await this.call('scenarioSkeleton');
-    const href = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
-    const a = h('a', { href, download: 'scenario.toml', hidden: true });
+  /** Downloads the topology as it is now, for real redis-server processes (a zip). */
+  async exportZip() {
+    const bytes = await this.call('exportZip', [7000]);
+    this.download(new Blob([bytes], { type: 'application/zip' }), 'redis-lab.zip');
+  }
+
+  /** Offers `blob` as a download named `name`. */
+  download(blob, name) {
+    const href = URL.createObjectURL(blob);
+    const a = h('a', { href, download: name, hidden: true });
     this.layoutRoot.append(a);
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(href), 0);
+  }
+
+  /** Downloads the run so far as a scenario file skeleton. */
+  async saveAsScenario() {
+    const text = await this.call('scenarioSkeleton');
+    this.download(new Blob([text], { type: 'text/plain' }), 'scenario.toml');
   }
 
   /** Opens a chapter (by id, or the given file text). Resolves to whether it opened. */

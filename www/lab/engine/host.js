@@ -19,7 +19,7 @@ const ACTIONS = new Set([
 const UNSHOWN = new Set(['nowUs', 'version', 'horizonUs']);
 const READS = new Set([
   'info', 'keys', 'consoleHistory', 'exportRdb', 'actionLog', 'traceDigest', 'messageBytes', 'previousEventTime',
-  'scenario', 'scenarioProgress', 'scenarioGoal', 'scenarioSkeleton', 'scenarioTyped',
+  'scenario', 'scenarioProgress', 'scenarioGoal', 'scenarioSkeleton', 'scenarioTyped', 'exportZip',
 ]);
 
 /** The longest a single tick may advance virtual time (ms): a hidden tab comes back in steps. */

@@ -466,4 +466,6 @@ export default Object.freeze({
   'error.no-scenario': 'This lab has no chapter open.',
   'console.chapter': '— the chapter’s lab, set up by these commands ({seconds} s) —',
   'tabs.timeline': 'Time travel',
+  'export.button': 'Export for real Redis',
+  'export.help': 'A zip with a redis.conf per node (ports 7000 and up) and start.sh / stop.sh to run this topology on real redis-server processes',
 });

@@ -465,4 +465,6 @@ export default Object.freeze({
   'error.no-scenario': '这个实验没有打开任何章节。',
   'console.chapter': '— 本章的实验由这些命令搭建（{seconds} s）—',
   'tabs.timeline': '时间回溯',
+  'export.button': '导出到真实 Redis',
+  'export.help': '一个 zip：每个节点一个 redis.conf（端口从 7000 起），以及用真实 redis-server 进程运行这个拓扑的 start.sh / stop.sh',
 });

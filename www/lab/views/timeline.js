@@ -17,13 +17,14 @@ export class Timeline {
     this.valueText = h('span', { class: 'fixed-text' });
     this.value = h('output', { class: 'timeline__value', 'data-testid': 'time-value' }, this.valueText);
     this.share = h('button', { type: 'button', class: 'button', 'data-testid': 'share' });
+    this.exportButton = h('button', { type: 'button', class: 'button', 'data-testid': 'export-redis' });
     this.note = h('p', { class: 'timeline__note', role: 'status', 'data-testid': 'timeline-note' });
     this.shareUrl = h('input', { type: 'text', class: 'timeline__url', readonly: true, hidden: true, 'data-testid': 'share-url' });
     this.shareStatus = h('p', { class: 'timeline__share-status', role: 'status', 'data-testid': 'share-status' });
     this.root.append(
       // The slider moves ten times a second while playing: inside a block of fixed size (see
       // lab.css), redrawing it lays out nothing else.
-      h('div', { class: 'timeline__row' }, this.label, h('div', { class: 'timeline__track' }, h('div', { class: 'fixed-box' }, this.marks, this.slider)), this.value, this.share),
+      h('div', { class: 'timeline__row' }, this.label, h('div', { class: 'timeline__track' }, h('div', { class: 'fixed-box' }, this.marks, this.slider)), this.value, this.share, this.exportButton),
       h('div', { class: 'timeline__row timeline__row--notes' }, this.note, this.shareStatus, this.shareUrl),
     );
     this.dragging = false;
@@ -40,6 +41,7 @@ export class Timeline {
     this.slider.addEventListener('pointerup', () => this.endDrag());
     this.slider.addEventListener('keydown', (e) => this.onKey(e));
     this.share.addEventListener('click', () => this.ctx.share());
+    this.exportButton.addEventListener('click', () => this.ctx.exportZip());
   }
 
   endDrag() {
@@ -53,6 +55,8 @@ export class Timeline {
     setText(this.label, t('timeline.label'));
     setAttr(this.slider, 'aria-description', t('timeline.keys'));
     setText(this.share, t('share.button'));
+    setText(this.exportButton, t('export.button'));
+    setAttr(this.exportButton, 'title', t('export.help'));
     this.key = '';
     this.marksKey = '';
     if (this.last) this.update(...this.last);
