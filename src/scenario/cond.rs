@@ -263,6 +263,11 @@ struct Parser<'a> {
 
 /// Parses a condition, checking every name it uses.
 pub fn parse(text: &str, names: &Names) -> Result<Expr, CondError> {
+    // Positions are kept in bytes while parsing and reported in characters.
+    parse_bytes(text, names).map_err(|e| CondError { at: text.get(..e.at).map_or(e.at, |s| s.chars().count()), ..e })
+}
+
+fn parse_bytes(text: &str, names: &Names) -> Result<Expr, CondError> {
     let toks = lex(text)?;
     let mut p = Parser { toks, pos: 0, end: text.len(), names };
     if p.toks.is_empty() {
@@ -910,6 +915,8 @@ mod tests {
         assert!(e.message.starts_with("psync() has no field 'verdict'"), "{}", e.message);
         let e = parse("A.role == master", &n).unwrap_err();
         assert_eq!(e.at, 10);
+        let e = parse("reply(A, 'GET 中文键') == 'v' x", &n).unwrap_err();
+        assert_eq!(e.at, 27, "characters, not bytes");
         assert!(parse("'unclosed", &n).is_err());
         assert!(parse("A.role == 'master' B", &n).is_err());
         assert!(parse("", &n).is_err());

@@ -419,6 +419,10 @@ fn question(c: &mut Checker, q: &RawQuestion, place: &str) -> Option<Question> {
     let explain = c.text(&q.explain, &format!("{p} explain"));
     let answer = *q.answer.get_ref();
     let answer_line = c.line_of(q.answer.span());
+    if !answer.is_finite() || !q.tolerance.is_finite() {
+        c.error(answer_line, format!("{p} answer"), "the answer and its tolerance are finite numbers");
+        return None;
+    }
     let kind = match (&q.number, q.choices.is_empty()) {
         (Some(_), false) => {
             c.error(answer_line, &p, "a question has either choices or a number, not both");
@@ -554,10 +558,13 @@ pub fn markup(text: &str, nodes: usize) -> Result<Vec<Inline>, String> {
                 }
             }
             '*' | '`' => {
-                let Some(len) = text[i + 1..].find(ch) else {
+                // The closing mark is the next one not escaped (`*a \* b*` is one emphasis).
+                let rest = &text[i + 1..];
+                let close = rest.char_indices().find(|&(k, c)| c == ch && !rest[..k].ends_with('\\')).map(|(k, _)| k);
+                let Some(len) = close else {
                     return Err(format!("'{ch}' opened at character {} is not closed", text[..i].chars().count() + 1));
                 };
-                let s = text[i + 1..i + 1 + len].to_string();
+                let s = text[i + 1..i + 1 + len].replace(&format!("\\{ch}"), &ch.to_string());
                 if s.is_empty() || s.contains('\n') && ch == '`' {
                     return Err(format!("empty or broken '{ch}…{ch}' at character {}", text[..i].chars().count() + 1));
                 }
@@ -633,6 +640,7 @@ mod tests {
             ]
         );
         assert_eq!(markup("a \\*star\\*", 1).unwrap(), vec![Inline::Text { s: "a *star*".into() }]);
+        assert_eq!(markup("*a \\* b*", 1).unwrap(), vec![Inline::Em { s: "a * b".into() }]);
         assert!(markup("*open", 1).unwrap_err().contains("not closed"));
         assert!(markup("{node C}", 2).unwrap_err().contains("unknown node 'C'"));
         assert!(markup("{view graph}", 2).unwrap_err().starts_with("unknown view 'graph'"));
@@ -698,5 +706,12 @@ explain = { en = "because" }
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].line, Some(5));
         assert!(errs[0].message.contains("unknown field `txt`"), "{}", errs[0].message);
+        let nan = "title = { en = \"T\" }\nsummary = { en = \"S\" }\n[lab]\n[[step]]\ntext.en = \"x\"\n\
+                   [step.question]\ntext.en = \"q\"\nnumber = \"1\"\nanswer = nan\nexplain.en = \"e\"\n";
+        let errs = load("nan", nan).unwrap_err();
+        assert_eq!(
+            errs[0].to_string(),
+            "nan.toml:9: step 1 question answer: the answer and its tolerance are finite numbers"
+        );
     }
 }
