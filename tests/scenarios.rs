@@ -482,7 +482,7 @@ fn a_loading_replica_answers_psync_with_loading_and_its_sub_replica_retries() {
 }
 
 #[test]
-fn serve_stale_data_no_answers_masterdown_but_info_role_and_replicaof_work() {
+fn serve_stale_data_no_answers_masterdown_even_to_ping_but_info_role_echo_and_replicaof_work() {
     let mut w = synced(23, &[]);
     assert_eq!(w.console(1, "CONFIG SET replica-serve-stale-data no"), "OK");
     assert_eq!(w.console(1, "GET a"), "(nil)", "the link is up");
@@ -491,7 +491,9 @@ fn serve_stale_data_no_answers_masterdown_but_info_role_and_replicaof_work() {
     let err = "(error) MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
     assert_eq!(w.console(1, "GET a"), err);
     assert_eq!(w.console(1, "DBSIZE"), err);
-    assert_eq!(w.console(1, "PING"), "PONG");
+    // PING has no `stale` flag in 7.0 (found by replaying chapter 8 on redis-server 7.0.15).
+    assert_eq!(w.console(1, "PING"), err);
+    assert_eq!(w.console(1, "ECHO hi"), "\"hi\"");
     assert!(w.console(1, "ROLE").contains("\"connect"));
     assert_eq!(field(&mut w, 1, "replication", "master_link_status"), "down");
     assert_eq!(w.console(1, "REPLICAOF NO ONE"), "OK");

@@ -146,6 +146,85 @@ const SCENARIO_USAGE: &str = "usage: repl-lab scenario check FILE...";
 const EXPORT_USAGE: &str =
     "usage: repl-lab export (--log LOG | --scenario FILE) [--at SECONDS] [--port-base P] --out DIR";
 
+/// A scenario file, loaded and checked; the error lists every problem with its line.
+fn load_scenario(path: &str) -> Result<redis_repl_lab::scenario::Scenario, String> {
+    let source = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let id = std::path::Path::new(path).file_stem().map_or(path.to_string(), |s| s.to_string_lossy().into_owned());
+    redis_repl_lab::scenario::load(&id, &source)
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))
+}
+
+const REPLAY_USAGE: &str =
+    "usage: repl-lab replay (--scenario FILE | --log LOG) [--engine redis|ours] [--port-base P] \
+[--dir DIR] [--redis-server PATH] [--grace SECONDS]";
+
+/// `repl-lab replay ...`: the plan of a scenario or a shared run, done on real servers.
+fn replay_command(args: &[String]) -> ExitCode {
+    use redis_repl_lab::native::replay::{replay, Engine, Options};
+    use redis_repl_lab::scenario::plan;
+    let exe = std::env::current_exe().unwrap_or_else(|_| "repl-lab".into());
+    let mut opts = Options::new(Engine::Redis, exe);
+    let (mut log, mut scenario) = (None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let Some(v) = it.next().cloned() else {
+            eprintln!("{a} needs a value\n{REPLAY_USAGE}");
+            return ExitCode::from(2);
+        };
+        let ok = match a.as_str() {
+            "--log" => log.replace(v).is_none(),
+            "--scenario" => scenario.replace(v).is_none(),
+            "--engine" => match v.as_str() {
+                "redis" => Some(Engine::Redis),
+                "ours" => Some(Engine::Ours),
+                _ => None,
+            }
+            .map(|e| opts.engine = e)
+            .is_some(),
+            "--port-base" => v.parse::<u16>().ok().filter(|p| *p >= 1024).map(|p| opts.port_base = Some(p)).is_some(),
+            "--dir" => opts.dir.replace(v.into()).is_none(),
+            "--redis-server" => {
+                opts.redis_server = v.into();
+                true
+            }
+            "--grace" => v
+                .parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0)
+                .map(|s| opts.grace = std::time::Duration::from_secs_f64(s))
+                .is_some(),
+            _ => false,
+        };
+        if !ok {
+            eprintln!("bad option '{a}'\n{REPLAY_USAGE}");
+            return ExitCode::from(2);
+        }
+    }
+    let planned = match (log, scenario) {
+        (Some(log), None) => plan::plan_log(&log),
+        (None, Some(path)) => load_scenario(&path).and_then(|s| plan::plan(&s)),
+        _ => {
+            eprintln!("{REPLAY_USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = planned.map_err(redis_repl_lab::native::replay::ReplayError::Lab).and_then(|p| replay(&p, &opts));
+    match outcome {
+        Ok(o) => {
+            print!("{}", o.table());
+            if o.differences().is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("repl-lab replay: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// The session an export starts from: a shared run's log, or a scenario run to its end.
 fn export_session(
     log: Option<String>,
@@ -155,10 +234,7 @@ fn export_session(
     match (log, scenario) {
         (Some(log), None) => redis_repl_lab::sim::session::Session::from_log(&log).map_err(|e| e.to_string()),
         (None, Some(path)) => {
-            let source = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
-            let id = std::path::Path::new(&path).file_stem().map_or(path.clone(), |s| s.to_string_lossy().into_owned());
-            let scenario = redis_repl_lab::scenario::load(&id, &source)
-                .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))?;
+            let scenario = load_scenario(&path)?;
             let (mut runner, mut session) = Runner::start(scenario.clone())?;
             for i in 0..scenario.steps.len() {
                 runner.begin_step(&mut session, i)?;
@@ -314,6 +390,7 @@ fn main() -> ExitCode {
         Some("rdb") => rdb_command(&args[1..]),
         Some("scenario") => scenario_command(&args[1..]),
         Some("export") => export_command(&args[1..]),
+        Some("replay") => replay_command(&args[1..]),
         _ => {
             eprintln!("{USAGE}\n{SIM_USAGE}\n{RDB_USAGE}\n{SCENARIO_USAGE}\n{EXPORT_USAGE}");
             ExitCode::from(2)

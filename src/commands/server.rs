@@ -10,8 +10,8 @@ use crate::resp::Frame;
 
 /// Server and replication commands.
 pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "ping", arity: -1, flags: flags::STALE, handler: ping },
-    Command { name: "echo", arity: 2, flags: 0, handler: echo },
+    Command { name: "ping", arity: -1, flags: 0, handler: ping },
+    Command { name: "echo", arity: 2, flags: flags::STALE, handler: echo },
     Command { name: "info", arity: -1, flags: flags::STALE, handler: info },
     Command { name: "role", arity: 1, flags: flags::STALE, handler: role },
     Command { name: "replicaof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: replicaof },
@@ -19,7 +19,7 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "replconf", arity: -1, flags: flags::STALE | flags::ADMIN, handler: replconf },
     Command { name: "psync", arity: -3, flags: flags::ADMIN, handler: sync },
     Command { name: "sync", arity: 1, flags: flags::ADMIN, handler: sync },
-    Command { name: "debug", arity: -2, flags: flags::ADMIN, handler: debug },
+    Command { name: "debug", arity: -2, flags: flags::ADMIN | flags::STALE, handler: debug },
     Command { name: "command", arity: -1, flags: flags::STALE, handler: command },
     Command { name: "time", arity: 1, flags: flags::STALE, handler: time },
     Command { name: "save", arity: 1, flags: flags::ADMIN, handler: save },

@@ -12,6 +12,7 @@
 //! REDIS-REPLICATION.md §5.8 describes) and the exit that ends a SHUTDOWN.
 
 pub mod proxy;
+pub mod replay;
 
 use std::collections::HashMap;
 use std::fmt;

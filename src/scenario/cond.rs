@@ -52,6 +52,66 @@ pub const EVENT_KINDS: &[(&str, &str)] = &[
     ("propagated", "the node appended a command to its replication stream"),
 ];
 
+/// How an event kind shows in a Redis log, for replaying a scenario on real servers: a count of
+/// `kind` is the number of log lines matching one of the first patterns, less those matching one
+/// of the second. A pattern is texts a line must contain (`!text`: must not contain). `None`: no
+/// Redis log line says it (the lab's own typed events), so a replay skips the condition.
+#[allow(clippy::type_complexity)]
+pub fn kind_in_log(kind: &str) -> Option<(&'static [&'static [&'static str]], &'static [&'static [&'static str]])> {
+    const ACCEPTED: &[&str] = &["Partial resynchronization request from", "accepted"];
+    Some(match kind {
+        "psync-continue" => (&[ACCEPTED], &[]),
+        // Every SYNC and PSYNC is logged as asked for; those not accepted are full syncs.
+        "psync-full" => (&[&["asks for synchronization", "!wrong offset"]], &[ACCEPTED]),
+        "connected" => (
+            &[
+                &["MASTER <-> REPLICA sync: Finished with success"],
+                &["MASTER <-> REPLICA sync: Master accepted a Partial Resynchronization."],
+            ],
+            &[],
+        ),
+        "link-down" => (&[&["Connection with master lost."]], &[]),
+        "sync" => (&[&["MASTER <-> REPLICA sync: receiving"]], &[]),
+        "role-master" => (&[&["MASTER MODE enabled"]], &[]),
+        "role-slave" => (&[&["REPLICAOF ", " enabled"]], &[]),
+        "replica-online" => (&[&["Synchronization with replica", "succeeded"]], &[]),
+        "replica-gone" => (&[&["Connection with replica", "lost."]], &[]),
+        "backlog-created" => (&[&["Replication backlog created"]], &[]),
+        "backlog-freed" => (&[&["Replication backlog freed"]], &[]),
+        "restarted" => (&[&["Server initialized"]], &[]),
+        _ => return None,
+    })
+}
+
+/// Whether a log line matches a pattern of [`kind_in_log`].
+pub fn line_matches(line: &str, pattern: &[&str]) -> bool {
+    pattern.iter().all(|p| match p.strip_prefix('!') {
+        Some(not) => !line.contains(not),
+        None => line.contains(p),
+    })
+}
+
+/// The first operand of a condition that only the lab can observe (what travelled on its links,
+/// its PSYNC verdicts, typed events no log line records), with why; `None` if real servers show
+/// every operand.
+pub fn lab_only(e: &Expr) -> Option<String> {
+    let mut why = None;
+    operands(e, &mut |text, leaf| {
+        if why.is_some() {
+            return;
+        }
+        why = match leaf {
+            Expr::Sent(..) | Expr::Bytes(..) | Expr::First(..) => Some(format!("{text}: messages on the lab's links")),
+            Expr::Psync(..) => Some(format!("{text}: the lab's PSYNC verdict")),
+            Expr::Count(_, kind) if kind_in_log(kind).is_none() => {
+                Some(format!("{text}: no Redis log line records '{kind}'"))
+            }
+            _ => None,
+        };
+    });
+    why
+}
+
 /// Message kinds `sent(A, B, 'kind')` knows (anything else is text its label contains).
 const MESSAGE_KINDS: &[&str] = &["handshake", "reply", "rdb", "stream", "ping", "ack", "keepalive"];
 
@@ -87,7 +147,7 @@ pub enum Value {
 }
 
 impl Value {
-    fn num(&self) -> Option<f64> {
+    pub fn num(&self) -> Option<f64> {
         match self {
             Value::Num(n) => Some(*n),
             Value::Str(s) => s.trim().parse().ok(),
@@ -614,54 +674,23 @@ impl Scope<'_> {
         if !self.world.is_present(node) || !self.world.is_up(node) {
             return Value::Absent;
         }
-        let text = self.world.node(node).info_text(&["everything"]);
-        text.lines()
-            .find_map(|l| {
-                l.split_once(':').filter(|(k, _)| *k == field).map(|(_, v)| Value::Str(v.trim_end().to_string()))
-            })
-            .unwrap_or(Value::Absent)
+        info_field(&self.world.node(node).info_text(&["everything"]), field)
     }
 }
 
+/// Where a condition's operands are read: the simulated world ([`Scope`]) or, for a replay,
+/// real servers. [`eval`] does the arithmetic, comparisons and logic; an observer answers the
+/// leaves (`A.field`, `reply(...)`, `count(...)`, ...), never a literal or an operator.
+pub trait Observe {
+    fn leaf(&self, e: &Expr) -> Value;
+}
+
 /// Evaluates an expression.
-pub fn eval(e: &Expr, s: &Scope) -> Value {
+pub fn eval(e: &Expr, s: &dyn Observe) -> Value {
     match e {
         Expr::Num(n) => Value::Num(*n),
         Expr::Str(t) => Value::Str(t.clone()),
         Expr::Bool(b) => Value::Bool(*b),
-        Expr::Info(n, f) => s.info(*n, f),
-        Expr::Reply(n, line) => reply_value(s.world, *n, line),
-        Expr::Replica(a, b, field) => replica_field(s, *a, *b, field),
-        Expr::Count(n, kind) => Value::Num(s.events().filter(|e| e.node == *n && event_is(e, kind)).count() as f64),
-        // The last verdict of the whole run: the one that decided how the replica is synced.
-        Expr::Psync(n, field) => s
-            .world
-            .trace()
-            .iter()
-            .rev()
-            .filter(|e| e.node == *n)
-            .filter_map(|e| match &e.what {
-                What::Psync(d) => Some(d),
-                _ => None,
-            })
-            .next()
-            .map_or(Value::Absent, |d| psync_field(d, field)),
-        Expr::Sent(a, b, what) => Value::Num(s.messages(*a, *b, what).count() as f64),
-        Expr::Bytes(a, b, what) => Value::Num(s.messages(*a, *b, what).map(|(_, n)| n).sum::<usize>() as f64),
-        Expr::First(a, b, what) => {
-            s.messages(*a, *b, what).next().map_or(Value::Absent, |(t, _)| Value::Num(t as f64 / 1000.0))
-        }
-        Expr::Logged(n, text) => Value::Num(
-            s.events()
-                .filter(|e| e.node == *n && matches!(&e.what, What::Log { text: t, .. } if t.contains(text.as_str())))
-                .count() as f64,
-        ),
-        Expr::Sentinel(text) => Value::Num(
-            s.events()
-                .filter(|e| matches!(&e.what, What::Sentinel { text: t, .. } if t.contains(text.as_str())))
-                .count() as f64,
-        ),
-        Expr::Up(n) => Value::Bool(s.world.is_present(*n) && s.world.is_up(*n)),
         Expr::Add(a, b) | Expr::Sub(a, b) => match (eval(a, s).num(), eval(b, s).num()) {
             (Some(x), Some(y)) if matches!(e, Expr::Add(..)) => Value::Num(x + y),
             (Some(x), Some(y)) => Value::Num(x - y),
@@ -671,6 +700,51 @@ pub fn eval(e: &Expr, s: &Scope) -> Value {
         Expr::Not(a) => Value::Bool(!eval(a, s).holds()),
         Expr::And(a, b) => Value::Bool(eval(a, s).holds() && eval(b, s).holds()),
         Expr::Or(a, b) => Value::Bool(eval(a, s).holds() || eval(b, s).holds()),
+        leaf => s.leaf(leaf),
+    }
+}
+
+impl Observe for Scope<'_> {
+    fn leaf(&self, e: &Expr) -> Value {
+        let s = self;
+        match e {
+            Expr::Info(n, f) => s.info(*n, f),
+            Expr::Reply(n, line) => reply_value(s.world, *n, line),
+            Expr::Replica(a, b, field) => replica_field(s, *a, *b, field),
+            Expr::Count(n, kind) => Value::Num(s.events().filter(|e| e.node == *n && event_is(e, kind)).count() as f64),
+            // The last verdict of the whole run: the one that decided how the replica is synced.
+            Expr::Psync(n, field) => s
+                .world
+                .trace()
+                .iter()
+                .rev()
+                .filter(|e| e.node == *n)
+                .filter_map(|e| match &e.what {
+                    What::Psync(d) => Some(d),
+                    _ => None,
+                })
+                .next()
+                .map_or(Value::Absent, |d| psync_field(d, field)),
+            Expr::Sent(a, b, what) => Value::Num(s.messages(*a, *b, what).count() as f64),
+            Expr::Bytes(a, b, what) => Value::Num(s.messages(*a, *b, what).map(|(_, n)| n).sum::<usize>() as f64),
+            Expr::First(a, b, what) => {
+                s.messages(*a, *b, what).next().map_or(Value::Absent, |(t, _)| Value::Num(t as f64 / 1000.0))
+            }
+            Expr::Logged(n, text) => Value::Num(
+                s.events()
+                    .filter(|e| {
+                        e.node == *n && matches!(&e.what, What::Log { text: t, .. } if t.contains(text.as_str()))
+                    })
+                    .count() as f64,
+            ),
+            Expr::Sentinel(text) => Value::Num(
+                s.events()
+                    .filter(|e| matches!(&e.what, What::Sentinel { text: t, .. } if t.contains(text.as_str())))
+                    .count() as f64,
+            ),
+            Expr::Up(n) => Value::Bool(s.world.is_present(*n) && s.world.is_up(*n)),
+            _ => Value::Absent,
+        }
     }
 }
 
@@ -833,16 +907,24 @@ pub fn reason_name(r: crate::replication::master::PsyncReason) -> &'static str {
 }
 
 fn replica_field(s: &Scope, a: usize, b: usize, field: &str) -> Value {
-    if !s.world.is_present(b) {
+    if !s.world.is_present(b) || !s.world.is_present(a) || !s.world.is_up(a) {
         return Value::Absent;
     }
-    let port = s.world.node(b).addr().1.to_string();
-    let text = if s.world.is_present(a) && s.world.is_up(a) {
-        s.world.node(a).info_text(&["replication"])
-    } else {
-        return Value::Absent;
-    };
-    for line in text.lines() {
+    let port = s.world.node(b).addr().1;
+    replica_in_info(&s.world.node(a).info_text(&["replication"]), port, field)
+}
+
+/// A field of an INFO text (`name:value` lines); absent if the text does not show it.
+pub fn info_field(info: &str, field: &str) -> Value {
+    info.lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| *k == field).map(|(_, v)| Value::Str(v.trim_end().to_string())))
+        .unwrap_or(Value::Absent)
+}
+
+/// A field of the `slaveN:ip=...,port=<port>,...` line of an INFO text whose port is `port`.
+pub fn replica_in_info(info: &str, port: u16, field: &str) -> Value {
+    let port = port.to_string();
+    for line in info.lines() {
         let Some((key, rest)) = line.split_once(':') else { continue };
         if !key.starts_with("slave") || !key[5..].bytes().all(|c| c.is_ascii_digit()) {
             continue;
@@ -868,7 +950,9 @@ fn reply_value(w: &World, n: usize, line: &str) -> Value {
     }
 }
 
-fn frame_value(f: &Frame) -> Value {
+/// A reply as a condition sees it: a string's text, an integer, an error's message, an array's
+/// elements one per line; a nil is absent.
+pub fn frame_value(f: &Frame) -> Value {
     match f {
         Frame::Simple(s) | Frame::Error(s) => Value::Str(s.clone()),
         Frame::Integer(i) => Value::Num(*i as f64),

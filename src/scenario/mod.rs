@@ -19,6 +19,7 @@
 pub mod action;
 pub mod cond;
 mod file;
+pub mod plan;
 pub mod run;
 pub mod skeleton;
 
