@@ -6,24 +6,12 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use common::{wait_until, Client, TempDir, SYNC_WAIT};
+use common::{free_ports, wait_until, Client, TempDir, SYNC_WAIT};
 use redis_repl_lab::sim::session::{Action, Session};
-
-/// A base port with `n` free ports after it.
-fn free_ports(n: u16) -> u16 {
-    for _ in 0..50 {
-        let base = common::free_port();
-        if base < 60_000 && (0..n).all(|k| TcpListener::bind(("127.0.0.1", base + k)).is_ok()) {
-            return base;
-        }
-    }
-    panic!("no {n} free ports in a row");
-}
 
 /// Runs stop.sh when dropped, so the servers go on every exit path.
 struct Started(PathBuf);

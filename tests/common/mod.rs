@@ -51,6 +51,17 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("bind 127.0.0.1:0")
 }
 
+/// A base port with `n` free ports after it.
+pub fn free_ports(n: u16) -> u16 {
+    for _ in 0..50 {
+        let base = free_port();
+        if base < 60_000 && (0..n).all(|k| TcpListener::bind(("127.0.0.1", base + k)).is_ok()) {
+            return base;
+        }
+    }
+    panic!("no {n} free ports in a row");
+}
+
 /// A server process that is killed (by its pid) when dropped, on success and on panic alike.
 pub struct ServerGuard {
     child: Child,
