@@ -96,7 +96,12 @@ pub struct Proxy {
 impl Proxy {
     /// Listens on `127.0.0.1:<free port>` and relays to `127.0.0.1:target`.
     pub fn start(target: u16) -> io::Result<Proxy> {
-        let listener = listen(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        Proxy::start_on(0, target)
+    }
+
+    /// Listens on `127.0.0.1:port` (0: a free port) and relays to `127.0.0.1:target`.
+    pub fn start_on(port: u16, target: u16) -> io::Result<Proxy> {
+        let listener = listen(SocketAddr::from(([127, 0, 0, 1], port)))?;
         let port = listener.local_addr()?.port();
         let shared = Arc::new(Shared {
             faults: Mutex::new(LinkFaults::default()),

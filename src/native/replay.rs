@@ -224,7 +224,7 @@ impl Outcome {
 
 /// Replays a plan; stops every process it started before returning, whatever happens.
 pub fn replay(plan: &Plan, opts: &Options) -> Result<Outcome, ReplayError> {
-    check_supported(plan)?;
+    check_supported(plan, opts.engine)?;
     let (root, temporary) = match &opts.dir {
         Some(d) => (d.clone(), false),
         None => (std::env::temp_dir().join(format!("repl-lab-replay-{}-{}", std::process::id(), unique())), true),
@@ -246,9 +246,12 @@ fn unique() -> u64 {
 }
 
 /// Refuses, before anything starts, an action real servers cannot do.
-fn check_supported(plan: &Plan) -> Result<(), ReplayError> {
+fn check_supported(plan: &Plan, engine: Engine) -> Result<(), ReplayError> {
     for (seg, action) in plan.actions() {
         let why = match action {
+            Action::AddSentinel(..) if engine == Engine::Ours => {
+                Some("real sentinels find each other through the nodes' pub/sub, which our engine does not have")
+            }
             Action::Import(..) => {
                 Some("the lab imports a file into a running node; restart it with the file as dump.rdb by hand")
             }
@@ -287,21 +290,35 @@ fn lab_setting(line: &str) -> Option<String> {
 
 /// An action as a scenario line says it.
 fn describe(a: &Action) -> String {
+    let n = |i: &usize| node_name(*i);
     match a {
-        Action::Console(i, line) => format!("{}: {line}", node_name(*i)),
+        Action::AddNode => "add-node".into(),
+        Action::RemoveNode(i) => format!("remove-node {}", n(i)),
+        Action::Console(i, line) => format!("{}: {line}", n(i)),
         Action::SentinelConsole(j, line) => format!("S{}: {line}", j + 1),
-        Action::Import(i, bytes) => format!("import of {} bytes into {}", bytes.len(), node_name(*i)),
-        Action::Link(a, b, lat, jitter, bw) => {
-            format!(
-                "link {} {} latency {}ms jitter {}ms bandwidth {bw}",
-                node_name(*a),
-                node_name(*b),
-                lat / 1000,
-                jitter / 1000
-            )
+        Action::Cut(a, b) => format!("cut {} {}", n(a), n(b)),
+        Action::Partition(groups) | Action::PartitionSentinels(groups) => {
+            let mut sides: BTreeMap<u32, Vec<String>> = BTreeMap::new();
+            for (i, g) in groups.iter().enumerate() {
+                let name = if matches!(a, Action::Partition(_)) { n(&i) } else { format!("S{}", i + 1) };
+                sides.entry(*g).or_default().push(name);
+            }
+            let sides: Vec<String> = sides.into_values().map(|v| v.join(" ")).collect();
+            format!("partition {}", sides.join(" | "))
         }
-        Action::PartitionSentinels(groups) => format!("partition of the sentinels {groups:?}"),
-        other => format!("{other:?}"),
+        Action::Heal => "heal".into(),
+        Action::Crash(i) => format!("crash {}", n(i)),
+        Action::Restart(i) => format!("restart {}", n(i)),
+        Action::Pause(i, ms) => format!("pause {} {ms}ms", n(i)),
+        Action::Links(lat, bw) => format!("links latency {}ms bandwidth {bw}", lat / 1000),
+        Action::Link(a, b, lat, jitter, bw) => {
+            format!("link {} {} latency {}ms jitter {}ms bandwidth {bw}", n(a), n(b), lat / 1000, jitter / 1000)
+        }
+        Action::Import(i, bytes) => format!("import of {} bytes into {}", bytes.len(), n(i)),
+        Action::AddSentinel(m, quorum, down, timeout) => {
+            format!("sentinel {} quorum {quorum} down-after {down}ms failover-timeout {timeout}ms", n(m))
+        }
+        Action::Load(i, rate) => format!("load {} {rate}", n(i)),
     }
 }
 
@@ -736,7 +753,8 @@ impl Harness {
         }
         let target = self.nodes.get(to).and_then(Option::as_ref).map(|n| n.port);
         let target = target.ok_or_else(|| self.fail("a proxy", format!("there is no node {}", node_name(to))))?;
-        let p = Proxy::start(target).map_err(|e| self.fail("a proxy", e.to_string()))?;
+        let port = free_port().ok_or_else(|| self.fail("a proxy", "no free port between 10000 and 30000"))?;
+        let p = Proxy::start_on(port, target).map_err(|e| self.fail("a proxy", e.to_string()))?;
         p.set(self.faults(from, to));
         let port = p.port();
         self.proxies.insert((from, to), p);
@@ -810,6 +828,23 @@ impl Harness {
         n.console.send_argv(argv);
         Ok(())
     }
+}
+
+/// A free loopback port between 10,000 and 30,000, each process going up from its own place.
+///
+/// Not the kernel's ephemeral ports: a crashed node's port, and the ports of the proxies to it,
+/// are free until it restarts, and an ephemeral port handed out meanwhile (to another replay's
+/// server or proxy, to any outgoing connection) could take one, and the restarted node's
+/// replicas would talk to a stranger. Ports below the ephemeral range are only taken by name.
+fn free_port() -> Option<u16> {
+    const FIRST: u32 = 10_000;
+    const COUNT: u32 = 20_000;
+    static NEXT: std::sync::OnceLock<AtomicU64> = std::sync::OnceLock::new();
+    let next = NEXT.get_or_init(|| AtomicU64::new(u64::from(std::process::id() % 200) * 100));
+    (0..COUNT).find_map(|_| {
+        let port = (FIRST + (next.fetch_add(1, Ordering::SeqCst) % u64::from(COUNT)) as u32) as u16;
+        TcpListener::bind(("127.0.0.1", port)).ok().map(|_| port)
+    })
 }
 
 /// Waits until a just started server answers PING; an error says why it did not (it exited,
