@@ -58,6 +58,16 @@ impl Node {
         }
     }
 
+    /// Ends `conn`'s transaction state, its queue and its watched keys (Redis's
+    /// `unwatchAllKeys` with the rest): on EXEC, DISCARD, and when the client goes away.
+    pub(crate) fn forget_tx(&mut self, conn: ConnId) -> TxState {
+        let t = self.tx.remove(&conn).unwrap_or_default();
+        for (db, key, _, _) in &t.watched {
+            self.keyspace.db_mut(*db).unwatch(key);
+        }
+        t
+    }
+
     fn watched_touched(&self, conn: ConnId) -> bool {
         let now = self.unix_ms();
         self.tx.get(&conn).is_some_and(|t| {
@@ -84,7 +94,7 @@ fn exec(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
         return Some(Frame::error("ERR EXEC without MULTI"));
     }
     let touched = node.watched_touched(ctx.conn);
-    let t = std::mem::take(node.tx.entry(ctx.conn).or_default());
+    let t = node.forget_tx(ctx.conn);
     if t.dirty {
         return Some(Frame::error("EXECABORT Transaction discarded because of previous errors."));
     }
@@ -104,7 +114,7 @@ fn discard(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
     if !node.in_multi(ctx.conn) {
         return Some(Frame::error("ERR DISCARD without MULTI"));
     }
-    node.tx.remove(&ctx.conn);
+    node.forget_tx(ctx.conn);
     Some(Frame::ok())
 }
 
@@ -113,23 +123,23 @@ fn watch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         return Some(Frame::error("ERR WATCH inside MULTI is not allowed"));
     }
     let now = node.unix_ms();
-    let db = node.keyspace.db(ctx.db);
-    let entries: Vec<_> = argv[1..]
-        .iter()
-        .map(|k| (ctx.db, k.clone(), db.version(k), db.get_raw(k).is_some() && db.is_expired(k, now)))
-        .collect();
-    let t = node.tx.entry(ctx.conn).or_default();
-    for e in entries {
-        if !t.watched.iter().any(|w| w.0 == e.0 && w.1 == e.1) {
-            t.watched.push(e);
+    for k in &argv[1..] {
+        let watching = node.tx.get(&ctx.conn).is_some_and(|t| t.watched.iter().any(|w| w.0 == ctx.db && w.1 == *k));
+        if watching {
+            continue;
         }
+        let db = node.keyspace.db_mut(ctx.db);
+        let was_expired = db.get_raw(k).is_some() && db.is_expired(k, now);
+        let stamp = db.watch(k);
+        node.tx.entry(ctx.conn).or_default().watched.push((ctx.db, k.clone(), stamp, was_expired));
     }
     Some(Frame::ok())
 }
 
 fn unwatch(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
-    if let Some(t) = node.tx.get_mut(&ctx.conn) {
-        t.watched.clear();
+    let watched = node.tx.get_mut(&ctx.conn).map(|t| std::mem::take(&mut t.watched)).unwrap_or_default();
+    for (db, key, _, _) in &watched {
+        node.keyspace.db_mut(*db).unwatch(key);
     }
     Some(Frame::ok())
 }

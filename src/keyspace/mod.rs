@@ -29,9 +29,11 @@ type KeyMap<V> = GenericHashMap<Bytes, V, KeyHash, DefaultSharedPtr>;
 pub struct Db {
     map: KeyMap<Value>,
     expires: KeyMap<i64>,
-    /// A stamp per key, bumped by every write, so WATCH can tell a key was touched even when it
-    /// was written back with the same value (Redis's `signalModifiedKey`).
-    versions: KeyMap<u64>,
+    /// The keys some client WATCHes, with how many clients watch each and a stamp bumped by
+    /// every write to it, so EXEC can tell a watched key was touched even when it was written
+    /// back with the same value (Redis's `watched_keys` and `signalModifiedKey`). Keys nobody
+    /// watches are not tracked: a write to them costs no bookkeeping.
+    watched: KeyMap<(u32, u64)>,
     next_version: u64,
 }
 
@@ -57,13 +59,50 @@ impl Db {
 
     /// Marks a key as modified (for WATCH).
     pub fn touch(&mut self, key: &[u8]) {
-        self.next_version += 1;
-        self.versions.insert(key.to_vec(), self.next_version);
+        if self.watched.is_empty() {
+            return;
+        }
+        if let Some((_, stamp)) = self.watched.get_mut(key) {
+            self.next_version += 1;
+            *stamp = self.next_version;
+        }
     }
 
-    /// The modification stamp of a key (0 if never written).
+    /// The modification stamp of a watched key (0 for a key nobody watches).
     pub fn version(&self, key: &[u8]) -> u64 {
-        self.versions.get(key).copied().unwrap_or(0)
+        self.watched.get(key).map_or(0, |w| w.1)
+    }
+
+    /// One more client watches `key`; its stamp now, for EXEC to compare with.
+    pub fn watch(&mut self, key: &[u8]) -> u64 {
+        match self.watched.get_mut(key) {
+            Some((clients, stamp)) => {
+                *clients += 1;
+                *stamp
+            }
+            None => {
+                self.watched.insert(key.to_vec(), (1, 0));
+                0
+            }
+        }
+    }
+
+    /// A client no longer watches `key` (UNWATCH, EXEC, DISCARD, or it went away).
+    pub fn unwatch(&mut self, key: &[u8]) {
+        if let Some((clients, _)) = self.watched.get_mut(key) {
+            *clients -= 1;
+            if *clients == 0 {
+                self.watched.remove(key);
+            }
+        }
+    }
+
+    /// Touches every watched key that `present` says exists (a flush, a swap, a load).
+    fn touch_watched_if(&mut self, present: impl Fn(&[u8]) -> bool) {
+        let keys: Vec<Bytes> = self.watched.keys().filter(|k| present(k)).cloned().collect();
+        for k in &keys {
+            self.touch(k);
+        }
     }
 
     /// Stores a value, dropping any expiry (as SET without KEEPTTL does).
@@ -254,20 +293,17 @@ impl Keyspace {
     /// Empties one database (FLUSHDB).
     pub fn flush_db(&mut self, i: usize) {
         let db = &mut self.dbs[i];
-        for k in db.keys_sorted() {
-            db.touch(&k);
-        }
+        let map = db.map.clone();
+        db.touch_watched_if(|k| map.contains_key(k));
         db.map = KeyMap::default();
         db.expires = KeyMap::default();
     }
 
     /// Exchanges two databases (SWAPDB); keys in both count as modified.
     pub fn swap(&mut self, a: usize, b: usize) {
+        let (ma, mb) = (self.dbs[a].map.clone(), self.dbs[b].map.clone());
         for i in [a, b] {
-            for k in self.dbs[i].keys_sorted() {
-                self.dbs[a].touch(&k);
-                self.dbs[b].touch(&k);
-            }
+            self.dbs[i].touch_watched_if(|k| ma.contains_key(k) || mb.contains_key(k));
         }
         let (ma, ea) = (self.dbs[a].map.clone(), self.dbs[a].expires.clone());
         self.dbs[a].map = self.dbs[b].map.clone();
@@ -284,10 +320,8 @@ impl Keyspace {
     pub fn replace_data(&mut self, loaded: Keyspace, touch_all: bool) {
         for (db, new) in self.dbs.iter_mut().zip(loaded.dbs) {
             if touch_all {
-                let keys: Vec<Bytes> = db.map.keys().chain(new.map.keys()).cloned().collect();
-                for k in &keys {
-                    db.touch(k);
-                }
+                let old = db.map.clone();
+                db.touch_watched_if(|k| old.contains_key(k) || new.map.contains_key(k));
             }
             db.map = new.map;
             db.expires = new.expires;
@@ -338,10 +372,29 @@ mod tests {
         assert_eq!(db.insert_loaded(b"a".to_vec(), str("3"), None), Err(DuplicateKey));
         assert_eq!(db.len(), 2);
         assert_eq!((db.expire_at(b"a"), db.expire_at(b"b"), db.expires_len()), (Some(42), None, 1));
-        assert_eq!(db.version(b"a"), 0, "a load stamps nothing for WATCH");
+        assert_eq!(db.watch(b"a"), 0, "a load stamps nothing for WATCH");
         let listed: Vec<_> = db.entries().map(|(k, _, e)| (k.clone(), e)).collect();
         assert_eq!(listed.len(), 2);
         assert!(listed.contains(&(b"a".to_vec(), Some(42))) && listed.contains(&(b"b".to_vec(), None)));
+    }
+
+    #[test]
+    fn only_watched_keys_are_stamped_and_the_last_unwatch_forgets_them() {
+        let mut db = Db::default();
+        db.set(b"k".to_vec(), str("1"));
+        assert_eq!(db.version(b"k"), 0, "nobody watches k: no stamp");
+        let first = db.watch(b"k");
+        assert_eq!(db.watch(b"k"), first, "a second watcher sees the same stamp");
+        db.set(b"k".to_vec(), str("1"));
+        let touched = db.version(b"k");
+        assert_ne!(touched, first, "a write with the same value still touches it");
+        db.unwatch(b"k");
+        db.set(b"k".to_vec(), str("2"));
+        assert_ne!(db.version(b"k"), touched, "one watcher is left");
+        db.unwatch(b"k");
+        assert!(db.watched.is_empty(), "the last unwatch forgets the key");
+        db.set(b"other".to_vec(), str("x"));
+        assert_eq!(db.version(b"other"), 0);
     }
 
     #[test]
@@ -353,7 +406,7 @@ mod tests {
         };
         let mut ks = Keyspace::default();
         ks.db_mut(0).set(b"old".to_vec(), str("o"));
-        let (old_stamp, new_stamp) = (ks.db(0).version(b"old"), ks.db(0).version(b"new"));
+        let (old_stamp, new_stamp) = (ks.db_mut(0).watch(b"old"), ks.db_mut(0).watch(b"new"));
         ks.flush_all();
         ks.replace_data(loaded(), false);
         assert_ne!(ks.db(0).version(b"old"), old_stamp, "the flush touched the old key");
@@ -362,7 +415,8 @@ mod tests {
 
         let mut swapped = Keyspace::default();
         swapped.db_mut(0).set(b"old".to_vec(), str("o"));
-        let old_stamp = swapped.db(0).version(b"old");
+        let old_stamp = swapped.db_mut(0).watch(b"old");
+        swapped.db_mut(0).watch(b"new");
         swapped.replace_data(loaded(), true);
         assert_ne!(swapped.db(0).version(b"old"), old_stamp);
         assert_ne!(swapped.db(0).version(b"new"), 0, "swapdb touches the keys of both sides");

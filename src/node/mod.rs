@@ -743,7 +743,7 @@ impl Node {
     // ----- internals -----
 
     fn forget(&mut self, conn: ConnId) {
-        self.tx.remove(&conn);
+        self.forget_tx(conn);
         let Some(c) = self.conns.remove(&conn) else {
             return;
         };

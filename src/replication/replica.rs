@@ -241,7 +241,7 @@ impl Node {
         }
         l.conn = None;
         if l.state == ReplState::Connected {
-            self.tx.remove(&MASTER_CLIENT);
+            self.forget_tx(MASTER_CLIENT);
             let Some(l) = self.master.as_mut() else {
                 return;
             };
@@ -682,7 +682,7 @@ impl Node {
             // Only a disk load leaves the received file behind as dump.rdb.
             self.disk = Some(t.data);
         }
-        self.tx.remove(&MASTER_CLIENT);
+        self.forget_tx(MASTER_CLIENT);
         let stream_db = file.aux_int("repl-stream-db").filter(|&d| (0..16).contains(&d)).unwrap_or(0) as usize;
         // swapdb: watched keys in the old or the new data count as touched (Redis's
         // touchAllWatchedKeysInDb with replaced_with); a flushed load touched the old ones already.

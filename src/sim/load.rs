@@ -56,6 +56,22 @@ impl World {
         self.version += 1;
     }
 
+    /// Opens a client connection to node `i` whose replies are dropped, for a benchmark or a
+    /// tool that sends its own pipelined commands with [`World::client_send`].
+    pub fn open_client(&mut self, i: usize) -> ConnId {
+        let c = self.nodes[i].node.accept(self.now, "127.0.0.1", 61_000 + i as u16);
+        self.endpoints.insert((Peer::Node(i), c), Endpoint::Load);
+        c
+    }
+
+    /// Bytes from a client of [`World::open_client`], arriving at node `i` now.
+    pub fn client_send(&mut self, i: usize, conn: ConnId, bytes: &[u8]) {
+        if self.nodes.get(i).is_some_and(|s| s.up) {
+            self.nodes[i].node.receive(self.now, conn, bytes);
+            self.drain(i);
+        }
+    }
+
     /// The write load on node `i` (writes per second; 0 when none).
     pub fn load_rate(&self, i: usize) -> u64 {
         self.loads.iter().find(|l| l.node == i).map_or(0, |l| l.rate)

@@ -1,0 +1,173 @@
+//! Cluster benchmark: how many writes a second a simulated master and its replicas take, next
+//! to the same topology of real redis-server 7.0.15 processes on loopback, in the same run.
+//!
+//! The lab: a master and 1, 3 or 7 replicas in the simulator, every byte encoded, carried over
+//! the simulated links, parsed and applied; one client sends `SET key:<n> <64-byte value>`
+//! pipelined 16 deep; the clock stops when every replica has applied the last write (its
+//! offset equals the master's). Redis: the same topology, `redis-benchmark -t set -P 16 -d 64`
+//! against the master, and the clock stops when every replica's offset (INFO) equals the
+//! master's. Both with one client, so the pipeline depth is the same. Medians of three runs;
+//! run with `cargo bench --bench cluster`.
+
+/// The native server's allocator (as redis-server links jemalloc): the engine natively.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use redis_repl_lab::resp::{encode_command, encode_command_into, parse_frame, Frame, Parsed};
+use redis_repl_lab::sim::{LinkParams, World};
+
+/// Writes per measured run.
+const WRITES: u64 = 200_000;
+/// Commands per pipelined batch.
+const PIPELINE: u64 = 16;
+const RUNS: usize = 3;
+
+fn value(n: u64) -> Vec<u8> {
+    let mut v = format!("value:{n}").into_bytes();
+    v.resize(64, b'x');
+    v
+}
+
+/// One run in the lab: the seconds from the first write until every replica applied the last.
+fn lab_run(replicas: usize) -> f64 {
+    let mut w = World::new(1);
+    // Fast links, so that virtual bandwidth is not what is measured.
+    w.set_link_params(LinkParams { latency: 100, bandwidth: 10_000_000_000, jitter: 0 });
+    let m = w.add_node();
+    w.console(m, "CONFIG SET repl-diskless-sync-delay 0");
+    let rs: Vec<usize> = (0..replicas).map(|_| w.add_node()).collect();
+    for &r in &rs {
+        w.console(r, "REPLICAOF 127.0.0.1 6379");
+    }
+    w.run_for_ms(3_000);
+    assert!(rs.iter().all(|&r| w.node(r).view().link_status == Some("up")), "replicas synced");
+    let client = w.open_client(m);
+    let mut batch = Vec::new();
+    let started = Instant::now();
+    let mut n = 0;
+    while n < WRITES {
+        batch.clear();
+        for k in n..n + PIPELINE {
+            encode_command_into(&[b"SET".as_slice(), format!("key:{k}").as_bytes(), &value(k)], &mut batch);
+        }
+        n += PIPELINE;
+        w.client_send(m, client, &batch);
+        let t = w.now() + 10;
+        w.run_until(t);
+    }
+    let target = w.node(m).view().master_repl_offset;
+    while rs.iter().any(|&r| w.node(r).view().slave_repl_offset < target) {
+        let t = w.now() + 1_000;
+        w.run_until(t);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    assert_eq!(w.console(rs[0], "DBSIZE"), format!("(integer) {WRITES}"));
+    secs
+}
+
+/// A redis-server process, killed when dropped.
+struct Server(Child, u16);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+fn start(args: &[String]) -> Server {
+    let port = free_port();
+    let child = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server (./scripts/setup installs it)");
+    let s = Server(child, port);
+    for _ in 0..200 {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return s;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("redis-server did not start on {port}");
+}
+
+/// One field of a server's INFO replication.
+fn info(port: u16, field: &str) -> String {
+    let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    c.write_all(&encode_command(&["INFO", "replication"])).expect("write");
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let text = loop {
+        if let Ok(Parsed::Complete(Frame::Bulk(b), _)) = parse_frame(&buf) {
+            break String::from_utf8_lossy(&b).into_owned();
+        }
+        let n = c.read(&mut chunk).expect("read");
+        assert!(n > 0, "the server closed the connection");
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    text.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string())).unwrap_or_default()
+}
+
+/// One run on real servers: the seconds from the benchmark's start until every replica
+/// applied what the master took.
+fn redis_run(replicas: usize) -> f64 {
+    let master = start(&["--repl-diskless-sync-delay".into(), "0".into()]);
+    let rs: Vec<Server> =
+        (0..replicas).map(|_| start(&["--replicaof".into(), "127.0.0.1".into(), master.1.to_string()])).collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rs.iter().any(|r| info(r.1, "master_link_status") != "up") {
+        assert!(Instant::now() < deadline, "replicas did not sync");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let started = Instant::now();
+    let status = Command::new("redis-benchmark")
+        .args(["-p", &master.1.to_string(), "-t", "set", "-P", &PIPELINE.to_string(), "-d", "64"])
+        .args(["-n", &WRITES.to_string(), "-r", &WRITES.to_string(), "-c", "1", "-q"])
+        .stdout(Stdio::null())
+        .status()
+        .expect("redis-benchmark");
+    assert!(status.success());
+    let target: u64 = info(master.1, "master_repl_offset").parse().expect("offset");
+    while rs.iter().any(|r| info(r.1, "slave_repl_offset").parse::<u64>().unwrap_or(0) < target) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    started.elapsed().as_secs_f64()
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs[xs.len() / 2]
+}
+
+fn main() {
+    // `cargo bench --bench cluster -- lab N`: one lab run with N replicas only (for a profiler).
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "lab") {
+        let replicas = args.get(i + 1).and_then(|n| n.parse().ok()).unwrap_or(3);
+        let secs = lab_run(replicas);
+        println!("lab, {replicas} replicas: {:.0} writes/s", WRITES as f64 / secs);
+        return;
+    }
+    println!("cluster: {WRITES} SETs of 64-byte values, pipelined {PIPELINE} deep, one client; until every replica applied them");
+    println!("(medians of {RUNS} runs; writes per second)\n");
+    println!("| replicas | lab (native) | redis-server 7.0.15 | lab / redis |");
+    println!("|---:|---:|---:|---:|");
+    for replicas in [1, 3, 7] {
+        let lab = median((0..RUNS).map(|_| lab_run(replicas)).collect());
+        let redis = median((0..RUNS).map(|_| redis_run(replicas)).collect());
+        let (lab_rate, redis_rate) = (WRITES as f64 / lab, WRITES as f64 / redis);
+        println!("| {replicas} | {lab_rate:.0} | {redis_rate:.0} | {:.2}× |", lab_rate / redis_rate);
+    }
+}
