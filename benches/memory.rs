@@ -90,7 +90,8 @@ fn ours(kind: &str) -> f64 {
     (after - before) as f64 / KEYS as f64
 }
 
-struct Server(Child, u16);
+/// A redis-server process, killed when dropped.
+struct Server(Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -127,7 +128,7 @@ fn redis(kind: &str) -> f64 {
         .stdout(Stdio::null())
         .spawn()
         .expect("redis-server (./scripts/setup installs it)");
-    let _server = Server(child, port);
+    let _server = Server(child);
     let mut c = loop {
         if let Ok(c) = TcpStream::connect(("127.0.0.1", port)) {
             break c;
