@@ -10,6 +10,7 @@
 //! run with `cargo bench --bench cluster`.
 
 /// The native server's allocator (as redis-server links jemalloc): the engine natively.
+#[cfg(not(target_arch = "wasm32"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

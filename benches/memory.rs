@@ -7,6 +7,7 @@
 //! allocator. Redis's are `used_memory` after less before, the same commands sent pipelined.
 //! Run with `cargo bench --bench memory`.
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::alloc::{GlobalAlloc, Layout};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -19,11 +20,13 @@ use redis_repl_lab::replication::ReplConfig;
 use redis_repl_lab::resp::{encode_command, encode_command_into, parse_frame, Frame, Parsed};
 
 /// The native server's allocator, with a count of the bytes it holds.
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 struct Counting;
 
 static HELD: AtomicIsize = AtomicIsize::new(0);
 
 // SAFETY: every call is forwarded to mimalloc with the same arguments; the count is a side note.
+#[cfg(not(target_arch = "wasm32"))]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         HELD.fetch_add(layout.size() as isize, Ordering::Relaxed);
@@ -39,6 +42,8 @@ unsafe impl GlobalAlloc for Counting {
     }
 }
 
+// Native only: this benchmark measures the native engine (a wasm32 build of it is only linted).
+#[cfg(not(target_arch = "wasm32"))]
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 

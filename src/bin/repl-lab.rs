@@ -19,6 +19,12 @@
 //! one `redis.conf` per node, one `sentinel.conf` per sentinel, and `start.sh`/`stop.sh` that run
 //! them on real redis-server processes on loopback (nodes on P, P+1, ...; 7000 by default).
 //!
+//! `repl-lab replay (--scenario FILE | --log LOG) [--engine redis|ours] [--port-base P] [--dir DIR]
+//! [--redis-server PATH] [--grace SECONDS]` runs the scenario or shared run in the lab, then does
+//! it again on real redis-server (or `repl-lab server`) processes on loopback with a fault proxy
+//! per link, and prints each step's checkpoints with the lab's value, the real one and whether
+//! they agree; it exits 1 if any differs or the replay cannot be done, 2 on bad arguments.
+//!
 //! `repl-lab scenario check FILE...` loads each scenario file (errors with file, line, step and
 //! field), runs it headless and prints each checkpoint, answer key and challenge with ok/FAIL;
 //! it exits 1 if anything failed, 2 on bad arguments.
@@ -158,6 +164,23 @@ const REPLAY_USAGE: &str =
     "usage: repl-lab replay (--scenario FILE | --log LOG) [--engine redis|ours] [--port-base P] \
 [--dir DIR] [--redis-server PATH] [--grace SECONDS]";
 
+/// Reads `--name value` pairs: `take` returns false for a name or a value it does not accept.
+/// A bad or lonely option prints the usage and gives the exit status to return (2).
+fn option_pairs(args: &[String], usage: &str, mut take: impl FnMut(&str, String) -> bool) -> Result<(), ExitCode> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let Some(v) = it.next().cloned() else {
+            eprintln!("{a} needs a value\n{usage}");
+            return Err(ExitCode::from(2));
+        };
+        if !take(a, v) {
+            eprintln!("bad option '{a}'\n{usage}");
+            return Err(ExitCode::from(2));
+        }
+    }
+    Ok(())
+}
+
 /// `repl-lab replay ...`: the plan of a scenario or a shared run, done on real servers.
 fn replay_command(args: &[String]) -> ExitCode {
     use redis_repl_lab::native::replay::{replay, Engine, Options};
@@ -165,40 +188,32 @@ fn replay_command(args: &[String]) -> ExitCode {
     let exe = std::env::current_exe().unwrap_or_else(|_| "repl-lab".into());
     let mut opts = Options::new(Engine::Redis, exe);
     let (mut log, mut scenario) = (None, None);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let Some(v) = it.next().cloned() else {
-            eprintln!("{a} needs a value\n{REPLAY_USAGE}");
-            return ExitCode::from(2);
-        };
-        let ok = match a.as_str() {
-            "--log" => log.replace(v).is_none(),
-            "--scenario" => scenario.replace(v).is_none(),
-            "--engine" => match v.as_str() {
-                "redis" => Some(Engine::Redis),
-                "ours" => Some(Engine::Ours),
-                _ => None,
-            }
-            .map(|e| opts.engine = e)
-            .is_some(),
-            "--port-base" => v.parse::<u16>().ok().filter(|p| *p >= 1024).map(|p| opts.port_base = Some(p)).is_some(),
-            "--dir" => opts.dir.replace(v.into()).is_none(),
-            "--redis-server" => {
-                opts.redis_server = v.into();
-                true
-            }
-            "--grace" => v
-                .parse::<f64>()
-                .ok()
-                .filter(|s| s.is_finite() && *s >= 0.0)
-                .map(|s| opts.grace = std::time::Duration::from_secs_f64(s))
-                .is_some(),
-            _ => false,
-        };
-        if !ok {
-            eprintln!("bad option '{a}'\n{REPLAY_USAGE}");
-            return ExitCode::from(2);
+    let parsed = option_pairs(args, REPLAY_USAGE, |a, v| match a {
+        "--log" => log.replace(v).is_none(),
+        "--scenario" => scenario.replace(v).is_none(),
+        "--engine" => match v.as_str() {
+            "redis" => Some(Engine::Redis),
+            "ours" => Some(Engine::Ours),
+            _ => None,
         }
+        .map(|e| opts.engine = e)
+        .is_some(),
+        "--port-base" => v.parse::<u16>().ok().filter(|p| *p >= 1024).map(|p| opts.port_base = Some(p)).is_some(),
+        "--dir" => opts.dir.replace(v.into()).is_none(),
+        "--redis-server" => {
+            opts.redis_server = v.into();
+            true
+        }
+        "--grace" => v
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(|s| opts.grace = std::time::Duration::from_secs_f64(s))
+            .is_some(),
+        _ => false,
+    });
+    if let Err(code) = parsed {
+        return code;
     }
     let planned = match (log, scenario) {
         (Some(log), None) => plan::plan_log(&log),
@@ -248,25 +263,17 @@ fn export_session(
 
 /// `repl-lab export ...`: writes the files of [`redis_repl_lab::export`].
 fn export_command(args: &[String]) -> ExitCode {
-    let mut it = args.iter();
     let (mut log, mut scenario, mut at, mut port_base, mut out) = (None, None, None, 7000u16, None);
-    while let Some(a) = it.next() {
-        let Some(v) = it.next().cloned() else {
-            eprintln!("{a} needs a value\n{EXPORT_USAGE}");
-            return ExitCode::from(2);
-        };
-        let ok = match a.as_str() {
-            "--log" => log.replace(v).is_none(),
-            "--scenario" => scenario.replace(v).is_none(),
-            "--at" => v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(|s| at = Some(s)).is_some(),
-            "--port-base" => v.parse::<u16>().ok().filter(|p| *p >= 1024).map(|p| port_base = p).is_some(),
-            "--out" => out.replace(v).is_none(),
-            _ => false,
-        };
-        if !ok {
-            eprintln!("bad option '{a}'\n{EXPORT_USAGE}");
-            return ExitCode::from(2);
-        }
+    let parsed = option_pairs(args, EXPORT_USAGE, |a, v| match a {
+        "--log" => log.replace(v).is_none(),
+        "--scenario" => scenario.replace(v).is_none(),
+        "--at" => v.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0).map(|s| at = Some(s)).is_some(),
+        "--port-base" => v.parse::<u16>().ok().filter(|p| *p >= 1024).map(|p| port_base = p).is_some(),
+        "--out" => out.replace(v).is_none(),
+        _ => false,
+    });
+    if let Err(code) = parsed {
+        return code;
     }
     let Some(out) = out else {
         eprintln!("{EXPORT_USAGE}");
