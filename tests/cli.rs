@@ -1,5 +1,6 @@
 //! The `repl-lab` command: `rdb check` and `rdb dump` on good and bad files, its usage errors, and
-//! `repl-lab server` refusing to start on a bad option, setting, directory or dump file.
+//! `repl-lab server` refusing to start on a bad option, setting, directory or dump file, and
+//! `repl-lab replay` with its table, its refusals and its usage errors.
 
 #![cfg(all(feature = "native", not(target_arch = "wasm32")))]
 
@@ -98,4 +99,36 @@ fn scenario_check_runs_a_chapter_and_names_what_is_wrong_in_a_broken_file() {
     let (code, _) = repl_lab(&["scenario", "check"]);
     assert_eq!(code, 2);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn replay_prints_a_table_per_step_and_refuses_what_it_cannot_do() {
+    let scenarios = concat!(env!("CARGO_MANIFEST_DIR"), "/www/scenarios");
+    let (code, text) = repl_lab(&["replay", "--scenario", &format!("{scenarios}/01-first-full-sync.toml")]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.starts_with("replay of 01-first-full-sync on redis-server\n"), "{text}");
+    assert!(text.contains("\nstep 1: "), "{text}");
+    assert!(text.contains("  step 1 until "), "{text}");
+    assert!(text.contains("lab-only (sent(A, B, "), "{text}");
+    assert!(text.ends_with("01-first-full-sync: 8 compared: 8 held, 0 differ; 7 lab-only, 0 skipped\n"), "{text}");
+
+    let (code, text) = repl_lab(&["replay", "--scenario", &format!("{scenarios}/17-legacy-sync.toml")]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("the lab's setup: `B: CONFIG SET lab-legacy-sync yes` cannot be replayed"), "{text}");
+    let (code, text) =
+        repl_lab(&["replay", "--scenario", &format!("{scenarios}/13-sentinel-failover.toml"), "--engine", "ours"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains("`sentinel A quorum 2 down-after 5000ms failover-timeout 10000ms` cannot be replayed"),
+        "{text}"
+    );
+    let (code, text) = repl_lab(&["replay", "--log", "RL1;garbage"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(text.starts_with("repl-lab replay: the lab could not run it: bad action log"), "{text}");
+
+    for bad in [&["replay"][..], &["replay", "--engine", "valkey", "--log", "x"], &["replay", "--grace"]] {
+        let (code, text) = repl_lab(bad);
+        assert_eq!(code, 2, "{bad:?}: {text}");
+        assert!(text.contains("usage: repl-lab replay"), "{text}");
+    }
 }
