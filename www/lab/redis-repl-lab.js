@@ -111,7 +111,12 @@ export class RedisReplLab extends HTMLElement {
   connectedCallback() {
     if (!this.started) {
       this.started = true;
+      // The engine's module compiles and its Worker starts while the element builds its views.
+      this.engineStarting = EngineClient.start({ wasmUrl: this.getAttribute('wasm-url') || undefined });
+      this.engineStarting.catch(() => {}); // start() reports a failure
       this.build();
+      // Milestones of the first frame, for benches/first-frame.mjs and the browser's profiler.
+      performance.mark('lab:built');
       this.start().catch((err) => this.fail(err));
     } else {
       this.schedule();
@@ -477,7 +482,8 @@ export class RedisReplLab extends HTMLElement {
     const seed = this.seedAttr();
     const log = this.sharedLog();
     try {
-      this.engine = await EngineClient.start({ wasmUrl: this.getAttribute('wasm-url') || undefined });
+      this.engine = await this.engineStarting;
+      performance.mark('lab:engine');
     } catch (err) {
       this.loading.hidden = true;
       this.showBanner('error.loadFailed', this.errorText(err));
@@ -504,6 +510,7 @@ export class RedisReplLab extends HTMLElement {
       for (let i = 0; i < settings.nodes.length; i++) await this.call('addNode');
     }
     this.quiet = shared || guided;
+    performance.mark('lab:created');
     await this.tick(0, true);
     this.quiet = false;
     this.loading.hidden = true;

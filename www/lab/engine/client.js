@@ -15,17 +15,18 @@ export class EngineClient {
    * @param {boolean} [opts.worker] false to run on the page's thread
    */
   static async start({ wasmUrl = DEFAULT_WASM_URL, worker = true } = {}) {
-    const module = await compileEngine(wasmUrl);
+    // The Worker starts (and loads its scripts) while the module downloads and compiles.
+    const compiling = compileEngine(wasmUrl);
     const client = new EngineClient();
     if (worker && typeof Worker === 'function') {
       try {
-        await client.startWorker(module);
+        await client.startWorker(compiling);
         return client;
       } catch {
         client.terminate();
       }
     }
-    await client.startInThread(module);
+    await client.startInThread(await compiling);
     return client;
   }
 
@@ -38,7 +39,7 @@ export class EngineClient {
     this.onPanic = null; // (panic) => void
   }
 
-  async startWorker(module) {
+  async startWorker(compiling) {
     const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     this.worker = worker;
     worker.onmessage = (e) => this.answer(e.data);
@@ -46,6 +47,7 @@ export class EngineClient {
       e.preventDefault();
       this.failAll({ message: e.message || 'the engine worker failed', code: 'worker' });
     };
+    const module = await compiling;
     await this.send({ init: { module, glueUrl: GLUE_URL } });
   }
 

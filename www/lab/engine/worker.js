@@ -3,12 +3,16 @@
 // Messages in: {id, req}; out: {id, ok, value} | {id, ok: false, error} | {id, panic}.
 
 import { EngineHost, plainError, isFatal } from './host.js';
+import { GLUE_URL } from './module.js';
 
 let host = null; // this worker's one engine (a worker serves one lab)
 let seed = 0;
+// The glue loads while the page is still compiling the module it will send.
+const earlyGlue = import(GLUE_URL);
+earlyGlue.catch(() => {}); // a failure shows when `start` awaits it
 
 async function start({ module, glueUrl }) {
-  const glue = await import(glueUrl);
+  const glue = await (glueUrl === GLUE_URL ? earlyGlue : import(glueUrl));
   await glue.default({ module_or_path: module });
   host = new EngineHost(glue);
   return host;
