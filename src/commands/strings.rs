@@ -172,7 +172,10 @@ fn set_generic(
     } else {
         None
     };
-    let found = key_live(node, ctx, key);
+    // Whether the key exists matters to NX and XX only; a key with an expiry is still looked up,
+    // since finding it expired deletes it and propagates a DEL first (Redis's lookupKeyWrite).
+    let look = o.nx || o.xx || node.keyspace.db(ctx.db).expire_at(key).is_some();
+    let found = look && key_live(node, ctx, key);
     if (o.nx && found) || (o.xx && !found) {
         return Some(old.unwrap_or(abort));
     }

@@ -144,24 +144,41 @@ fn tty(frame: &Frame, prefix: &str, out: &mut String) {
 /// Bytes shortened for a label (the wire view, the trace): printable ASCII as is, `\r`, `\n`
 /// and `\xHH` escapes, at most 32 bytes and an ellipsis.
 pub fn printable(a: &[u8]) -> String {
-    let mut s = String::new();
+    let mut s = String::with_capacity(a.len().min(34));
+    printable_into(a, &mut s);
+    s
+}
+
+fn printable_into(a: &[u8], s: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     for &c in a.iter().take(32) {
         match c {
             b'\n' => s.push_str("\\n"),
             b'\r' => s.push_str("\\r"),
             0x20..=0x7e => s.push(c as char),
-            _ => s.push_str(&format!("\\x{c:02x}")),
+            _ => {
+                s.push_str("\\x");
+                s.push(HEX[usize::from(c >> 4)] as char);
+                s.push(HEX[usize::from(c & 15)] as char);
+            }
         }
     }
     if a.len() > 32 {
         s.push('…');
     }
-    s
 }
 
-/// A command's arguments as one label: each [`printable`], separated by spaces.
+/// A command's arguments as one label: each [`printable`], separated by spaces (labels are made
+/// for every message that travels, so this builds one string and nothing else).
 pub fn label_args<A: AsRef<[u8]>>(args: &[A]) -> String {
-    args.iter().map(|a| printable(a.as_ref())).collect::<Vec<_>>().join(" ")
+    let mut s = String::with_capacity(args.iter().map(|a| a.as_ref().len().min(34) + 1).sum());
+    for (i, a) in args.iter().enumerate() {
+        if i > 0 {
+            s.push(' ');
+        }
+        printable_into(a.as_ref(), &mut s);
+    }
+    s
 }
 
 /// Quotes bytes as redis-cli's `sdscatrepr`: printable ASCII as is, the usual escapes, `\xHH` else.
