@@ -7,7 +7,8 @@
 //
 //   node benches/page.mjs [--seconds 10] [--only b,e] [--raftscope DIR]
 //
-// Cases: (a) the default lab, 3 nodes, playing with nothing to do; (b) 8 nodes, a write load of
+// Cases: (a) the default lab, 3 nodes, playing with nothing to do; (h) two masters and no
+// replication, playing (nothing at all in flight); (b) 8 nodes, a write load of
 // 1,000 writes/s on the master while a replica full-syncs 100,000 keys; (c) the lab paused;
 // (d) the lab playing in a hidden tab; (e) a blank page; (f) the sample course page, its four
 // labs (three elements and an iframe) all playing, one in view; (g) the same page while the
@@ -165,6 +166,15 @@ try {
     // Past the first sync: playing, with nothing but heartbeats.
     await el.run(20_000);
   })));
+  rows.push(await measure(browser, '(h) 2 nodes, no replication, idle', async (p) => {
+    await p.goto(`${url}embed.html?topology=A%3BB&autoplay`);
+    await p.evaluate(async () => {
+      const el = document.querySelector('redis-repl-lab');
+      await el.ready;
+      await el.run(20_000);
+      el.play();
+    });
+  }));
   rows.push(await measure(browser, '(b) 8 nodes, 1000 writes/s, full sync of 100k keys', (p) => lab(p, url, async () => {
     const el = document.querySelector('redis-repl-lab');
     el.pause();
