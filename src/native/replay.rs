@@ -367,6 +367,8 @@ struct Harness {
     loads: HashMap<usize, Load>,
     /// Each node's load's next key number (a load started again goes on where it stopped).
     load_keys: HashMap<usize, Arc<AtomicU64>>,
+    /// Paused servers: when to resume them, which node, and the pid that was paused.
+    resumes: Vec<(Instant, usize, u32)>,
     /// The task under way, for messages.
     segment: String,
 }
@@ -399,6 +401,7 @@ impl Harness {
             groups: Vec::new(),
             loads: HashMap::new(),
             load_keys: HashMap::new(),
+            resumes: Vec::new(),
             segment: String::new(),
         }
     }
@@ -453,7 +456,8 @@ impl Harness {
         Ok(Outcome { source: plan.source.clone(), engine: self.opts.engine, rows, timings })
     }
 
-    /// Sleeps until `t`, noticing meanwhile the servers that stopped on their own (SHUTDOWN).
+    /// Sleeps until `t`, noticing meanwhile the servers that stopped on their own (SHUTDOWN) and
+    /// resuming paused ones when their pause ends.
     fn wait_until(&mut self, t: Instant) {
         loop {
             self.reap();
@@ -461,12 +465,24 @@ impl Harness {
             if now >= t {
                 return;
             }
-            thread::sleep((t - now).min(POLL));
+            let next_resume = self.resumes.iter().map(|r| r.0).min().unwrap_or(t);
+            thread::sleep((t.min(next_resume).max(now) - now).min(POLL));
         }
     }
 
-    /// A server that exited (SHUTDOWN) is down: its links stop listening, as its port did.
+    /// A server that exited (SHUTDOWN) is down: its links stop listening, as its port did. A
+    /// paused server whose pause is over gets SIGCONT, if it is still the same process (one
+    /// crashed and restarted meanwhile is not paused any more, and its old pid is not ours).
     fn reap(&mut self) {
+        let now = Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = self.resumes.drain(..).partition(|r| r.0 <= now);
+        self.resumes = later;
+        for (_, i, pid) in due {
+            let same = self.nodes.get(i).and_then(Option::as_ref).and_then(|n| n.child.as_ref()).map(Child::id);
+            if same == Some(pid) {
+                signal(pid, "CONT");
+            }
+        }
         for i in 0..self.nodes.len() {
             let exited = self.nodes[i].as_mut().is_some_and(|n| n.child.is_some() && !alive(&mut n.child));
             if exited {
@@ -568,11 +584,7 @@ impl Harness {
                     self.nodes.get(*i).and_then(Option::as_ref).and_then(|n| n.child.as_ref()).map(Child::id)
                 {
                     signal(pid, "STOP");
-                    let ms = *ms;
-                    thread::spawn(move || {
-                        thread::sleep(Duration::from_millis(ms));
-                        signal(pid, "CONT");
-                    });
+                    self.resumes.push((Instant::now() + Duration::from_millis(*ms), *i, pid));
                 }
             }
             Action::Links(latency, bandwidth) => {
