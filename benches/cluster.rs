@@ -7,7 +7,8 @@
 //! offset equals the master's). Redis: the same topology, `redis-benchmark -t set -P 16 -d 64`
 //! against the master, and the clock stops when every replica's offset (INFO) equals the
 //! master's. Both with one client, so the pipeline depth is the same. Medians of three runs;
-//! run with `cargo bench --bench cluster`.
+//! run with `cargo bench --bench cluster`. A second table compares the lab's own write load natively
+//! and in wasm under Node (`benches/cluster-wasm.mjs`, against www/pkg: run ./scripts/build first).
 
 /// The native server's allocator (as redis-server links jemalloc): the engine natively.
 #[cfg(not(target_arch = "wasm32"))]
@@ -69,6 +70,57 @@ fn lab_run(replicas: usize) -> f64 {
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(w.console(rs[0], "DBSIZE"), format!("(integer) {WRITES}"));
     secs
+}
+
+/// The lab's own write load (`SET load:<n> <n>`, 100,000 a virtual second, pipelined every
+/// 10 ms) for two virtual seconds: the workload `benches/cluster-wasm.mjs` runs in wasm, done
+/// natively, so the two are compared on equal terms. Writes per wall-clock second until every
+/// replica applied the last one.
+fn lab_load_run(replicas: usize) -> f64 {
+    let mut w = World::new(1);
+    w.set_link_params(LinkParams { latency: 100, bandwidth: 10_000_000_000, jitter: 0 });
+    let m = w.add_node();
+    w.console(m, "CONFIG SET repl-diskless-sync-delay 0");
+    let rs: Vec<usize> = (0..replicas).map(|_| w.add_node()).collect();
+    for &r in &rs {
+        w.console(r, "REPLICAOF 127.0.0.1 6379");
+    }
+    w.run_for_ms(3_000);
+    let started = Instant::now();
+    w.set_load(m, 100_000);
+    w.run_for_ms(2_000);
+    w.set_load(m, 0);
+    let target = w.node(m).view().master_repl_offset;
+    while rs.iter().any(|&r| w.node(r).view().slave_repl_offset < target) {
+        w.run_for_ms(1);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let writes: f64 = w.console(m, "DBSIZE").trim_start_matches("(integer) ").parse().unwrap_or(0.0);
+    writes / secs
+}
+
+/// The wasm rows: `node benches/cluster-wasm.mjs` against www/pkg, one rate per replica count.
+fn wasm_load_rates() -> Result<Vec<(usize, f64)>, String> {
+    let out = Command::new("node")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/cluster-wasm.mjs"))
+        .output()
+        .map_err(|e| format!("node: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("node benches/cluster-wasm.mjs failed ({}): run ./scripts/build first", out.status));
+    }
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let rows = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("json: "))
+        .filter_map(|j| {
+            let field = |name: &str| {
+                let at = j.find(&format!("\"{name}\":"))? + name.len() + 3;
+                j[at..].split([',', '}']).next()?.trim().parse::<f64>().ok()
+            };
+            Some((field("replicas")? as usize, field("rate")?))
+        })
+        .collect();
+    Ok(rows)
 }
 
 /// A redis-server process, killed when dropped.
@@ -170,5 +222,19 @@ fn main() {
         let redis = median((0..RUNS).map(|_| redis_run(replicas)).collect());
         let (lab_rate, redis_rate) = (WRITES as f64 / lab, WRITES as f64 / redis);
         println!("| {replicas} | {lab_rate:.0} | {redis_rate:.0} | {:.2}× |", lab_rate / redis_rate);
+    }
+    println!("\nthe lab's write load (SET load:<n> <n>, 100,000 a virtual second, pipelined every 10 ms), native and wasm (Node)\n");
+    println!("| replicas | native | wasm | wasm / native |");
+    println!("|---:|---:|---:|---:|");
+    let wasm = wasm_load_rates().unwrap_or_else(|e| {
+        eprintln!("{e}");
+        Vec::new()
+    });
+    for replicas in [1, 3, 7] {
+        let native = median((0..RUNS).map(|_| lab_load_run(replicas)).collect());
+        match wasm.iter().find(|(r, _)| *r == replicas) {
+            Some((_, w)) => println!("| {replicas} | {native:.0} | {w:.0} | {:.2}× |", w / native),
+            None => println!("| {replicas} | {native:.0} | (not measured) | |"),
+        }
     }
 }
