@@ -36,9 +36,10 @@ fn value(n: u64) -> Vec<u8> {
 }
 
 /// One run in the lab: the seconds from the first write until every replica applied the last.
-fn lab_run(replicas: usize) -> f64 {
+/// A master and `replicas` replicas in sync, on links fast enough that virtual bandwidth is not
+/// what is measured.
+fn synced(replicas: usize) -> (World, usize, Vec<usize>) {
     let mut w = World::new(1);
-    // Fast links, so that virtual bandwidth is not what is measured.
     w.set_link_params(LinkParams { latency: 100, bandwidth: 10_000_000_000, jitter: 0 });
     let m = w.add_node();
     w.console(m, "CONFIG SET repl-diskless-sync-delay 0");
@@ -48,6 +49,20 @@ fn lab_run(replicas: usize) -> f64 {
     }
     w.run_for_ms(3_000);
     assert!(rs.iter().all(|&r| w.node(r).view().link_status == Some("up")), "replicas synced");
+    (w, m, rs)
+}
+
+/// Runs the world until every replica's offset reaches the master's.
+fn until_applied(w: &mut World, m: usize, rs: &[usize]) {
+    let target = w.node(m).view().master_repl_offset;
+    while rs.iter().any(|&r| w.node(r).view().slave_repl_offset < target) {
+        let t = w.now() + 1_000;
+        w.run_until(t);
+    }
+}
+
+fn lab_run(replicas: usize) -> f64 {
+    let (mut w, m, rs) = synced(replicas);
     let client = w.open_client(m);
     let mut batch = Vec::new();
     let started = Instant::now();
@@ -62,11 +77,7 @@ fn lab_run(replicas: usize) -> f64 {
         let t = w.now() + 10;
         w.run_until(t);
     }
-    let target = w.node(m).view().master_repl_offset;
-    while rs.iter().any(|&r| w.node(r).view().slave_repl_offset < target) {
-        let t = w.now() + 1_000;
-        w.run_until(t);
-    }
+    until_applied(&mut w, m, &rs);
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(w.console(rs[0], "DBSIZE"), format!("(integer) {WRITES}"));
     secs
@@ -77,23 +88,12 @@ fn lab_run(replicas: usize) -> f64 {
 /// natively, so the two are compared on equal terms. Writes per wall-clock second until every
 /// replica applied the last one.
 fn lab_load_run(replicas: usize) -> f64 {
-    let mut w = World::new(1);
-    w.set_link_params(LinkParams { latency: 100, bandwidth: 10_000_000_000, jitter: 0 });
-    let m = w.add_node();
-    w.console(m, "CONFIG SET repl-diskless-sync-delay 0");
-    let rs: Vec<usize> = (0..replicas).map(|_| w.add_node()).collect();
-    for &r in &rs {
-        w.console(r, "REPLICAOF 127.0.0.1 6379");
-    }
-    w.run_for_ms(3_000);
+    let (mut w, m, rs) = synced(replicas);
     let started = Instant::now();
     w.set_load(m, 100_000);
     w.run_for_ms(2_000);
     w.set_load(m, 0);
-    let target = w.node(m).view().master_repl_offset;
-    while rs.iter().any(|&r| w.node(r).view().slave_repl_offset < target) {
-        w.run_for_ms(1);
-    }
+    until_applied(&mut w, m, &rs);
     let secs = started.elapsed().as_secs_f64();
     let writes: f64 = w.console(m, "DBSIZE").trim_start_matches("(integer) ").parse().unwrap_or(0.0);
     writes / secs

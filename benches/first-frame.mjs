@@ -9,32 +9,11 @@
 //
 // Needs the wasm built (./scripts/build) and scripts/setup --browser. Prints a table.
 
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startServer, option } from './lab-server.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
-const RUNS = Number(opt('--runs', '7'));
-const PAGE = opt('--page', 'index.html');
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/Redis Replication Lab: (http:\/\/\S+\/)/);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.on('exit', (code) => reject(new Error(`serve.mjs exited (${code})`)));
-  });
-}
+const RUNS = Number(option('--runs', '7'));
+const PAGE = option('--page', 'index.html');
 
 // Runs in the page before its own scripts: notes when the lab is ready (ms since navigation).
 function watchReady() {

@@ -18,38 +18,18 @@
 //
 // Needs the wasm built (./scripts/build) and scripts/setup --browser. Prints a table.
 
-import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startServer, option } from './lab-server.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name, fallback) => {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
-};
+const opt = option;
 const SECONDS = Number(opt('--seconds', '10'));
 const RAFTSCOPE = opt('--raftscope', null);
 /** `--only b,e`: measure only these cases (letters), e.g. while working on one. */
 const ONLY = opt('--only', null);
 const wanted = (name) => !ONLY || ONLY.split(',').some((c) => name.startsWith(`(${c})`));
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'scripts', 'serve.mjs'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/Redis Replication Lab: (http:\/\/\S+\/)/);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.on('exit', (code) => reject(new Error(`serve.mjs exited (${code})`)));
-  });
-}
 
 /** A tiny static server for a RaftScope checkout (its own files only). */
 function serveDir(dir) {
