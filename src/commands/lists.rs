@@ -3,10 +3,8 @@
 //! and RPOPLPUSH. A write that changes nothing propagates nothing, because Redis propagates a
 //! command only when it made the dataset dirty.
 
-use imbl::Vector;
-
 use super::{flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, Command, Ctx, Reply};
-use crate::keyspace::Bytes;
+use crate::keyspace::ListValue;
 use crate::node::Node;
 use crate::resp::Frame;
 
@@ -30,7 +28,7 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "rpoplpush", arity: 3, flags: flags::WRITE, handler: rpoplpush },
 ];
 
-type List = Vector<Bytes>;
+type List = ListValue;
 
 /// Redis's `getLongFromObjectOrReply` with no custom message.
 fn parse_long(arg: &[u8]) -> Result<i64, Frame> {
@@ -277,7 +275,7 @@ pub(super) fn ltrim(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         Some((start, end)) => (start, len - end - 1),
     };
     if ltrim + rtrim > 0 {
-        let kept = list.skip(ltrim as usize).take((len - ltrim - rtrim) as usize);
+        let kept = list.slice(ltrim as usize, (len - ltrim - rtrim) as usize);
         store_typed(node, ctx, &argv[1], kept, true);
         ctx.propagate(argv.to_vec());
     } else {

@@ -240,7 +240,7 @@ macro_rules! collection {
         }
     };
 }
-collection!(imbl::Vector<crate::keyspace::Bytes>, List);
+collection!(crate::keyspace::ListValue, List);
 collection!(crate::keyspace::HashValue, Hash);
 collection!(crate::keyspace::SetValue, Set);
 collection!(crate::keyspace::ZSetValue, ZSet);

@@ -1,7 +1,7 @@
 //! The hash function of the key maps: fast, and the same on every platform.
 //!
-//! A database's keys live in a persistent hash map, and the order in which that map walks its
-//! keys is the order of its hashes. Snapshots are written in that order, as Redis writes them in
+//! A database's keys live in a persistent map ordered by their hashes ([`super::KeyMap`]), so
+//! it walks its keys in the order of their hashes. Snapshots are written in that order, as Redis writes them in
 //! its dict's order, so the hash must not depend on the process (std's `RandomState` does) nor on
 //! the pointer width (`Hash for [u8]` feeds the length as a `usize`, 4 bytes on wasm32 and 8
 //! natively): the same dataset built the same way must give the same RDB bytes natively and in

@@ -1,28 +1,24 @@
 //! The dataset: 16 databases of keys, values and expiry times.
 //!
-//! Databases are persistent maps (`imbl`), so cloning the whole keyspace is O(1) and shares
+//! Databases are persistent maps ([`KeyMap`]), so cloning the whole keyspace is O(1) and shares
 //! structure until one side writes. That is how the lab forks for BGSAVE: the "child" holds a
 //! clone taken at fork time and writes after the fork never reach it, exactly as copy-on-write
 //! pages behave for a forked Redis. Expiry times are absolute unix milliseconds on the node's
 //! virtual clock, as Redis stores them.
 
 mod hash;
+mod keymap;
 mod types;
 
-use imbl::shared_ptr::DefaultSharedPtr;
-use imbl::GenericHashMap;
-
 pub use hash::{KeyHash, KeyHasher};
-pub use types::{HashValue, Score, SetValue, Value, ZSetValue, SET_MAX_INTSET_ENTRIES};
+pub use keymap::KeyMap;
+pub use types::{HashValue, ListValue, Score, SetValue, Value, ZSetValue, SET_MAX_INTSET_ENTRIES, SMALL_ENTRIES};
 
 /// Number of databases, as Redis's default `databases 16`.
 pub const DATABASES: usize = 16;
 
 /// A key or a string value: Redis strings are binary-safe byte strings.
 pub type Bytes = Vec<u8>;
-
-/// A persistent map keyed by Redis keys, hashed the same way on every platform.
-type KeyMap<V> = GenericHashMap<Bytes, V, KeyHash, DefaultSharedPtr>;
 
 /// One database: keys and their expiry times.
 #[derive(Clone, Debug, Default)]

@@ -226,7 +226,7 @@ impl Cursor<'_> {
     /// A quicklist (type 14: ziplist nodes) or quicklist2 (type 18: PLAIN or PACKED nodes).
     fn quicklist(&mut self, kind: u8) -> Result<Value, RdbError> {
         let nodes = self.bounded_len(if kind == TYPE_LIST_QUICKLIST_2 { 2 } else { 1 })?;
-        let mut l = imbl::Vector::new();
+        let mut l = crate::keyspace::ListValue::new();
         for _ in 0..nodes {
             let mut container = QUICKLIST_NODE_PACKED;
             if kind == TYPE_LIST_QUICKLIST_2 {
@@ -377,7 +377,7 @@ impl Cursor<'_> {
             TYPE_STRING => Value::Str(self.string()?),
             TYPE_LIST => {
                 let n = self.bounded_len(1)?;
-                let mut l = imbl::Vector::new();
+                let mut l = crate::keyspace::ListValue::new();
                 for _ in 0..n {
                     l.push_back(self.string()?);
                 }
@@ -795,7 +795,7 @@ mod tests {
             .iter()
             .map(|s| s.to_vec())
             .collect();
-        assert_eq!(l.into_iter().collect::<Vec<_>>(), want);
+        assert_eq!(l.iter().cloned().collect::<Vec<_>>(), want);
         // Only empty nodes: the key is skipped, as Redis skips empty keys.
         let only_empty = [&[1u8, 2][..], &raw(&listpack(&[]))].concat();
         assert_eq!(load(TYPE_LIST_QUICKLIST_2, &only_empty).unwrap(), None);
