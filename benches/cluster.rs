@@ -15,13 +15,14 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use redis_repl_lab::resp::{encode_command, encode_command_into, parse_frame, Frame, Parsed};
+use redis_repl_lab::resp::encode_command_into;
 use redis_repl_lab::sim::{LinkParams, World};
+use support::{info, json_number, median, node_json, start_redis, Server};
 
 /// Writes per measured run.
 const WRITES: u64 = 200_000;
@@ -101,86 +102,18 @@ fn lab_load_run(replicas: usize) -> f64 {
 
 /// The wasm rows: `node benches/cluster-wasm.mjs` against www/pkg, one rate per replica count.
 fn wasm_load_rates() -> Result<Vec<(usize, f64)>, String> {
-    let out = Command::new("node")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/cluster-wasm.mjs"))
-        .output()
-        .map_err(|e| format!("node: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("node benches/cluster-wasm.mjs failed ({}): run ./scripts/build first", out.status));
-    }
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let rows = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("json: "))
-        .filter_map(|j| {
-            let field = |name: &str| {
-                let at = j.find(&format!("\"{name}\":"))? + name.len() + 3;
-                j[at..].split([',', '}']).next()?.trim().parse::<f64>().ok()
-            };
-            Some((field("replicas")? as usize, field("rate")?))
-        })
-        .collect();
-    Ok(rows)
-}
-
-/// A redis-server process, killed when dropped.
-struct Server(Child, u16);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
-
-fn start(args: &[String]) -> Server {
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server (./scripts/setup installs it)");
-    let s = Server(child, port);
-    for _ in 0..200 {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return s;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("redis-server did not start on {port}");
-}
-
-/// One field of a server's INFO replication.
-fn info(port: u16, field: &str) -> String {
-    let mut c = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    c.write_all(&encode_command(&["INFO", "replication"])).expect("write");
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let text = loop {
-        if let Ok(Parsed::Complete(Frame::Bulk(b), _)) = parse_frame(&buf) {
-            break String::from_utf8_lossy(&b).into_owned();
-        }
-        let n = c.read(&mut chunk).expect("read");
-        assert!(n > 0, "the server closed the connection");
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    text.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string())).unwrap_or_default()
+    let lines = node_json("cluster-wasm.mjs", &[])?;
+    Ok(lines.iter().filter_map(|j| Some((json_number(j, "replicas")? as usize, json_number(j, "rate")?))).collect())
 }
 
 /// One run on real servers: the seconds from the benchmark's start until every replica
 /// applied what the master took.
 fn redis_run(replicas: usize) -> f64 {
-    let master = start(&["--repl-diskless-sync-delay".into(), "0".into()]);
+    let master = start_redis(&["--repl-diskless-sync-delay".into(), "0".into()]);
     let rs: Vec<Server> =
-        (0..replicas).map(|_| start(&["--replicaof".into(), "127.0.0.1".into(), master.1.to_string()])).collect();
+        (0..replicas).map(|_| start_redis(&["--replicaof".into(), "127.0.0.1".into(), master.1.to_string()])).collect();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while rs.iter().any(|r| info(r.1, "master_link_status") != "up") {
+    while rs.iter().any(|r| info(r.1, "replication", "master_link_status") != "up") {
         assert!(Instant::now() < deadline, "replicas did not sync");
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -192,16 +125,11 @@ fn redis_run(replicas: usize) -> f64 {
         .status()
         .expect("redis-benchmark");
     assert!(status.success());
-    let target: u64 = info(master.1, "master_repl_offset").parse().expect("offset");
-    while rs.iter().any(|r| info(r.1, "slave_repl_offset").parse::<u64>().unwrap_or(0) < target) {
+    let target: u64 = info(master.1, "replication", "master_repl_offset").parse().expect("offset");
+    while rs.iter().any(|r| info(r.1, "replication", "slave_repl_offset").parse::<u64>().unwrap_or(0) < target) {
         std::thread::sleep(Duration::from_millis(1));
     }
     started.elapsed().as_secs_f64()
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 fn main() {

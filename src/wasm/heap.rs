@@ -8,9 +8,13 @@
 //! loading. Here every request takes at least an eighth of the memory already in use (and at
 //! least 1 MB), so memory grows in about fifty steps on the way to half a gigabyte; the pages a
 //! step adds but nobody touches cost nothing until used. dlmalloc itself is unchanged.
+//!
+//! The heap also counts the bytes its callers hold ([`in_use`]), as the native benchmark's
+//! allocator does, so the memory benchmark can give bytes per key in the page: the wasm memory's
+//! size only says how far the heap ever grew, in steps of an eighth.
 
 use std::alloc::{GlobalAlloc, Layout};
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::ptr;
 
 use dlmalloc::{Allocator, Dlmalloc};
@@ -67,36 +71,62 @@ unsafe impl Allocator for SteppedPages {
     }
 }
 
-/// The global allocator: one dlmalloc heap over [`SteppedPages`].
-pub struct Heap(UnsafeCell<Dlmalloc<SteppedPages>>);
+/// The global allocator: one dlmalloc heap over [`SteppedPages`], and the bytes it has handed
+/// out and not had back.
+pub struct Heap(UnsafeCell<Dlmalloc<SteppedPages>>, Cell<usize>);
 
-// SAFETY: this module is only built without the atomics feature, where wasm32 has no threads, so the heap is never used from two places at once, and dlmalloc
+// SAFETY: this module is only built without the atomics feature, where wasm32 has no threads,
+// so the heap (and its count) is never used from two places at once, and dlmalloc
 // does not allocate while it allocates, so no call re-enters another.
 unsafe impl Sync for Heap {}
 
 impl Heap {
     const fn new() -> Heap {
-        Heap(UnsafeCell::new(Dlmalloc::new_with_allocator(SteppedPages)))
+        Heap(UnsafeCell::new(Dlmalloc::new_with_allocator(SteppedPages)), Cell::new(0))
     }
+
+    /// Counts a change in the bytes held: `freed` go back, `taken` go out.
+    fn held(&self, freed: usize, taken: usize) {
+        self.1.set(self.1.get() - freed + taken);
+    }
+}
+
+/// Bytes the engine's allocations hold now (what was asked of the heap, not dlmalloc's own
+/// bookkeeping nor memory it holds free).
+pub fn in_use() -> usize {
+    HEAP.1.get()
 }
 
 // SAFETY: each method forwards to dlmalloc's own, with the layout's size and alignment, as the
 // standard library's wasm allocator does; exclusivity of the `&mut` comes from `Sync` above.
 unsafe impl GlobalAlloc for Heap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        (*self.0.get()).malloc(layout.size(), layout.align())
+        let p = (*self.0.get()).malloc(layout.size(), layout.align());
+        if !p.is_null() {
+            self.held(0, layout.size());
+        }
+        p
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        (*self.0.get()).calloc(layout.size(), layout.align())
+        let p = (*self.0.get()).calloc(layout.size(), layout.align());
+        if !p.is_null() {
+            self.held(0, layout.size());
+        }
+        p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        self.held(layout.size(), 0);
         (*self.0.get()).free(ptr, layout.size(), layout.align())
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        (*self.0.get()).realloc(ptr, layout.size(), layout.align(), new_size)
+        let p = (*self.0.get()).realloc(ptr, layout.size(), layout.align(), new_size);
+        if !p.is_null() {
+            self.held(layout.size(), new_size);
+        }
+        p
     }
 }
 

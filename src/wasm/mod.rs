@@ -49,6 +49,12 @@ fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// Bytes the engine holds in the page's heap now (for the memory benchmark; see `heap.rs`).
+#[wasm_bindgen(js_name = heapInUse)]
+pub fn heap_in_use() -> f64 {
+    heap::in_use() as f64
+}
+
 /// Parses a `dump.rdb` without loading it anywhere: the number of keys, or why it is bad.
 #[wasm_bindgen(js_name = checkRdb)]
 pub fn check_rdb(bytes: &[u8]) -> Result<u32, JsValue> {
