@@ -464,7 +464,7 @@ fn compare(c: &mut Client, ours: &Keyspace) -> Seen {
                     assert_eq!(l.iter().cloned().collect::<Vec<_>>(), bulks(f), "list {name} in db {db}")
                 }
                 (Value::Hash(h), f) => {
-                    let mut mine: Vec<Vec<u8>> = h.iter().flat_map(|(f, v)| [f.clone(), v.clone()]).collect();
+                    let mut mine: Vec<Vec<u8>> = h.iter().flat_map(|(f, v)| [f.to_vec(), v.to_vec()]).collect();
                     let mut theirs = bulks(f);
                     if enc != "listpack" {
                         let pairs = |v: &[Vec<u8>]| {
@@ -492,7 +492,7 @@ fn compare(c: &mut Client, ours: &Keyspace) -> Seen {
                         .chunks(2)
                         .map(|c| (c[0].clone(), std::str::from_utf8(&c[1]).unwrap().parse::<f64>().unwrap()))
                         .collect();
-                    let mine: Vec<(Vec<u8>, f64)> = z.iter().map(|(m, s)| (m.clone(), s)).collect();
+                    let mine: Vec<(Vec<u8>, f64)> = z.iter().map(|(m, s)| (m.to_vec(), s)).collect();
                     assert_eq!(mine, theirs, "zset {name} ({enc}) in db {db}");
                 }
                 (v, f) => panic!("{name}: ours {v:?}, Redis {f:?}"),

@@ -82,7 +82,7 @@ pub(super) fn hsetnx(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply 
 pub(super) fn hget(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => e,
-        Ok(h) => h.and_then(|h| h.get(&argv[2]).cloned()).map_or(Frame::Null, Frame::Bulk),
+        Ok(h) => h.and_then(|h| h.get(&argv[2]).map(<[u8]>::to_vec)).map_or(Frame::Null, Frame::Bulk),
     })
 }
 
@@ -92,7 +92,7 @@ pub(super) fn hmget(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         Ok(h) => Frame::Array(
             argv[2..]
                 .iter()
-                .map(|f| h.as_ref().and_then(|h| h.get(f).cloned()).map_or(Frame::Null, Frame::Bulk))
+                .map(|f| h.as_ref().and_then(|h| h.get(f).map(<[u8]>::to_vec)).map_or(Frame::Null, Frame::Bulk))
                 .collect(),
         ),
     })
@@ -120,10 +120,10 @@ fn listing(node: &mut Node, ctx: &mut Ctx, key: &[u8], fields: bool, values: boo
             let mut out = Vec::new();
             for (f, v) in h.iter().flat_map(|h| h.iter()) {
                 if fields {
-                    out.push(Frame::Bulk(f.clone()));
+                    out.push(Frame::Bulk(f.to_vec()));
                 }
                 if values {
-                    out.push(Frame::Bulk(v.clone()));
+                    out.push(Frame::Bulk(v.to_vec()));
                 }
             }
             Frame::Array(out)
@@ -236,7 +236,7 @@ pub(super) fn hrandfield(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Re
             Ok(None) => Frame::Null,
             Ok(Some(h)) => {
                 let i = random_index(node, h.len());
-                h.iter().nth(i).map_or(Frame::Null, |(f, _)| Frame::Bulk(f.clone()))
+                h.iter().nth(i).map_or(Frame::Null, |(f, _)| Frame::Bulk(f.to_vec()))
             }
         });
     }
@@ -264,13 +264,13 @@ pub(super) fn hrandfield(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Re
     if count == 0 {
         return Some(Frame::Array(Vec::new()));
     }
-    let entries: Vec<(&Vec<u8>, &Vec<u8>)> = hash.iter().collect();
+    let entries: Vec<(&[u8], &[u8])> = hash.iter().collect();
     let size = entries.len();
     let mut out = Vec::new();
-    let mut emit = |(f, v): (&Vec<u8>, &Vec<u8>)| {
-        out.push(Frame::Bulk(f.clone()));
+    let mut emit = |(f, v): (&[u8], &[u8])| {
+        out.push(Frame::Bulk(f.to_vec()));
         if withvalues {
-            out.push(Frame::Bulk(v.clone()));
+            out.push(Frame::Bulk(v.to_vec()));
         }
     };
     if l < 0 || count == 1 {

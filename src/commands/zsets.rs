@@ -375,7 +375,7 @@ impl LexRange {
     /// Indices (into `members`, lowest first) that a lex walk visits, as Redis walks a listpack:
     /// from the first member (or last, reversed) inside the range, skip `offset` members, then
     /// take members while they stay within the far bound, at most `limit` (negative: no limit).
-    fn walk(&self, members: &[&Bytes], reverse: bool, offset: i64, limit: i64) -> Vec<usize> {
+    fn walk(&self, members: &[&[u8]], reverse: bool, offset: i64, limit: i64) -> Vec<usize> {
         let cmp = self.bounds_cmp();
         let always_empty = cmp.is_gt() || (cmp.is_eq() && (self.min.exclusive() || self.max.exclusive()));
         let (Some(first), Some(last)) = (members.first(), members.last()) else {
@@ -622,7 +622,7 @@ pub(super) fn zlexcount(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Rep
     };
     Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
         Ok(z) => Frame::Integer(z.map_or(0, |z| {
-            let members: Vec<&Bytes> = z.iter().map(|(m, _)| m).collect();
+            let members: Vec<&[u8]> = z.iter().map(|(m, _)| m).collect();
             range.walk(&members, false, 0, -1).len()
         }) as i64),
         Err(e) => e,
@@ -674,9 +674,9 @@ fn zpop(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> Reply {
     }
     let n = count.min(z.len() as u64) as usize;
     let popped: Vec<(Bytes, f64)> = if max {
-        z.iter().rev().take(n).map(|(m, s)| (m.clone(), s)).collect()
+        z.iter().rev().take(n).map(|(m, s)| (m.to_vec(), s)).collect()
     } else {
-        z.iter().take(n).map(|(m, s)| (m.clone(), s)).collect()
+        z.iter().take(n).map(|(m, s)| (m.to_vec(), s)).collect()
     };
     for (m, _) in &popped {
         z.remove(m);
@@ -720,20 +720,20 @@ enum Selector {
 }
 
 fn select(z: &ZSetValue, sel: &Selector, reverse: bool, offset: i64, limit: i64) -> Vec<(Bytes, f64)> {
-    let ordered: Vec<(&Bytes, f64)> = if reverse { z.iter().rev().collect() } else { z.iter().collect() };
+    let ordered: Vec<(&[u8], f64)> = if reverse { z.iter().rev().collect() } else { z.iter().collect() };
     match sel {
         Selector::Rank(start, end) => match rank_range(*start, *end, ordered.len()) {
-            Some((s, e)) => ordered[s..=e].iter().map(|(m, sc)| ((*m).clone(), *sc)).collect(),
+            Some((s, e)) => ordered[s..=e].iter().map(|(m, sc)| (m.to_vec(), *sc)).collect(),
             None => vec![],
         },
         Selector::Score(range) => apply_limit(ordered.into_iter().filter(|(_, s)| range.contains(*s)), offset, limit)
             .into_iter()
-            .map(|(m, s)| (m.clone(), s))
+            .map(|(m, s)| (m.to_vec(), s))
             .collect(),
         Selector::Lex(range) => {
-            let asc: Vec<(&Bytes, f64)> = z.iter().collect();
-            let members: Vec<&Bytes> = asc.iter().map(|(m, _)| *m).collect();
-            range.walk(&members, reverse, offset, limit).into_iter().map(|i| (asc[i].0.clone(), asc[i].1)).collect()
+            let asc: Vec<(&[u8], f64)> = z.iter().collect();
+            let members: Vec<&[u8]> = asc.iter().map(|(m, _)| *m).collect();
+            range.walk(&members, reverse, offset, limit).into_iter().map(|i| (asc[i].0.to_vec(), asc[i].1)).collect()
         }
     }
 }

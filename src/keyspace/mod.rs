@@ -8,6 +8,7 @@
 
 mod hash;
 mod keymap;
+mod packed;
 mod types;
 
 pub use hash::{KeyHash, KeyHasher};

@@ -13,6 +13,7 @@ use std::cmp::Ordering;
 
 use imbl::{HashMap, HashSet, OrdMap, OrdSet, Vector};
 
+use super::packed::{Packed, PairAt};
 use super::Bytes;
 
 /// Redis's `set-max-intset-entries` default.
@@ -221,8 +222,8 @@ pub struct HashValue(HashRepr);
 
 #[derive(Clone, Debug)]
 enum HashRepr {
-    /// Fields and values in insertion order.
-    Small(Vec<(Bytes, Bytes)>),
+    /// (field, value) pairs in insertion order.
+    Small(Packed),
     Large(Box<LargeHash>),
 }
 
@@ -250,7 +251,7 @@ impl LargeHash {
 
 impl Default for HashValue {
     fn default() -> Self {
-        HashValue(HashRepr::Small(Vec::new()))
+        HashValue(HashRepr::Small(Packed::default()))
     }
 }
 
@@ -258,21 +259,24 @@ impl HashValue {
     /// Number of fields.
     pub fn len(&self) -> usize {
         match &self.0 {
-            HashRepr::Small(v) => v.len(),
+            HashRepr::Small(p) => p.len(),
             HashRepr::Large(h) => h.by_field.len(),
         }
     }
 
     /// True if empty.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        match &self.0 {
+            HashRepr::Small(p) => p.is_empty(),
+            HashRepr::Large(h) => h.by_field.is_empty(),
+        }
     }
 
     /// The value of a field.
-    pub fn get(&self, field: &[u8]) -> Option<&Bytes> {
+    pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match &self.0 {
-            HashRepr::Small(v) => v.iter().find(|(f, _)| f == field).map(|(_, v)| v),
-            HashRepr::Large(h) => h.by_field.get(field).map(|(_, v)| v),
+            HashRepr::Small(p) => p.find(field).map(|(_, v)| v),
+            HashRepr::Large(h) => h.by_field.get(field).map(|(_, v)| v.as_slice()),
         }
     }
 
@@ -280,18 +284,18 @@ impl HashValue {
     pub fn insert(&mut self, field: Bytes, value: Bytes) -> bool {
         match &mut self.0 {
             HashRepr::Large(h) => h.insert(field, value),
-            HashRepr::Small(v) => {
-                if let Some((_, old)) = v.iter_mut().find(|(f, _)| *f == field) {
-                    *old = value;
+            HashRepr::Small(p) => {
+                if let Some((at, _)) = p.find(&field) {
+                    p.splice(at.bytes, Some((&field, &value)));
                     return false;
                 }
-                if v.len() < SMALL_ENTRIES {
-                    push_exact(v, (field, value));
+                if p.len() < SMALL_ENTRIES {
+                    p.push(&field, &value);
                     return true;
                 }
                 let mut large = LargeHash::default();
-                for (f, x) in v.drain(..) {
-                    large.insert(f, x);
+                for (_, f, v) in p.pairs() {
+                    large.insert(f.to_vec(), v.to_vec());
                 }
                 large.insert(field, value);
                 self.0 = HashRepr::Large(Box::new(large));
@@ -303,9 +307,9 @@ impl HashValue {
     /// Removes a field; returns true if it existed.
     pub fn remove(&mut self, field: &[u8]) -> bool {
         match &mut self.0 {
-            HashRepr::Small(v) => match v.iter().position(|(f, _)| f == field) {
-                Some(i) => {
-                    v.remove(i);
+            HashRepr::Small(p) => match p.find(field) {
+                Some((at, _)) => {
+                    p.splice(at.bytes, None);
                     true
                 }
                 None => false,
@@ -321,12 +325,12 @@ impl HashValue {
     }
 
     /// Fields and values in insertion order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Bytes, &Bytes)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
         match &self.0 {
-            HashRepr::Small(v) => Either::Small(v.iter().map(|(f, v)| (f, v))),
-            HashRepr::Large(h) => {
-                Either::Large(h.order.values().filter_map(|f| h.by_field.get(f).map(|(_, v)| (f, v))))
-            }
+            HashRepr::Small(p) => Either::Small(p.pairs().map(|(_, f, v)| (f, v))),
+            HashRepr::Large(h) => Either::Large(
+                h.order.values().filter_map(|f| h.by_field.get(f).map(|(_, v)| (f.as_slice(), v.as_slice()))),
+            ),
         }
     }
 }
@@ -484,8 +488,8 @@ pub struct ZSetValue(ZSetRepr);
 
 #[derive(Clone, Debug)]
 enum ZSetRepr {
-    /// (score, member) pairs in order.
-    Small(Vec<(Score, Bytes)>),
+    /// (score as 8 little-endian bytes, member) pairs in order.
+    Small(Packed),
     Large(Box<LargeZSet>),
 }
 
@@ -510,9 +514,16 @@ impl LargeZSet {
     }
 }
 
+/// A packed score back as a number (it was packed from one, as 8 bytes).
+fn unpack_score(b: &[u8]) -> f64 {
+    let mut raw = [0u8; 8];
+    raw.copy_from_slice(b);
+    f64::from_le_bytes(raw)
+}
+
 impl Default for ZSetValue {
     fn default() -> Self {
-        ZSetValue(ZSetRepr::Small(Vec::new()))
+        ZSetValue(ZSetRepr::Small(Packed::default()))
     }
 }
 
@@ -520,47 +531,58 @@ impl ZSetValue {
     /// Number of members.
     pub fn len(&self) -> usize {
         match &self.0 {
-            ZSetRepr::Small(v) => v.len(),
+            ZSetRepr::Small(p) => p.len(),
             ZSetRepr::Large(z) => z.scores.len(),
         }
     }
 
     /// True if empty.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        match &self.0 {
+            ZSetRepr::Small(p) => p.is_empty(),
+            ZSetRepr::Large(z) => z.scores.is_empty(),
+        }
+    }
+
+    /// A small set's pair for member `m`: where it lies and its score.
+    fn find_small(p: &Packed, m: &[u8]) -> Option<(PairAt, f64)> {
+        p.pairs().find(|(_, _, x)| *x == m).map(|(at, s, _)| (at, unpack_score(s)))
     }
 
     /// A member's score.
     pub fn score(&self, m: &[u8]) -> Option<f64> {
         match &self.0 {
-            ZSetRepr::Small(v) => v.iter().find(|(_, x)| x == m).map(|(s, _)| s.0),
+            ZSetRepr::Small(p) => Self::find_small(p, m).map(|(_, s)| s),
             ZSetRepr::Large(z) => z.scores.get(m).map(|s| s.0),
         }
     }
 
     /// Sets a member's score; returns true if the member is new.
     pub fn insert(&mut self, m: Bytes, score: f64) -> bool {
-        let score = Score(score);
         match &mut self.0 {
-            ZSetRepr::Large(z) => z.insert(m, score),
-            ZSetRepr::Small(v) => {
-                let old = v.iter().position(|(_, x)| *x == m);
-                if old.is_none() && v.len() >= SMALL_ENTRIES {
+            ZSetRepr::Large(z) => z.insert(m, Score(score)),
+            ZSetRepr::Small(p) => {
+                let old = Self::find_small(p, &m);
+                if old.is_none() && p.len() >= SMALL_ENTRIES {
                     let mut large = LargeZSet::default();
-                    for (s, x) in v.drain(..) {
-                        large.insert(x, s);
+                    for (_, s, x) in p.pairs() {
+                        large.insert(x.to_vec(), Score(unpack_score(s)));
                     }
-                    large.insert(m, score);
+                    large.insert(m, Score(score));
                     self.0 = ZSetRepr::Large(Box::new(large));
                     return true;
                 }
-                if let Some(i) = old {
-                    v.remove(i);
+                let new = old.is_none();
+                if let Some((at, _)) = old {
+                    p.splice(at.bytes, None);
                 }
-                let at = v.partition_point(|(s, x)| (*s, x.as_slice()) < (score, m.as_slice()));
-                v.reserve_exact(1);
-                v.insert(at, (score, m));
-                old.is_none()
+                let key = (Score(score), m.as_slice());
+                let at = p
+                    .pairs()
+                    .find(|(_, s, x)| (Score(unpack_score(s)), *x) > key)
+                    .map_or(p.byte_len(), |(at, _, _)| at.bytes.start);
+                p.splice(at..at, Some((&score.to_le_bytes(), &m)));
+                new
             }
         }
     }
@@ -568,9 +590,9 @@ impl ZSetValue {
     /// Removes a member; returns true if it existed.
     pub fn remove(&mut self, m: &[u8]) -> bool {
         match &mut self.0 {
-            ZSetRepr::Small(v) => match v.iter().position(|(_, x)| x == m) {
-                Some(i) => {
-                    v.remove(i);
+            ZSetRepr::Small(p) => match Self::find_small(p, m) {
+                Some((at, _)) => {
+                    p.splice(at.bytes, None);
                     true
                 }
                 None => false,
@@ -586,17 +608,21 @@ impl ZSetValue {
     }
 
     /// Members with scores, lowest first.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&Bytes, f64)> {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&[u8], f64)> {
         match &self.0 {
-            ZSetRepr::Small(v) => Either::Small(v.iter().map(|(s, m)| (m, s.0))),
-            ZSetRepr::Large(z) => Either::Large(z.order.iter().map(|(s, m)| (m, s.0))),
+            // A packed set is walked forwards only: its pairs are gathered for a walk backwards.
+            ZSetRepr::Small(p) => {
+                let pairs: Vec<_> = p.pairs().map(|(_, s, m)| (m, unpack_score(s))).collect();
+                Either::Small(pairs.into_iter())
+            }
+            ZSetRepr::Large(z) => Either::Large(z.order.iter().map(|(s, m)| (m.as_slice(), s.0))),
         }
     }
 
     /// 0-based rank of a member, lowest score first.
     pub fn rank(&self, m: &[u8]) -> Option<usize> {
         match &self.0 {
-            ZSetRepr::Small(v) => v.iter().position(|(_, x)| x == m),
+            ZSetRepr::Small(p) => Self::find_small(p, m).map(|(at, _)| at.index),
             ZSetRepr::Large(z) => {
                 let s = *z.scores.get(m)?;
                 Some(z.order.range(..(s, m.to_vec())).count())
@@ -665,7 +691,7 @@ mod tests {
         assert!(h.insert(b"b".to_vec(), b"1".to_vec()));
         assert!(h.insert(b"a".to_vec(), b"2".to_vec()));
         assert!(!h.insert(b"b".to_vec(), b"3".to_vec()));
-        let v: Vec<_> = h.iter().map(|(f, v)| (f.clone(), v.clone())).collect();
+        let v: Vec<_> = h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
         assert_eq!(v, vec![(b"b".to_vec(), b"3".to_vec()), (b"a".to_vec(), b"2".to_vec())]);
         assert!(h.remove(b"b") && !h.remove(b"b"));
         assert_eq!(h.len(), 1);
@@ -708,7 +734,7 @@ mod tests {
         assert!(!hash.insert(b(5), b(0)), "an existing field keeps its position");
         assert!(matches!(hash.0, HashRepr::Large(_)));
         (3..n).filter(|&i| i != 5).for_each(|i| assert!(hash.remove(&b(i))));
-        let order: Vec<_> = hash.iter().map(|(f, v)| (f.clone(), v.clone())).collect();
+        let order: Vec<_> = hash.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect();
         assert_eq!(order, vec![(b(5), b(0)), (b(2), b(4)), (b(1), b(2)), (b(0), b(0))]);
         let mut fresh = HashValue::default();
         order.into_iter().for_each(|(f, v)| _ = fresh.insert(f, v));
@@ -721,11 +747,11 @@ mod tests {
         assert!(matches!(z.0, ZSetRepr::Large(_)));
         let mut small = ZSetValue::default();
         for (m, score) in z.iter().rev() {
-            small.insert(m.clone(), score);
+            small.insert(m.to_vec(), score);
         }
         assert!(matches!(small.0, ZSetRepr::Large(_)));
         assert_eq!(z, small);
-        let first: Vec<_> = z.iter().take(3).map(|(m, s)| (m.clone(), s)).collect();
+        let first: Vec<_> = z.iter().take(3).map(|(m, s)| (m.to_vec(), s)).collect();
         assert_eq!(first, vec![(b(0), 0.0), (b(105), 0.0), (b(112), 0.0)], "score, then member bytewise");
         assert_eq!((z.rank(&b(105)), z.score(&b(8))), (Some(1), Some(1.0)));
         let mut tiny = ZSetValue::default();
@@ -733,7 +759,7 @@ mod tests {
         tiny.insert(b(1), 1.0);
         tiny.insert(b(3), 0.0);
         assert!(!tiny.insert(b(3), 2.0));
-        assert_eq!(tiny.iter().map(|(m, _)| m.clone()).collect::<Vec<_>>(), vec![b(1), b(2), b(3)]);
+        assert_eq!(tiny.iter().map(|(m, _)| m.to_vec()).collect::<Vec<_>>(), vec![b(1), b(2), b(3)]);
         assert_eq!((tiny.rank(&b(2)), tiny.remove(&b(1)), tiny.rank(&b(2))), (Some(1), true, Some(0)));
 
         let mut set = SetValue::new();
@@ -750,7 +776,7 @@ mod tests {
         z.insert(b"a".to_vec(), 1.0);
         z.insert(b"c".to_vec(), 0.5);
         assert!(!z.insert(b"c".to_vec(), 2.0));
-        let v: Vec<_> = z.iter().map(|(m, _)| m.clone()).collect();
+        let v: Vec<_> = z.iter().map(|(m, _)| m.to_vec()).collect();
         assert_eq!(v, vec![b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
         assert_eq!(z.rank(b"b"), Some(1));
     }
