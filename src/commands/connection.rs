@@ -81,10 +81,7 @@ fn client(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match (sub.as_slice(), argv.len()) {
         (b"id", 2) => Some(Frame::Integer(ctx.conn as i64)),
         (b"kill", n) if n >= 3 => client_kill(node, ctx, argv),
-        (b"id" | b"kill", _) => Some(Frame::error(format!(
-            "ERR wrong number of arguments for 'client|{}' command",
-            String::from_utf8_lossy(&sub)
-        ))),
+        (b"id" | b"kill", _) => Some(super::wrong_arity(&format!("client|{}", String::from_utf8_lossy(&sub)))),
         _ => Some(Frame::error(format!(
             "ERR unknown subcommand '{}'. Try CLIENT HELP.",
             String::from_utf8_lossy(&argv[1])

@@ -5,7 +5,7 @@
 use rand_core::Rng;
 
 use super::long_double::{self, LongDouble};
-use super::{flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, Command, Ctx, Reply};
+use super::{flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, wrong_arity, Command, Ctx, Reply};
 use crate::keyspace::HashValue;
 use crate::node::Node;
 use crate::resp::Frame;
@@ -34,10 +34,7 @@ pub(super) const COMMANDS: &[Command] = &[
 pub(crate) const RANDOM_REPLY_LIMIT: u64 = 100_000;
 
 fn arity_error(argv: &[Vec<u8>]) -> Frame {
-    Frame::error(format!(
-        "ERR wrong number of arguments for '{}' command",
-        String::from_utf8_lossy(&argv[0]).to_lowercase()
-    ))
+    wrong_arity(&String::from_utf8_lossy(&argv[0]).to_ascii_lowercase())
 }
 
 /// Sets every field/value pair; returns the number of new fields, or the error reply.

@@ -3,7 +3,7 @@
 //! and RPOPLPUSH. A write that changes nothing propagates nothing, because Redis propagates a
 //! command only when it made the dataset dirty.
 
-use super::{flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, Command, Ctx, Reply};
+use super::{flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, wrong_arity, Command, Ctx, Reply};
 use crate::keyspace::ListValue;
 use crate::node::Node;
 use crate::resp::Frame;
@@ -96,10 +96,7 @@ pub(super) fn rpushx(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply 
 /// array if no key, an empty array for a count of 0. Propagated as given.
 fn pop_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -> Reply {
     if argv.len() > 3 {
-        return Some(Frame::error(format!(
-            "ERR wrong number of arguments for '{}' command",
-            String::from_utf8_lossy(&argv[0]).to_lowercase()
-        )));
+        return Some(wrong_arity(&String::from_utf8_lossy(&argv[0]).to_ascii_lowercase()));
     }
     let count = match argv.get(2) {
         Some(a) => match parse_positive(a, "value is out of range, must be positive") {

@@ -135,7 +135,7 @@ fn check(node: &Node, ctx: &Ctx, argv: &[Vec<u8>]) -> Result<&'static Command, F
     }
     let n = argv.len() as i32;
     if (cmd.arity > 0 && n != cmd.arity) || n < -cmd.arity {
-        return Err(Frame::error(format!("ERR wrong number of arguments for '{}' command", cmd.name)));
+        return Err(wrong_arity(cmd.name));
     }
     if node.in_multi(ctx.conn) && transactions::refused_inside_multi(cmd.name) {
         return Err(Frame::error("ERR Command not allowed inside a transaction"));
@@ -200,6 +200,11 @@ pub(crate) fn is_write(argv: &[Vec<u8>]) -> bool {
 /// The number of commands in the table (`COMMAND COUNT`).
 pub(crate) fn count() -> usize {
     FAMILIES.iter().map(|f| f.len()).sum()
+}
+
+/// Redis's reply to a command (or `command|subcommand`) given the wrong number of arguments.
+pub(crate) fn wrong_arity(name: &str) -> Frame {
+    Frame::error(format!("ERR wrong number of arguments for '{name}' command"))
 }
 
 /// Reads a key as a client sees it: on a master an expired key is deleted (and the DEL

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::{flags, syntax_error, Command, Ctx, Reply};
+use super::{flags, syntax_error, wrong_arity, Command, Ctx, Reply};
 use crate::node::Node;
 use crate::replication::ReplState;
 use crate::resp::Frame;
@@ -34,7 +34,7 @@ pub(super) fn ping(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match argv.len() {
         1 => Some(Frame::Simple("PONG".into())),
         2 => Some(Frame::Bulk(argv[1].clone())),
-        _ => Some(Frame::error("ERR wrong number of arguments for 'ping' command")),
+        _ => Some(wrong_arity("ping")),
     }
 }
 

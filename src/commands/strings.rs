@@ -7,7 +7,7 @@
 use super::expire::already_expired;
 use super::keys::{cstr, key_live};
 use super::long_double::{self, LongDouble};
-use super::{flags, not_an_integer, parse_i64, syntax_error, wrong_type, Command, Ctx, Reply};
+use super::{flags, not_an_integer, parse_i64, syntax_error, wrong_arity, wrong_type, Command, Ctx, Reply};
 use crate::keyspace::Value;
 use crate::node::Node;
 use crate::resp::Frame;
@@ -303,7 +303,7 @@ fn msetnx(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 fn mset_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], name: &str) -> Reply {
     let nx = name == "msetnx";
     if argv.len() % 2 == 0 {
-        return Some(Frame::error(format!("ERR wrong number of arguments for '{name}' command")));
+        return Some(wrong_arity(name));
     }
     if nx {
         for pair in argv[1..].chunks(2) {

@@ -883,7 +883,10 @@ mod tests {
         let zm = zipmap(&[(b"z", b"1", 0), (b"a", b"-20000", 2), (b"m", b"text", 0)]);
         assert_eq!(load(TYPE_HASH_ZIPMAP, &raw(&zm)).unwrap().as_ref(), Some(&want));
         let Some(Value::Hash(h)) = load(TYPE_HASH_LISTPACK, &raw(&lp)).unwrap() else { panic!() };
-        assert_eq!(h.iter().map(|(f, _)| f.to_vec()).collect::<Vec<_>>(), [b"z".to_vec(), b"a".to_vec(), b"m".to_vec()]);
+        assert_eq!(
+            h.iter().map(|(f, _)| f.to_vec()).collect::<Vec<_>>(),
+            [b"z".to_vec(), b"a".to_vec(), b"m".to_vec()]
+        );
 
         let odd = listpack(&[lp_str(b"f"), lp_str(b"v"), lp_str(b"g")]);
         let e = load(TYPE_HASH_LISTPACK, &raw(&odd)).unwrap_err();
