@@ -3,7 +3,9 @@
 // runs, the stage and the consoles are drawn and take input), in Debian's Chromium through
 // playwright-core, with a cold cache (a fresh browser context each time) and a warm one (the
 // same context, reloaded). Also the page's first contentful paint, and when the wasm module's
-// response ended (what the download and the server cost). Medians of --runs (default 7).
+// response ended (what the download and the server cost), and the element's milestones: its
+// views built, its engine running (the wasm compiled, the Worker answering), its world created.
+// Medians of --runs (default 7).
 //
 //   node benches/first-frame.mjs [--runs 7] [--page index.html]
 //
@@ -27,7 +29,15 @@ async function measure(page, load) {
   return page.evaluate(() => {
     const paint = performance.getEntriesByName('first-contentful-paint')[0];
     const wasm = performance.getEntriesByType('resource').find((e) => e.name.endsWith('.wasm'));
-    return { ready: window.__labReady, fcp: paint ? paint.startTime : NaN, wasm: wasm ? wasm.responseEnd : NaN };
+    const mark = (name) => performance.getEntriesByName(name)[0]?.startTime ?? NaN;
+    return {
+      ready: window.__labReady,
+      fcp: paint ? paint.startTime : NaN,
+      wasm: wasm ? wasm.responseEnd : NaN,
+      built: mark('lab:built'),
+      engine: mark('lab:engine'),
+      created: mark('lab:created'),
+    };
   });
 }
 
@@ -58,11 +68,11 @@ try {
 
   const row = (name, runs) => {
     const col = (k) => `${median(runs.map((r) => r[k])).toFixed(0)} ms`;
-    return `| ${name} | ${col('ready')} | ${col('fcp')} | ${col('wasm')} |`;
+    return `| ${name} | ${col('ready')} | ${col('fcp')} | ${col('wasm')} | ${col('built')} | ${col('engine')} | ${col('created')} |`;
   };
   console.log(`first frame of ${PAGE}: medians of ${RUNS} loads, ms since navigation (Chromium, 1280 × 800, this machine)\n`);
-  console.log('| cache | interactive lab (lab-ready) | first contentful paint | wasm downloaded |');
-  console.log('|---|---:|---:|---:|');
+  console.log('| cache | interactive lab (lab-ready) | first contentful paint | wasm downloaded | views built | engine running | world created |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
   console.log(row('cold (new context)', cold));
   console.log(row('warm (reload)', warm));
 } finally {
