@@ -170,7 +170,15 @@ async function handle(req, res) {
     return;
   }
   const type = TYPES[path.extname(file).toLowerCase()] || 'application/octet-stream';
-  res.writeHead(200, baseHeaders({ 'Content-Type': type, 'Content-Length': stat.size }));
+  // Every response is revalidated (no-cache), as a static host does: an unchanged file costs a
+  // 304 and no body, and the browser keeps what it made of it (the compiled wasm among them).
+  const etag = `"${stat.size.toString(36)}-${Math.floor(stat.mtimeMs).toString(36)}"`;
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, baseHeaders({ ETag: etag }));
+    res.end();
+    return;
+  }
+  res.writeHead(200, baseHeaders({ 'Content-Type': type, 'Content-Length': stat.size, ETag: etag }));
   if (req.method === 'HEAD') {
     res.end();
     return;
