@@ -651,14 +651,15 @@ export class RedisReplLab extends HTMLElement {
   apply(r) {
     if (r.guide) this.guide.progress(r.guide);
     this.printTyped(r.typed);
-    const tenth = Math.floor(r.nowMs / 100) !== Math.floor(this.nowMs / 100);
+    const step = this.clockStep();
+    const ticked = Math.floor(r.nowMs / step) !== Math.floor(this.nowMs / step);
     const forked = r.horizonMs * 1000 < this.horizonUs;
     this.nowMs = r.nowMs;
     this.horizonUs = r.horizonMs * 1000;
     if (this.frame && !r.frame && !forked) {
       // The world did not change: only what moves with time is drawn again (messages on the
-      // wire; the clock, countdowns and slider a tenth of a second at a time).
-      if (this.frame.messages.length > 0 || tenth) this.renderTime();
+      // wire; the clock, countdowns and slider one clock step at a time).
+      if (this.frame.messages.length > 0 || ticked) this.renderTime();
       return;
     }
     if (forked) {
@@ -781,9 +782,18 @@ export class RedisReplLab extends HTMLElement {
     this.timeline.update(this.nowMs, this.horizonUs / 1000, this.timelineMarks());
   }
 
-  /** Tenths of a second while time runs; the exact time when paused. */
+  /**
+   * How finely running time is drawn (ms): tenths of a second while messages travel, whole
+   * seconds while nothing does, so an idle lab redraws once a second and not five times.
+   */
+  clockStep() {
+    return this.frame && this.frame.messages.length === 0 ? 1000 : 100;
+  }
+
+  /** Running time in clock steps; the exact time when paused. */
   renderClock() {
-    setText(this.clockText, this.words.seconds(this.playing ? Math.floor(this.nowMs / 100) * 100 : this.nowMs));
+    const step = this.clockStep();
+    setText(this.clockText, this.words.seconds(this.playing ? Math.floor(this.nowMs / step) * step : this.nowMs));
   }
 
   timelineMarks() {
