@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use redis_repl_lab::resp::encode_command_into;
 use redis_repl_lab::sim::{LinkParams, World};
-use support::{info, json_number, median, node_json, start_redis, Server};
+use support::{info, json_number, median, node_json, start_redis, ServerGuard};
 
 /// Writes per measured run.
 const WRITES: u64 = 200_000;
@@ -109,24 +109,24 @@ fn wasm_load_rates() -> Result<Vec<(usize, f64)>, String> {
 /// One run on real servers: the seconds from the benchmark's start until every replica
 /// applied what the master took.
 fn redis_run(replicas: usize) -> f64 {
-    let master = start_redis(&["--repl-diskless-sync-delay".into(), "0".into()]);
-    let rs: Vec<Server> =
-        (0..replicas).map(|_| start_redis(&["--replicaof".into(), "127.0.0.1".into(), master.1.to_string()])).collect();
+    let master = start_redis(&["--repl-diskless-sync-delay", "0"]);
+    let rs: Vec<ServerGuard> =
+        (0..replicas).map(|_| start_redis(&["--replicaof", "127.0.0.1", &master.port.to_string()])).collect();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while rs.iter().any(|r| info(r.1, "replication", "master_link_status") != "up") {
+    while rs.iter().any(|r| info(r.port, "replication", "master_link_status") != "up") {
         assert!(Instant::now() < deadline, "replicas did not sync");
         std::thread::sleep(Duration::from_millis(20));
     }
     let started = Instant::now();
     let status = Command::new("redis-benchmark")
-        .args(["-p", &master.1.to_string(), "-t", "set", "-P", &PIPELINE.to_string(), "-d", "64"])
+        .args(["-p", &master.port.to_string(), "-t", "set", "-P", &PIPELINE.to_string(), "-d", "64"])
         .args(["-n", &WRITES.to_string(), "-r", &WRITES.to_string(), "-c", "1", "-q"])
         .stdout(Stdio::null())
         .status()
         .expect("redis-benchmark");
     assert!(status.success());
-    let target: u64 = info(master.1, "replication", "master_repl_offset").parse().expect("offset");
-    while rs.iter().any(|r| info(r.1, "replication", "slave_repl_offset").parse::<u64>().unwrap_or(0) < target) {
+    let target: u64 = info(master.port, "replication", "master_repl_offset").parse().expect("offset");
+    while rs.iter().any(|r| info(r.port, "replication", "slave_repl_offset").parse::<u64>().unwrap_or(0) < target) {
         std::thread::sleep(Duration::from_millis(1));
     }
     started.elapsed().as_secs_f64()

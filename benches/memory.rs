@@ -142,8 +142,8 @@ fn used_memory(c: &mut TcpStream, buf: &mut Vec<u8>) -> i64 {
 
 /// Bytes per key in redis-server, and what a replica of that dataset holds per key (`replica`).
 fn redis(kind: &str, replica: bool) -> (f64, Option<f64>) {
-    let master = start_redis(&["--repl-diskless-sync-delay".into(), "0".into()]);
-    let mut c = TcpStream::connect(("127.0.0.1", master.1)).expect("connect");
+    let master = start_redis(&["--repl-diskless-sync-delay", "0"]);
+    let mut c = TcpStream::connect(("127.0.0.1", master.port)).expect("connect");
     let mut buf = Vec::new();
     let before = used_memory(&mut c, &mut buf);
     let mut n = 0;
@@ -159,19 +159,19 @@ fn redis(kind: &str, replica: bool) -> (f64, Option<f64>) {
         return (per_key, None);
     }
     let r = start_redis(&[]);
-    let mut rc = TcpStream::connect(("127.0.0.1", r.1)).expect("connect");
+    let mut rc = TcpStream::connect(("127.0.0.1", r.port)).expect("connect");
     let empty = used_memory(&mut rc, &mut buf);
-    rc.write_all(&redis_repl_lab::resp::encode_command(&["REPLICAOF", "127.0.0.1", &master.1.to_string()]))
+    rc.write_all(&redis_repl_lab::resp::encode_command(&["REPLICAOF", "127.0.0.1", &master.port.to_string()]))
         .expect("write");
     let answer = reply(&mut rc, &mut buf);
     assert_eq!(answer, redis_repl_lab::resp::Frame::Simple("OK".into()), "REPLICAOF");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while info(r.1, "replication", "master_link_status") != "up" {
+    while info(r.port, "replication", "master_link_status") != "up" {
         let why = || {
             format!(
                 "{:?} {:?}",
-                info(r.1, "replication", "master_sync_in_progress"),
-                info(master.1, "persistence", "rdb_last_bgsave_status")
+                info(r.port, "replication", "master_sync_in_progress"),
+                info(master.port, "persistence", "rdb_last_bgsave_status")
             )
         };
         assert!(Instant::now() < deadline, "the replica did not sync: {}", why());

@@ -25,6 +25,8 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -34,6 +36,7 @@ use std::time::{Duration, Instant};
 use redis_repl_lab::keyspace::{Keyspace, Value};
 use redis_repl_lab::rdb::{read_rdb, write_rdb, AuxInfo};
 use redis_repl_lab::resp::{encode_command_into, parse_frame, Frame, Parsed};
+use support::{json_field, json_number, median, node_json};
 
 const KEYS: usize = 1_000_000;
 const VALUE_LEN: usize = 64;
@@ -96,11 +99,6 @@ fn dataset(shape: Shape) -> Vec<(Vec<u8>, Vec<u8>)> {
 /// How many values the writer stores LZF-compressed (it needs a saving of at least 4 bytes).
 fn lzf_compressed(pairs: &[(Vec<u8>, Vec<u8>)]) -> usize {
     pairs.iter().filter(|(_, v)| redis_repl_lab::rdb::lzf::compress(v, VALUE_LEN - 4).is_some()).count()
-}
-
-fn median(mut xs: Vec<f64>) -> f64 {
-    xs.sort_by(f64::total_cmp);
-    xs[xs.len() / 2]
 }
 
 /// One measured operation: median seconds and the RDB bytes it produced or read.
@@ -371,36 +369,18 @@ fn redis(shape: Shape, pairs: &[(Vec<u8>, Vec<u8>)]) -> RedisResult {
     }
 }
 
-/// The number after `"name":` in a flat JSON object.
-fn json_num(line: &str, name: &str) -> Option<f64> {
-    let pat = format!("\"{name}\":");
-    let at = line.find(&pat)? + pat.len();
-    line[at..].split([',', '}']).next()?.trim().parse().ok()
-}
-
 /// Runs benches/rdb-wasm.mjs; returns (shape, encode, decode) per measured shape, or why not.
 fn wasm(random_rdb: &Path) -> Result<Vec<(Shape, Timing, Timing)>, String> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if !root.join("www/pkg/redis_repl_lab_bg.wasm").exists() {
+    if !Path::new(env!("CARGO_MANIFEST_DIR")).join("www/pkg/redis_repl_lab_bg.wasm").exists() {
         return Err("skipped, run ./scripts/build first".into());
     }
-    let out = Command::new("node")
-        .current_dir(root)
-        .arg("benches/rdb-wasm.mjs")
-        .arg(random_rdb)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|e| format!("could not run node: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("node benches/rdb-wasm.mjs failed ({})", out.status));
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
     let mut rows = Vec::new();
-    for line in stdout.lines().filter_map(|l| l.strip_prefix("json: ")) {
-        let shape = if line.contains("\"shape\":\"random\"") { Shape::Random } else { Shape::Populate };
-        let bytes = json_num(line, "bytes").ok_or("no bytes in the wasm output")? as usize;
-        let enc = json_num(line, "encode_s").ok_or("no encode_s in the wasm output")?;
-        let dec = json_num(line, "decode_s").ok_or("no decode_s in the wasm output")?;
+    for line in node_json("rdb-wasm.mjs", &[random_rdb.to_str().ok_or("a UTF-8 path")?])? {
+        let shape =
+            if json_field(&line, "shape").as_deref() == Some("random") { Shape::Random } else { Shape::Populate };
+        let bytes = json_number(&line, "bytes").ok_or("no bytes in the wasm output")? as usize;
+        let enc = json_number(&line, "encode_s").ok_or("no encode_s in the wasm output")?;
+        let dec = json_number(&line, "decode_s").ok_or("no decode_s in the wasm output")?;
         rows.push((shape, Timing { secs: enc, bytes }, Timing { secs: dec, bytes }));
     }
     if rows.is_empty() {

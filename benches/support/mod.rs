@@ -1,52 +1,21 @@
-//! What the benchmarks that measure redis-server next to the lab share: a redis-server process
-//! on a free loopback port (killed when dropped), a reply read off a connection, an INFO field,
-//! the `json:` lines of a Node script that measures the web package, and a median.
+//! What the benchmarks that measure redis-server next to the lab share: the tests' redis-server
+//! launcher (a free loopback port, a folder of its own, killed when dropped), a reply read off a
+//! connection, an INFO field, the `json:` lines of a Node script that measures the web package,
+//! and a median.
 
 #![allow(dead_code)] // each benchmark uses part of it
 
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+
+#[allow(unused_imports)] // not every benchmark names the guard
+pub use common::{start_redis, ServerGuard};
 
 use redis_repl_lab::resp::{encode_command, parse_frame, Frame, Parsed};
-
-/// A redis-server process and its port, killed when dropped.
-pub struct Server(Child, pub u16);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Starts redis-server 7.0.15 on a free loopback port, without persistence, in a folder of its
-/// own under target/ (a replica saves what it receives as dump.rdb, and a server started where
-/// one lies would load it), with `args` added; returns once it accepts connections.
-pub fn start_redis(args: &[String]) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port");
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("target/bench-redis/{port}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a folder for redis-server under target/");
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .arg("--dir")
-        .arg(&dir)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server (./scripts/setup installs it)");
-    let s = Server(child, port);
-    for _ in 0..200 {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return s;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("redis-server did not start on {port}");
-}
 
 /// The next reply on `c`; `buf` keeps what was read past it.
 pub fn reply(c: &mut TcpStream, buf: &mut Vec<u8>) -> Frame {
