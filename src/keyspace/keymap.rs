@@ -91,47 +91,62 @@ impl<V: Clone> KeyMap<V> {
         self.insert_hashed(hash(&key), key, value)
     }
 
+    /// One walk of the tree for a new key, one more (read-only) for a replaced one; keys that
+    /// share a hash (rare) cost two more.
     fn insert_hashed(&mut self, h: u64, key: Bytes, value: V) -> Option<V> {
-        let Some(slot) = self.slots.get_mut(&h) else {
-            self.slots.insert(h, Slot::One(key, value));
+        let Some(old) = self.slots.insert(h, Slot::One(key, value)) else {
             self.len += 1;
             return None;
         };
-        if let Some(old) = slot.get_mut(&key) {
-            return Some(std::mem::replace(old, value));
-        }
-        let mut list = match std::mem::replace(slot, Slot::Many(Vec::new())) {
+        let same_key = match (&old, self.slots.get(&h)) {
+            (Slot::One(k, _), Some(Slot::One(new, _))) => k == new,
+            _ => false,
+        };
+        let mut list = match old {
+            Slot::One(_, v) if same_key => return Some(v),
             Slot::One(k, v) => vec![(k, v)],
             Slot::Many(list) => list,
         };
-        list.push((key, value));
-        *slot = Slot::Many(list);
-        self.len += 1;
-        None
+        // Other keys have this hash: the slot lists them all, the new key last.
+        let mut replaced = None;
+        if let Some(Slot::One(key, value)) = self.slots.remove(&h) {
+            match list.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, v)) => replaced = Some(std::mem::replace(v, value)),
+                None => {
+                    list.push((key, value));
+                    self.len += 1;
+                }
+            }
+        }
+        self.slots.insert(h, Slot::Many(list));
+        replaced
     }
 
     /// Removes `key`; returns its value.
     pub fn remove(&mut self, key: &[u8]) -> Option<V> {
+        if self.is_empty() {
+            return None;
+        }
         self.remove_hashed(hash(key), key)
     }
 
+    /// One walk of the tree to take the slot out; putting back what shares it (rare) is a second.
     fn remove_hashed(&mut self, h: u64, key: &[u8]) -> Option<V> {
-        let removed = match self.slots.get_mut(&h)? {
-            Slot::One(k, _) if k.as_slice() == key => match self.slots.remove(&h) {
-                Some(Slot::One(_, v)) => Some(v),
-                _ => None,
-            },
-            Slot::One(..) => None,
-            Slot::Many(list) => {
-                let i = list.iter().position(|(k, _)| k.as_slice() == key)?;
-                let (_, v) = list.remove(i);
-                if list.len() == 1 {
-                    let (k, rest) = list.remove(0);
-                    self.slots.insert(h, Slot::One(k, rest));
-                }
-                Some(v)
+        let (removed, rest) = match self.slots.remove(&h)? {
+            Slot::One(k, v) if k.as_slice() == key => (Some(v), None),
+            one @ Slot::One(..) => (None, Some(one)),
+            Slot::Many(mut list) => {
+                let removed = list.iter().position(|(k, _)| k.as_slice() == key).map(|i| list.remove(i).1);
+                let rest = match list.len() {
+                    1 => list.pop().map(|(k, v)| Slot::One(k, v)),
+                    _ => Some(Slot::Many(list)),
+                };
+                (removed, rest)
             }
         };
+        if let Some(rest) = rest {
+            self.slots.insert(h, rest);
+        }
         self.len -= usize::from(removed.is_some());
         removed
     }
