@@ -23,7 +23,7 @@
 //! - a replica's applied offset, sampled every 100 ms of virtual time, never goes back while
 //!   its link is up, except across a full sync (the replica logged "Full resync from master")
 //!   or a restart of that replica;
-//! - every backlog stays bounded (see [`BACKLOG_SLACK`]);
+//! - no backlog holds more history than Redis's trimming keeps (see [`backlog_bound`]);
 //! - no node ever logs a replication-stream error ("Protocol error from master", a short read
 //!   of the RDB, an unexpected PSYNC reply...): links are reliable and a cut closes both ends,
 //!   so a well-behaved engine never sees a torn stream.
@@ -40,20 +40,28 @@ use crate::node::Micros;
 /// Sampling period for offsets and backlogs, and the quiescence check, µs (100 ms).
 const SAMPLE: Micros = 100_000;
 
-/// How long to wait for quiescence after the end of the run, in virtual µs.
-const QUIESCE_LIMIT: Micros = 120_000_000;
+/// After the end of the run, how long the replicas may go without applying a byte before the
+/// world counts as stuck, in virtual µs. While they keep applying (a slow link draining minutes
+/// of writes made faster than it carries), the sweep waits, up to [`QUIESCE_CAP`].
+const QUIESCE_STALL: Micros = 120_000_000;
 
-/// A backlog's `repl_backlog_histlen` may reach this many times `repl-backlog-size`.
+/// The longest wait for quiescence, progress or not (an hour of virtual time).
+const QUIESCE_CAP: Micros = 3_600_000_000;
+
+/// The most history a backlog may hold: what Redis 7's trimming keeps.
 ///
-/// Redis 7 keeps the backlog and every replica's pending output in one list of 16 KB-or-larger
-/// blocks, and frees a head block only when no replica's cursor still points into it. In steady
-/// state the history is therefore `size` plus at most one block; but while a slow or stalled
-/// replica pins old blocks (until `repl-timeout` or the output-buffer limit drops it), the
-/// history grows with the writes made meanwhile. The simulator hands bytes to the link at once,
-/// so pinning is short here, but the bound must not encode that: 8 × size is generous for the
-/// workloads of a sweep (small backlogs are at least 16 KB) and still catches a backlog that
-/// never trims.
-pub const BACKLOG_SLACK: i64 = 8;
+/// Redis 7 keeps the backlog and every replica's pending output in one list of blocks, and frees
+/// a head block only when the rest still holds `repl-backlog-size` and no replica's cursor points
+/// into it. So the history reaches back at most `size` bytes, or as far as the slowest replica
+/// still has to be sent (a replica behind on a slow link pins blocks until `repl-timeout` or its
+/// output-buffer limit drops it), plus the head block that straddles that point. A fixed multiple
+/// of `size` was wrong: a fast writer and a slow link pin far more than 8 × size, legitimately.
+fn backlog_bound(v: &crate::node::NodeView) -> i64 {
+    let end = v.master_repl_offset;
+    let needed = v.replicas.iter().filter_map(|r| r.cursor).map(|c| end + 1 - c).max().unwrap_or(0);
+    let largest_block = v.buffer.as_ref().and_then(|b| b.blocks.iter().map(|&(_, _, cap)| cap).max()).unwrap_or(0);
+    (v.backlog.size as i64).max(needed) + largest_block as i64
+}
 
 /// Log text that a replica or master should never print in a simulated world.
 const BAD_LOG: &[&str] =
@@ -447,10 +455,13 @@ impl Run {
             let wt = &mut self.watch[i];
             if v.backlog.active {
                 wt.max_histlen = wt.max_histlen.max(v.backlog.histlen);
-                let bound = BACKLOG_SLACK * v.backlog.size as i64;
+                let bound = backlog_bound(&v);
                 if v.backlog.histlen > bound {
                     let (h, s) = (v.backlog.histlen, v.backlog.size);
-                    self.violation(format!("{} backlog histlen {h} exceeds {BACKLOG_SLACK} × size {s}", v.name));
+                    self.violation(format!(
+                        "{} backlog histlen {h} exceeds what trimming keeps ({bound}: size {s}, or what the slowest replica still needs, plus a block)",
+                        v.name
+                    ));
                 }
             }
             if v.role == "master" {
@@ -628,6 +639,14 @@ impl Run {
 
     /// True when nothing travels between nodes and every other node is a replica up to date
     /// with master `m`.
+    /// The replicas' applied offsets, summed: it moves while they catch up.
+    fn applied_by_replicas(&self, m: usize) -> i64 {
+        (0..self.cfg.nodes)
+            .filter(|&i| i != m && self.w.is_up(i))
+            .map(|i| self.w.node(i).view().slave_repl_offset)
+            .sum()
+    }
+
     fn quiescent(&self, m: usize) -> bool {
         let node_traffic =
             self.w.in_flight().iter().any(|s| matches!((s.from, s.to), (super::Peer::Node(_), super::Peer::Node(_))));
@@ -764,13 +783,18 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
     let mut quiesced = None;
     let mut waited = r.w.now() - end;
     let mut m = r.current_master();
-    while waited <= QUIESCE_LIMIT {
+    let (mut applied, mut progress_at) = (r.applied_by_replicas(m), waited);
+    while waited - progress_at <= QUIESCE_STALL && waited <= QUIESCE_CAP {
         r.w.run_until((end + waited).max(r.w.now()));
         r.sample();
         m = r.current_master();
         if r.quiescent(m) {
             quiesced = Some(waited / 1000);
             break;
+        }
+        let now_applied = r.applied_by_replicas(m);
+        if now_applied != applied {
+            (applied, progress_at) = (now_applied, waited);
         }
         waited += SAMPLE;
     }
@@ -790,8 +814,9 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
             .collect();
         let flying = r.w.in_flight().len();
         r.violation(format!(
-            "no quiescence within {} s: master {} ({}) offset {}, {}, {flying} segments in flight",
-            QUIESCE_LIMIT / 1_000_000,
+            "no quiescence ({} s after the run, the last {} s without a byte applied): master {} ({}) offset {}, {}, {flying} segments in flight",
+            waited / 1_000_000,
+            (waited - progress_at) / 1_000_000,
             m.name,
             m.role,
             m.master_repl_offset,
