@@ -347,3 +347,17 @@ fn a_command_after_a_blocked_wait_reads_its_own_reply() {
     assert_eq!(w.console_late_replies(0), vec!["(integer) 1".to_string()]);
     assert!(w.console_late_replies(0).is_empty());
 }
+
+/// `DEBUG POPULATE` that could leave more keys than a browser tab holds is refused whole, with
+/// the limit in the reply, instead of filling the page until it crashes.
+#[test]
+fn populate_refuses_more_keys_than_a_tab_holds_and_adds_nothing() {
+    let mut w = World::new(1);
+    w.add_node();
+    let refused = "(error) ERR the lab holds at most 5000000 keys per database, to fit in a browser tab (Redis has no such limit)";
+    assert_eq!(w.console(0, "DEBUG POPULATE 50000000"), refused);
+    assert_eq!(w.console(0, "DBSIZE"), "(integer) 0", "nothing was added");
+    assert_eq!(w.console(0, "DEBUG POPULATE 10"), "OK");
+    assert_eq!(w.console(0, "DEBUG POPULATE 4999991 other"), refused, "the keys already there count");
+    assert_eq!(w.console(0, "DBSIZE"), "(integer) 10");
+}

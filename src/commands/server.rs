@@ -122,13 +122,25 @@ pub(super) fn debug(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     }
 }
 
+/// The most keys `DEBUG POPULATE` leaves in a database. The lab runs in a browser tab, which
+/// gives a page's WebAssembly at most 4 GB: 5,000,000 string keys take about 550 MB in the page
+/// (110 bytes each, `cargo bench --bench memory`), so a master, a replica and the RDB between
+/// them still fit. Redis has no such limit; the README lists it among the differences.
+pub const POPULATE_MAX_KEYS: u64 = 5_000_000;
+
 /// `DEBUG POPULATE count [prefix] [size]`: keys `prefix:N` holding `value:N` (zero-padded to
-/// `size`), skipping keys that exist; not propagated, as in Redis.
+/// `size`), skipping keys that exist; not propagated, as in Redis. Refused, with nothing added,
+/// if it could leave more than [`POPULATE_MAX_KEYS`] keys.
 fn populate(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let num = |a: &Vec<u8>| std::str::from_utf8(a).ok().and_then(|s| s.parse::<u64>().ok());
     let Some(count) = num(&argv[2]) else {
         return Some(Frame::error("ERR value is out of range, must be positive"));
     };
+    if (node.keyspace.db(ctx.db).len() as u64).saturating_add(count) > POPULATE_MAX_KEYS {
+        return Some(Frame::error(format!(
+            "ERR the lab holds at most {POPULATE_MAX_KEYS} keys per database, to fit in a browser tab (Redis has no such limit)"
+        )));
+    }
     let prefix = argv.get(3).cloned().unwrap_or_else(|| b"key".to_vec());
     let size = match argv.get(4).map(num) {
         None => 0,
@@ -137,7 +149,7 @@ fn populate(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     };
     let db = node.keyspace.db_mut(ctx.db);
     let mut added = 0;
-    for j in 0..count.min(10_000_000) {
+    for j in 0..count {
         let mut key = prefix.clone();
         key.extend_from_slice(format!(":{j}").as_bytes());
         if db.get_raw(&key).is_some() {
