@@ -91,6 +91,8 @@ export async function startLab({ initScript, viewport = { width: 1280, height: 8
   try {
     lab.browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
     lab.context = await lab.browser.newContext({ locale, viewport });
+    // Nothing leaves this machine, whatever a page asks (assertNoErrors reports the asking).
+    await lab.context.route((url) => !isLocal(url.href), (route) => route.abort('blockedbyclient'));
     lab.page = await newPage(lab, initScript);
   } catch (err) {
     await stopLab(lab);
@@ -197,12 +199,23 @@ export async function nodeState(page, index) {
   return s.nodes.find((n) => n.index === index);
 }
 
-/** Asserts that the page logged no uncaught error, no console error and no CSP violation. */
+/** True for a URL on this machine (the test servers) or made by the page itself. */
+export function isLocal(url) {
+  if (/^(blob|data):/.test(url)) return true;
+  return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname);
+}
+
+/**
+ * Asserts that the page logged no uncaught error, no console error and no CSP violation, and
+ * that no page of the lab's browser asked for anything outside this machine (the lab reaches no
+ * network: such a request is also aborted, see startLab).
+ */
 export async function assertNoErrors(lab, page = lab.page) {
   const own = errorsOf.get(page);
   assert.deepEqual(own.pageErrors, [], 'uncaught page errors');
   assert.deepEqual(own.consoleErrors, [], 'console errors');
   assert.deepEqual(await page.evaluate(() => window.__cspViolations), [], 'CSP violations');
+  assert.deepEqual(lab.requests.filter((u) => !isLocal(u)), [], 'requests that left this machine');
 }
 
 /** Lines printed in a node's console. */

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  DOCS_DIR, labForFile, loadPage, ready, api, pause, run, state, command, consoleLines,
+  DOCS_DIR, isLocal, labForFile, loadPage, ready, api, pause, run, state, command, consoleLines,
   runUntil, axe, axePage, screenshot, assertNoErrors, newPage,
 } from './helpers.mjs';
 import en from '../../www/lab/i18n/en.js';
@@ -210,4 +210,22 @@ test('a panic in the engine shows what happened and restoring the run loses noth
   assert.equal(await api(page, 'exec', 2, 'GET k'), '"v"', 'the replicas came back too');
   await run(page, 1000);
   await screenshot(page, 'lab-restored.png');
+});
+
+test('a request for anything outside this machine is aborted, and the tests see it', async () => {
+  // A page without the lab's CSP (which would stop the request before it is made).
+  const other = await newPage(lab);
+  try {
+    await other.goto('about:blank');
+    const outcome = await other.evaluate(() => fetch('http://192.0.2.1/tracker.js').then(() => 'fetched', () => 'failed'));
+    assert.equal(outcome, 'failed', 'the request was aborted');
+    const outside = lab.requests.filter((u) => !isLocal(u));
+    assert.deepEqual(outside, ['http://192.0.2.1/tracker.js'], 'and recorded, so assertNoErrors fails on it');
+    lab.requests.splice(0, lab.requests.length, ...lab.requests.filter(isLocal));
+  } finally {
+    await other.close();
+  }
+  assert.equal(isLocal(`${lab.baseUrl}pkg/redis_repl_lab_bg.wasm`), true);
+  assert.equal(isLocal('blob:http://127.0.0.1:1/x'), true);
+  assert.equal(isLocal('https://fonts.example.com/a.woff2'), false);
 });
