@@ -4,8 +4,9 @@ use super::{split_args, Frame, RespError};
 
 /// Redis refuses an inline request or a multibulk header line longer than this (PROTO_INLINE_MAX_SIZE).
 const INLINE_MAX: usize = 64 * 1024;
-/// Largest multibulk count Redis accepts from an unauthenticated-size-agnostic client.
-const MULTIBULK_MAX: i64 = 1024 * 1024;
+/// Largest multibulk count Redis 7.0 accepts (INT_MAX; Redis 6 stopped at 1024 × 1024). Nothing
+/// is allocated for the count itself: arguments are kept as they arrive.
+const MULTIBULK_MAX: i64 = i32::MAX as i64;
 /// Largest bulk string (proto-max-bulk-len default, 512 MB).
 const BULK_MAX: i64 = 512 * 1024 * 1024;
 /// Nesting deeper than this in a reply is refused rather than recursed into.
