@@ -461,6 +461,18 @@ fn unescape(s: &str, at: &str) -> Result<String, LogError> {
 /// The seed, the actions and the time the run was shared at, if the log says.
 type ParsedLog = (u64, Vec<(Micros, Action)>, Option<Micros>);
 
+/// The longest run a log may describe, in virtual µs (24 hours). Opening a log replays it, and
+/// an idle lab replays an hour in about 150 ms in the page: a day stays within seconds, where a
+/// log claiming years (found by fuzzing the decoder) kept the tab busy for good.
+pub const MAX_LOG_TIME: Micros = 24 * 3_600 * 1_000_000;
+
+fn within_log_time(t: u64, what: &str) -> Result<u64, LogError> {
+    if t > MAX_LOG_TIME {
+        return Err(LogError(format!("{what}: a shared run lasts at most 24 hours of virtual time")));
+    }
+    Ok(t)
+}
+
 fn parse_log(log: &str) -> Result<ParsedLog, LogError> {
     let log = log.trim();
     let mut parts = log.split(';');
@@ -485,12 +497,12 @@ fn parse_log(log: &str) -> Result<ParsedLog, LogError> {
             if e < t {
                 return Err(LogError(format!("the end time {e} µs is before the last action ({t} µs)")));
             }
-            end = Some(e);
+            end = Some(within_log_time(e, "the end time")?);
             continue;
         }
         let f: Vec<&str> = part.split(',').collect();
         let delta = u64::from_str_radix(f[0], 36).map_err(|_| LogError(format!("{at}: bad time '{}'", f[0])))?;
-        t = t.checked_add(delta).ok_or_else(|| LogError(format!("{at}: time overflows")))?;
+        t = within_log_time(t.saturating_add(delta), &at)?;
         let num = |k: usize, what: &str| -> Result<u64, LogError> {
             f.get(k)
                 .and_then(|v| v.parse::<u64>().ok())
@@ -700,6 +712,13 @@ mod tests {
         assert!(e("RL1;s=1;0,n;0,c,0,%G1").contains("bad percent escape"));
         assert!(e("RL1;s=1;0,n;0,k").contains("expected 3 fields"));
         assert!(Session::from_log("RL1;s=1;0,n;0,c,0,PING").is_ok());
+        // Times past a day, found by fuzzing (the replay ran for good): refused before any replay.
+        let past_a_day = to_base36(MAX_LOG_TIME + 1);
+        assert!(e(&format!("RL1;s=1;0,n;t={past_a_day}")).contains("the end time: a shared run lasts at most 24 hours"));
+        assert!(
+            e(&format!("RL1;s=1;0,n;{past_a_day},c,0,PING")).contains("action 2: a shared run lasts at most 24 hours")
+        );
+        assert!(e("RL1;s=7;0,n;0,x,0,1;t=230m80m8").contains("24 hours"), "the fuzzer's input");
     }
 
     #[test]
