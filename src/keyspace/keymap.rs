@@ -130,8 +130,14 @@ impl<V: Clone> KeyMap<V> {
         self.remove_hashed(hash(key), key)
     }
 
-    /// One walk of the tree to take the slot out; putting back what shares it (rare) is a second.
+    /// A read-only walk first: the tree's removal copies the path to where the key would be even
+    /// when it is not there, which after a fork or a checkpoint would copy nodes for nothing (a
+    /// SET drops the key's expiry this way on every write while any key has one). Then one walk
+    /// to take the slot out; putting back what shares it (rare) is another.
     fn remove_hashed(&mut self, h: u64, key: &[u8]) -> Option<V> {
+        if !self.slots.get(&h).is_some_and(|slot| slot.get(key).is_some()) {
+            return None;
+        }
         let (removed, rest) = match self.slots.remove(&h)? {
             Slot::One(k, v) if k.as_slice() == key => (Some(v), None),
             one @ Slot::One(..) => (None, Some(one)),
