@@ -135,7 +135,7 @@ impl<V: Clone> KeyMap<V> {
     /// SET drops the key's expiry this way on every write while any key has one). Then one walk
     /// to take the slot out; putting back what shares it (rare) is another.
     fn remove_hashed(&mut self, h: u64, key: &[u8]) -> Option<V> {
-        if !self.slots.get(&h).is_some_and(|slot| slot.get(key).is_some()) {
+        if self.slots.get(&h).is_none_or(|slot| slot.get(key).is_none()) {
             return None;
         }
         let (removed, rest) = match self.slots.remove(&h)? {
