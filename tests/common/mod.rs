@@ -114,25 +114,54 @@ impl Drop for ServerGuard {
     }
 }
 
-fn wait_until_ready(guard: &mut ServerGuard) {
+/// Why a started server is not ready.
+enum NotReady {
+    /// It exited (its port was taken between [`free_port`] and its bind, say): try another.
+    Exited,
+}
+
+/// Waits until `guard`'s own process listens on its port and answers PING. Answering is not
+/// enough: between [`free_port`] and the child's bind, another test's server may take the port,
+/// and its PONG would pass for ours, so the listening socket must be one of the child's.
+fn wait_until_ready(guard: &mut ServerGuard) -> Result<(), NotReady> {
     let t0 = Instant::now();
     loop {
-        if let Ok(Some(status)) = guard.child.try_wait() {
-            panic!("{} on port {} exited at start-up: {status}", guard.name, guard.port);
+        if let Ok(Some(_)) = guard.child.try_wait() {
+            return Err(NotReady::Exited);
         }
-        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", guard.port)) {
-            let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-            let mut reply = [0u8; 7];
-            if s.write_all(b"*1\r\n$4\r\nPING\r\n").is_ok()
-                && s.read_exact(&mut reply).is_ok()
-                && &reply == b"+PONG\r\n"
-            {
-                return;
+        if listens_on(guard.child.id(), guard.port) {
+            if let Ok(mut s) = TcpStream::connect(("127.0.0.1", guard.port)) {
+                let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut reply = [0u8; 7];
+                if s.write_all(b"*1\r\n$4\r\nPING\r\n").is_ok()
+                    && s.read_exact(&mut reply).is_ok()
+                    && &reply == b"+PONG\r\n"
+                {
+                    return Ok(());
+                }
             }
         }
         assert!(t0.elapsed() < Duration::from_secs(10), "{} did not start on port {}", guard.name, guard.port);
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// True if process `pid` holds the socket listening on 127.0.0.1:`port` (Linux's /proc: the
+/// socket's inode in /proc/net/tcp is one of the process's open files).
+fn listens_on(pid: u32, port: u16) -> bool {
+    let Ok(table) = std::fs::read_to_string("/proc/net/tcp") else { return false };
+    let local = format!("0100007F:{port:04X}");
+    let inodes: Vec<String> = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|f| f.len() > 9 && f[1] == local && f[3] == "0A")
+        .map(|f| format!("socket:[{}]", f[9]))
+        .collect();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else { return false };
+    fds.flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .any(|target| inodes.iter().any(|i| target.as_os_str() == i.as_str()))
 }
 
 /// Starts a real redis-server 7.0.15 on a free loopback port with no persistence, DEBUG enabled
@@ -155,15 +184,10 @@ pub fn start_redis(args: &[&str]) -> ServerGuard {
             .spawn()
             .expect("spawn redis-server");
         let mut guard = ServerGuard { child, port, name: "redis", dir: Some(dir), log: Some(log) };
-        if let Ok(Some(_)) = guard.child.try_wait() {
-            continue;
+        match wait_until_ready(&mut guard) {
+            Ok(()) => return guard,
+            Err(NotReady::Exited) => continue,
         }
-        std::thread::sleep(Duration::from_millis(10));
-        if let Ok(Some(_)) = guard.child.try_wait() {
-            continue;
-        }
-        wait_until_ready(&mut guard);
-        return guard;
     }
     panic!("could not start redis-server");
 }
@@ -205,12 +229,10 @@ fn spawn_repl_lab(fixed_port: Option<u16>, dir: Option<&Path>, args: &[&str]) ->
         }
         let child = cmd.spawn().expect("spawn repl-lab");
         let mut guard = ServerGuard { child, port, name: "repl-lab", dir: None, log };
-        std::thread::sleep(Duration::from_millis(10));
-        if let Ok(Some(_)) = guard.child.try_wait() {
-            continue;
+        match wait_until_ready(&mut guard) {
+            Ok(()) => return guard,
+            Err(NotReady::Exited) => continue,
         }
-        wait_until_ready(&mut guard);
-        return guard;
     }
     panic!("could not start repl-lab server");
 }

@@ -70,6 +70,22 @@ function countWakeups() {
   }
 }
 
+/**
+ * Waits until `count()` stays the same for half a second and returns it. How soon a page stops
+ * scheduling work after it loads or a lab leaves the screen depends on the machine's load (an
+ * intersection callback, a timer already set); what the tests assert is that it then stays still.
+ */
+async function settled(count, what) {
+  let last = await count();
+  return waitFor(async () => {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = await count();
+    const still = now === last;
+    last = now;
+    return still ? { now } : null;
+  }, { timeout: 15_000, what }).then((r) => r.now);
+}
+
 /** Adds a lab with these attributes to the page, recording its events; resolves once it is ready. */
 function addLab(page, attributes) {
   return page.evaluate(async (attrs) => {
@@ -327,8 +343,7 @@ test('an off-screen lab asks for no animation frame or timer, and its clock stan
   const below = await page.evaluate((k) => document.querySelectorAll('redis-repl-lab')[k].getBoundingClientRect().top, i);
   assert.ok(below > 800 * 3, `the lab is far below the fold (${below} px)`);
   const wakeups = () => page.evaluate(() => window.__wakeups);
-  await page.waitForTimeout(500);
-  const before = await wakeups();
+  const before = await settled(wakeups, 'the page to stop scheduling work');
   await page.waitForTimeout(1500);
   assert.equal(await wakeups(), before, 'nothing scheduled while the only playing lab is off screen');
   assert.equal(await apiOf(page, i, 'now'), 0);
@@ -339,9 +354,8 @@ test('an off-screen lab asks for no animation frame or timer, and its clock stan
   assert.ok(await wakeups() > before);
 
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.waitForTimeout(500);
+  const after = await settled(wakeups, 'the lab to stop once scrolled away');
   const t = await apiOf(page, i, 'now');
-  const after = await wakeups();
   await page.waitForTimeout(1000);
   assert.equal(await apiOf(page, i, 'now'), t, 'scrolled away, it stops again');
   assert.equal(await wakeups(), after);
