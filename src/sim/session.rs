@@ -295,34 +295,26 @@ impl Session {
             out.push(';');
             out.push_str(&to_base36(t - prev));
             prev = *t;
-            let args: Vec<String> = match a {
-                Action::AddNode => vec!["n".into()],
-                Action::RemoveNode(n) => vec!["d".into(), n.to_string()],
-                Action::Console(n, line) => vec!["c".into(), n.to_string(), escape(line)],
-                Action::Cut(a, b) => vec!["x".into(), a.to_string(), b.to_string()],
-                Action::Partition(g) => vec!["p".into(), groups_text(g)],
-                Action::Heal => vec!["h".into()],
-                Action::Crash(n) => vec!["k".into(), n.to_string()],
-                Action::Restart(n) => vec!["r".into(), n.to_string()],
-                Action::Pause(n, ms) => vec!["z".into(), n.to_string(), ms.to_string()],
-                Action::Links(l, b) => vec!["l".into(), l.to_string(), b.to_string()],
-                Action::Link(a, b, l, j, bw) => {
-                    vec!["L".into(), a.to_string(), b.to_string(), l.to_string(), j.to_string(), bw.to_string()]
-                }
-                Action::Import(n, bytes) => {
-                    vec!["i".into(), n.to_string(), bytes.iter().map(|b| format!("{b:02x}")).collect()]
-                }
-                Action::AddSentinel(m, q, d, f) => {
-                    vec!["S".into(), m.to_string(), q.to_string(), d.to_string(), f.to_string()]
-                }
-                Action::SentinelConsole(j, line) => vec!["C".into(), j.to_string(), escape(line)],
-                Action::PartitionSentinels(g) => vec!["P".into(), groups_text(g)],
-                Action::Load(n, rate) => vec!["w".into(), n.to_string(), rate.to_string()],
-            };
             out.push(',');
-            out.push_str(&args.join(","));
+            out.push_str(&encode_action(a));
         }
         out
+    }
+
+    /// The log of a run that went wrong at `at`: the actions so far, then `doing` (an action as
+    /// [`encode_action`] writes it) if one was being applied then, ending at `at`. Opened, it
+    /// does again what failed: a bug report anyone can replay. `doing` comes from another
+    /// engine (the one that failed), so the result is checked like any log received.
+    pub fn to_report_log(&self, at: Micros, doing: Option<&str>) -> Result<String, LogError> {
+        let mut out = self.to_log();
+        let last = self.actions.last().map_or(0, |a| a.0);
+        let at = at.max(last);
+        if let Some(entry) = doing {
+            out.push_str(&format!(";{},{entry}", to_base36(at - last)));
+        }
+        out.push_str(&format!(";t={}", to_base36(at)));
+        parse_log(&out)?;
+        Ok(out)
     }
 
     /// Rebuilds a session from its log, replaying every action; it ends at the time the log was
@@ -339,6 +331,32 @@ impl Session {
         }
         Ok(s)
     }
+}
+
+/// One action as the log writes it: a letter for what was done, then its arguments, all
+/// separated by commas (without the time, which the log writes before it).
+pub fn encode_action(a: &Action) -> String {
+    let args: Vec<String> = match a {
+        Action::AddNode => vec!["n".into()],
+        Action::RemoveNode(n) => vec!["d".into(), n.to_string()],
+        Action::Console(n, line) => vec!["c".into(), n.to_string(), escape(line)],
+        Action::Cut(a, b) => vec!["x".into(), a.to_string(), b.to_string()],
+        Action::Partition(g) => vec!["p".into(), groups_text(g)],
+        Action::Heal => vec!["h".into()],
+        Action::Crash(n) => vec!["k".into(), n.to_string()],
+        Action::Restart(n) => vec!["r".into(), n.to_string()],
+        Action::Pause(n, ms) => vec!["z".into(), n.to_string(), ms.to_string()],
+        Action::Links(l, b) => vec!["l".into(), l.to_string(), b.to_string()],
+        Action::Link(a, b, l, j, bw) => {
+            vec!["L".into(), a.to_string(), b.to_string(), l.to_string(), j.to_string(), bw.to_string()]
+        }
+        Action::Import(n, bytes) => vec!["i".into(), n.to_string(), bytes.iter().map(|b| format!("{b:02x}")).collect()],
+        Action::AddSentinel(m, q, d, f) => vec!["S".into(), m.to_string(), q.to_string(), d.to_string(), f.to_string()],
+        Action::SentinelConsole(j, line) => vec!["C".into(), j.to_string(), escape(line)],
+        Action::PartitionSentinels(g) => vec!["P".into(), groups_text(g)],
+        Action::Load(n, rate) => vec!["w".into(), n.to_string(), rate.to_string()],
+    };
+    args.join(",")
 }
 
 /// Validates an action against the world it would apply to.
@@ -667,6 +685,23 @@ mod tests {
         let mut r = Session::from_log(&log).unwrap();
         r.run_until(70_000_000);
         assert_eq!(r.world().trace_digest(), s.world().trace_digest());
+    }
+
+    #[test]
+    fn a_report_log_replays_the_run_then_the_action_that_failed() {
+        let s = scripted();
+        let failing = Action::Console(1, "SET \"after the end\" 1".into());
+        let log = s.to_report_log(71_000_000, Some(&encode_action(&failing))).unwrap();
+        let (_, actions, end) = parse_log(&log).unwrap();
+        assert_eq!(actions[..actions.len() - 1], *s.actions(), "the run as it was");
+        assert_eq!(actions.last(), Some(&(71_000_000, failing)), "then what failed, when it failed");
+        assert_eq!(end, Some(71_000_000));
+        // Failing while time ran on, with no action: the run up to that moment.
+        let log = s.to_report_log(75_000_000, None).unwrap();
+        assert_eq!(log, s.to_log_at(75_000_000));
+        // The action comes from the engine that failed: what it says is checked.
+        let bad = s.to_report_log(75_000_000, Some("c,1")).unwrap_err();
+        assert!(bad.to_string().contains("action 46"), "{bad}");
     }
 
     #[test]

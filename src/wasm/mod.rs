@@ -9,7 +9,9 @@
 //! Refused actions throw a JavaScript `Error` with a `code` (`no-node`, `no-sentinel`,
 //! `too-many-nodes`, `same-node`, `bad-rdb`, `bad-log`) the page translates, and an English
 //! message for developers. A Rust panic is recorded before it unwinds into a JS exception, so
-//! the page can show its message instead of freezing (see [`last_panic`]).
+//! the page can show its message instead of freezing (see [`last_panic`]), with what the engine
+//! was doing then (see [`panic_report`]), so that a new engine can write a bug report: a shared
+//! run that does it again.
 
 mod guide;
 #[cfg(not(target_feature = "atomics"))]
@@ -27,6 +29,15 @@ use crate::sim::World;
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// What the engine was last asked to do (kept outside the `Lab`, which a panic leaves
+    /// borrowed and unusable): the virtual time it was going to, and the action it was
+    /// applying, if any, until it was applied.
+    static DOING: RefCell<(u64, Option<Action>)> = const { RefCell::new((0, None)) };
+}
+
+/// Notes that the engine is about to run to `at`, applying `action` there if any.
+fn doing(at: u64, action: Option<&Action>) {
+    DOING.with(|d| *d.borrow_mut() = (at, action.cloned()));
 }
 
 fn install_panic_hook() {
@@ -43,6 +54,22 @@ fn install_panic_hook() {
 #[wasm_bindgen(js_name = lastPanic)]
 pub fn last_panic() -> Option<String> {
     LAST_PANIC.with(|p| p.borrow().clone())
+}
+
+/// After a panic, what the engine was doing: `{atUs, action}`, the virtual time it was going to
+/// and the action it was applying (as the action log writes it), if any. A new engine that
+/// replayed the run's journal turns it into a bug report ([`Lab::report_log`]).
+#[wasm_bindgen(js_name = panicReport)]
+pub fn panic_report() -> Result<JsValue, JsValue> {
+    #[derive(serde::Serialize)]
+    struct Report {
+        #[serde(rename = "atUs")]
+        at: u64,
+        action: Option<String>,
+    }
+    let (at, action) = DOING.with(|d| d.borrow().clone());
+    let report = Report { at, action: action.as_ref().map(crate::sim::session::encode_action) };
+    to_js(&report).map_err(Into::into)
 }
 
 fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, JsError> {
@@ -183,7 +210,11 @@ impl Lab {
     }
 
     fn act(&mut self, action: Action) -> Result<String, JsValue> {
-        self.session.act(action).map_err(refused)
+        let now = self.world().now();
+        doing(now, Some(&action));
+        let result = self.session.act(action).map_err(refused);
+        doing(now, None);
+        result
     }
 
     // ----- reading -----
@@ -311,6 +342,14 @@ impl Lab {
         self.session.to_log_at(self.world().now())
     }
 
+    /// A bug report: this run's log, then `action` (as `panicReport` gives it, from the engine
+    /// that failed) at `at_us`, ending there; opened, it does again what failed. A malformed
+    /// action throws (code `bad-log`).
+    #[wasm_bindgen(js_name = reportLog)]
+    pub fn report_log(&self, at_us: f64, action: Option<String>) -> Result<String, JsValue> {
+        self.session.to_report_log(at_us as u64, action.as_deref()).map_err(|e| coded("bad-log", &e.to_string()))
+    }
+
     /// The digest of the whole trace: equal digests mean identical runs.
     #[wasm_bindgen(js_name = traceDigest)]
     pub fn trace_digest(&self) -> String {
@@ -340,6 +379,7 @@ impl Lab {
     /// Lets `ms` of virtual time pass.
     pub fn advance(&mut self, ms: f64) {
         let t = self.world().now().saturating_add(us(ms));
+        doing(t, None);
         match &mut self.guide {
             Some(g) => g.run_until(&mut self.session, t),
             None => self.session.run_until(t),
@@ -361,6 +401,7 @@ impl Lab {
         // A chapter's task looks at the world at its own moments: a step stops at the next one.
         let wake = self.guide.as_ref().and_then(|g| g.wake_at(&self.session));
         let limit = wake.map_or(us(max_ms), |w| us(max_ms).min(w.saturating_sub(now)));
+        doing(now.saturating_add(limit), None);
         let happened = self.session.step(limit);
         if let Some(g) = &mut self.guide {
             let t = self.session.world().now();
@@ -372,6 +413,7 @@ impl Lab {
     /// Moves virtual time to `ms`, back (restore a checkpoint and replay) or forward.
     pub fn seek(&mut self, ms: f64) {
         let t = us(ms);
+        doing(t, None);
         match &mut self.guide {
             // Forward, a chapter's task goes on, looking at the world where it would have.
             Some(g) if t >= self.session.world().now() => g.run_until(&mut self.session, t),

@@ -10,7 +10,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import {
   DOCS_DIR, isLocal, labForFile, loadPage, ready, api, pause, run, state, command, consoleLines,
-  runUntil, axe, axePage, screenshot, assertNoErrors, newPage,
+  runUntil, axe, axePage, screenshot, assertNoErrors, newPage, waitFor,
 } from './helpers.mjs';
 import en from '../../www/lab/i18n/en.js';
 import zh from '../../www/lab/i18n/zh-CN.js';
@@ -201,8 +201,27 @@ test('a panic in the engine shows what happened and restoring the run loses noth
   const banner = page.getByTestId('error-banner');
   await banner.waitFor({ state: 'visible', timeout: 10_000 });
   await lines;
-  assert.match(await page.getByTestId('error-message').textContent(), /DEBUG PANIC called/);
+  const message = await page.getByTestId('error-message').textContent();
+  assert.match(message, /DEBUG PANIC called/);
   assert.deepEqual(lab.pageErrors, [], 'no uncaught error: the banner is the reaction');
+
+  // The bug report link replays the run up to the panic, and then the command that panicked.
+  await page.getByTestId('error-report').click();
+  await waitFor(async () => (await page.getByTestId('error-report-url').inputValue()) !== '', { timeout: 20_000, what: 'the bug report link' });
+  const report = await page.getByTestId('error-report-url').inputValue();
+  const log = new URL(report).hash;
+  assert.match(log, /^#log=RL1;s=\d+;/);
+  assert.ok(log.includes(',c,0,SET%20before-panic%20kept;'), log);
+  assert.match(log, /,c,0,DEBUG%20PANIC;t=[0-9a-z]+$/, 'the panicking command is the last action, at the end time');
+  const said = [en, zh].flatMap((w) => [w['error.reportCopied'], w['error.reportManual']]);
+  assert.ok(said.includes(await page.getByTestId('error-report-status').textContent()), 'the banner says where the link is');
+  await screenshot(page, 'lab-panic-report.png');
+  const again = await newPage(lab);
+  await again.goto(report);
+  await again.getByTestId('error-banner').waitFor({ state: 'visible', timeout: 20_000 });
+  assert.equal(await again.getByTestId('error-message').textContent(), message, 'the same panic, at the same virtual time');
+  await again.close();
+
   await page.getByTestId('error-restore').click();
   await banner.waitFor({ state: 'hidden', timeout: 20_000 });
   await pause(page);

@@ -223,9 +223,14 @@ export class RedisReplLab extends HTMLElement {
     this.bannerTitle = h('strong');
     this.bannerText = h('span', { class: 'banner__message', 'data-testid': 'error-message' });
     this.restoreButton = h('button', { type: 'button', class: 'button', 'data-testid': 'error-restore', hidden: true });
+    this.reportButton = h('button', { type: 'button', class: 'button', 'data-testid': 'error-report', hidden: true });
     this.dismissButton = h('button', { type: 'button', class: 'button', 'data-testid': 'error-dismiss' });
+    this.reportStatus = h('span', { 'data-testid': 'error-report-status' });
+    this.reportUrl = h('input', { type: 'text', readonly: '', class: 'banner__url', 'data-testid': 'error-report-url' });
+    this.reportLine = h('p', { class: 'banner__report', hidden: true }, this.reportStatus, ' ', this.reportUrl);
     this.banner = h('div', { class: 'banner', role: 'alert', hidden: true, 'data-testid': 'error-banner' },
-      h('p', {}, this.bannerTitle, ' ', this.bannerText), h('div', { class: 'banner__actions' }, this.restoreButton, this.dismissButton));
+      h('p', {}, this.bannerTitle, ' ', this.bannerText), this.reportLine,
+      h('div', { class: 'banner__actions' }, this.restoreButton, this.reportButton, this.dismissButton));
 
     this.partitionBar = h('div', { class: 'partition-bar', hidden: true, 'data-testid': 'partition-bar' });
     this.partitionText = h('p');
@@ -301,6 +306,7 @@ export class RedisReplLab extends HTMLElement {
       this.banner.hidden = true;
     });
     this.restoreButton.addEventListener('click', () => this.restore().catch((e) => this.fail(e)));
+    this.reportButton.addEventListener('click', () => this.bugReport().catch((e) => this.reportFailed(e)));
     this.shadowRoot.addEventListener('keydown', (e) => this.shortcut(e));
 
     this.resize = new ResizeObserver(() => this.measure());
@@ -451,6 +457,8 @@ export class RedisReplLab extends HTMLElement {
     setText(this.loading, t('app.loading'));
     setText(this.dismissButton, t('error.dismiss'));
     setText(this.restoreButton, t('error.restore'));
+    setText(this.reportButton, t('error.report'));
+    this.reportUrl.setAttribute('aria-label', t('error.reportUrl'));
     setText(this.partitionApply, t('partition.apply'));
     setText(this.partitionCancel, t('partition.cancel'));
     setText(this.partitionText, t('partition.help'));
@@ -839,6 +847,8 @@ export class RedisReplLab extends HTMLElement {
     setText(this.bannerTitle, this.words.t(titleKey));
     setText(this.bannerText, message);
     this.restoreButton.hidden = !restorable;
+    this.reportButton.hidden = !restorable;
+    this.reportLine.hidden = true;
     this.banner.hidden = false;
   }
 
@@ -885,6 +895,43 @@ export class RedisReplLab extends HTMLElement {
     await this.tick(0, true);
     this.consoles.markAll(this.words.t('console.restored', { seconds: (this.nowMs / 1000).toFixed(3) }));
     this.announce(this.words.t('error.restored'));
+  }
+
+  /**
+   * After a panic: a link to a run that does again what failed (the calls that succeeded, then
+   * the one that panicked), written by a second engine that replays the journal, since the one
+   * that failed cannot be called again. Copied if the browser lets us; shown either way.
+   */
+  async bugReport() {
+    const panic = this.broken;
+    if (!panic) return;
+    const engine = await EngineClient.start({ wasmUrl: this.getAttribute('wasm-url') || undefined });
+    let log;
+    try {
+      await engine.request({ op: 'create', restore: panic.restore });
+      const report = panic.report || {};
+      log = await engine.request({ op: 'call', name: 'reportLog', args: [report.atUs ?? 0, report.action ?? undefined] });
+    } finally {
+      engine.terminate();
+    }
+    const url = this.linkTo(log);
+    const copied = await writeClipboard(url);
+    this.reportUrl.value = url;
+    setText(this.reportStatus, this.words.t(copied ? 'error.reportCopied' : 'error.reportManual'));
+    this.reportLine.hidden = false;
+    this.announce(this.words.t(copied ? 'error.reportCopied' : 'error.reportManual'));
+    if (!copied) {
+      this.reportUrl.focus();
+      this.reportUrl.select();
+    }
+    return url;
+  }
+
+  /** The bug report could not be written (the second engine failed too): say so in the banner. */
+  reportFailed(err) {
+    setText(this.reportStatus, `${this.words.t('error.reportFailed')} ${this.errorText(err)}`);
+    this.reportUrl.value = '';
+    this.reportLine.hidden = false;
   }
 
   // ----- talking to the engine -----
@@ -1520,12 +1567,16 @@ export class RedisReplLab extends HTMLElement {
 
   // ----- sharing -----
 
-  async share() {
-    const log = await this.call('actionLog');
+  /** The address that opens the run `log` (this page's for a lab that owns the URL). */
+  linkTo(log) {
     // The log is URL-safe as it is (percent-escaped arguments, `;`, `,`, `=`): no second encoding.
     const base = this.hasAttribute('url-state') ? new URL(location.href) : new URL(this.getAttribute('share-url') || new URL('../index.html', import.meta.url).href, location.href);
     base.hash = `log=${log}`;
-    const url = base.href;
+    return base.href;
+  }
+
+  async share() {
+    const url = this.linkTo(await this.call('actionLog'));
     if (this.hasAttribute('url-state')) history.replaceState(history.state, '', url);
     const copied = await writeClipboard(url);
     this.timeline.shared(url, copied);

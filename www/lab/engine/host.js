@@ -14,12 +14,13 @@ const ACTIONS = new Set([
   'scenarioBegin', 'scenarioBack', 'scenarioTrial', 'scenarioSolution', 'scenarioFinish',
 ]);
 
-/** Facade methods a request may call that only read. */
 /** Frame fields that change without anything to draw (see `tick`). */
 const UNSHOWN = new Set(['nowUs', 'version', 'horizonUs']);
+
+/** Facade methods a request may call that only read. */
 const READS = new Set([
   'info', 'keys', 'consoleHistory', 'exportRdb', 'actionLog', 'traceDigest', 'messageBytes', 'previousEventTime',
-  'scenario', 'scenarioProgress', 'scenarioGoal', 'scenarioSkeleton', 'scenarioTyped', 'exportZip',
+  'scenario', 'scenarioProgress', 'scenarioGoal', 'scenarioSkeleton', 'scenarioTyped', 'exportZip', 'reportLog',
 ]);
 
 /** The longest a single tick may advance virtual time (ms): a hidden tab comes back in steps. */
@@ -211,16 +212,20 @@ export class EngineHost {
     return value;
   }
 
-  /** After a panic: what a new engine needs to rebuild the run up to the last good call. */
+  /**
+   * After a panic: its message, what a new engine needs to rebuild the run up to the last good
+   * call (`restore`), and what the engine was doing when it failed (`report`, for a bug report).
+   */
   salvage(seed) {
     this.dead = true;
-    let message;
-    try {
-      message = this.glue.lastPanic();
-    } catch {
-      message = undefined;
-    }
-    return { message, restore: { seed, journal: this.journal } };
+    const read = (name) => {
+      try {
+        return this.glue[name]();
+      } catch {
+        return undefined;
+      }
+    };
+    return { message: read('lastPanic'), report: read('panicReport'), restore: { seed, journal: this.journal } };
   }
 }
 
