@@ -1,4 +1,4 @@
-// Cluster benchmark, wasm half: the lab's own write load (`SET load:<n> <n>`, 100,000 a second
+// Cluster benchmark, wasm half: the lab's own write load (`SET load:<n mod 100000> <n>`, 100,000 a second
 // of virtual time, pipelined every 10 ms) on a master with 1, 3 or 7 replicas, in the web package
 // that ./scripts/build puts in www/pkg, run by Node. The wall-clock time from the load's start
 // until every replica has applied the last write gives writes per second. `cargo bench --bench

@@ -348,16 +348,25 @@ fn a_command_after_a_blocked_wait_reads_its_own_reply() {
     assert!(w.console_late_replies(0).is_empty());
 }
 
-/// `DEBUG POPULATE` that could leave more keys than a browser tab holds is refused whole, with
-/// the limit in the reply, instead of filling the page until it crashes.
+/// `DEBUG POPULATE` that could leave more keys in a node, or more bytes, than a browser tab
+/// holds is refused whole, with the limit in the reply, instead of filling the page until it
+/// crashes.
 #[test]
-fn populate_refuses_more_keys_than_a_tab_holds_and_adds_nothing() {
+fn populate_refuses_more_than_a_tab_holds_and_adds_nothing() {
     let mut w = World::new(1);
     w.add_node();
-    let refused = "(error) ERR the lab holds at most 5000000 keys per database, to fit in a browser tab (Redis has no such limit)";
+    let refused =
+        "(error) ERR the lab holds at most 2000000 keys per node, to fit in a browser tab (Redis has no such limit)";
     assert_eq!(w.console(0, "DEBUG POPULATE 50000000"), refused);
     assert_eq!(w.console(0, "DBSIZE"), "(integer) 0", "nothing was added");
     assert_eq!(w.console(0, "DEBUG POPULATE 10"), "OK");
-    assert_eq!(w.console(0, "DEBUG POPULATE 4999991 other"), refused, "the keys already there count");
-    assert_eq!(w.console(0, "DBSIZE"), "(integer) 10");
+    assert_eq!(w.console(0, "SELECT 3"), "OK");
+    assert_eq!(w.console(0, "DEBUG POPULATE 1999991 other"), refused, "the keys of every database count");
+    assert_eq!(w.console(0, "DBSIZE"), "(integer) 0");
+    assert_eq!(
+        w.console(0, "DEBUG POPULATE 257 big 1048576"),
+        "(error) ERR the lab writes at most 268435456 bytes of values in one DEBUG POPULATE, to fit in a browser tab (Redis has no such limit)"
+    );
+    assert_eq!(w.console(0, "DEBUG POPULATE 256 big 1048576"), "OK", "exactly the limit");
+    assert_eq!(w.console(0, "DBSIZE"), "(integer) 256");
 }

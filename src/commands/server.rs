@@ -122,31 +122,42 @@ pub(super) fn debug(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     }
 }
 
-/// The most keys `DEBUG POPULATE` leaves in a database. The lab runs in a browser tab, which
-/// gives a page's WebAssembly at most 4 GB: 5,000,000 string keys take about 550 MB in the page
-/// (110 bytes each, `cargo bench --bench memory`), so a master, a replica and the RDB between
-/// them still fit. Redis has no such limit; the README lists it among the differences.
-pub const POPULATE_MAX_KEYS: u64 = 5_000_000;
+/// The most keys `DEBUG POPULATE` leaves in a node (all its databases). The lab runs in a
+/// browser tab, which gives a page's WebAssembly at most 4 GB, and every replica holds a copy:
+/// 2,000,000 string keys take about 220 MB in the page (110 bytes each, `cargo bench --bench
+/// memory`), so eight nodes holding them, and the RDB files between them, still fit. Redis has
+/// no such limit; the README lists it among the differences.
+pub const POPULATE_MAX_KEYS: u64 = 2_000_000;
+
+/// The most bytes of values one `DEBUG POPULATE` writes (its `size` times its `count`), for the
+/// same reason: 2,000 keys of 1 MB would take the whole tab as surely as millions of small ones.
+pub const POPULATE_MAX_BYTES: u64 = 256 << 20;
 
 /// `DEBUG POPULATE count [prefix] [size]`: keys `prefix:N` holding `value:N` (zero-padded to
 /// `size`), skipping keys that exist; not propagated, as in Redis. Refused, with nothing added,
-/// if it could leave more than [`POPULATE_MAX_KEYS`] keys.
+/// if it could leave more than [`POPULATE_MAX_KEYS`] keys in the node or write more than
+/// [`POPULATE_MAX_BYTES`] of values.
 fn populate(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let num = |a: &Vec<u8>| std::str::from_utf8(a).ok().and_then(|s| s.parse::<u64>().ok());
     let Some(count) = num(&argv[2]) else {
         return Some(Frame::error("ERR value is out of range, must be positive"));
     };
-    if (node.keyspace.db(ctx.db).len() as u64).saturating_add(count) > POPULATE_MAX_KEYS {
-        return Some(Frame::error(format!(
-            "ERR the lab holds at most {POPULATE_MAX_KEYS} keys per database, to fit in a browser tab (Redis has no such limit)"
-        )));
-    }
     let prefix = argv.get(3).cloned().unwrap_or_else(|| b"key".to_vec());
     let size = match argv.get(4).map(num) {
         None => 0,
         Some(Some(n)) if n <= 1 << 20 => n as usize,
         Some(_) => return Some(Frame::error("ERR value is out of range, must be positive")),
     };
+    if (node.keyspace.total_keys() as u64).saturating_add(count) > POPULATE_MAX_KEYS {
+        return Some(Frame::error(format!(
+            "ERR the lab holds at most {POPULATE_MAX_KEYS} keys per node, to fit in a browser tab (Redis has no such limit)"
+        )));
+    }
+    if count.saturating_mul(size as u64) > POPULATE_MAX_BYTES {
+        return Some(Frame::error(format!(
+            "ERR the lab writes at most {POPULATE_MAX_BYTES} bytes of values in one DEBUG POPULATE, to fit in a browser tab (Redis has no such limit)"
+        )));
+    }
     let db = node.keyspace.db_mut(ctx.db);
     let mut added = 0;
     for j in 0..count {

@@ -11,7 +11,7 @@
 //! the bytes, `link`/`links` set latency and bandwidth. `pause` is SIGSTOP then SIGCONT,
 //! `crash` is SIGKILL, `restart` starts the process again on its port and folder with the
 //! settings its console gave it (as the lab keeps them), and `load` is a client writing
-//! `SET load:<n> <n>` at the same rate.
+//! `SET load:<n mod 100000> <n>` at the same rate.
 //!
 //! Virtual time maps to wall-clock time one to one, from each task's start: an action due 2 s
 //! into a step is done 2 s after the step began. A task then waits for its `until` on the real
@@ -997,7 +997,9 @@ impl Console {
     }
 }
 
-/// A write load: `SET load:<n> <n>` at a steady rate, sent every 10 ms, replies read and dropped.
+/// A write load: the lab's writes (`SET load:<n mod 100000> <n>`, see
+/// [`crate::sim::load::encode_load_write`]) at a steady rate, sent every 10 ms, replies read and
+/// dropped.
 struct Load {
     stopping: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<()>>,
@@ -1028,8 +1030,7 @@ impl Load {
                 let Some(c) = conn.as_mut() else { continue };
                 let mut bytes = Vec::new();
                 for n in from..due {
-                    let n = n.to_string();
-                    bytes.extend(encode_command(&[b"SET".as_slice(), format!("load:{n}").as_bytes(), n.as_bytes()]));
+                    crate::sim::load::encode_load_write(n, &mut bytes);
                 }
                 if c.write_all(&bytes).is_ok() {
                     next.store(due, Ordering::SeqCst);

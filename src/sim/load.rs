@@ -1,9 +1,11 @@
 //! Write load: a simulated client that writes to a node at a steady rate, as `redis-benchmark -t
-//! set` would, so a learner can watch the stream, the backlog and the replicas' lag under load.
+//! set -r 100000` would, so a learner can watch the stream, the backlog and the replicas' lag
+//! under load.
 //!
 //! The client is one connection to the node (its replies are read and dropped). Every
-//! [`LOAD_TICK`] of virtual time it sends, pipelined, the `SET load:<n> <n>` commands that are
-//! due at its rate, so a run with a load is as deterministic as any other: it is a recorded
+//! [`LOAD_TICK`] of virtual time it sends, pipelined, the `SET load:<k> <n>` commands that are
+//! due at its rate (the `n`th write goes to key `k = n mod` [`LOAD_KEYS`], so a load left running
+//! for hours overwrites its keys instead of filling the tab), so a run with a load is as deterministic as any other: it is a recorded
 //! action, replayed by time travel and shared links. A crashed node's client reconnects when the
 //! node is back.
 
@@ -16,6 +18,14 @@ use crate::resp::encode_command_into;
 pub const LOAD_TICK: Micros = 10_000;
 /// The highest rate a load may have (writes per second).
 pub const MAX_LOAD_RATE: u64 = 100_000;
+/// How many keys a load writes to, in turn (`redis-benchmark -r`).
+pub const LOAD_KEYS: u64 = 100_000;
+
+/// The `n`th write of a load: `SET load:<n mod LOAD_KEYS> <n>`, as RESP, appended to `out`.
+pub fn encode_load_write(n: u64, out: &mut Vec<u8>) {
+    let key = format!("load:{}", n % LOAD_KEYS);
+    encode_command_into(&[b"SET".as_slice(), key.as_bytes(), n.to_string().as_bytes()], out);
+}
 
 /// A steady writer on one node.
 #[derive(Clone, Debug)]
@@ -109,8 +119,7 @@ impl World {
         }
         let mut bytes = Vec::new();
         for j in l.total..l.total + n {
-            let key = format!("load:{j}");
-            encode_command_into(&[b"SET".as_slice(), key.as_bytes(), j.to_string().as_bytes()], &mut bytes);
+            encode_load_write(j, &mut bytes);
         }
         l.sent += n;
         l.total += n;

@@ -473,7 +473,7 @@ impl Lab {
         self.act(Action::Import(i, bytes.to_vec())).map(drop)
     }
 
-    /// Starts a write load of `per_sec` writes per second on node `i` (`SET load:<n> <n>`,
+    /// Starts a write load of `per_sec` writes per second on node `i` (`SET load:<n mod 100000> <n>`,
     /// pipelined every 10 ms); 0 stops it.
     #[wasm_bindgen(js_name = setLoad)]
     pub fn set_load(&mut self, i: usize, per_sec: f64) -> Result<(), JsValue> {
