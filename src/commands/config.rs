@@ -63,6 +63,8 @@ const PARAMS: &[Param] = &[
         Kind::OutputBufferLimit,
         "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
     ),
+    p("proto-max-bulk-len", None, Kind::Memory(1 << 20), "536870912"),
+    p("client-query-buffer-limit", None, Kind::Memory(1 << 20), "1073741824"),
     p("replica-lazy-flush", Some("slave-lazy-flush"), Kind::Bool, "no"),
     p("replica-ignore-maxmemory", Some("slave-ignore-maxmemory"), Kind::Bool, "yes"),
     p("propagation-error-behavior", None, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
@@ -211,6 +213,14 @@ fn output_buffer_limit(current: &str, value: &str) -> Result<String, String> {
     Ok(classes.iter().map(|(c, v)| format!("{c} {} {} {}", v[0], v[1], v[2])).collect::<Vec<_>>().join(" "))
 }
 
+/// One class's `hard soft seconds` from a `client-output-buffer-limit` text (zeros if absent).
+pub(crate) fn class_limits(text: &str, class: &str) -> [u64; 3] {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let found = words.chunks(4).find(|c| c[0] == class);
+    let num = |i: usize| found.and_then(|c| c.get(i)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    [num(1), num(2), num(3)]
+}
+
 impl Node {
     /// The current text of a setting, by canonical name.
     fn config_get_value(&self, p: &Param) -> String {
@@ -255,6 +265,12 @@ impl Node {
             "replica-priority" => r.replica_priority = n(),
             "lab-rdb-bytes-per-sec" => r.rdb_bytes_per_sec = n(),
             _ => {
+                match p.name {
+                    "proto-max-bulk-len" => self.limits.proto_max_bulk_len = n(),
+                    "client-query-buffer-limit" => self.limits.query_buffer = n(),
+                    "client-output-buffer-limit" => self.limits.normal_output = class_limits(&v, "normal"),
+                    _ => {}
+                }
                 self.config_text.insert(p.name, v);
             }
         }

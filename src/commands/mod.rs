@@ -17,6 +17,7 @@ mod strings;
 mod transactions;
 mod zsets;
 
+pub(crate) use config::class_limits;
 pub use connection::{SaveChoice, Shutdown};
 pub(crate) use transactions::TxState;
 

@@ -37,9 +37,6 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "setrange", arity: 4, flags: flags::WRITE, handler: setrange },
 ];
 
-/// Redis's `proto-max-bulk-len` default: the largest string APPEND and SETRANGE may build.
-const PROTO_MAX_BULK_LEN: u64 = 512 * 1024 * 1024;
-
 /// Redis's `getGenericCommand`: the string under `key`, `Ok(None)` if missing, or WRONGTYPE.
 fn get_string(node: &mut Node, ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, Frame> {
     match lookup(node, ctx, key) {
@@ -393,10 +390,12 @@ fn incrbyfloat(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(Frame::Bulk(text))
 }
 
-/// Redis's `checkStringLength`: the result may not pass `proto-max-bulk-len`.
-fn check_string_length(size: u64, append: u64) -> Result<(), Frame> {
+/// Redis's `checkStringLength`: the result may not pass `proto-max-bulk-len` (what the master
+/// sends is applied whatever its size).
+fn check_string_length(node: &Node, ctx: &Ctx, size: u64, append: u64) -> Result<(), Frame> {
     match size.checked_add(append) {
-        Some(total) if total <= PROTO_MAX_BULK_LEN => Ok(()),
+        _ if ctx.from_master => Ok(()),
+        Some(total) if total <= node.limits.proto_max_bulk_len => Ok(()),
         _ => Err(Frame::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")),
     }
 }
@@ -411,7 +410,7 @@ fn append(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
             argv[2].len()
         }
         Ok(Some(old)) => {
-            if let Err(e) = check_string_length(old.len() as u64, argv[2].len() as u64) {
+            if let Err(e) = check_string_length(node, ctx, old.len() as u64, argv[2].len() as u64) {
                 return Some(e);
             }
             match node.keyspace.db_mut(ctx.db).get_mut(key) {
@@ -481,7 +480,7 @@ fn setrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if value.is_empty() {
         return Some(Frame::Integer(old.map_or(0, |s| s.len() as i64)));
     }
-    if let Err(e) = check_string_length(offset as u64, value.len() as u64) {
+    if let Err(e) = check_string_length(node, ctx, offset as u64, value.len() as u64) {
         return Some(e);
     }
     let offset = offset as usize;

@@ -15,6 +15,8 @@ use crate::resp::Frame;
 pub(crate) struct TxState {
     /// Commands queued since MULTI (None outside MULTI).
     pub queue: Option<Vec<Vec<Vec<u8>>>>,
+    /// Bytes of the queued commands' arguments (they count against the query buffer limit).
+    pub queued_bytes: usize,
     /// A command was rejected while queuing: EXEC will abort.
     pub dirty: bool,
     /// WATCHed keys: db, key, modification stamp, and whether it was already expired.
@@ -53,8 +55,11 @@ impl Node {
     }
 
     pub(crate) fn queue_command(&mut self, conn: ConnId, argv: &[Vec<u8>]) {
-        if let Some(q) = self.tx.get_mut(&conn).and_then(|t| t.queue.as_mut()) {
-            q.push(argv.to_vec());
+        if let Some(t) = self.tx.get_mut(&conn) {
+            if let Some(q) = t.queue.as_mut() {
+                q.push(argv.to_vec());
+                t.queued_bytes += argv.iter().map(Vec::len).sum::<usize>();
+            }
         }
     }
 
@@ -85,6 +90,7 @@ fn multi(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
     }
     let t = node.tx.entry(ctx.conn).or_default();
     t.queue = Some(Vec::new());
+    t.queued_bytes = 0;
     t.dirty = false;
     Some(Frame::ok())
 }

@@ -18,7 +18,7 @@ use crate::replication::backlog::Backlog;
 use crate::replication::master::{RdbChild, ReplicaPeer};
 use crate::replication::replica::MasterLink;
 use crate::replication::{random_hex40, ReplConfig, NULL_REPLID};
-use crate::resp::{parse_command, Frame, Parsed};
+use crate::resp::{parse_command_within, Frame, Parsed, RequestLimits};
 
 mod browse;
 mod view;
@@ -170,6 +170,8 @@ pub(crate) struct Conn {
     /// Bytes handed to the environment and not yet reported drained (what sits in the kernel's
     /// socket buffers), when the environment reports drains (see [`Node::set_socket_buffer`]).
     pub unacked: usize,
+    /// Since when a normal client's output buffer is over the soft limit, if it is.
+    pub soft_since: Option<Micros>,
 }
 
 impl Conn {
@@ -190,6 +192,7 @@ impl Conn {
             woff: 0,
             authenticated: true,
             unacked: 0,
+            soft_since: None,
         }
     }
 }
@@ -287,7 +290,42 @@ pub struct Node {
     /// stream is written only while its socket has room, the rest waits in the shared
     /// replication buffer (None: every write is taken at once).
     pub(crate) socket_buffer: Option<usize>,
+    /// What one client may make the node hold (see [`ClientLimits`]).
+    pub(crate) limits: ClientLimits,
 }
+
+/// How much one client may make a server hold, as Redis's settings bound it.
+#[derive(Clone, Debug)]
+pub(crate) struct ClientLimits {
+    /// `proto-max-bulk-len`: the longest string a request may carry, or a command build.
+    pub proto_max_bulk_len: u64,
+    /// `client-query-buffer-limit`: unparsed requests plus commands queued in MULTI.
+    pub query_buffer: u64,
+    /// `client-output-buffer-limit normal`: hard, soft (bytes, 0 for none) and soft seconds.
+    pub normal_output: [u64; 3],
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits { proto_max_bulk_len: crate::resp::BULK_MAX, query_buffer: 1 << 30, normal_output: [0; 3] }
+    }
+}
+
+/// What Redis's log line calls a protocol error (`setProtocolError`), where it words it
+/// otherwise than the reply does.
+fn protocol_error_reason(reply: &str) -> &str {
+    match reply {
+        "unauthenticated multibulk length" => "unauth mbulk count",
+        "unauthenticated bulk length" => "unauth bulk length",
+        "unbalanced quotes in request" => "unbalanced quotes in inline request",
+        r if r.starts_with("expected '$', got ") => "expected $ but got something else",
+        r => r,
+    }
+}
+
+/// What Redis keeps of a client's replies in its fixed reply buffer (`PROTO_REPLY_CHUNK_BYTES`),
+/// outside what the output-buffer limits count.
+const REPLY_BUFFER: usize = 16 * 1024;
 
 impl Node {
     /// A node started at virtual time `now`, drawing its ids from `seed`.
@@ -340,6 +378,7 @@ impl Node {
             stream_unflushed: false,
             held: VecDeque::new(),
             socket_buffer: None,
+            limits: ClientLimits::default(),
         };
         node.persistence.last_save_ms = node.unix_ms();
         node.log('*', "Server initialized");
@@ -492,13 +531,91 @@ impl Node {
             if c.replica.is_some() {
                 self.stats.net_repl_output_bytes += data.len() as u64;
             }
+            let normal = c.kind == ConnKind::Client && c.replica.is_none();
             if self.socket_buffer.is_some() {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.unacked += data.len();
                 }
             }
             self.outputs.push_back(Output::Send { conn, data, offset });
+            if normal && self.socket_buffer.is_some() {
+                self.check_client_output_limit(conn);
+            }
         }
+    }
+
+    /// Closes a normal client whose replies wait unsent past `client-output-buffer-limit
+    /// normal` (a client that sends requests and never reads): at once over the hard limit,
+    /// after the soft seconds over the soft one. What Redis counts is what waits beyond its
+    /// 16 KB reply buffer; here, beyond what the socket took.
+    fn check_client_output_limit(&mut self, conn: ConnId) {
+        let [hard, soft, soft_secs] = self.limits.normal_output;
+        if hard == 0 && soft == 0 {
+            return;
+        }
+        let now = self.now;
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let used = c.unacked.saturating_sub(REPLY_BUFFER) as u64;
+        let over_soft = soft > 0 && used >= soft;
+        let since = c.soft_since;
+        c.soft_since = if over_soft { Some(since.unwrap_or(now)) } else { None };
+        let soft_expired = over_soft && since.is_some_and(|t| self.secs_since(t) > soft_secs);
+        if (hard > 0 && used >= hard) || soft_expired {
+            let info = self.client_info(conn);
+            self.log('#', format!("Client {info} scheduled to be closed ASAP for overcoming of output buffer limits."));
+            self.close(conn);
+        }
+    }
+
+    /// Closes a client whose unparsed requests pass `client-query-buffer-limit`; true if it
+    /// did. (Redis 7.0 counts neither the commands queued in MULTI nor, apart, a client that
+    /// has not authenticated: later versions do.)
+    fn check_query_buffer_limit(&mut self, conn: ConnId) -> bool {
+        let Some(c) = self.conns.get(&conn) else {
+            return false;
+        };
+        if c.query.len() as u64 <= self.limits.query_buffer {
+            return false;
+        }
+        let start = crate::resp::sds_repr(&c.query[..c.query.len().min(64)]);
+        let info = self.client_info(conn);
+        self.log(
+            '#',
+            format!("Closing client that reached max query buffer length: {info} (qbuf initial bytes: {start})"),
+        );
+        self.close(conn);
+        true
+    }
+
+    /// A client as Redis's `CLIENT LIST` and its log lines describe it (`catClientInfoString`).
+    /// The lab tracks no memory beyond buffers, and no connection age, so some fields are 0.
+    pub(crate) fn client_info(&self, conn: ConnId) -> String {
+        let Some(c) = self.conns.get(&conn) else {
+            return format!("id={conn}");
+        };
+        let (flags, qbuf, omem, age, cmd) = match &c.replica {
+            Some(_) => {
+                let omem = self.replica_output_buffer(conn);
+                let peer = self.peer(conn);
+                let age = peer.map_or(0, |p| self.secs_since(p.wait_since));
+                let cmd = if peer.is_some_and(|p| p.pre_psync) { "sync" } else { "psync" };
+                ('S', 0, omem, age, cmd)
+            }
+            None => ('N', c.query.len(), c.unacked.saturating_sub(REPLY_BUFFER) as u64, 0, "NULL"),
+        };
+        let tx = self.tx.get(&conn).and_then(|t| t.queue.as_ref().map(|q| (q.len(), t.queued_bytes)));
+        let (multi, multi_mem) = tx.map_or((-1, 0), |(n, b)| (n as i64, b));
+        format!(
+            "{} fd={} name= age={age} idle={age} flags={flags} db={} sub=0 psub=0 ssub=0 multi={multi} qbuf={qbuf} \
+             qbuf-free=0 argv-mem=0 multi-mem={multi_mem} rbs=16384 rbp=0 obl=0 oll=0 omem={omem} tot-mem={} \
+             events=r cmd={cmd} user=default redir=-1 resp=2",
+            self.client_description(conn),
+            conn + 7,
+            c.db,
+            qbuf as u64 + omem + multi_mem as u64,
+        )
     }
 
     pub(crate) fn send_frame(&mut self, conn: ConnId, f: &Frame) {
@@ -661,6 +778,9 @@ impl Node {
             return;
         }
         c.query.extend_from_slice(data);
+        if self.check_query_buffer_limit(conn) {
+            return;
+        }
         self.process_query(conn);
     }
 
@@ -765,6 +885,7 @@ impl Node {
 
     fn process_query_batch(&mut self, conn: ConnId) {
         loop {
+            let password = self.requirepass().is_some();
             let Some(c) = self.conns.get_mut(&conn) else {
                 return;
             };
@@ -778,7 +899,11 @@ impl Node {
             {
                 return;
             }
-            match parse_command(&c.query) {
+            let limits = RequestLimits {
+                max_bulk: self.limits.proto_max_bulk_len,
+                unauthenticated: !c.authenticated && password,
+            };
+            match parse_command_within(&c.query, limits) {
                 Ok(Parsed::Incomplete) => return,
                 Ok(Parsed::Complete(argv, used)) => {
                     // During a FAILOVER or a SHUTDOWN waiting for replicas, writes wait in the
@@ -798,7 +923,12 @@ impl Node {
                 }
                 Err(e) => {
                     let msg = format!("ERR {e}");
-                    let line = format!("Protocol error ({}) from client: addr={}:{}", e.0, c.peer_host, c.peer_port);
+                    let line = format!(
+                        "Protocol error ({}) from client: addr={}:{}",
+                        protocol_error_reason(&e.0),
+                        c.peer_host,
+                        c.peer_port
+                    );
                     self.log('-', line);
                     self.send_frame(conn, &Frame::error(msg));
                     self.close(conn);

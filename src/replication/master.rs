@@ -228,14 +228,12 @@ impl Node {
     pub(crate) fn replica_buffer_limits(&self) -> (u64, u64, u64) {
         let text = self.config_text.get("client-output-buffer-limit").map(String::as_str);
         let text = text.unwrap_or("normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
-        let words: Vec<&str> = text.split_whitespace().collect();
-        let class = words.chunks(4).find(|c| c[0] == "slave");
-        let num = |i: usize| class.and_then(|c| c.get(i)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
-        let hard = match num(1) {
+        let [hard, soft, secs] = crate::commands::class_limits(text, "slave");
+        let hard = match hard {
             0 => 0,
             h => h.max(self.cfg.repl.backlog_size as u64),
         };
-        (hard, num(2), num(3))
+        (hard, soft, secs)
     }
 
     /// A replica's output buffer as Redis counts it: its span of the shared replication buffer.
@@ -271,26 +269,6 @@ impl Node {
                 self.close(c);
             }
         }
-    }
-
-    /// The start of Redis's `CLIENT LIST` line for a replica connection, as the output-buffer
-    /// log line prints it (`catClientInfoString`; the lab has no memory accounting beyond the
-    /// replication buffer, so `qbuf` and the like are 0).
-    fn client_info(&self, conn: ConnId) -> String {
-        let Some(c) = self.conns.get(&conn) else {
-            return format!("id={conn}");
-        };
-        let omem = self.replica_output_buffer(conn);
-        let age = self.peer(conn).map_or(0, |p| self.secs_since(p.wait_since));
-        let cmd = if self.peer(conn).is_some_and(|p| p.pre_psync) { "sync" } else { "psync" };
-        format!(
-            "{} fd={} name= age={age} idle={age} flags=S db={} sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 \
-             argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem} events=r cmd={cmd} \
-             user=default redir=-1 resp=2",
-            self.client_description(conn),
-            conn + 7,
-            c.db
-        )
     }
 
     /// Sends an online replica what its socket takes of the stream from its cursor on; the

@@ -5,7 +5,7 @@
 use super::{ReplState, NULL_REPLID};
 use crate::node::{ConnId, ConnKind, Micros, Node};
 use crate::rdb::read_rdb;
-use crate::resp::{encode_command, parse_command, Parsed};
+use crate::resp::{encode_command, parse_command_within, Parsed, RequestLimits};
 
 /// The connection id the master client's commands run under (no socket has id 0).
 pub(crate) const MASTER_CLIENT: ConnId = 0;
@@ -750,7 +750,7 @@ impl Node {
             let Some(c) = self.master.as_mut().and_then(|l| l.client.as_mut()) else {
                 return;
             };
-            match parse_command(&c.query[pos..]) {
+            match parse_command_within(&c.query[pos..], RequestLimits { max_bulk: u64::MAX, unauthenticated: false }) {
                 Ok(Parsed::Incomplete) => break,
                 Ok(Parsed::Complete(argv, used)) => {
                     pos += used;

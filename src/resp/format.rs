@@ -181,6 +181,13 @@ pub fn label_args<A: AsRef<[u8]>>(args: &[A]) -> String {
     s
 }
 
+/// Bytes quoted as Redis's `sdscatrepr` quotes them (in log lines, and in redis-cli).
+pub fn sds_repr(b: &[u8]) -> String {
+    let mut out = String::with_capacity(b.len() + 2);
+    repr(b, &mut out);
+    out
+}
+
 /// Quotes bytes as redis-cli's `sdscatrepr`: printable ASCII as is, the usual escapes, `\xHH` else.
 fn repr(b: &[u8], out: &mut String) {
     out.push('"');

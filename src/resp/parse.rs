@@ -7,8 +7,8 @@ const INLINE_MAX: usize = 64 * 1024;
 /// Largest multibulk count Redis 7.0 accepts (INT_MAX; Redis 6 stopped at 1024 × 1024). Nothing
 /// is allocated for the count itself: arguments are kept as they arrive.
 const MULTIBULK_MAX: i64 = i32::MAX as i64;
-/// Largest bulk string (proto-max-bulk-len default, 512 MB).
-const BULK_MAX: i64 = 512 * 1024 * 1024;
+/// Largest bulk string in a request (`proto-max-bulk-len`'s default, 512 MB).
+pub const BULK_MAX: u64 = 512 * 1024 * 1024;
 /// Nesting deeper than this in a reply is refused rather than recursed into.
 const DEPTH_MAX: usize = 64;
 
@@ -73,7 +73,7 @@ fn frame_at(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Frame, usize
             if len < 0 {
                 return Ok(Some((Frame::Null, next)));
             }
-            if len > BULK_MAX {
+            if len as u64 > BULK_MAX {
                 return Err(RespError("invalid bulk length".into()));
             }
             let end = next + len as usize;
@@ -110,19 +110,47 @@ fn frame_at(buf: &[u8], pos: usize, depth: usize) -> Result<Option<(Frame, usize
     })
 }
 
+/// What a server lets one request hold (Redis 7.0's `processMultibulkBuffer` checks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestLimits {
+    /// `proto-max-bulk-len`: the longest bulk string (`u64::MAX` for what a master sends,
+    /// which Redis does not limit).
+    pub max_bulk: u64,
+    /// The client has not authenticated where a password is required: at most
+    /// [`UNAUTHENTICATED_ARGS`] arguments of at most [`UNAUTHENTICATED_BULK`] bytes.
+    pub unauthenticated: bool,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits { max_bulk: BULK_MAX, unauthenticated: false }
+    }
+}
+
+/// The most arguments a request of a client that has not authenticated may have.
+pub const UNAUTHENTICATED_ARGS: i64 = 10;
+/// The longest argument a client that has not authenticated may send.
+pub const UNAUTHENTICATED_BULK: i64 = 16 * 1024;
+
 /// Decodes one request from the start of `buf`, as a Redis server reads its query buffer:
 /// a multibulk array of bulk strings, or an inline command line (`PING\r\n`, `SYNC\n`).
 ///
 /// An empty line or `*0` completes with no arguments; the caller just skips those bytes.
+/// Requests are held to the default [`RequestLimits`].
 pub fn parse_command(buf: &[u8]) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
+    parse_command_within(buf, RequestLimits::default())
+}
+
+/// [`parse_command`] held to other limits (a server's settings, its client's authentication).
+pub fn parse_command_within(buf: &[u8], limits: RequestLimits) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
     match buf.first() {
         None => Ok(Parsed::Incomplete),
-        Some(b'*') => multibulk(buf),
+        Some(b'*') => multibulk(buf, limits),
         Some(_) => inline(buf),
     }
 }
 
-fn multibulk(buf: &[u8]) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
+fn multibulk(buf: &[u8], limits: RequestLimits) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
     let Some(eol) = crlf(buf, 1) else {
         if buf.len() > INLINE_MAX {
             return Err(RespError("too big mbulk count string".into()));
@@ -132,6 +160,9 @@ fn multibulk(buf: &[u8]) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
     let n = int(&buf[1..eol], "multibulk length")?;
     if n > MULTIBULK_MAX {
         return Err(RespError("invalid multibulk length".into()));
+    }
+    if limits.unauthenticated && n > UNAUTHENTICATED_ARGS {
+        return Err(RespError("unauthenticated multibulk length".into()));
     }
     let mut at = eol + 2;
     if n <= 0 {
@@ -152,8 +183,11 @@ fn multibulk(buf: &[u8]) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
             return Ok(Parsed::Incomplete);
         };
         let len = int(&buf[at + 1..eol], "bulk length")?;
-        if !(0..=BULK_MAX).contains(&len) {
+        if len < 0 || len as u64 > limits.max_bulk {
             return Err(RespError("invalid bulk length".into()));
+        }
+        if limits.unauthenticated && len > UNAUTHENTICATED_BULK {
+            return Err(RespError("unauthenticated bulk length".into()));
         }
         let start = eol + 2;
         let end = start + len as usize;
