@@ -18,7 +18,7 @@ use crate::replication::backlog::Backlog;
 use crate::replication::master::{RdbChild, ReplicaPeer};
 use crate::replication::replica::MasterLink;
 use crate::replication::{random_hex40, ReplConfig, NULL_REPLID};
-use crate::resp::{parse_command_within, Frame, Parsed, RequestLimits};
+use crate::resp::{parse_command_resuming, Frame, Parsed, RequestLimits, RequestProgress};
 
 mod browse;
 mod view;
@@ -172,6 +172,8 @@ pub(crate) struct Conn {
     pub unacked: usize,
     /// Since when a normal client's output buffer is over the soft limit, if it is.
     pub soft_since: Option<Micros>,
+    /// How far the request at the start of `query` has been read, if it is incomplete.
+    pub progress: Option<RequestProgress>,
 }
 
 impl Conn {
@@ -193,6 +195,7 @@ impl Conn {
             authenticated: true,
             unacked: 0,
             soft_since: None,
+            progress: None,
         }
     }
 }
@@ -819,6 +822,15 @@ impl Node {
             self.next_cron = self.now;
         }
         let now = self.now;
+        // The requests that came in the same read as the DEBUG SLEEP run first, as Redis goes on
+        // with that client's query buffer once it wakes.
+        let waiting: Vec<ConnId> = self.conns.iter().filter(|(_, c)| !c.query.is_empty()).map(|(&id, _)| id).collect();
+        for conn in waiting {
+            if self.paused_until.is_some() {
+                return;
+            }
+            self.process_query(conn);
+        }
         while let Some(input) = self.held.pop_front() {
             match input {
                 HeldInput::Connected(c) => self.connected(now, c),
@@ -892,9 +904,11 @@ impl Node {
             if c.closing || c.query.is_empty() {
                 return;
             }
-            // A client blocked in WAIT or SHUTDOWN reads nothing more until it is answered
-            // (CLIENT_BLOCKED).
-            if self.waiters.iter().any(|w| w.conn == conn)
+            // A stopped node (DEBUG SLEEP) runs nothing; what the client sent after it waits in
+            // its query buffer until the node wakes (see `resume`). A client blocked in WAIT or
+            // SHUTDOWN reads nothing more until it is answered (CLIENT_BLOCKED).
+            if self.paused_until.is_some()
+                || self.waiters.iter().any(|w| w.conn == conn)
                 || self.shutdown.as_ref().is_some_and(|s| s.clients.contains(&conn))
             {
                 return;
@@ -903,7 +917,7 @@ impl Node {
                 max_bulk: self.limits.proto_max_bulk_len,
                 unauthenticated: !c.authenticated && password,
             };
-            match parse_command_within(&c.query, limits) {
+            match parse_command_resuming(&c.query, limits, &mut c.progress) {
                 Ok(Parsed::Incomplete) => return,
                 Ok(Parsed::Complete(argv, used)) => {
                     // During a FAILOVER or a SHUTDOWN waiting for replicas, writes wait in the

@@ -15,7 +15,10 @@ mod parse;
 mod split;
 
 pub use format::{format_reply, format_reply_for, label_args, printable, sds_repr};
-pub use parse::{parse_command, parse_command_within, parse_frame, Parsed, RequestLimits, BULK_MAX};
+pub use parse::{
+    parse_command, parse_command_resuming, parse_command_within, parse_frame, Parsed, RequestLimits, RequestProgress,
+    BULK_MAX,
+};
 pub use split::{split_args, SplitError};
 
 use std::fmt;

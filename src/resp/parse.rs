@@ -143,19 +143,66 @@ pub fn parse_command(buf: &[u8]) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
 
 /// [`parse_command`] held to other limits (a server's settings, its client's authentication).
 pub fn parse_command_within(buf: &[u8], limits: RequestLimits) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
-    match buf.first() {
-        None => Ok(Parsed::Incomplete),
-        Some(b'*') => multibulk(buf, limits),
-        Some(_) => inline(buf),
+    parse_command_resuming(buf, limits, &mut None)
+}
+
+/// How far a request that arrives in pieces has been read: the arguments complete so far, how
+/// many it has in all, and where the next one starts in the buffer. Kept between reads (as Redis
+/// keeps a client's `multibulklen` and `bulklen`), it makes reading a request of a million
+/// arguments linear in its size instead of reading it again from the start at every piece.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RequestProgress {
+    args: Vec<Vec<u8>>,
+    count: usize,
+    at: usize,
+}
+
+/// [`parse_command_within`] for a buffer that only grows at its end between calls (a client's
+/// query buffer): `progress` carries what earlier calls read of an incomplete request. Once a
+/// request completes (or is refused) `progress` is empty again and the caller removes the bytes.
+pub fn parse_command_resuming(
+    buf: &[u8],
+    limits: RequestLimits,
+    progress: &mut Option<RequestProgress>,
+) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
+    if progress.is_none() {
+        match buf.first() {
+            None => return Ok(Parsed::Incomplete),
+            Some(b'*') => match multibulk_header(buf, limits)? {
+                None => return Ok(Parsed::Incomplete),
+                Some((0, at)) => return Ok(Parsed::Complete(Vec::new(), at)),
+                Some((count, at)) => {
+                    *progress = Some(RequestProgress { args: Vec::with_capacity(count.min(1024)), count, at })
+                }
+            },
+            Some(_) => return inline(buf),
+        }
+    }
+    let Some(p) = progress.as_mut() else {
+        return Ok(Parsed::Incomplete);
+    };
+    match multibulk_args(buf, limits, p) {
+        Ok(false) => Ok(Parsed::Incomplete),
+        Ok(true) => {
+            let done = std::mem::take(p);
+            *progress = None;
+            Ok(Parsed::Complete(done.args, done.at))
+        }
+        Err(e) => {
+            *progress = None;
+            Err(e)
+        }
     }
 }
 
-fn multibulk(buf: &[u8], limits: RequestLimits) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
+/// The `*<count>` line: the count (0 for none or a negative one) and where the arguments start,
+/// or None until the line is whole.
+fn multibulk_header(buf: &[u8], limits: RequestLimits) -> Result<Option<(usize, usize)>, RespError> {
     let Some(eol) = crlf(buf, 1) else {
         if buf.len() > INLINE_MAX {
             return Err(RespError("too big mbulk count string".into()));
         }
-        return Ok(Parsed::Incomplete);
+        return Ok(None);
     };
     let n = int(&buf[1..eol], "multibulk length")?;
     if n > MULTIBULK_MAX {
@@ -164,14 +211,15 @@ fn multibulk(buf: &[u8], limits: RequestLimits) -> Result<Parsed<Vec<Vec<u8>>>, 
     if limits.unauthenticated && n > UNAUTHENTICATED_ARGS {
         return Err(RespError("unauthenticated multibulk length".into()));
     }
-    let mut at = eol + 2;
-    if n <= 0 {
-        return Ok(Parsed::Complete(Vec::new(), at));
-    }
-    let mut args = Vec::with_capacity((n as usize).min(1024));
-    for _ in 0..n {
+    Ok(Some((n.max(0) as usize, eol + 2)))
+}
+
+/// Reads the arguments that have arrived after `p.at`; true once all `p.count` are there.
+fn multibulk_args(buf: &[u8], limits: RequestLimits, p: &mut RequestProgress) -> Result<bool, RespError> {
+    while p.args.len() < p.count {
+        let at = p.at;
         let Some(&first) = buf.get(at) else {
-            return Ok(Parsed::Incomplete);
+            return Ok(false);
         };
         if first != b'$' {
             return Err(RespError(format!("expected '$', got '{}'", (first as char).escape_default())));
@@ -180,7 +228,7 @@ fn multibulk(buf: &[u8], limits: RequestLimits) -> Result<Parsed<Vec<Vec<u8>>>, 
             if buf.len() - at > INLINE_MAX {
                 return Err(RespError("too big bulk count string".into()));
             }
-            return Ok(Parsed::Incomplete);
+            return Ok(false);
         };
         let len = int(&buf[at + 1..eol], "bulk length")?;
         if len < 0 || len as u64 > limits.max_bulk {
@@ -192,12 +240,12 @@ fn multibulk(buf: &[u8], limits: RequestLimits) -> Result<Parsed<Vec<Vec<u8>>>, 
         let start = eol + 2;
         let end = start + len as usize;
         if buf.len() < end + 2 {
-            return Ok(Parsed::Incomplete);
+            return Ok(false);
         }
-        args.push(buf[start..end].to_vec());
-        at = end + 2;
+        p.args.push(buf[start..end].to_vec());
+        p.at = end + 2;
     }
-    Ok(Parsed::Complete(args, at))
+    Ok(true)
 }
 
 fn inline(buf: &[u8]) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
@@ -221,6 +269,28 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use super::*;
+
+    #[test]
+    fn a_request_read_in_pieces_resumes_where_it_stopped() {
+        let mut wire = b"*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n$2\r\nEX\r\n".to_vec();
+        wire.extend_from_slice(b"PING\r\n");
+        let whole = parse_command(&wire).unwrap();
+        let Parsed::Complete(_, used) = whole else { panic!("whole: {whole:?}") };
+        let mut progress = None;
+        for end in 0..used {
+            let got = parse_command_resuming(&wire[..end], RequestLimits::default(), &mut progress).unwrap();
+            assert_eq!(got, Parsed::Incomplete, "{end} bytes");
+        }
+        assert_eq!(parse_command_resuming(&wire, RequestLimits::default(), &mut progress).unwrap(), whole);
+        assert_eq!(progress, None, "done: nothing carried to the next request");
+        // A refusal after some arguments leaves nothing behind either.
+        let bad = b"*3\r\n$3\r\nGET\r\n$-2\r\n";
+        let mut progress = None;
+        assert_eq!(parse_command_resuming(&bad[..12], RequestLimits::default(), &mut progress), Ok(Parsed::Incomplete));
+        assert!(progress.is_some());
+        let e = parse_command_resuming(bad, RequestLimits::default(), &mut progress).unwrap_err();
+        assert_eq!((e.0.as_str(), progress), ("invalid bulk length", None));
+    }
 
     #[test]
     fn every_split_point_is_incomplete_then_complete() {

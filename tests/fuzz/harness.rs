@@ -4,17 +4,27 @@
 //! test. Each target asserts a property that could fail, not only "no panic":
 //!
 //! - `resp_command`: a query buffer parsed as it arrives, in pieces of any size, gives exactly the
-//!   commands (or the protocol error) that parsing it whole gives, as a server must;
+//!   commands (or the protocol error) that parsing it whole gives, as a server must, whether each
+//!   piece is read from the request's start or resumes where the last one stopped;
 //! - `resp_frame`: the same for replies, and every complete reply formats for the console;
 //! - `console_line`: a line redis-cli would split, sent as RESP, parses back to the same words;
 //! - `rdb`: a file the reader accepts is written back and read again to the same dataset;
 //! - `shared_log`: a run's log the decoder accepts comes back to the same log after a replay;
-//! - `scenario`: the scenario loader answers every text with a scenario or errors, never a panic.
+//! - `scenario`: the scenario loader answers every text with a scenario or errors, never a panic;
+//! - `node_client`: a node sent any bytes by a client answers exactly the same bytes however they
+//!   are split, and still answers another client's PING;
+//! - `node_master_stream`: a replica fed any bytes as its master's stream, after a real handshake,
+//!   ends with the same dataset, offset and replies to its master however they are split.
 
 #![allow(dead_code)] // each target uses one check
 
+use redis_repl_lab::node::{ConnId, Node, NodeConfig, Output};
 use redis_repl_lab::rdb::{read_rdb, write_rdb, AuxInfo};
-use redis_repl_lab::resp::{encode_command, format_reply, parse_command, parse_frame, split_args, Parsed};
+use std::cell::RefCell;
+
+use redis_repl_lab::resp::{
+    encode_command, format_reply, parse_command, parse_command_resuming, parse_frame, split_args, Parsed, RequestLimits,
+};
 use redis_repl_lab::sim::session::Session;
 
 /// The input's first byte as a piece size (1 to 256), and the rest as the bytes to send.
@@ -60,23 +70,32 @@ fn read_in_pieces<T>(
     (items, None)
 }
 
+/// Reading `data` whole with `parse` and in pieces with `in_pieces` gives the same.
 fn same_in_pieces_as_whole<T: PartialEq + std::fmt::Debug>(
     data: &[u8],
     parse: impl Fn(&[u8]) -> Result<Parsed<T>, String>,
+    in_pieces: impl Fn(&[u8]) -> Result<Parsed<T>, String>,
 ) {
     let (size, bytes) = piece_size(data);
     let (whole, whole_err, _) = read_all(bytes, &parse);
-    let (pieces, pieces_err) = read_in_pieces(bytes, size, &parse);
+    let (pieces, pieces_err) = read_in_pieces(bytes, size, &in_pieces);
     assert_eq!(pieces, whole, "items read in pieces of {size} bytes");
     assert_eq!(pieces_err, whole_err, "the error read in pieces of {size} bytes");
 }
 
 pub fn resp_command(data: &[u8]) {
-    same_in_pieces_as_whole(data, |b| parse_command(b).map_err(|e| e.to_string()));
+    let whole = |b: &[u8]| parse_command(b).map_err(|e| e.to_string());
+    same_in_pieces_as_whole(data, whole, whole);
+    let progress = RefCell::new(None);
+    let resuming = |b: &[u8]| {
+        parse_command_resuming(b, RequestLimits::default(), &mut progress.borrow_mut()).map_err(|e| e.to_string())
+    };
+    same_in_pieces_as_whole(data, whole, resuming);
 }
 
 pub fn resp_frame(data: &[u8]) {
-    same_in_pieces_as_whole(data, |b| parse_frame(b).map_err(|e| e.to_string()));
+    let whole = |b: &[u8]| parse_frame(b).map_err(|e| e.to_string());
+    same_in_pieces_as_whole(data, whole, whole);
     let (frames, _, _) = read_all(data, |b| parse_frame(b).map_err(|e| e.to_string()));
     for f in &frames {
         let _: String = format_reply(f);
@@ -114,6 +133,125 @@ pub fn scenario(data: &[u8]) {
     let _ = redis_repl_lab::scenario::load("fuzz", &text);
 }
 
+/// A node as the native server runs one (virtual time from 0).
+fn node(port: u16, replicaof: Option<(String, u16)>) -> Node {
+    let cfg = NodeConfig {
+        name: format!("127.0.0.1:{port}"),
+        host: "127.0.0.1".into(),
+        port,
+        repl: Default::default(),
+        epoch_unix_ms: 1_700_000_000_000,
+    };
+    Node::restart_loaded(cfg, 1, 0, None, replicaof)
+}
+
+/// What the node wrote on `conn` since the last call (appended to `out`); true if it closed it.
+fn drain(node: &mut Node, conn: ConnId, out: &mut Vec<u8>) -> bool {
+    let mut closed = false;
+    while let Some(o) = node.poll_output() {
+        match o {
+            Output::Send { conn: c, data, .. } if c == conn => out.extend_from_slice(&data),
+            Output::Close { conn: c } if c == conn => closed = true,
+            _ => {}
+        }
+    }
+    closed
+}
+
+/// Inputs that stop the run on purpose (`DEBUG PANIC`) or take seconds each (`DEBUG POPULATE`
+/// of millions of keys) are left out: they are not bugs, and they would hide the rest.
+fn on_purpose(data: &[u8]) -> bool {
+    let lower = data.to_ascii_lowercase();
+    [b"panic".as_slice(), b"populate"].iter().any(|w| lower.windows(w.len()).any(|x| x == *w))
+}
+
+pub fn node_client(data: &[u8]) {
+    if on_purpose(data) {
+        return;
+    }
+    let (size, bytes) = piece_size(data);
+    let run = |size: usize| {
+        let mut n = node(6379, None);
+        let c = n.accept(0, "127.0.0.1", 50_000);
+        let (mut out, mut closed) = (Vec::new(), false);
+        for piece in bytes.chunks(size) {
+            n.receive(0, c, piece);
+            closed |= drain(&mut n, c, &mut out);
+        }
+        n.tick(1_000_000);
+        closed |= drain(&mut n, c, &mut out);
+        (n, out, closed)
+    };
+    let (mut n, whole, whole_closed) = run(bytes.len().max(1));
+    let (_, pieces, pieces_closed) = run(size);
+    assert_eq!(pieces, whole, "the replies when the bytes come in pieces of {size}");
+    assert_eq!(pieces_closed, whole_closed, "closed or not, in pieces of {size}");
+    if n.shutdown_due().is_none() && !n.is_paused() {
+        let other = n.accept(1_000_000, "127.0.0.1", 50_001);
+        n.receive(1_000_000, other, b"PING\r\n");
+        let mut pong = Vec::new();
+        drain(&mut n, other, &mut pong);
+        assert_eq!(pong, b"+PONG\r\n", "another client after those bytes");
+    }
+}
+
+/// A replica of 127.0.0.1:6379 that went through the handshake and a full sync of an empty
+/// dataset (answered as a Redis 7.0 master answers), and the connection to its master.
+fn synced_replica() -> (Node, ConnId) {
+    let mut n = node(6380, Some(("127.0.0.1".into(), 6379)));
+    let mut link = None;
+    while let Some(o) = n.poll_output() {
+        if let Output::Connect { conn, .. } = o {
+            link = Some(conn);
+        }
+    }
+    let link = link.expect("the replica connects to its master");
+    n.connected(0, link);
+    let rdb = write_rdb(&Default::default(), &AuxInfo { ctime_secs: 0, used_mem: 0, repl: None });
+    for _ in 0..8 {
+        let mut asked = Vec::new();
+        drain(&mut n, link, &mut asked);
+        let (requests, _, _) = read_all(&asked, |b| parse_command(b).map_err(|e| e.to_string()));
+        for argv in requests {
+            let answer = match argv.first().map(|a| a.to_ascii_uppercase()).as_deref() {
+                Some(b"PING") => b"+PONG\r\n".to_vec(),
+                Some(b"PSYNC" | b"SYNC") => {
+                    let mut a = format!("+FULLRESYNC {} 0\r\n${}\r\n", "f".repeat(40), rdb.len()).into_bytes();
+                    a.extend_from_slice(&rdb);
+                    a
+                }
+                _ => b"+OK\r\n".to_vec(),
+            };
+            n.receive(0, link, &answer);
+        }
+    }
+    n.tick(1_000_000);
+    assert_eq!(n.view().repl_state, "connected", "the handshake the harness plays is a master's");
+    (n, link)
+}
+
+pub fn node_master_stream(data: &[u8]) {
+    if on_purpose(data) {
+        return;
+    }
+    let (size, bytes) = piece_size(data);
+    let run = |size: usize| {
+        let (mut n, link) = synced_replica();
+        drain(&mut n, link, &mut Vec::new());
+        let (mut back, mut closed) = (Vec::new(), false);
+        for piece in bytes.chunks(size) {
+            n.receive(1_000_000, link, piece);
+            closed |= drain(&mut n, link, &mut back);
+        }
+        n.tick(1_500_000);
+        closed |= drain(&mut n, link, &mut back);
+        let v = n.view();
+        (n.digest(), v.slave_repl_offset, v.repl_state, back, closed)
+    };
+    let whole = run(bytes.len().max(1));
+    assert_eq!(run(size), whole, "the replica when the stream comes in pieces of {size}");
+}
+
 /// One target's check.
 pub type Check = fn(&[u8]);
 
@@ -125,4 +263,6 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("rdb", rdb),
     ("shared_log", shared_log),
     ("scenario", scenario),
+    ("node_client", node_client),
+    ("node_master_stream", node_master_stream),
 ];
