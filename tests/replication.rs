@@ -188,6 +188,25 @@ fn a_paused_master_sends_nothing_and_catches_up_on_resume() {
     assert!(t.starts_with("1) \"1767225"), "virtual clock from 2026-01-01: {t}");
 }
 
+/// `DEBUG SLEEP`'s argument is read by `strtod` and checked by nothing, as in redis-server 7.0.15
+/// (asked by hand: `abc`, `-1`, `nan`, `inf` and `5.E50` answer `OK` at once, `0x10` sleeps 16 s).
+#[test]
+fn debug_sleep_reads_its_seconds_as_redis_does() {
+    let mut w = pair(6);
+    for at_once in ["abc", "-1", "nan", "inf", "5.E50", "1e-9"] {
+        assert_eq!(w.console(0, &format!("DEBUG SLEEP {at_once}")), "OK", "{at_once}");
+        assert!(!w.node(0).is_paused(), "{at_once}");
+    }
+    assert_eq!(w.console(0, "DEBUG SLEEP 0x2"), "", "hexadecimal, as strtod reads it");
+    w.run_for_ms(1_900);
+    assert!(w.node(0).is_paused());
+    w.run_for_ms(200);
+    assert!(!w.node(0).is_paused());
+    assert_eq!(w.console(0, "DEBUG SLEEP 0.5seconds"), "", "the number before the junk");
+    w.run_for_ms(600);
+    assert!(!w.node(0).is_paused());
+}
+
 fn logs(w: &World, node: usize, needle: &str) -> usize {
     w.trace().iter().filter(|e| e.node == node && e.kind() == "log" && e.text().contains(needle)).count()
 }

@@ -105,12 +105,9 @@ pub(super) fn debug(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
             Some(Frame::ok())
         }
         b"sleep" if argv.len() == 3 => {
-            let Some(secs) = std::str::from_utf8(&argv[2]).ok().and_then(|s| s.parse::<f64>().ok()) else {
-                return Some(Frame::error("ERR value is not a valid float"));
-            };
-            if secs > 0.0 && secs.is_finite() {
+            if let Some(micros) = sleep_micros(&argv[2]) {
                 let now = node.now;
-                node.pause(now, (secs * 1_000_000.0) as u64);
+                node.pause(now, micros);
             }
             Some(Frame::ok())
         }
@@ -120,6 +117,17 @@ pub(super) fn debug(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
             String::from_utf8_lossy(&argv[1])
         ))),
     }
+}
+
+/// How long `DEBUG SLEEP <seconds>` stops the node, read as Redis 7.0 reads it: `strtod` of the
+/// argument with nothing checked (`abc` is 0, `0.5x` is 0.5, `0x10` is 16), times a million
+/// converted to a C `long long`, given to `nanosleep`. A value under a microsecond sleeps not at
+/// all; a negative one, NaN, infinity or one past the `long long` range (`5e50`) becomes a
+/// negative time `nanosleep` refuses, so Redis answers `+OK` at once, and so does the node.
+fn sleep_micros(arg: &[u8]) -> Option<u64> {
+    let micros = super::zsets::strtod(arg).0 * 1_000_000.0;
+    // `i64::MAX as f64` rounds up to 2^63, the first value out of range.
+    (micros >= 1.0 && micros < i64::MAX as f64).then_some(micros as u64)
 }
 
 /// The most keys `DEBUG POPULATE` leaves in a node (all its databases). The lab runs in a

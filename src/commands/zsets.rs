@@ -66,7 +66,7 @@ fn ldexp(mut x: f64, mut e: i64) -> f64 {
 
 /// C's `strtod` (glibc, "C" locale) on a byte string: the value, how many bytes it used (0: no
 /// conversion) and whether it set `ERANGE` with an overflowed or underflowed-to-zero result.
-fn strtod(s: &[u8]) -> (f64, usize, bool) {
+pub(super) fn strtod(s: &[u8]) -> (f64, usize, bool) {
     let mut i = 0;
     while i < s.len() && is_c_space(s[i]) {
         i += 1;
