@@ -261,7 +261,7 @@ async function refused(how, i, name, bytes, reason) {
   assert.ok(message.startsWith('This file is not a valid dump.rdb: Bad RDB file: '), message);
   assert.match(message, reason);
   assert.match(message, /\(at byte \d+\)$/, 'the engine says where');
-  assert.equal(await banner.locator('p').textContent(), `Not done: ${message}`);
+  assert.equal(await page.getByTestId('error-headline').textContent(), `Not done: ${message}`);
   assert.equal(await page.getByTestId('error-restore').isHidden(), true, 'nothing to restore: the lab is fine');
   assert.equal(await page.getByTestId('live').textContent(), message, 'announced too');
   assert.equal(await api(page, 'actionLog'), log0, 'no action recorded');

@@ -229,7 +229,7 @@ export class RedisReplLab extends HTMLElement {
     this.reportUrl = h('input', { type: 'text', readonly: '', class: 'banner__url', 'data-testid': 'error-report-url' });
     this.reportLine = h('p', { class: 'banner__report', hidden: true }, this.reportStatus, ' ', this.reportUrl);
     this.banner = h('div', { class: 'banner', role: 'alert', hidden: true, 'data-testid': 'error-banner' },
-      h('p', {}, this.bannerTitle, ' ', this.bannerText), this.reportLine,
+      h('p', { 'data-testid': 'error-headline' }, this.bannerTitle, ' ', this.bannerText), this.reportLine,
       h('div', { class: 'banner__actions' }, this.restoreButton, this.reportButton, this.dismissButton));
 
     this.partitionBar = h('div', { class: 'partition-bar', hidden: true, 'data-testid': 'partition-bar' });
