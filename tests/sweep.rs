@@ -9,13 +9,14 @@
 //!
 //! `cargo test --test sweep` runs 100 seeds natively (a handful on wasm32): the test command
 //! keeps to its time budget, and long sweeps are run by hand. For one, set `SWEEP_SEEDS` (and
-//! optionally `SWEEP_FIRST`, the first seed, default 1):
+//! optionally `SWEEP_FIRST`, the first seed, default 1, and `SWEEP_NODES`, a number of nodes or
+//! a range `3-8` from which each seed takes `3 + seed % 6`):
 //!
 //! ```text
-//! SWEEP_SEEDS=5000 cargo test --release --test sweep -- --nocapture
+//! SWEEP_SEEDS=5000 SWEEP_NODES=3-8 cargo test --release --test sweep -- --nocapture
 //! ```
 //!
-//! A failing seed is replayed, with its full report, by `repl-lab sim --seed S --nodes 3
+//! A failing seed is replayed, with its full report, by `repl-lab sim --seed S --nodes N
 //! --virtual-secs 60 --faults random --writes-per-sec 40`.
 
 #[cfg(target_arch = "wasm32")]
@@ -30,6 +31,24 @@ const WRITES_PER_SEC: u64 = 40;
 
 fn config(seed: u64) -> SweepConfig {
     SweepConfig { seed, nodes: 3, virtual_secs: VIRTUAL_SECS, faults: true, writes_per_sec: WRITES_PER_SEC }
+}
+
+/// How many nodes each seed runs: 3, or what `SWEEP_NODES` says (`5`, or `3-8`: the lowest plus
+/// the seed modulo the range's width).
+fn nodes_for(seed: u64) -> usize {
+    #[cfg(not(target_arch = "wasm32"))]
+    if let Ok(v) = std::env::var("SWEEP_NODES") {
+        let whole =
+            |t: &str| t.trim().parse::<u64>().unwrap_or_else(|_| panic!("SWEEP_NODES: {v:?} is not N or LOW-HIGH"));
+        let (low, high) = match v.split_once('-') {
+            Some((a, b)) => (whole(a), whole(b)),
+            None => (whole(&v), whole(&v)),
+        };
+        assert!((2..=8).contains(&low) && low <= high && high <= 8, "SWEEP_NODES: {v:?}, from 2 to 8 nodes");
+        return (low + seed % (high - low + 1)) as usize;
+    }
+    let _ = seed;
+    3
 }
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -63,14 +82,20 @@ fn sweep(seeds: std::ops::Range<u64>) -> Vec<SweepReport> {
         std::thread::scope(|s| {
             let handles: Vec<_> = all
                 .chunks(chunk)
-                .map(|part| s.spawn(move || part.iter().map(|&seed| run(config(seed))).collect::<Vec<_>>()))
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|&seed| run(SweepConfig { nodes: nodes_for(seed), ..config(seed) }))
+                            .collect::<Vec<_>>()
+                    })
+                })
                 .collect();
             handles.into_iter().flat_map(|h| h.join().expect("a sweep thread panicked")).collect()
         })
     }
     #[cfg(target_arch = "wasm32")]
     {
-        seeds.map(|seed| run(config(seed))).collect()
+        seeds.map(|seed| run(SweepConfig { nodes: nodes_for(seed), ..config(seed) })).collect()
     }
 }
 
@@ -95,10 +120,17 @@ fn every_invariant_holds_over_a_sweep_of_seeds_with_random_faults() {
     let sentinel_failovers = sum(&|r| r.sentinel_failovers);
     let restarts = sum(&|r| r.nodes.iter().map(|n| n.restarts).sum());
     let slowest = reports.iter().filter_map(|r| r.quiesced_after_ms).max().unwrap_or(0);
+    let (waited, acked) = (sum(&|r| r.waited_writes.0), sum(&|r| r.waited_writes.1));
+    let (fewest, most) = (
+        reports.iter().map(|r| r.config.nodes).min().unwrap_or(0),
+        reports.iter().map(|r| r.config.nodes).max().unwrap_or(0),
+    );
     println!(
-        "sweep: {count} seeds × {VIRTUAL_SECS} virtual s, 3 nodes, {WRITES_PER_SEC} writes/s: {faults} faults, \
-         {promotions} promotions ({sentinel_failovers} by sentinels), {restarts} restarts, \
-         sync_full {full}, sync_partial_ok {partial}, {bytes} bytes moved, slowest quiescence {slowest} ms"
+        "sweep: {count} seeds from {} × {VIRTUAL_SECS} virtual s, {fewest}-{most} nodes, {WRITES_PER_SEC} writes/s: \
+         {faults} faults, {promotions} promotions ({sentinel_failovers} by sentinels), {restarts} restarts, \
+         sync_full {full}, sync_partial_ok {partial}, {waited} writes WAITed for ({acked} acknowledged), \
+         {bytes} bytes moved, slowest quiescence {slowest} ms",
+        reports.first().map_or(0, |r| r.config.seed)
     );
     #[cfg(not(target_arch = "wasm32"))]
     println!("sweep run time: {:.1} s", started.elapsed().as_secs_f64());
@@ -163,9 +195,12 @@ fn a_replica_far_behind_on_a_slow_link_catches_up_from_the_backlog() {
 #[cfg(not(target_arch = "wasm32"))]
 #[test]
 fn a_backlog_pinned_by_a_slow_replica_is_allowed_and_the_sweep_waits_for_it() {
-    let r = run(SweepConfig { seed: 1, nodes: 2, virtual_secs: 5, faults: false, writes_per_sec: 20_000 });
+    // Seed 36 draws a 64 KB backlog, Redis's default replica output buffer limit (so the slow
+    // replica is never dropped) and 128 KB/s links: 20,000 writes a second outrun the link.
+    let r = run(SweepConfig { seed: 36, nodes: 2, virtual_secs: 5, faults: false, writes_per_sec: 20_000 });
     assert!(r.ok(), "{r}");
+    assert!(r.settings.iter().any(|s| s == "repl-backlog-size 64kb"), "{r}");
     let master = &r.nodes[0];
-    assert!(master.max_histlen > 1024 * 1024, "the backlog was pinned, far beyond 8 × 16 KB: {r}");
+    assert!(master.max_histlen > 1024 * 1024, "the backlog was pinned, far beyond its 64 KB: {r}");
     assert!(r.quiesced_after_ms.is_some_and(|ms| ms > 1_000), "the replica needed time to catch up: {r}");
 }

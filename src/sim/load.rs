@@ -12,7 +12,7 @@
 use super::trace::What;
 use super::{Endpoint, Event, Peer, World};
 use crate::node::{ConnId, Micros};
-use crate::resp::encode_command_into;
+use crate::resp::{encode_command_into, parse_frame, Frame, Parsed};
 
 /// How often the client sends what is due.
 pub const LOAD_TICK: Micros = 10_000;
@@ -74,7 +74,36 @@ impl World {
         c
     }
 
-    /// Bytes from a client of [`World::open_client`], arriving at node `i` now.
+    /// Opens a client connection to node `i` whose replies are kept for
+    /// [`World::client_replies`]: a program's second connection next to the console (one that
+    /// blocks in `WAIT` while the console goes on writing, for instance).
+    pub fn open_reading_client(&mut self, i: usize) -> ConnId {
+        let c = self.nodes[i].node.accept(self.now, "127.0.0.1", 62_000 + i as u16);
+        self.endpoints.insert((Peer::Node(i), c), Endpoint::Client);
+        self.client_out.insert((i, c), Vec::new());
+        c
+    }
+
+    /// The replies that reached a client of [`World::open_reading_client`] since the last call,
+    /// and whether it is still connected (a crash, a restart or the node closing it ends it; its
+    /// last replies still come out once).
+    pub fn client_replies(&mut self, i: usize, conn: ConnId) -> (Vec<Frame>, bool) {
+        let open = self.endpoints.get(&(Peer::Node(i), conn)) == Some(&Endpoint::Client);
+        let mut frames = Vec::new();
+        if let Some(out) = self.client_out.get_mut(&(i, conn)) {
+            while let Ok(Parsed::Complete(frame, used)) = parse_frame(out) {
+                out.drain(..used);
+                frames.push(frame);
+            }
+        }
+        if !open {
+            self.client_out.remove(&(i, conn));
+        }
+        (frames, open)
+    }
+
+    /// Bytes from a client of [`World::open_client`] or [`World::open_reading_client`],
+    /// arriving at node `i` now.
     pub fn client_send(&mut self, i: usize, conn: ConnId, bytes: &[u8]) {
         if self.nodes.get(i).is_some_and(|s| s.up) {
             self.nodes[i].node.receive(self.now, conn, bytes);

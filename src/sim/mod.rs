@@ -125,6 +125,8 @@ enum Endpoint {
     Link(u64, usize),
     /// A write load's client (its replies are dropped).
     Load,
+    /// A program's own client (see [`World::open_reading_client`]): its replies are kept.
+    Client,
 }
 
 #[derive(Clone, Debug)]
@@ -179,6 +181,8 @@ pub struct World {
     recent_bytes: usize,
     /// Write loads (see [`load`]).
     loads: Vec<load::Load>,
+    /// What the nodes sent to the clients of [`World::open_reading_client`], not read yet.
+    client_out: BTreeMap<(usize, ConnId), Vec<u8>>,
 }
 
 /// How many bytes of recent segments the world keeps for the page to show (the trace keeps
@@ -211,6 +215,7 @@ impl World {
             recent: imbl::OrdMap::new(),
             recent_bytes: 0,
             loads: Vec::new(),
+            client_out: BTreeMap::new(),
         }
     }
 
@@ -718,6 +723,11 @@ impl World {
                     at = at.map(|o| o + chunk.len() as i64);
                 }
             }
+            Some(Endpoint::Client) => {
+                if let Peer::Node(i) = p {
+                    self.client_out.entry((i, conn)).or_default().extend(data);
+                }
+            }
             Some(Endpoint::Load) | None => {}
         }
     }
@@ -807,8 +817,9 @@ impl World {
                 }
                 return;
             }
-            // The load's client reconnects at its next tick.
-            Some(Endpoint::Load) | None => return,
+            // The load's client reconnects at its next tick; a program's client learns it is
+            // gone from `client_replies`.
+            Some(Endpoint::Load | Endpoint::Client) | None => return,
         };
         let now = self.now;
         let (lat, other) = match self.links.get(&id) {

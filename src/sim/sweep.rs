@@ -26,7 +26,15 @@
 //! - no backlog holds more history than Redis's trimming keeps (see [`backlog_bound`]);
 //! - no node ever logs a replication-stream error ("Protocol error from master", a short read
 //!   of the RDB, an unexpected PSYNC reply...): links are reliable and a cut closes both ends,
-//!   so a well-behaved engine never sees a torn stream.
+//!   so a well-behaved engine never sees a torn stream;
+//! - a replica whose link is up, at its master's replication id and offset, holds its master's
+//!   dataset (sampled every 100 ms): once in sync, it never serves a key its master deleted, nor
+//!   misses one the master has;
+//! - a write acknowledged by `WAIT` (now and then the workload writes a key of its own, then
+//!   `WAIT <its connected replicas> 500`, on a second connection so that the WAIT blocks only
+//!   itself) is on the final master, unless after it a node was
+//!   promoted or a master crashed without a SAVE: the failovers and the lost disks that explain
+//!   a loss.
 
 use std::fmt;
 
@@ -35,7 +43,8 @@ use rand_core::{Rng, SeedableRng};
 
 use super::sentinel::SentinelConfig;
 use super::{Change, Peer, What, World, BASE_PORT};
-use crate::node::Micros;
+use crate::node::{ConnId, Micros};
+use crate::resp::{encode_command_into, Frame};
 
 /// Sampling period for offsets and backlogs, and the quiescence check, µs (100 ms).
 const SAMPLE: Micros = 100_000;
@@ -141,6 +150,8 @@ pub struct SweepReport {
     pub promotions: u64,
     /// Failovers the sentinels completed (`+failover-end` events), 0 in runs without them.
     pub sentinel_failovers: u64,
+    /// Writes followed by WAIT, and how many of them WAIT said a replica acknowledged.
+    pub waited_writes: (u64, u64),
     /// Virtual ms after the end of the run at which the world was quiescent, if it was.
     pub quiesced_after_ms: Option<u64>,
     /// Virtual time at the end, ms.
@@ -165,6 +176,9 @@ impl SweepReport {
 #[derive(Clone, Debug)]
 enum Action {
     Write(Vec<String>),
+    /// A key of the run's own on the master (`SET w:<n> <n>` in db 0), then `WAIT` for every
+    /// replica connected to it.
+    WaitedWrite,
     Cut(usize),
     Partition(Vec<u32>),
     Heal,
@@ -367,8 +381,27 @@ struct Watch {
     max_histlen: i64,
 }
 
+/// A write the workload followed with WAIT.
+#[derive(Clone, Debug)]
+struct WaitedWrite {
+    key: String,
+    /// When it was sent.
+    at: Micros,
+    /// The replicas WAIT asked for, and how many it said acknowledged it (once it answered).
+    wanted: usize,
+    acked: Option<u64>,
+}
+
 struct Run {
     w: World,
+    /// Per node, the client the waited writes go through (its own, so that a WAIT blocks it and
+    /// not the workload on the console), and the commands sent on it whose replies are still to
+    /// come, in order: Some for a WAIT (its index in `waited`).
+    waiters: Vec<Option<ConnId>>,
+    pending: Vec<std::collections::VecDeque<Option<usize>>>,
+    waited: Vec<WaitedWrite>,
+    /// When a master crashed without a SAVE (its dataset lost).
+    lost_disks: Vec<Micros>,
     cfg: SweepConfig,
     promotions: Promotions,
     /// The node the workload writes to.
@@ -386,6 +419,49 @@ impl Run {
         // Replies that a pause delayed would otherwise be taken for this command's.
         self.w.console_late_replies(i);
         self.w.console(i, line)
+    }
+
+    /// Reads the replies that reached node `i`'s waiter, giving each WAIT's to its write; a
+    /// waiter whose connection is gone (a crash, a restart) gets no more.
+    fn take_waiter_replies(&mut self, i: usize) {
+        let Some(conn) = self.waiters[i] else { return };
+        let (replies, open) = self.w.client_replies(i, conn);
+        for reply in replies {
+            if let (Some(Some(k)), Frame::Integer(n)) = (self.pending[i].pop_front(), reply) {
+                self.waited[k].acked = Some(n as u64);
+            }
+        }
+        if !open {
+            self.waiters[i] = None;
+            self.pending[i].clear();
+        }
+    }
+
+    /// Writes a key of the run's own on the master, then waits for the replicas connected to
+    /// it, on the master's waiter connection.
+    fn waited_write(&mut self) {
+        let m = self.current_master();
+        if !self.w.is_up(m) {
+            return;
+        }
+        let wanted = self.w.node(m).view().replicas.iter().filter(|r| r.state == "online").count();
+        if wanted == 0 {
+            return;
+        }
+        self.take_waiter_replies(m);
+        let conn = match self.waiters[m] {
+            Some(c) => c,
+            None => *self.waiters[m].insert(self.w.open_reading_client(m)),
+        };
+        let k = self.waited.len();
+        let key = format!("w:{k}");
+        self.waited.push(WaitedWrite { key: key.clone(), at: self.w.now(), wanted, acked: None });
+        let mut bytes = Vec::new();
+        let (k_text, wanted_text) = (k.to_string(), wanted.to_string());
+        encode_command_into(&[b"SET".as_slice(), key.as_bytes(), k_text.as_bytes()], &mut bytes);
+        encode_command_into(&[b"WAIT".as_slice(), wanted_text.as_bytes(), b"500"], &mut bytes);
+        self.pending[m].extend([None, Some(k)]);
+        self.w.client_send(m, conn, &bytes);
     }
 
     /// Holds every PSYNC answer against the rule of REDIS-REPLICATION.md §4.4, written out
@@ -444,9 +520,37 @@ impl Run {
         }
     }
 
+    /// A replica at its master's replication id and offset, its link up, holds its master's
+    /// dataset.
+    fn check_in_sync_datasets(&mut self) {
+        for i in 0..self.cfg.nodes {
+            if !self.w.is_up(i) {
+                continue;
+            }
+            let v = self.w.node(i).view();
+            let master = self.w.node(i).master_addr().and_then(|(_, port)| self.node_at(port));
+            let Some(j) = master.filter(|&j| j != i && self.w.is_up(j)) else { continue };
+            let mv = self.w.node(j).view();
+            if v.link_status != Some("up") || v.replid != mv.replid || v.slave_repl_offset != mv.master_repl_offset {
+                continue;
+            }
+            let (d, md) = (self.w.node(i).digest(), self.w.node(j).digest());
+            if d != md {
+                self.violation(format!(
+                    "{} is at {}'s offset {} with its replication id, but its dataset differs ({d} vs {md}, {} vs {} keys)",
+                    v.name, mv.name, mv.master_repl_offset, v.dbsize, mv.dbsize
+                ));
+            }
+        }
+    }
+
     /// Samples offsets and backlogs (every 100 ms of virtual time).
     fn sample(&mut self) {
         self.scan_trace();
+        for i in 0..self.cfg.nodes {
+            self.take_waiter_replies(i);
+        }
+        self.check_in_sync_datasets();
         for i in 0..self.cfg.nodes {
             if !self.w.is_up(i) {
                 continue;
@@ -559,10 +663,13 @@ impl Run {
                 let m = self.current_master();
                 self.master = m;
                 for l in lines {
-                    self.w.console(m, &l);
+                    self.console(m, &l);
                     *writes += 1;
                 }
-                self.w.console_late_replies(m);
+            }
+            Action::WaitedWrite => {
+                self.waited_write();
+                *writes += 3;
             }
             Action::Cut(r) => {
                 self.w.cut(0, r);
@@ -616,6 +723,9 @@ impl Run {
                     return;
                 }
                 let saved = save && !self.w.node(node).is_paused() && self.console(node, "SAVE") == "OK";
+                if !saved && self.w.node(node).view().role == "master" {
+                    self.lost_disks.push(self.w.now());
+                }
                 self.w.crash(node);
                 log.push(format!("{t}ms crash {}{}", name(node), if saved { " after SAVE" } else { "" }));
             }
@@ -637,8 +747,37 @@ impl Run {
         }
     }
 
-    /// True when nothing travels between nodes and every other node is a replica up to date
-    /// with master `m`.
+    /// Every write WAIT acknowledged is on the final master `m`, unless a failover or a master
+    /// that crashed without a SAVE came after it. A failover is a node turned master, or the
+    /// sentinels switching the master, which may pick an old master that came back from its
+    /// dump still a master, as Redis's sentinels may (it lacks what came after its dump).
+    fn check_waited_writes(&mut self, m: usize) {
+        let promotions: Vec<Micros> = self
+            .w
+            .trace()
+            .iter()
+            .filter(|e| match &e.what {
+                What::State(Change::Role { from: "slave", to: "master" }) => true,
+                What::Sentinel { text, .. } => text.starts_with("+switch-master "),
+                _ => false,
+            })
+            .map(|e| e.time)
+            .collect();
+        let lost = self.waited.iter().filter(|ww| ww.acked.is_some_and(|n| n > 0)).cloned().collect::<Vec<_>>();
+        self.console(m, "SELECT 0");
+        for ww in lost {
+            let explained = promotions.iter().chain(&self.lost_disks).any(|&t| t >= ww.at);
+            if explained || self.console(m, &format!("EXISTS {}", ww.key)) == "(integer) 1" {
+                continue;
+            }
+            let (t, n, of) = (ww.at / 1000, ww.acked.unwrap_or(0), ww.wanted);
+            self.violation(format!(
+                "{} written at {t} ms and acknowledged by WAIT ({n} of {of} replicas) is not on the final master, and no failover or lost disk came after it",
+                ww.key
+            ));
+        }
+    }
+
     /// The replicas' applied offsets, summed: it moves while they catch up.
     fn applied_by_replicas(&self, m: usize) -> i64 {
         (0..self.cfg.nodes)
@@ -647,6 +786,8 @@ impl Run {
             .sum()
     }
 
+    /// True when nothing travels between nodes and every other node is a replica up to date
+    /// with master `m`.
     fn quiescent(&self, m: usize) -> bool {
         let node_traffic =
             self.w.in_flight().iter().any(|s| matches!((s.from, s.to), (super::Peer::Node(_), super::Peer::Node(_))));
@@ -687,17 +828,24 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
         cursor: 0,
         bytes: 0,
         violations: Vec::new(),
+        waiters: vec![None; nodes],
+        pending: vec![Default::default(); nodes],
+        waited: Vec::new(),
+        lost_disks: Vec::new(),
     };
 
     // Per-run settings: a small backlog overflows under long partitions (full syncs instead of
     // partial ones), disk-based sync exercises the other transfer path.
     let backlog = ["16kb", "64kb", "1mb"][g.below(3) as usize];
     let diskless = if g.chance(70) { "yes" } else { "no" };
+    // Replicas' output buffers: Redis's default, or limits a slow link or a burst can pass.
+    let obuf = ["replica 268435456 67108864 60", "replica 64kb 32kb 5", "replica 1mb 0 0"][g.below(3) as usize];
     let mut settings = vec![
         "repl-timeout 5".to_string(),
         "repl-diskless-sync-delay 1".to_string(),
         format!("repl-diskless-sync {diskless}"),
         format!("repl-backlog-size {backlog}"),
+        format!("client-output-buffer-limit \"{obuf}\""),
     ];
     settings.sort();
     // Links: from a fast LAN to a slow, distant one.
@@ -735,7 +883,9 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
     let end = cfg.virtual_secs * 1_000_000;
     let mut plan: Vec<(Micros, Action)> = Vec::new();
     for _ in 0..cfg.writes_per_sec.saturating_mul(cfg.virtual_secs) {
-        plan.push((g.below(end.max(1)), Action::Write(write(&mut g))));
+        let at = g.below(end.max(1));
+        let a = if g.chance(3) { Action::WaitedWrite } else { Action::Write(write(&mut g)) };
+        plan.push((at, a));
     }
     if cfg.faults {
         faults(&mut g, nodes, end, promotions, &mut plan);
@@ -799,9 +949,13 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
         waited += SAMPLE;
     }
     r.check_psync_rule();
+    for i in 0..nodes {
+        r.take_waiter_replies(i);
+    }
 
     // Final invariants.
     let master = m;
+    r.check_waited_writes(master);
     let m = r.w.node(master).view();
     let master_digest = r.w.node(master).digest();
     if quiesced.is_none() {
@@ -879,6 +1033,10 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
             .iter()
             .filter(|e| matches!(&e.what, What::Sentinel { text, .. } if text.starts_with("+failover-end ")))
             .count() as u64,
+        waited_writes: (
+            r.waited.len() as u64,
+            r.waited.iter().filter(|ww| ww.acked.is_some_and(|n| n > 0)).count() as u64,
+        ),
         quiesced_after_ms: quiesced,
         end_ms: r.w.now() / 1000,
         nodes: reports,
@@ -947,6 +1105,8 @@ impl fmt::Display for SweepReport {
         writeln!(f)?;
         writeln!(f, "bytes moved between nodes: {}", self.bytes_moved)?;
         writeln!(f, "promotions: {}, of which sentinel failovers: {}", self.promotions, self.sentinel_failovers)?;
+        let (waited, acked) = self.waited_writes;
+        writeln!(f, "writes followed by WAIT: {waited}, acknowledged by a replica: {acked}")?;
         match self.quiesced_after_ms {
             Some(ms) => writeln!(f, "quiescent {ms} ms after healing (virtual end {} ms)", self.end_ms)?,
             None => writeln!(f, "NOT quiescent (virtual end {} ms)", self.end_ms)?,
