@@ -120,7 +120,7 @@ fn every_invariant_holds_over_a_sweep_of_seeds_with_random_faults() {
     let sentinel_failovers = sum(&|r| r.sentinel_failovers);
     let restarts = sum(&|r| r.nodes.iter().map(|n| n.restarts).sum());
     let slowest = reports.iter().filter_map(|r| r.quiesced_after_ms).max().unwrap_or(0);
-    let (waited, acked) = (sum(&|r| r.waited_writes.0), sum(&|r| r.waited_writes.1));
+    let (waited, acked, lost) = (sum(&|r| r.waited_writes.0), sum(&|r| r.waited_writes.1), sum(&|r| r.waited_writes.2));
     let (fewest, most) = (
         reports.iter().map(|r| r.config.nodes).min().unwrap_or(0),
         reports.iter().map(|r| r.config.nodes).max().unwrap_or(0),
@@ -128,7 +128,7 @@ fn every_invariant_holds_over_a_sweep_of_seeds_with_random_faults() {
     println!(
         "sweep: {count} seeds from {} × {VIRTUAL_SECS} virtual s, {fewest}-{most} nodes, {WRITES_PER_SEC} writes/s: \
          {faults} faults, {promotions} promotions ({sentinel_failovers} by sentinels), {restarts} restarts, \
-         sync_full {full}, sync_partial_ok {partial}, {waited} writes WAITed for ({acked} acknowledged), \
+         sync_full {full}, sync_partial_ok {partial}, {waited} writes WAITed for ({acked} acknowledged, {lost} of them lost to a demotion or a lost disk), \
          {bytes} bytes moved, slowest quiescence {slowest} ms",
         reports.first().map_or(0, |r| r.config.seed)
     );
@@ -183,6 +183,24 @@ fn a_replica_far_behind_on_a_slow_link_catches_up_from_the_backlog() {
     for seed in [5323, 5381] {
         let r = run(SweepConfig { seed, nodes: 5, virtual_secs: 120, faults: true, writes_per_sec: 200 });
         assert!(r.ok(), "{r}");
+    }
+}
+
+/// Seeds of the first 100,000-seed sweep (3 to 8 nodes) in which writes acknowledged by `WAIT` are
+/// missing from the final master: each time an operator promoted a node that lacked them (in
+/// seed 647, one a `FAILOVER` had already made a master: a replica told `REPLICAOF` a new master
+/// still holds its old replication id, so its old master's `PSYNC … FAILOVER` promotes it, as in
+/// Redis 7.0), and the master that had taken them was turned into its replica. The sweep's
+/// first rule, any promotion after the write, was too loose to be worth checking; the rule now
+/// is the write's own master being demoted or losing its disk. Native only, as the tests around it.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn acknowledged_writes_are_lost_only_when_their_master_is_demoted_or_loses_its_disk() {
+    for (seed, nodes) in [(136, 7), (647, 8), (1794, 3)] {
+        let r = run(SweepConfig { nodes, ..config(seed) });
+        assert!(r.ok(), "{r}");
+        let (_, acked, lost) = r.waited_writes;
+        assert!(lost > 10 && lost < acked, "seed {seed}: the losses the rule explains: {r}");
     }
 }
 

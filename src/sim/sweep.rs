@@ -32,9 +32,9 @@
 //!   misses one the master has;
 //! - a write acknowledged by `WAIT` (now and then the workload writes a key of its own, then
 //!   `WAIT <its connected replicas> 500`, on a second connection so that the WAIT blocks only
-//!   itself) is on the final master, unless after it a node was
-//!   promoted or a master crashed without a SAVE: the failovers and the lost disks that explain
-//!   a loss.
+//!   itself) is on the final master, unless the master that took it was later turned into a
+//!   replica (a failover to a node without the write) or crashed without a SAVE: the two ways
+//!   Redis may lose an acknowledged write.
 
 use std::fmt;
 
@@ -150,8 +150,9 @@ pub struct SweepReport {
     pub promotions: u64,
     /// Failovers the sentinels completed (`+failover-end` events), 0 in runs without them.
     pub sentinel_failovers: u64,
-    /// Writes followed by WAIT, and how many of them WAIT said a replica acknowledged.
-    pub waited_writes: (u64, u64),
+    /// Writes followed by WAIT; how many of them WAIT said a replica acknowledged; and how many
+    /// of those the final master lacks, each explained by its master's demotion or lost disk.
+    pub waited_writes: (u64, u64, u64),
     /// Virtual ms after the end of the run at which the world was quiescent, if it was.
     pub quiesced_after_ms: Option<u64>,
     /// Virtual time at the end, ms.
@@ -385,7 +386,8 @@ struct Watch {
 #[derive(Clone, Debug)]
 struct WaitedWrite {
     key: String,
-    /// When it was sent.
+    /// The master it was sent to, and when.
+    node: usize,
     at: Micros,
     /// The replicas WAIT asked for, and how many it said acknowledged it (once it answered).
     wanted: usize,
@@ -400,8 +402,10 @@ struct Run {
     waiters: Vec<Option<ConnId>>,
     pending: Vec<std::collections::VecDeque<Option<usize>>>,
     waited: Vec<WaitedWrite>,
+    /// Acknowledged waited writes the final master lacks, explained.
+    waited_lost: u64,
     /// When a master crashed without a SAVE (its dataset lost).
-    lost_disks: Vec<Micros>,
+    lost_disks: Vec<(usize, Micros)>,
     cfg: SweepConfig,
     promotions: Promotions,
     /// The node the workload writes to.
@@ -455,7 +459,7 @@ impl Run {
         };
         let k = self.waited.len();
         let key = format!("w:{k}");
-        self.waited.push(WaitedWrite { key: key.clone(), at: self.w.now(), wanted, acked: None });
+        self.waited.push(WaitedWrite { key: key.clone(), node: m, at: self.w.now(), wanted, acked: None });
         let mut bytes = Vec::new();
         let (k_text, wanted_text) = (k.to_string(), wanted.to_string());
         encode_command_into(&[b"SET".as_slice(), key.as_bytes(), k_text.as_bytes()], &mut bytes);
@@ -724,7 +728,7 @@ impl Run {
                 }
                 let saved = save && !self.w.node(node).is_paused() && self.console(node, "SAVE") == "OK";
                 if !saved && self.w.node(node).view().role == "master" {
-                    self.lost_disks.push(self.w.now());
+                    self.lost_disks.push((node, self.w.now()));
                 }
                 self.w.crash(node);
                 log.push(format!("{t}ms crash {}{}", name(node), if saved { " after SAVE" } else { "" }));
@@ -747,33 +751,35 @@ impl Run {
         }
     }
 
-    /// Every write WAIT acknowledged is on the final master `m`, unless a failover or a master
-    /// that crashed without a SAVE came after it. A failover is a node turned master, or the
-    /// sentinels switching the master, which may pick an old master that came back from its
-    /// dump still a master, as Redis's sentinels may (it lacks what came after its dump).
+    /// Every write WAIT acknowledged is on the final master `m`, unless the master that took it
+    /// lost it afterwards in one of the two ways Redis allows: it was turned into a replica (of
+    /// a node promoted without the write, by an operator, a FAILOVER or the sentinels, which may
+    /// pick an old master back from its dump), so a full sync replaced its dataset; or it
+    /// crashed without a SAVE, losing its dataset.
     fn check_waited_writes(&mut self, m: usize) {
-        let promotions: Vec<Micros> = self
+        let demotions: Vec<(usize, Micros)> = self
             .w
             .trace()
             .iter()
-            .filter(|e| match &e.what {
-                What::State(Change::Role { from: "slave", to: "master" }) => true,
-                What::Sentinel { text, .. } => text.starts_with("+switch-master "),
-                _ => false,
-            })
-            .map(|e| e.time)
+            .filter(|e| matches!(e.what, What::State(Change::Role { to: "slave", .. })))
+            .map(|e| (e.node, e.time))
             .collect();
-        let lost = self.waited.iter().filter(|ww| ww.acked.is_some_and(|n| n > 0)).cloned().collect::<Vec<_>>();
+        let acked = self.waited.iter().filter(|ww| ww.acked.is_some_and(|n| n > 0)).cloned().collect::<Vec<_>>();
         self.console(m, "SELECT 0");
-        for ww in lost {
-            let explained = promotions.iter().chain(&self.lost_disks).any(|&t| t >= ww.at);
-            if explained || self.console(m, &format!("EXISTS {}", ww.key)) == "(integer) 1" {
+        for ww in acked {
+            if self.console(m, &format!("EXISTS {}", ww.key)) == "(integer) 1" {
+                continue;
+            }
+            if demotions.iter().chain(&self.lost_disks).any(|&(i, t)| i == ww.node && t >= ww.at) {
+                self.waited_lost += 1;
                 continue;
             }
             let (t, n, of) = (ww.at / 1000, ww.acked.unwrap_or(0), ww.wanted);
             self.violation(format!(
-                "{} written at {t} ms and acknowledged by WAIT ({n} of {of} replicas) is not on the final master, and no failover or lost disk came after it",
-                ww.key
+                "{} written to {} at {t} ms and acknowledged by WAIT ({n} of {of} replicas) is not on the final master, though {} was never turned into a replica nor lost its disk after it",
+                ww.key,
+                self.w.node(ww.node).view().name,
+                self.w.node(ww.node).view().name,
             ));
         }
     }
@@ -831,6 +837,7 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
         waiters: vec![None; nodes],
         pending: vec![Default::default(); nodes],
         waited: Vec::new(),
+        waited_lost: 0,
         lost_disks: Vec::new(),
     };
 
@@ -1036,6 +1043,7 @@ pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
         waited_writes: (
             r.waited.len() as u64,
             r.waited.iter().filter(|ww| ww.acked.is_some_and(|n| n > 0)).count() as u64,
+            r.waited_lost,
         ),
         quiesced_after_ms: quiesced,
         end_ms: r.w.now() / 1000,
@@ -1105,8 +1113,11 @@ impl fmt::Display for SweepReport {
         writeln!(f)?;
         writeln!(f, "bytes moved between nodes: {}", self.bytes_moved)?;
         writeln!(f, "promotions: {}, of which sentinel failovers: {}", self.promotions, self.sentinel_failovers)?;
-        let (waited, acked) = self.waited_writes;
-        writeln!(f, "writes followed by WAIT: {waited}, acknowledged by a replica: {acked}")?;
+        let (waited, acked, lost) = self.waited_writes;
+        writeln!(
+            f,
+            "writes followed by WAIT: {waited}, acknowledged by a replica: {acked}, lost to a demotion or a lost disk: {lost}"
+        )?;
         match self.quiesced_after_ms {
             Some(ms) => writeln!(f, "quiescent {ms} ms after healing (virtual end {} ms)", self.end_ms)?,
             None => writeln!(f, "NOT quiescent (virtual end {} ms)", self.end_ms)?,
