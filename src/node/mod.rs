@@ -824,12 +824,14 @@ impl Node {
         let now = self.now;
         // The requests that came in the same read as the DEBUG SLEEP run first, as Redis goes on
         // with that client's query buffer once it wakes.
+        // Each step may run a DEBUG SLEEP that stops the node again: then what is left waits,
+        // in its order (an input taken from `held` while stopped would go back at its end).
         let waiting: Vec<ConnId> = self.conns.iter().filter(|(_, c)| !c.query.is_empty()).map(|(&id, _)| id).collect();
         for conn in waiting {
+            self.process_query(conn);
             if self.paused_until.is_some() {
                 return;
             }
-            self.process_query(conn);
         }
         while let Some(input) = self.held.pop_front() {
             match input {
@@ -842,7 +844,7 @@ impl Node {
                 }
             }
             if self.paused_until.is_some() {
-                break; // a replayed DEBUG SLEEP stops the node again
+                break;
             }
         }
     }
