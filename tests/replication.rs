@@ -389,3 +389,55 @@ fn populate_refuses_more_than_a_tab_holds_and_adds_nothing() {
     assert_eq!(w.console(0, "DEBUG POPULATE 256 big 1048576"), "OK", "exactly the limit");
     assert_eq!(w.console(0, "DBSIZE"), "(integer) 256");
 }
+
+/// A replica told `REPLICAOF` another node while part of a transaction from its old master is
+/// still arriving keeps only what it applied (`replicationCacheMaster` empties the query buffer
+/// and discards the MULTI): it asks its new master for what follows its applied offset, and the
+/// new master's copy of the transaction is not spliced onto the half it had read. The sweep found
+/// this (seeds 9419, 13287, 13719, 20291 and 20650: "Protocol error from master … Desync?" or a
+/// replica at its master's offset with another dataset).
+#[test]
+fn a_replica_switching_masters_mid_transaction_drops_what_it_had_not_applied() {
+    let mut w = World::new(1);
+    for _ in 0..3 {
+        w.add_node();
+    }
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.console(2, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(9_000);
+    // Node 2's link to the master carries 8 KB a second, node 1's is fast. The transaction
+    // straddles the end of the master's first 16 KB replication buffer block, so it leaves in
+    // two segments: node 2 reads the first after two seconds and the second half a second later.
+    w.set_pair_params(0, 2, LinkParams { latency: 1_000, jitter: 0, bandwidth: 8 * 1024 });
+    w.console(0, "MULTI");
+    w.console(0, "SET small 1");
+    w.console(0, &format!("SET big {}", "x".repeat(20_000)));
+    assert_eq!(w.console(0, "EXEC"), "1) OK\n2) OK");
+    w.run_for_ms(2_200);
+    let (master, fast, slow) = (w.node(0).view(), w.node(1).view(), w.node(2).view());
+    assert_eq!(fast.slave_repl_offset, master.master_repl_offset);
+    assert!(
+        slow.slave_read_repl_offset > slow.slave_repl_offset,
+        "node 2 has read part of the transaction and applied none of it: {} > {}",
+        slow.slave_read_repl_offset,
+        slow.slave_repl_offset
+    );
+
+    assert_eq!(w.console(1, "REPLICAOF NO ONE"), "OK");
+    assert_eq!(w.console(2, "REPLICAOF 127.0.0.1 6380"), "OK");
+    w.set_pair_params(1, 2, LinkParams { latency: 1_000, jitter: 0, bandwidth: 1 << 20 });
+    w.run_for_ms(2_000);
+    assert_eq!(logs(&w, 2, "Protocol error"), 0);
+    assert_eq!(stat(&mut w, 1, "sync_partial_ok"), 1, "node 2 continued from its applied offset");
+    let (new_master, replica) = (w.node(1).view(), w.node(2).view());
+    assert_eq!(replica.link_status, Some("up"));
+    assert_eq!(replica.slave_repl_offset, new_master.master_repl_offset);
+    assert_eq!(replica.slave_read_repl_offset, replica.slave_repl_offset);
+    assert_eq!(w.node(2).digest(), w.node(1).digest());
+    assert_eq!(w.console(2, "STRLEN big"), "(integer) 20000");
+    // The transaction it was inside is gone with the old link: the next command from its new
+    // master applies at once instead of being queued.
+    w.console(1, "SET after 1");
+    w.run_for_ms(500);
+    assert_eq!(w.console(2, "GET after"), "\"1\"");
+}

@@ -126,7 +126,10 @@ impl Node {
                     self.push_close(c);
                 }
             }
-            cached = old.client.take().or(old.cached.take());
+            cached = match old.client.take() {
+                Some(live) => Some(self.cache_master_client(live)),
+                None => old.cached.take(),
+            };
         }
         if was_master {
             self.log('*', "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
@@ -169,12 +172,25 @@ impl Node {
             '*',
             format!("Setting secondary replication ID to {id2}, valid up to offset: {off}. New replication ID is {id}"),
         );
+        self.forget_tx(MASTER_CLIENT);
         for r in self.replicas.clone() {
             self.close(r);
         }
         self.slaveseldb = -1;
         self.repl_no_slaves_since = self.now;
         self.log('*', format!("MASTER MODE enabled ({why})"));
+    }
+
+    /// `replicationCacheMaster`: what of the live master client survives for the next PSYNC.
+    /// Only the applied offset does: the unexecuted tail of its query buffer, its read offset
+    /// and a MULTI it was inside all belong to the old connection, and carrying them over
+    /// would splice the old master's half command onto the new master's stream.
+    fn cache_master_client(&mut self, mut c: MasterClient) -> MasterClient {
+        self.forget_tx(MASTER_CLIENT);
+        c.query.clear();
+        c.parsed = 0;
+        c.read_reploff = c.reploff;
+        c
     }
 
     fn connect_to_master(&mut self) {
@@ -241,15 +257,12 @@ impl Node {
         }
         l.conn = None;
         if l.state == ReplState::Connected {
-            self.forget_tx(MASTER_CLIENT);
+            let live = l.client.take();
+            let cached = live.map(|c| self.cache_master_client(c));
             let Some(l) = self.master.as_mut() else {
                 return;
             };
-            l.cached = l.client.take();
-            if let Some(c) = l.cached.as_mut() {
-                c.query.clear();
-                c.parsed = 0;
-            }
+            l.cached = cached;
             l.state = ReplState::Connect;
             l.down_since = Some(self.now);
             let (h, p) = (l.host.clone(), l.port);
