@@ -222,3 +222,20 @@ fn a_backlog_pinned_by_a_slow_replica_is_allowed_and_the_sweep_waits_for_it() {
     assert!(master.max_histlen > 1024 * 1024, "the backlog was pinned, far beyond its 64 KB: {r}");
     assert!(r.quiesced_after_ms.is_some_and(|ms| ms > 1_000), "the replica needed time to catch up: {r}");
 }
+
+/// The seeds of the 100,000-seed sweep that broke an invariant, each now a test. Five caught a
+/// replica switched to another master while half a command (or an open transaction) from the
+/// old one was in its query buffer: it spliced the new master's stream onto those bytes
+/// ("Protocol error from master … Desync?" on every replica of a promoted node in seeds 9419,
+/// 13287, 13719 and 20291; a replica at its master's offset with another dataset in seed 20650).
+/// Two caught the sweep itself calling a chain quiescent while a sub-replica still held its
+/// replica's old replication id, the close that makes it resync still on the wire (13010, 14736).
+/// Native only, as the tests around it.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn the_seeds_the_long_sweep_failed_on_hold_every_invariant() {
+    for seed in [9419, 13010, 13287, 13719, 14736, 20291, 20650] {
+        let r = run(SweepConfig { nodes: 3 + (seed % 6) as usize, ..config(seed) });
+        assert!(r.ok(), "{r}");
+    }
+}

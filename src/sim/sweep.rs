@@ -793,7 +793,9 @@ impl Run {
     }
 
     /// True when nothing travels between nodes and every other node is a replica up to date
-    /// with master `m`.
+    /// with master `m`: its offset and its replication id. The id matters in a chain: a
+    /// sub-replica whose replica just switched ids is at the right offset, its link still up
+    /// until the close its replica sent arrives, and only then does it resync to the new id.
     fn quiescent(&self, m: usize) -> bool {
         let node_traffic =
             self.w.in_flight().iter().any(|s| matches!((s.from, s.to), (super::Peer::Node(_), super::Peer::Node(_))));
@@ -804,7 +806,7 @@ impl Run {
         mv.role == "master"
             && (0..self.cfg.nodes).filter(|&i| i != m).all(|i| {
                 let v = self.w.node(i).view();
-                v.link_status == Some("up") && v.slave_repl_offset == mv.master_repl_offset
+                v.link_status == Some("up") && v.slave_repl_offset == mv.master_repl_offset && v.replid == mv.replid
             })
     }
 }
