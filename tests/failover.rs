@@ -4,6 +4,9 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+mod lab;
+
+use lab::field;
 use redis_repl_lab::sim::World;
 
 fn trio(seed: u64) -> World {
@@ -16,11 +19,6 @@ fn trio(seed: u64) -> World {
     w.console(2, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(9_000);
     w
-}
-
-fn field(w: &mut World, node: usize, section: &str, name: &str) -> String {
-    let info = w.console(node, &format!("INFO {section}"));
-    info.lines().find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string)).unwrap_or_default()
 }
 
 #[test]

@@ -5,6 +5,9 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+mod lab;
+
+use lab::{logs, stat};
 use redis_repl_lab::sim::World;
 
 fn synced_pair(seed: u64) -> World {
@@ -17,15 +20,6 @@ fn synced_pair(seed: u64) -> World {
     w
 }
 
-fn stat(w: &mut World, node: usize, field: &str) -> i64 {
-    let info = w.console(node, "INFO stats");
-    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).and_then(|v| v.parse().ok()).unwrap_or(-1)
-}
-
-fn logged(w: &World, node: usize, needle: &str) -> bool {
-    w.trace().iter().any(|e| e.node == node && e.kind() == "log" && e.text().contains(needle))
-}
-
 #[test]
 fn a_cut_link_is_followed_by_an_immediate_partial_resync() {
     let mut w = synced_pair(1);
@@ -33,7 +27,7 @@ fn a_cut_link_is_followed_by_an_immediate_partial_resync() {
     w.run_for_ms(100);
     w.cut(0, 1);
     assert_eq!(w.node(1).view().link_status, Some("down"));
-    assert!(logged(&w, 1, "Caching the disconnected master state."));
+    assert!(logs(&w, 1, "Caching the disconnected master state.") > 0);
     w.console(0, "SET b 2");
     w.run_for_ms(1_000);
     assert_eq!(w.node(1).view().link_status, Some("up"));
@@ -53,8 +47,8 @@ fn a_partition_holds_bytes_back_until_timeouts_fire_then_heals_partially() {
     w.run_for_ms(3_000);
     assert_eq!(w.console(1, "GET during"), "(nil)", "held back, not delivered");
     w.run_for_ms(5_000);
-    assert!(logged(&w, 0, "Disconnecting timedout replica (streaming sync)"));
-    assert!(logged(&w, 1, "MASTER timeout: no data nor PING received..."));
+    assert!(logs(&w, 0, "Disconnecting timedout replica (streaming sync)") > 0);
+    assert!(logs(&w, 1, "MASTER timeout: no data nor PING received...") > 0);
     w.run_for_ms(5_000);
     assert_eq!(w.node(1).view().link_status, Some("down"), "reconnects cannot get through");
     w.heal();
@@ -75,7 +69,7 @@ fn a_master_restarted_without_persistence_empties_its_replica() {
     w.crash(0);
     assert_eq!(w.console(0, "PING"), "Could not connect to Redis at 127.0.0.1:6379: Connection refused");
     w.run_for_ms(3_000);
-    assert!(logged(&w, 1, "Error condition on socket for SYNC: Connection refused"));
+    assert!(logs(&w, 1, "Error condition on socket for SYNC: Connection refused") > 0);
     assert_eq!(w.console(1, "GET k"), "\"v\"", "stale reads are served meanwhile");
     w.restart(0);
     w.run_for_ms(10_000);
@@ -115,11 +109,13 @@ fn a_replica_restarted_from_its_rdb_psyncs_from_the_saved_offset() {
     w.run_for_ms(2_000);
     w.restart(1);
     w.run_for_ms(2_000);
-    assert!(logged(
-        &w,
-        1,
-        &format!("Trying a partial resynchronization (request {}:{}).", w.node(0).view().replid, saved + 1)
-    ));
+    assert!(
+        logs(
+            &w,
+            1,
+            &format!("Trying a partial resynchronization (request {}:{}).", w.node(0).view().replid, saved + 1)
+        ) > 0
+    );
     assert_eq!(w.node(1).view().link_status, Some("up"));
     assert_eq!(w.console(1, "GET later"), "\"1\"");
     assert_eq!(stat(&mut w, 0, "sync_partial_ok"), 1);

@@ -400,7 +400,7 @@ fn online_replica(master: &ServerGuard) -> ServerGuard {
     wait_link_up(&mut rc);
     let mut mc = master.client();
     wait_until("the replica to be online", SYNC_WAIT, || {
-        let row = mc.info_field("replication", "slave0");
+        let row = mc.info_field_opt("replication", "slave0").unwrap_or_default();
         if row.contains("state=online") {
             Ok(())
         } else {

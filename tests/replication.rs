@@ -6,15 +6,11 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+mod lab;
+
+use lab::{field, int, logs, stat};
 use redis_repl_lab::rdb::{crc64, read_rdb};
 use redis_repl_lab::sim::{LinkParams, World};
-
-fn info_field(w: &mut World, node: usize, field: &str) -> String {
-    let info = w.console(node, "INFO replication");
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_string))
-        .unwrap_or_else(|| panic!("no {field} in {info}"))
-}
 
 fn pair(seed: u64) -> World {
     let mut w = World::new(seed);
@@ -105,10 +101,10 @@ fn writes_during_transfer_arrive_after_it_then_streaming_with_equal_offsets() {
     assert_eq!(w.console(0, "SET k v EX 100"), "OK");
     w.run_for_ms(1_500);
     assert_eq!(w.console(1, "GET counter"), "\"1\"");
-    let master_off: i64 = info_field(&mut w, 0, "master_repl_offset").parse().unwrap();
-    assert_eq!(info_field(&mut w, 1, "master_repl_offset").parse::<i64>().unwrap(), master_off);
-    assert_eq!(info_field(&mut w, 1, "slave_repl_offset").parse::<i64>().unwrap(), master_off);
-    assert_eq!(info_field(&mut w, 1, "master_link_status"), "up");
+    let master_off: i64 = int(&mut w, 0, "replication", "master_repl_offset");
+    assert_eq!(int(&mut w, 1, "replication", "master_repl_offset"), master_off);
+    assert_eq!(int(&mut w, 1, "replication", "slave_repl_offset"), master_off);
+    assert_eq!(field(&mut w, 1, "replication", "master_link_status"), "up");
     assert_eq!(w.node(0).digest(), w.node(1).digest());
     // The write made after the fork is not in the RDB but follows it in the stream, preceded by
     // the SELECT that every full sync forces; later writes stream, SET ... EX rewritten as PXAT.
@@ -134,21 +130,21 @@ fn offsets_count_every_stream_byte_including_pings() {
     let mut w = pair(4);
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(10_000);
-    let start: i64 = info_field(&mut w, 0, "master_repl_offset").parse().unwrap();
+    let start: i64 = int(&mut w, 0, "replication", "master_repl_offset");
     // `*3 $3 SET $1 a $1 b` is 27 bytes; the first write after a full sync carries SELECT 0 (23).
     w.console(0, "SET a b");
-    let after_set: i64 = info_field(&mut w, 0, "master_repl_offset").parse().unwrap();
+    let after_set: i64 = int(&mut w, 0, "replication", "master_repl_offset");
     let delta = after_set - start;
     assert_eq!(delta, 27 + 23);
     w.console(0, "SET a c");
-    let second: i64 = info_field(&mut w, 0, "master_repl_offset").parse().unwrap();
+    let second: i64 = int(&mut w, 0, "replication", "master_repl_offset");
     assert_eq!(second - after_set, 27, "no SELECT once the stream's db is known");
     let after_set = second;
     w.run_for_ms(30_000);
-    let later: i64 = info_field(&mut w, 0, "master_repl_offset").parse().unwrap();
+    let later: i64 = int(&mut w, 0, "replication", "master_repl_offset");
     assert_eq!((later - after_set) % 14, 0, "only 14-byte pings in between");
     assert!(later - after_set >= 28, "at least two pings in 30 s");
-    assert_eq!(info_field(&mut w, 1, "slave_repl_offset").parse::<i64>().unwrap(), later);
+    assert_eq!(int(&mut w, 1, "replication", "slave_repl_offset"), later);
     let role = w.console(0, "ROLE");
     assert!(role.contains(&format!("\"{later}\"")), "ROLE lists the replica's ACKed offset: {role}");
 }
@@ -205,15 +201,6 @@ fn debug_sleep_reads_its_seconds_as_redis_does() {
     assert_eq!(w.console(0, "DEBUG SLEEP 0.5seconds"), "", "the number before the junk");
     w.run_for_ms(600);
     assert!(!w.node(0).is_paused());
-}
-
-fn logs(w: &World, node: usize, needle: &str) -> usize {
-    w.trace().iter().filter(|e| e.node == node && e.kind() == "log" && e.text().contains(needle)).count()
-}
-
-fn stat(w: &mut World, node: usize, field: &str) -> i64 {
-    let info = w.console(node, "INFO stats");
-    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:"))).and_then(|v| v.parse().ok()).unwrap_or(-1)
 }
 
 #[test]

@@ -8,25 +8,10 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+mod lab;
+
+use lab::{field, info, int, logs};
 use redis_repl_lab::sim::{LinkParams, World};
-
-/// Node `node`'s `INFO <section>` as `(field, value)` pairs, in order.
-fn info(w: &mut World, node: usize, section: &str) -> Vec<(String, String)> {
-    let text = w.console(node, &format!("INFO {section}"));
-    text.lines().filter_map(|l| l.split_once(':')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
-
-fn field(w: &mut World, node: usize, section: &str, name: &str) -> String {
-    info(w, node, section).into_iter().find(|(k, _)| k == name).map(|(_, v)| v).unwrap_or_default()
-}
-
-fn num(w: &mut World, node: usize, section: &str, name: &str) -> i64 {
-    field(w, node, section, name).parse().unwrap_or(i64::MIN)
-}
-
-fn logged(w: &World, node: usize, needle: &str) -> usize {
-    w.trace().iter().filter(|e| e.node == node && e.kind() == "log" && e.text().contains(needle)).count()
-}
 
 /// `n` fresh nodes (transcripts recorded) with `master_setup` run on node 0.
 fn nodes(seed: u64, n: usize, master_setup: &[&str]) -> World {
@@ -126,7 +111,7 @@ fn psync_one_past_the_master_offset_plus_one_is_a_full_resync_with_a_warning() {
     );
     assert!(has(&logs, &warning), "{logs:?}");
     // The clone counted it; the original world counts only B's first PSYNC with its own id.
-    assert_eq!(num(&mut w, 0, "stats", "sync_partial_err"), 1);
+    assert_eq!(int(&mut w, 0, "stats", "sync_partial_err"), 1);
 }
 
 #[test]
@@ -140,7 +125,7 @@ fn psync_in_the_middle_of_a_command_gets_the_raw_bytes_from_there() {
     assert_eq!(c.console(0, &format!("PSYNC {} {off}", m.replid)), format!("CONTINUE {}", m.replid));
     // What follows +CONTINUE is the stream's last 9 bytes, not a whole command.
     c.run_for_ms(10);
-    assert!(logged(&c, 0, &format!("Sending 9 bytes of backlog starting from offset {off}.")) == 1);
+    assert!(logs(&c, 0, &format!("Sending 9 bytes of backlog starting from offset {off}.")) == 1);
 }
 
 #[test]
@@ -165,13 +150,13 @@ fn psync_with_an_unknown_replid_is_full_and_counts_a_partial_error() {
         "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{id}', my replication IDs are '{}' and '{}')",
         m.replid, m.replid2
     );
-    assert_eq!(logged(&c, 0, &msg), 1);
-    assert_eq!(num(&mut c, 0, "stats", "sync_partial_err"), 2, "B's first PSYNC, then this one");
-    assert_eq!(num(&mut c, 0, "stats", "sync_full"), 2);
+    assert_eq!(logs(&c, 0, &msg), 1);
+    assert_eq!(int(&mut c, 0, "stats", "sync_partial_err"), 2, "B's first PSYNC, then this one");
+    assert_eq!(int(&mut c, 0, "stats", "sync_full"), 2);
     let mut d = w.clone();
     assert!(d.console(0, "PSYNC ? -1").starts_with("FULLRESYNC"));
-    assert_eq!(num(&mut d, 0, "stats", "sync_partial_err"), 1, "`?` is not a failed partial resync");
-    assert_eq!(logged(&d, 0, "Full resync requested by replica 127.0.0.1:<unknown-replica-port>"), 1);
+    assert_eq!(int(&mut d, 0, "stats", "sync_partial_err"), 1, "`?` is not a failed partial resync");
+    assert_eq!(logs(&d, 0, "Full resync requested by replica 127.0.0.1:<unknown-replica-port>"), 1);
     assert_eq!(d.console(0, "PSYNC ? x"), "", "a replica that already synced is ignored");
 }
 
@@ -180,7 +165,7 @@ fn psync_with_a_non_integer_offset_is_refused_with_redis_words() {
     let w = synced(8, &[]);
     let mut c = w.clone();
     assert_eq!(c.console(0, "PSYNC abc xyz"), "(error) ERR value is not an integer or out of range");
-    assert_eq!(logged(&c, 0, "asks for synchronization but with a wrong offset"), 1);
+    assert_eq!(logs(&c, 0, "asks for synchronization but with a wrong offset"), 1);
     assert_eq!(c.console(0, "PSYNC a 1 2 3"), "(error) ERR syntax error");
 }
 
@@ -200,7 +185,7 @@ fn promoted(seed: u64) -> (World, String, i64) {
         off + 1,
         b.replid
     );
-    assert_eq!(logged(&w, 1, &line), 1);
+    assert_eq!(logs(&w, 1, &line), 1);
     (w, old, off + 1)
 }
 
@@ -230,9 +215,9 @@ fn the_old_master_rejoins_the_promoted_replica_partially_and_shifts_its_ids() {
     let a = w.node(0).view();
     assert_eq!(a.link_status, Some("up"));
     assert_eq!((a.replid.as_str(), a.replid2.as_str(), a.second_repl_offset), (new.as_str(), old.as_str(), second));
-    assert_eq!(logged(&w, 0, &format!("Master replication ID changed to {new}")), 1);
-    assert_eq!(num(&mut w, 1, "stats", "sync_partial_ok"), 1);
-    assert_eq!(num(&mut w, 1, "stats", "sync_full"), 0);
+    assert_eq!(logs(&w, 0, &format!("Master replication ID changed to {new}")), 1);
+    assert_eq!(int(&mut w, 1, "stats", "sync_partial_ok"), 1);
+    assert_eq!(int(&mut w, 1, "stats", "sync_full"), 0);
     let to_a = String::from_utf8_lossy(w.transcript(1, 0)).into_owned();
     assert!(to_a
         .contains(&format!("+CONTINUE {new}\r\n*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$8\r\npromoted")));
@@ -250,8 +235,8 @@ fn a_diverged_old_master_resyncs_fully_and_loses_its_unreplicated_write() {
     assert_eq!(w.console(0, "REPLICAOF 127.0.0.1 6380"), "OK");
     w.run_for_ms(8_000);
     assert_eq!(w.node(0).view().link_status, Some("up"));
-    assert_eq!(logged(&w, 1, "but I can reply up to"), 1, "A's offset is past B's second offset");
-    assert_eq!(num(&mut w, 1, "stats", "sync_full"), 1);
+    assert_eq!(logs(&w, 1, "but I can reply up to"), 1, "A's offset is past B's second offset");
+    assert_eq!(int(&mut w, 1, "stats", "sync_full"), 1);
     assert_eq!(w.console(0, "GET lost"), "(nil)", "the write only A had is gone");
     assert_eq!(w.node(0).digest(), w.node(1).digest());
 }
@@ -268,12 +253,12 @@ fn a_backlog_overflow_forces_a_full_sync_with_the_same_replid() {
     }
     w.run_for_ms(8_000);
     assert_eq!(w.node(1).view().link_status, Some("up"));
-    assert_eq!(logged(&w, 0, "for lack of backlog"), 1);
+    assert_eq!(logs(&w, 0, "for lack of backlog"), 1);
     assert_eq!(w.node(0).view().replid, id, "the history is the same, only too old");
     let to_b = String::from_utf8_lossy(w.transcript(0, 1)).into_owned();
     assert_eq!(to_b.matches(&format!("+FULLRESYNC {id} ")).count(), 2);
     // B's very first PSYNC (its own id, as a master turned replica) was refused too.
-    assert_eq!(num(&mut w, 0, "stats", "sync_partial_err"), 2);
+    assert_eq!(int(&mut w, 0, "stats", "sync_partial_err"), 2);
     assert_eq!(w.node(0).digest(), w.node(1).digest());
 }
 
@@ -299,12 +284,12 @@ fn a_slow_online_replica_over_the_hard_limit_is_dropped_and_resyncs_fully_when_t
     let m = w.node(0).view();
     assert!(m.backlog.histlen > 64 * 1024, "the slow replica pins the shared buffer: {:?}", m.backlog);
     w.run_for_ms(100);
-    assert_eq!(logged(&w, 0, "scheduled to be closed ASAP for overcoming of output buffer limits."), 1);
+    assert_eq!(logs(&w, 0, "scheduled to be closed ASAP for overcoming of output buffer limits."), 1);
     assert!(w.trace().iter().any(|e| e.node == 0 && e.text().contains("flags=S") && e.text().contains("cmd=psync")));
     w.run_for_ms(60_000);
     assert_eq!(w.node(1).view().link_status, Some("up"));
-    assert!(logged(&w, 0, "for lack of backlog") >= 1);
-    assert!(num(&mut w, 0, "stats", "sync_full") >= 2);
+    assert!(logs(&w, 0, "for lack of backlog") >= 1);
+    assert!(int(&mut w, 0, "stats", "sync_full") >= 2);
     assert_eq!(w.node(0).digest(), w.node(1).digest());
 }
 
@@ -313,11 +298,11 @@ fn a_replica_over_the_soft_limit_for_its_seconds_is_closed_then_psyncs_from_the_
     let mut w = slow_link(14, "replica 0 300kb 1", "4mb", 100_000);
     write_kb(&mut w, 900, "s");
     w.run_for_ms(3_000);
-    assert_eq!(logged(&w, 0, "for overcoming of output buffer limits."), 1);
+    assert_eq!(logs(&w, 0, "for overcoming of output buffer limits."), 1);
     w.run_for_ms(20_000);
     assert_eq!(w.node(1).view().link_status, Some("up"));
-    assert_eq!(num(&mut w, 0, "stats", "sync_partial_ok"), 1, "the 4 MB backlog still covered it");
-    assert_eq!(num(&mut w, 0, "stats", "sync_full"), 1);
+    assert_eq!(int(&mut w, 0, "stats", "sync_partial_ok"), 1, "the 4 MB backlog still covered it");
+    assert_eq!(int(&mut w, 0, "stats", "sync_full"), 1);
     assert_eq!(w.node(0).digest(), w.node(1).digest());
 }
 
@@ -328,7 +313,7 @@ fn a_short_excursion_over_the_soft_limit_is_tolerated() {
     w.run_for_ms(3_000);
     assert!(w.node(0).view().replicas[0].state == "online");
     w.run_for_ms(20_000);
-    assert_eq!(logged(&w, 0, "for overcoming of output buffer limits."), 0);
+    assert_eq!(logs(&w, 0, "for overcoming of output buffer limits."), 0);
     assert_eq!(w.node(0).digest(), w.node(1).digest());
 }
 
@@ -349,7 +334,7 @@ fn announce_ip_and_port_go_in_the_handshake_and_in_the_masters_info_and_role() {
     let row = field(&mut w, 0, "replication", "slave0");
     assert!(row.starts_with("ip=10.0.0.7,port=7777,state=online,"), "{row}");
     assert!(w.console(0, "ROLE").contains("1) \"10.0.0.7\"\n      2) \"7777\""));
-    assert_eq!(logged(&w, 0, "Replica 10.0.0.7:7777 asks for synchronization"), 1);
+    assert_eq!(logs(&w, 0, "Replica 10.0.0.7:7777 asks for synchronization"), 1);
 }
 
 #[test]
@@ -384,10 +369,10 @@ fn diskless_load_on_an_empty_replica_blocks_it_with_loading_while_the_rdb_stream
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(2_000);
     assert_eq!(w.node(1).view().repl_state, "sync");
-    assert_eq!(logged(&w, 1, "receiving streamed RDB from master with EOF to parser"), 1);
+    assert_eq!(logs(&w, 1, "receiving streamed RDB from master with EOF to parser"), 1);
     assert_eq!(field(&mut w, 1, "persistence", "loading"), "1");
     assert_eq!(field(&mut w, 1, "persistence", "async_loading"), "0");
-    assert!(num(&mut w, 1, "persistence", "loading_loaded_bytes") > 0);
+    assert!(int(&mut w, 1, "persistence", "loading_loaded_bytes") > 0);
     assert_eq!(w.console(1, "GET key:1"), "(error) LOADING Redis is loading the dataset in memory");
     assert_eq!(w.console(1, "PING"), "(error) LOADING Redis is loading the dataset in memory");
     assert!(w.console(1, "ROLE").contains("\"sync\""), "ROLE carries the LOADING flag");
@@ -404,7 +389,7 @@ fn on_empty_db_with_keys_falls_back_to_a_disk_load_serving_stale_data() {
     let mut w = slow_full_sync(19, &["CONFIG SET repl-diskless-load on-empty-db", "SET mine 1"]);
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(2_000);
-    assert_eq!(logged(&w, 1, "receiving streamed RDB from master with EOF to disk"), 1);
+    assert_eq!(logs(&w, 1, "receiving streamed RDB from master with EOF to disk"), 1);
     assert_eq!(field(&mut w, 1, "persistence", "loading"), "0");
     assert_eq!(w.console(1, "GET mine"), "\"1\"", "stale data is served during the transfer");
     w.run_for_ms(10_000);
@@ -419,7 +404,7 @@ fn swapdb_with_a_new_history_loads_blocking_and_swaps_at_the_end() {
     w.run_for_ms(2_000);
     assert_eq!(field(&mut w, 1, "persistence", "loading"), "1", "a different replid: not async");
     assert_eq!(w.console(1, "GET mine"), "(error) LOADING Redis is loading the dataset in memory");
-    assert_eq!(logged(&w, 1, "Flushing old data"), 0, "the old data waits for the swap");
+    assert_eq!(logs(&w, 1, "Flushing old data"), 0, "the old data waits for the swap");
     w.run_for_ms(10_000);
     for line in [
         "Loading DB in memory",
@@ -428,7 +413,7 @@ fn swapdb_with_a_new_history_loads_blocking_and_swaps_at_the_end() {
         "Discarding old DB in background",
         "Finished with success",
     ] {
-        assert_eq!(logged(&w, 1, line), 1, "{line}");
+        assert_eq!(logs(&w, 1, line), 1, "{line}");
     }
     assert_eq!(w.console(1, "GET mine"), "(nil)");
     assert_eq!(w.console(1, "DBSIZE"), "(integer) 5000");
@@ -474,7 +459,7 @@ fn a_loading_replica_answers_psync_with_loading_and_its_sub_replica_retries() {
     w.add_node();
     w.console(2, "REPLICAOF 127.0.0.1 6380");
     w.run_for_ms(1_500);
-    assert!(logged(&w, 2, "Master is currently unable to PSYNC but should be in the future: LOADING") >= 1);
+    assert!(logs(&w, 2, "Master is currently unable to PSYNC but should be in the future: LOADING") >= 1);
     assert_ne!(w.node(2).view().link_status, Some("up"));
     w.run_for_ms(25_000);
     assert_eq!(w.node(2).view().link_status, Some("up"), "it kept retrying each second");
@@ -544,18 +529,18 @@ fn a_second_replica_attaches_to_a_running_disk_bgsave() {
     );
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(1_000);
-    assert_eq!(logged(&w, 0, "Starting BGSAVE for SYNC with target: disk"), 1);
+    assert_eq!(logs(&w, 0, "Starting BGSAVE for SYNC with target: disk"), 1);
     w.console(0, "SET between 1");
     w.console(2, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(500);
-    assert_eq!(logged(&w, 0, "Waiting for end of BGSAVE for SYNC"), 1);
+    assert_eq!(logs(&w, 0, "Waiting for end of BGSAVE for SYNC"), 1);
     let first = String::from_utf8_lossy(w.transcript(0, 1)).into_owned();
     let second = String::from_utf8_lossy(w.transcript(0, 2)).into_owned();
     let fr = |s: &str| s.lines().find(|l| l.starts_with("+FULLRESYNC")).map(str::to_string);
     assert!(fr(&first).is_some());
     assert_eq!(fr(&first), fr(&second), "the same fork, the same offset");
     w.run_for_ms(30_000);
-    assert_eq!(logged(&w, 0, "Starting BGSAVE for SYNC"), 1, "one BGSAVE served both");
+    assert_eq!(logs(&w, 0, "Starting BGSAVE for SYNC"), 1, "one BGSAVE served both");
     assert_eq!(w.console(2, "GET between"), "\"1\"", "buffered for both since the fork");
     assert_eq!(w.node(2).digest(), w.node(0).digest());
 }
@@ -567,13 +552,13 @@ fn diskless_sync_waits_its_delay_then_one_fork_serves_every_waiting_replica() {
     w.run_for_ms(2_000);
     w.console(2, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(2_000);
-    assert_eq!(logged(&w, 0, "Delay next BGSAVE for diskless SYNC"), 2);
-    assert_eq!(logged(&w, 0, "Starting BGSAVE"), 0, "5 s have not passed since the first");
+    assert_eq!(logs(&w, 0, "Delay next BGSAVE for diskless SYNC"), 2);
+    assert_eq!(logs(&w, 0, "Starting BGSAVE"), 0, "5 s have not passed since the first");
     // The first replicationCron after 5 s of waiting (crons at 1 ms past each second).
     w.run_for_ms(2_100);
-    assert_eq!(logged(&w, 0, "Starting BGSAVE for SYNC with target: replicas sockets"), 1);
+    assert_eq!(logs(&w, 0, "Starting BGSAVE for SYNC with target: replicas sockets"), 1);
     w.run_for_ms(1_000);
-    assert_eq!(logged(&w, 0, "Diskless rdb transfer, done reading from pipe, 2 replicas still up."), 1);
+    assert_eq!(logs(&w, 0, "Diskless rdb transfer, done reading from pipe, 2 replicas still up."), 1);
     assert_eq!(w.node(1).view().link_status, Some("up"));
     assert_eq!(w.node(2).view().link_status, Some("up"));
 }
@@ -584,7 +569,7 @@ fn diskless_max_replicas_starts_the_fork_without_waiting() {
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.console(2, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(1_500);
-    assert_eq!(logged(&w, 0, "Starting BGSAVE for SYNC with target: replicas sockets"), 1);
+    assert_eq!(logs(&w, 0, "Starting BGSAVE for SYNC with target: replicas sockets"), 1);
     w.run_for_ms(1_000);
     assert_eq!(w.node(2).view().link_status, Some("up"));
 }
@@ -604,9 +589,9 @@ fn a_replica_arriving_during_a_socket_transfer_waits_for_the_next_bgsave() {
     w.run_for_ms(1_500);
     w.console(2, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(500);
-    assert_eq!(logged(&w, 0, "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC"), 1);
+    assert_eq!(logs(&w, 0, "Current BGSAVE has socket target. Waiting for next BGSAVE for SYNC"), 1);
     w.run_for_ms(40_000);
-    assert_eq!(logged(&w, 0, "Starting BGSAVE for SYNC with target: replicas sockets"), 2);
+    assert_eq!(logs(&w, 0, "Starting BGSAVE for SYNC with target: replicas sockets"), 2);
     assert_eq!(w.node(2).view().link_status, Some("up"));
 }
 
@@ -617,9 +602,9 @@ fn a_disk_rdb_on_a_slow_link_shows_send_bulk_until_its_last_byte_is_written() {
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.run_for_ms(2_000);
     assert_eq!(field(&mut w, 0, "replication", "slave0").split(',').nth(2), Some("state=send_bulk"));
-    assert_eq!(logged(&w, 0, "Synchronization with replica 127.0.0.1:6380 succeeded"), 0);
+    assert_eq!(logs(&w, 0, "Synchronization with replica 127.0.0.1:6380 succeeded"), 0);
     w.run_for_ms(15_000);
-    assert_eq!(logged(&w, 0, "Synchronization with replica 127.0.0.1:6380 succeeded"), 1);
+    assert_eq!(logs(&w, 0, "Synchronization with replica 127.0.0.1:6380 succeeded"), 1);
     assert_eq!(field(&mut w, 0, "replication", "slave0").split(',').nth(2), Some("state=online"));
 }
 
@@ -632,7 +617,7 @@ fn role_walks_through_connect_connecting_handshake_sync_connected() {
         w.console(1, "ROLE"),
         "1) \"slave\"\n2) \"127.0.0.1\"\n3) (integer) 7299\n4) \"connect\"\n5) (integer) -1"
     );
-    assert_eq!(logged(&w, 1, "Error condition on socket for SYNC: Connection refused"), 2);
+    assert_eq!(logs(&w, 1, "Error condition on socket for SYNC: Connection refused"), 2);
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     assert!(w.console(1, "ROLE").contains("\"connecting\""));
     w.run_for_ms(3);
@@ -648,10 +633,6 @@ fn role_walks_through_connect_connecting_handshake_sync_connected() {
         )),
         "{m}"
     );
-}
-
-fn names(fields: &[(String, String)]) -> Vec<&str> {
-    fields.iter().map(|(k, _)| k.as_str()).collect()
 }
 
 #[test]
@@ -671,7 +652,7 @@ fn info_replication_fields_come_in_redis_order_in_both_roles() {
         "repl_backlog_histlen",
     ];
     let master_head = ["role", "connected_slaves", "slave0"];
-    assert_eq!(names(&m), [&master_head[..], &tail[..]].concat());
+    assert_eq!(m.names(), [&master_head[..], &tail[..]].concat());
     let r = info(&mut w, 1, "replication");
     let replica_head = [
         "role",
@@ -687,34 +668,34 @@ fn info_replication_fields_come_in_redis_order_in_both_roles() {
         "replica_announced",
         "connected_slaves",
     ];
-    assert_eq!(names(&r), [&replica_head[..], &tail[..]].concat());
+    assert_eq!(r.names(), [&replica_head[..], &tail[..]].concat());
     w.cut(0, 1);
     w.crash(0);
     w.run_for_ms(2_000);
     let down = info(&mut w, 1, "replication");
-    let at = names(&down).iter().position(|n| *n == "master_link_down_since_seconds").expect("down since");
-    assert_eq!(names(&down)[at - 1], "slave_repl_offset");
-    assert_eq!(down[at].1, "2");
+    let at = down.names().iter().position(|n| *n == "master_link_down_since_seconds").expect("down since");
+    assert_eq!(down.names()[at - 1], "slave_repl_offset");
+    assert_eq!(down.fields()[at].1, "2");
     assert_eq!(field(&mut w, 1, "replication", "master_last_io_seconds_ago"), "-1");
 }
 
 #[test]
 fn info_stats_count_full_and_partial_syncs_and_replication_bytes() {
     let mut w = synced(33, &[]);
-    let out0 = num(&mut w, 0, "stats", "total_net_repl_output_bytes");
-    let in0 = num(&mut w, 1, "stats", "total_net_repl_input_bytes");
+    let out0 = int(&mut w, 0, "stats", "total_net_repl_output_bytes");
+    let in0 = int(&mut w, 1, "stats", "total_net_repl_input_bytes");
     assert!(out0 > 0 && in0 >= out0, "the replica also read the handshake replies: {in0} {out0}");
     w.cut(0, 1);
     w.run_for_ms(1_000);
-    assert_eq!((num(&mut w, 0, "stats", "sync_full"), num(&mut w, 0, "stats", "sync_partial_ok")), (1, 1));
-    assert_eq!(num(&mut w, 0, "stats", "sync_partial_err"), 1, "B's first PSYNC named its own old id");
+    assert_eq!((int(&mut w, 0, "stats", "sync_full"), int(&mut w, 0, "stats", "sync_partial_ok")), (1, 1));
+    assert_eq!(int(&mut w, 0, "stats", "sync_partial_err"), 1, "B's first PSYNC named its own old id");
     let (out1, in1) =
-        (num(&mut w, 0, "stats", "total_net_repl_output_bytes"), num(&mut w, 1, "stats", "total_net_repl_input_bytes"));
+        (int(&mut w, 0, "stats", "total_net_repl_output_bytes"), int(&mut w, 1, "stats", "total_net_repl_input_bytes"));
     w.console(0, "SET k v");
     w.run_for_ms(100);
-    let out2 = num(&mut w, 0, "stats", "total_net_repl_output_bytes");
+    let out2 = int(&mut w, 0, "stats", "total_net_repl_output_bytes");
     assert_eq!(out2 - out1, 23 + 27, "SELECT 0 then the SET");
-    assert_eq!(num(&mut w, 1, "stats", "total_net_repl_input_bytes") - in1, out2 - out1);
+    assert_eq!(int(&mut w, 1, "stats", "total_net_repl_input_bytes") - in1, out2 - out1);
 }
 
 #[test]
@@ -730,14 +711,14 @@ fn replicaof_replies_and_side_effects_as_redis() {
     let off = w.node(1).view().slave_repl_offset;
     assert_eq!(w.console(0, "REPLICAOF 127.0.0.1 6380"), "OK");
     assert_eq!(
-        logged(&w, 0, "Before turning into a replica, using my own master parameters to synthesize a cached master"),
+        logs(&w, 0, "Before turning into a replica, using my own master parameters to synthesize a cached master"),
         1
     );
-    assert_eq!(logged(&w, 0, "REPLICAOF 127.0.0.1:6380 enabled (user request from 'id="), 1);
+    assert_eq!(logs(&w, 0, "REPLICAOF 127.0.0.1:6380 enabled (user request from 'id="), 1);
     w.run_for_ms(100);
     let psync =
         format!("Trying a partial resynchronization (request {id}:{}).", w.node(0).view().master_repl_offset + 1);
-    assert_eq!(logged(&w, 0, &psync), 1);
+    assert_eq!(logs(&w, 0, &psync), 1);
     assert!(off > 0);
 }
 
@@ -755,11 +736,11 @@ fn continue_with_a_new_replid_disconnects_the_sub_replicas_which_psync_back() {
     w.restart(0); // a new replid, with the old one as replid2
     let new = w.node(0).view().replid;
     w.run_for_ms(3_000);
-    assert_eq!(logged(&w, 1, &format!("Master replication ID changed to {new}")), 1);
-    assert_eq!(logged(&w, 1, "Connection with replica 127.0.0.1:6381 lost."), 1);
-    assert_eq!(logged(&w, 2, &format!("Master replication ID changed to {new}")), 1);
-    assert_eq!(num(&mut w, 1, "stats", "sync_partial_ok"), 1, "C came back partially");
-    assert_eq!(num(&mut w, 1, "stats", "sync_full"), 1);
+    assert_eq!(logs(&w, 1, &format!("Master replication ID changed to {new}")), 1);
+    assert_eq!(logs(&w, 1, "Connection with replica 127.0.0.1:6381 lost."), 1);
+    assert_eq!(logs(&w, 2, &format!("Master replication ID changed to {new}")), 1);
+    assert_eq!(int(&mut w, 1, "stats", "sync_partial_ok"), 1, "C came back partially");
+    assert_eq!(int(&mut w, 1, "stats", "sync_full"), 1);
     assert_eq!(w.node(2).view().replid, new);
 }
 
@@ -772,7 +753,7 @@ fn a_transfer_that_stalls_times_out_on_the_replica() {
     w.partition(&[0, 1]);
     w.run_for_ms(6_000);
     assert_eq!(
-        logged(&w, 1, "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value."),
+        logs(&w, 1, "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value."),
         1
     );
     w.heal();
@@ -788,7 +769,7 @@ fn a_handshake_without_answers_times_out_connecting() {
     w.console(1, "REPLICAOF 127.0.0.1 6379");
     w.pause_node(0, 10_000);
     w.run_for_ms(5_000);
-    assert!(logged(&w, 1, "Timeout connecting to the MASTER...") >= 1);
+    assert!(logs(&w, 1, "Timeout connecting to the MASTER...") >= 1);
     w.run_for_ms(15_000);
     assert_eq!(w.node(1).view().link_status, Some("up"), "it retried and succeeded after the pause");
 }
@@ -808,7 +789,7 @@ fn the_first_replica_creates_the_backlog_with_a_new_replid() {
     assert_eq!((after.backlog.first_byte, after.backlog.histlen), (1, 0));
     let line =
         format!("Replication backlog created, my new replication IDs are '{}' and '{}'", after.replid, after.replid2);
-    assert_eq!(logged(&w, 0, &line), 1);
+    assert_eq!(logs(&w, 0, &line), 1);
 }
 
 /// SHUTDOWN on a master with a replica: it waits for the replica to catch up, saves, logs its
@@ -818,22 +799,22 @@ fn the_first_replica_creates_the_backlog_with_a_new_replid() {
 fn shutdown_saves_exits_and_the_restarted_master_is_continued() {
     let mut w = synced(41, &[]);
     assert_eq!(w.console(0, "SET before-shutdown 1"), "OK");
-    let before = num(&mut w, 0, "replication", "master_repl_offset");
+    let before = int(&mut w, 0, "replication", "master_repl_offset");
     w.console(0, "SHUTDOWN");
     w.run_for_ms(2_000);
     assert!(!w.is_up(0), "the master exited");
-    assert_eq!(logged(&w, 0, "Redis is now ready to exit, bye bye..."), 1);
-    assert_eq!(logged(&w, 0, "DB saved on disk"), 1);
+    assert_eq!(logs(&w, 0, "Redis is now ready to exit, bye bye..."), 1);
+    assert_eq!(logs(&w, 0, "DB saved on disk"), 1);
     assert!(w.trace().iter().any(|e| e.kind() == "fault" && e.text().ends_with("shut down")));
     let dump = redis_repl_lab::rdb::read_rdb(w.node(0).disk().expect("the final save")).expect("a valid dump");
     let saved_offset = dump.aux_int("repl-offset").expect("repl-offset in the dump");
     assert!(saved_offset > before, "the GETACK sent to the lagging replica counts in the offset");
-    assert_eq!(num(&mut w, 1, "replication", "slave_repl_offset"), saved_offset, "the replica got everything first");
+    assert_eq!(int(&mut w, 1, "replication", "slave_repl_offset"), saved_offset, "the replica got everything first");
     assert_eq!(field(&mut w, 1, "replication", "master_link_status"), "down");
     w.restart(0);
     w.run_for_ms(5_000);
     assert_eq!(w.console(0, "GET before-shutdown"), "\"1\"", "loaded from the final save");
-    assert_eq!(num(&mut w, 0, "stats", "sync_partial_ok"), 1, "the replica continued");
+    assert_eq!(int(&mut w, 0, "stats", "sync_partial_ok"), 1, "the replica continued");
     assert_eq!(field(&mut w, 1, "replication", "master_link_status"), "up");
 }
 
@@ -847,10 +828,10 @@ fn an_rdb_only_replica_is_disconnected_after_its_rdb() {
     assert_eq!(w.console(0, "REPLCONF rdb-only 1"), "OK");
     w.console(0, "PSYNC ? -1");
     w.run_for_ms(8_000);
-    assert_eq!(logged(&w, 0, "RDB transfer completed, rdb only replica"), 1);
-    assert_eq!(logged(&w, 0, "Synchronization with replica"), 0, "never online");
-    assert_eq!(num(&mut w, 0, "replication", "connected_slaves"), 0);
-    assert_eq!(num(&mut w, 0, "stats", "sync_full"), 1);
+    assert_eq!(logs(&w, 0, "RDB transfer completed, rdb only replica"), 1);
+    assert_eq!(logs(&w, 0, "Synchronization with replica"), 0, "never online");
+    assert_eq!(int(&mut w, 0, "replication", "connected_slaves"), 0);
+    assert_eq!(int(&mut w, 0, "stats", "sync_full"), 1);
 }
 
 /// INFO's transfer fields as Redis 7.0.15 prints them: the size of an EOF-marked (diskless)
@@ -870,12 +851,12 @@ fn transfer_fields_follow_redis_for_both_framings() {
         let mut seen = false;
         for _ in 0..200 {
             w.run_for_ms(50);
-            let read = num(&mut w, 1, "replication", "master_sync_read_bytes");
+            let read = int(&mut w, 1, "replication", "master_sync_read_bytes");
             if read <= 0 || read == i64::MIN {
                 continue;
             }
-            let total = num(&mut w, 1, "replication", "master_sync_total_bytes");
-            let left = num(&mut w, 1, "replication", "master_sync_left_bytes");
+            let total = int(&mut w, 1, "replication", "master_sync_total_bytes");
+            let left = int(&mut w, 1, "replication", "master_sync_left_bytes");
             let perc = field(&mut w, 1, "replication", "master_sync_perc");
             if eof {
                 assert_eq!((total, left, perc.as_str()), (0, -read, "0.00"), "diskless");

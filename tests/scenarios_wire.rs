@@ -113,7 +113,9 @@ impl Harness {
     fn info_field(&mut self, console: ConnId, section: &str, name: &str) -> String {
         self.command(console, &["INFO", section]);
         let text = self.take(console);
-        text.split("\r\n").find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string)).unwrap_or_default()
+        text.split("\r\n")
+            .find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string))
+            .unwrap_or_else(|| panic!("INFO {section} has no field {name:?}: {text:?}"))
     }
 }
 

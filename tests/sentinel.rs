@@ -8,6 +8,9 @@
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
 
+mod lab;
+
+use lab::{field, logs};
 use redis_repl_lab::sim::sentinel::SentinelConfig;
 use redis_repl_lab::sim::{What, World};
 
@@ -59,20 +62,11 @@ fn all_events(w: &World, kind: &str) -> Vec<String> {
     (0..w.sentinel_count()).flat_map(|j| events(w, j)).filter(|e| e.contains(&format!(" {kind} "))).collect()
 }
 
-fn field(w: &mut World, node: usize, section: &str, name: &str) -> String {
-    let info = w.console(node, &format!("INFO {section}"));
-    info.lines().find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string)).unwrap_or_default()
-}
-
 /// The port of the replica the leader selected, from its `+selected-slave` line.
 fn selected_port(w: &World) -> u16 {
     let sel = all_events(w, "+selected-slave");
     assert_eq!(sel.len(), 1, "exactly one leader selects a replica: {sel:?}");
     sel[0].split(' ').nth(5).and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("bad line {}", sel[0]))
-}
-
-fn log_count(w: &World, node: usize, needle: &str) -> usize {
-    w.trace().iter().filter(|e| e.node == node && e.kind() == "log" && e.text().contains(needle)).count()
 }
 
 #[test]
@@ -121,7 +115,7 @@ fn a_crashed_master_is_replaced_by_a_replica_and_the_other_is_repointed() {
     }
     // Thanks to PSYNC2 the other replica continues partially from the promoted one.
     assert_eq!(field(&mut w, p, "stats", "sync_partial_ok"), "1");
-    assert_eq!(log_count(&w, other, "Full resync from master"), 1, "only the initial sync");
+    assert_eq!(logs(&w, other, "Full resync from master"), 1, "only the initial sync");
 }
 
 #[test]
@@ -165,7 +159,7 @@ fn with_equal_priorities_the_replica_with_the_highest_offset_is_promoted() {
     let v = w.node(behind).view();
     assert_eq!((v.master_port, v.link_status), (6379 + ahead as u16, Some("up")));
     assert_eq!(w.console(behind, "DBSIZE"), "(integer) 20");
-    assert_eq!(log_count(&w, behind, "Successful partial resynchronization with master."), 1);
+    assert_eq!(logs(&w, behind, "Successful partial resynchronization with master."), 1);
 }
 
 #[test]
@@ -246,8 +240,8 @@ fn partitioned_master_rejoins(seed: u64, ping_period: &str) -> (World, u16) {
 fn a_returning_old_master_with_nothing_extra_resyncs_partially() {
     let (mut w, new) = partitioned_master_rejoins(9, "3600");
     let p = (new - 6379) as usize;
-    assert_eq!(log_count(&w, 0, "Successful partial resynchronization with master."), 1);
-    assert_eq!(log_count(&w, 0, "Full resync from master"), 0);
+    assert_eq!(logs(&w, 0, "Successful partial resynchronization with master."), 1);
+    assert_eq!(logs(&w, 0, "Full resync from master"), 0);
     assert_eq!(w.node(0).view().replid2, w.node(p).view().replid2, "both keep the old id as replid2");
     assert_eq!(w.console(0, "GET before"), "\"1\"");
     assert_eq!(field(&mut w, p, "stats", "sync_full"), "0");
@@ -257,7 +251,7 @@ fn a_returning_old_master_with_nothing_extra_resyncs_partially() {
 fn a_returning_old_master_whose_pings_moved_its_offset_resyncs_fully() {
     let (w, new) = partitioned_master_rejoins(9, "1");
     let p = (new - 6379) as usize;
-    assert_eq!(log_count(&w, 0, "Full resync from master"), 1, "its own PINGs diverged it");
+    assert_eq!(logs(&w, 0, "Full resync from master"), 1, "its own PINGs diverged it");
     assert_eq!(w.node(0).digest(), w.node(p).digest());
     assert_eq!(w.node(0).view().slave_repl_offset, w.node(p).view().master_repl_offset);
 }
@@ -287,7 +281,7 @@ fn a_crashed_old_master_that_restarts_is_converted_and_full_syncs() {
     assert_eq!((v.role, v.master_port, v.link_status), ("slave", new, Some("up")));
     // A restarted master has a fresh replication id (the old one is only its replid2), so the
     // PSYNC it sends as a new replica cannot continue: a full sync, as Redis 7.0 does.
-    assert_eq!(log_count(&w, 0, "Full resync from master"), 1);
+    assert_eq!(logs(&w, 0, "Full resync from master"), 1);
     assert_eq!(w.console(0, "GET k"), "\"1\"");
 }
 
@@ -310,7 +304,7 @@ fn writes_acknowledged_by_an_isolated_old_master_are_lost_in_the_failover() {
     w.heal();
     w.run_for_ms(40_000);
     assert_eq!(w.node(0).view().role, "slave");
-    assert_eq!(log_count(&w, 0, "Full resync from master"), 1, "its extra writes force a full sync");
+    assert_eq!(logs(&w, 0, "Full resync from master"), 1, "its extra writes force a full sync");
     assert_eq!(w.console(0, "GET lost"), "(nil)", "the acknowledged write is gone for good");
     assert_eq!(w.console(0, "GET counter"), "(nil)");
     assert_eq!(w.console(0, "GET kept"), "\"1\"");
@@ -331,7 +325,7 @@ fn sentinel_events_and_traffic_are_in_the_trace_as_the_sentinels_doing() {
     assert!(net.iter().any(|t| t.contains("→ B") && t.contains("SLAVEOF NO ONE")), "{:?}", &net[..20]);
     assert!(net.iter().any(|t| t.contains("is-master-down-by-addr")));
     // The replica only did what it was told: its log shows the REPLICAOF, not a decision.
-    assert_eq!(log_count(&w, 1, "MASTER MODE enabled"), 1);
+    assert_eq!(logs(&w, 1, "MASTER MODE enabled"), 1);
     // No node-to-node traffic is attributed to the sentinels and vice versa.
     assert!(w.trace().iter().filter(|e| e.kind() == "net").all(|e| !e.text().starts_with('S')));
 }

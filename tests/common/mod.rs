@@ -396,14 +396,24 @@ impl Client {
             .collect()
     }
 
-    /// One field of `INFO section`, or an empty string if the server does not list it.
-    pub fn info_field(&mut self, section: &str, field: &str) -> String {
-        self.info(section).into_iter().find(|(k, _)| k == field).map(|(_, v)| v).unwrap_or_default()
+    /// One field of `INFO section`, if the server lists it now (`slave0` only once a replica
+    /// is connected).
+    pub fn info_field_opt(&mut self, section: &str, field: &str) -> Option<String> {
+        self.info(section).into_iter().find(|(k, _)| k == field).map(|(_, v)| v)
     }
 
-    /// An integer field of `INFO section` (-1 if absent).
+    /// One field of `INFO section`; panics, naming it, if the server does not list it (a
+    /// misspelled field must not read as an empty string an assertion could accept).
+    pub fn info_field(&mut self, section: &str, field: &str) -> String {
+        let port = self.port;
+        self.info_field_opt(section, field)
+            .unwrap_or_else(|| panic!("INFO {section} on port {port} has no field {field:?}"))
+    }
+
+    /// An integer field of `INFO section`; panics if it is missing or not an integer.
     pub fn info_int(&mut self, section: &str, field: &str) -> i64 {
-        self.info_field(section, field).parse().unwrap_or(-1)
+        let v = self.info_field(section, field);
+        v.parse().unwrap_or_else(|_| panic!("INFO {section} field {field} on port {} is {v:?}", self.port))
     }
 
     /// Sends one command and returns its decoded reply.
