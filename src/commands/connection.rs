@@ -9,7 +9,8 @@
 //! them for an ACK, holds writes back and waits up to `shutdown-timeout` seconds for them to
 //! catch up. The engine cannot end a process, so it only records the request: the environment
 //! polls [`Node::shutdown_due`], saves the final RDB if [`Node::finish_shutdown`] says so, and
-//! exits (the native server does; the simulator ignores the request for now).
+//! exits; the native server and the simulator both do (the simulator's node goes down, as a
+//! process that ended, until a restart).
 
 use super::{flags, parse_i64, syntax_error, Command, Ctx, Reply};
 use crate::node::{ConnId, ConnKind, Micros, Node};

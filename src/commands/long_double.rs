@@ -5,6 +5,8 @@
 
 use std::cmp::Ordering;
 
+use super::numbers::is_c_space;
+
 /// Lowest exponent of the last mantissa bit (the smallest denormal is 2^-16445).
 const MIN_LSB_EXP: i64 = -16445;
 /// Highest exponent of the last mantissa bit of a finite value (the largest is just below 2^16384).
@@ -228,10 +230,6 @@ fn divide(neg: bool, a: &Big, b: &Big) -> LongDouble {
         }
     }
     round(neg, &Big::from_u128(q), -s, !rem.is_zero())
-}
-
-fn is_c_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 /// Parses as Redis's `string2ld`: the whole string must be a `strtold` number (decimal or

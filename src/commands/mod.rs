@@ -2,15 +2,20 @@
 //! before running one (unknown command, arity, read-only replica, stale data), and the
 //! propagation list each write fills in, rewritten as Redis rewrites it (REDIS-REPLICATION.md §7).
 //!
-//! One file per family: [`keys`], [`strings`], [`server`], [`connection`] (CLIENT, SHUTDOWN).
+//! One file per family: `keys`, `strings`, `expire`, `lists`, `hashes`, `sets`,
+//! `zsets`, `transactions` (MULTI, EXEC, WATCH), `server` (replication, INFO, DEBUG,
+//! SAVE, WAIT, …), `config` (CONFIG GET and SET) and `connection` (CLIENT, SHUTDOWN);
+//! `numbers` and `glob` read arguments as Redis reads them.
 
 pub mod config;
 mod connection;
 mod expire;
+mod glob;
 mod hashes;
 mod keys;
 mod lists;
 pub(crate) mod long_double;
+mod numbers;
 mod server;
 mod sets;
 mod strings;
@@ -19,6 +24,8 @@ mod zsets;
 
 pub(crate) use config::class_limits;
 pub use connection::{SaveChoice, Shutdown};
+pub(crate) use glob::string_match;
+pub(crate) use numbers::parse_i64;
 pub(crate) use transactions::TxState;
 
 use crate::keyspace::Value;
@@ -318,16 +325,6 @@ pub(crate) fn remove_members<T: Collection>(
     Some(Frame::Integer(removed as i64))
 }
 
-/// Parses a whole argument as a signed 64-bit integer, as Redis's `string2ll` does.
-pub(crate) fn parse_i64(arg: &[u8]) -> Option<i64> {
-    let s = std::str::from_utf8(arg).ok()?;
-    if s.is_empty() || s.len() > 20 || s.starts_with('+') || (s.len() > 1 && s.starts_with('0')) || s.starts_with("-0")
-    {
-        return None;
-    }
-    s.parse().ok()
-}
-
 /// `ERR value is not an integer or out of range`
 pub(crate) fn not_an_integer() -> Frame {
     Frame::error("ERR value is not an integer or out of range")
@@ -341,99 +338,6 @@ pub(crate) fn wrong_type() -> Frame {
 /// `ERR syntax error`
 pub(crate) fn syntax_error() -> Frame {
     Frame::error("ERR syntax error")
-}
-
-/// Redis's `stringmatchlen`: glob matching with `*`, `?`, `[...]` (ranges, `^` negation) and `\`
-/// escapes, optionally case-insensitive. Used by KEYS, SCAN MATCH and CONFIG GET.
-pub(crate) fn string_match(pattern: &[u8], s: &[u8], nocase: bool) -> bool {
-    let mut skip_longer = false;
-    match_impl(pattern, s, nocase, &mut skip_longer, 0)
-}
-
-fn match_impl(p: &[u8], s: &[u8], nocase: bool, skip_longer: &mut bool, nesting: usize) -> bool {
-    // Redis bounds the recursion so a pattern of many stars cannot take exponential time.
-    if nesting > 1000 {
-        return false;
-    }
-    let low = |c: u8| if nocase { c.to_ascii_lowercase() } else { c };
-    let (mut pi, mut si) = (0usize, 0usize);
-    while pi < p.len() && si < s.len() {
-        match p[pi] {
-            b'*' => {
-                while pi + 1 < p.len() && p[pi + 1] == b'*' {
-                    pi += 1;
-                }
-                if pi + 1 == p.len() {
-                    return true;
-                }
-                while si < s.len() {
-                    if match_impl(&p[pi + 1..], &s[si..], nocase, skip_longer, nesting + 1) {
-                        return true;
-                    }
-                    if *skip_longer {
-                        return false;
-                    }
-                    si += 1;
-                }
-                *skip_longer = true;
-                return false;
-            }
-            b'?' => si += 1,
-            b'[' => {
-                pi += 1;
-                let not = p.get(pi) == Some(&b'^');
-                if not {
-                    pi += 1;
-                }
-                let c = low(s[si]);
-                let mut matched = false;
-                loop {
-                    if pi >= p.len() {
-                        // Unterminated class: step back so the end of the pattern ends it.
-                        pi -= 1;
-                        break;
-                    }
-                    if p[pi] == b'\\' && p.len() - pi >= 2 {
-                        pi += 1;
-                        matched |= low(p[pi]) == c;
-                    } else if p[pi] == b']' {
-                        break;
-                    } else if p.len() - pi >= 3 && p[pi + 1] == b'-' {
-                        let (mut lo, mut hi) = (low(p[pi]), low(p[pi + 2]));
-                        if lo > hi {
-                            std::mem::swap(&mut lo, &mut hi);
-                        }
-                        pi += 2;
-                        matched |= c >= lo && c <= hi;
-                    } else {
-                        matched |= low(p[pi]) == c;
-                    }
-                    pi += 1;
-                }
-                if matched == not {
-                    return false;
-                }
-                si += 1;
-            }
-            _ => {
-                if p[pi] == b'\\' && p.len() - pi >= 2 {
-                    pi += 1;
-                }
-                if low(p[pi]) != low(s[si]) {
-                    return false;
-                }
-                si += 1;
-            }
-        }
-        pi += 1;
-        if si == s.len() {
-            while pi < p.len() && p[pi] == b'*' {
-                pi += 1;
-            }
-            break;
-        }
-    }
-    pi == p.len() && si == s.len()
 }
 
 /// Helpers for the families' unit tests: a bare node, and one command run on it.
@@ -469,26 +373,5 @@ pub(crate) mod testutil {
         let mut ctx = Ctx::new(1, 0, false);
         let reply = dispatch(n, &mut ctx, &argv).unwrap_or(Frame::Null);
         (reply, ctx.take_propagated().into_iter().map(|(_, a)| a).collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[cfg(target_arch = "wasm32")]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
-
-    use super::string_match;
-
-    #[test]
-    fn glob_like_stringmatchlen() {
-        let m = |p: &str, s: &str| string_match(p.as_bytes(), s.as_bytes(), false);
-        assert!(m("*", "abc") && m("a*c", "abbbc") && m("h?llo", "hello") && m("h[ae]llo", "hallo"));
-        assert!(!m("h[^e]llo", "hello") && m("h[a-b]llo", "hbllo") && m("h[b-a]llo", "hallo"));
-        assert!(m("h\\*o", "h*o") && !m("h\\*o", "hello"));
-        assert!(!m("*", ""), "Redis never enters the loop for an empty string");
-        assert!(m("", ""));
-        assert!(m("a[b", "ab"), "an unterminated class ends with the pattern");
-        assert!(string_match(b"REPL-*", b"repl-timeout", true));
-        assert!(!m(&"*a".repeat(50), &"a".repeat(40)));
     }
 }

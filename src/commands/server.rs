@@ -1,5 +1,7 @@
-//! Server and replication commands: PING, ECHO, INFO, ROLE, REPLICAOF, REPLCONF, SYNC/PSYNC,
-//! CONFIG GET/SET (replication settings), DEBUG, COMMAND COUNT.
+//! Server and replication commands: PING, ECHO, INFO, ROLE, REPLICAOF (SLAVEOF), REPLCONF,
+//! SYNC/PSYNC, WAIT, FAILOVER, SAVE/BGSAVE/LASTSAVE, DEBUG, COMMAND COUNT, TIME and AUTH.
+//! CONFIG lives in [`super::config`]. Most are thin: the replication they start or answer
+//! about is in `crate::replication`.
 
 use std::fmt::Write as _;
 
@@ -125,7 +127,7 @@ pub(super) fn debug(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 /// all; a negative one, NaN, infinity or one past the `long long` range (`5e50`) becomes a
 /// negative time `nanosleep` refuses, so Redis answers `+OK` at once, and so does the node.
 fn sleep_micros(arg: &[u8]) -> Option<u64> {
-    let micros = super::zsets::strtod(arg).0 * 1_000_000.0;
+    let micros = super::numbers::strtod(arg).0 * 1_000_000.0;
     // `i64::MAX as f64` rounds up to 2^63, the first value out of range.
     (micros >= 1.0 && micros < i64::MAX as f64).then_some(micros as u64)
 }

@@ -1,7 +1,7 @@
 //! Replication: the backlog, the master side (SYNC/PSYNC, BGSAVE for replication, streaming) and
 //! the replica side (handshake, transfer, loading, streaming, ACKs), following Redis 7.0.15.
 //!
-//! Both sides are `impl Node` blocks in [`master`] and [`replica`]: replication is not a separate
+//! Both sides are `impl Node` blocks in `master` and `replica`: replication is not a separate
 //! actor in Redis either, but code paths of one server that share its keyspace, offsets and ids.
 
 pub mod backlog;

@@ -117,7 +117,7 @@ pub struct RequestLimits {
     /// which Redis does not limit).
     pub max_bulk: u64,
     /// The client has not authenticated where a password is required: at most
-    /// [`UNAUTHENTICATED_ARGS`] arguments of at most [`UNAUTHENTICATED_BULK`] bytes.
+    /// `UNAUTHENTICATED_ARGS` arguments of at most `UNAUTHENTICATED_BULK` bytes.
     pub unauthenticated: bool,
 }
 

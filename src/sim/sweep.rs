@@ -23,7 +23,7 @@
 //! - a replica's applied offset, sampled every 100 ms of virtual time, never goes back while
 //!   its link is up, except across a full sync (the replica logged "Full resync from master")
 //!   or a restart of that replica;
-//! - no backlog holds more history than Redis's trimming keeps (see [`backlog_bound`]);
+//! - no backlog holds more history than Redis's trimming keeps (see `backlog_bound`);
 //! - no node ever logs a replication-stream error ("Protocol error from master", a short read
 //!   of the RDB, an unexpected PSYNC reply...): links are reliable and a cut closes both ends,
 //!   so a well-behaved engine never sees a torn stream;
