@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
-use common::{decode, show, show_argv, split, start_redis, start_repl_lab, Client, ServerGuard};
+use common::{decode, show, show_argv, split, start_redis, start_repl_lab, Client, Rng, ServerGuard};
 use redis_repl_lab::resp::Frame;
 
 type Argv = Vec<Vec<u8>>;
@@ -863,31 +863,6 @@ fn run_corpus(pair: &Pair, report: &mut Report) -> usize {
 // 2. Seeded random sequences
 // ---------------------------------------------------------------------------------------------
 
-/// splitmix64: small, seedable, and the same on every platform.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len() as u64) as usize]
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo + 1) as u64) as i64
-    }
-}
-
 /// The key pool: two keys that each data family prefers, and two shared ones; every family
 /// also draws from the whole pool, so types collide (WRONGTYPE) without drowning the run in it.
 const KEYS: &[&str] = &["s1", "s2", "l1", "l2", "h1", "h2", "t1", "t2", "z1", "z2", "k:1", "{x}2"];
@@ -947,7 +922,7 @@ impl Gen {
     }
     fn int(&mut self) -> String {
         if self.rng.chance(80) {
-            self.rng.range(-3, 8).to_string()
+            self.rng.range_i64(-3, 8).to_string()
         } else {
             self.rng.pick(INTS).to_string()
         }
@@ -959,28 +934,28 @@ impl Gen {
             0 => "-1".into(),
             1 => "0".into(),
             2 => self.rng.pick(&["abc", "1.5", "9223372036854775807", "-9223372036854775808"]).into(),
-            _ => self.rng.range(100, 10_000_000).to_string(),
+            _ => self.rng.range_i64(100, 10_000_000).to_string(),
         }
     }
     fn ms(&mut self) -> String {
         match self.rng.below(10) {
             0 => "-5".into(),
             1 => "abc".into(),
-            _ => self.rng.range(100_000, 10_000_000_000).to_string(),
+            _ => self.rng.range_i64(100_000, 10_000_000_000).to_string(),
         }
     }
     fn unix_s(&mut self) -> String {
         match self.rng.below(6) {
             0 => "1".into(),
             1 => "4102444800".into(),
-            _ => self.rng.range(4_102_444_800, 4_202_444_800).to_string(),
+            _ => self.rng.range_i64(4_102_444_800, 4_202_444_800).to_string(),
         }
     }
     fn unix_ms(&mut self) -> String {
         match self.rng.below(6) {
             0 => "1000".into(),
             1 => "4102444800000".into(),
-            _ => self.rng.range(4_102_444_800_000, 4_202_444_800_000).to_string(),
+            _ => self.rng.range_i64(4_102_444_800_000, 4_202_444_800_000).to_string(),
         }
     }
 
@@ -1099,7 +1074,7 @@ impl Gen {
                 }
                 8 => {
                     let mut c = vec![s(self.rng.pick(&["MSET", "MSETNX"]))];
-                    for _ in 0..self.rng.range(1, 3) {
+                    for _ in 0..self.rng.range_i64(1, 3) {
                         c.push(self.key());
                         c.push(v(self));
                     }
@@ -1114,13 +1089,13 @@ impl Gen {
                 15 => vec![s("APPEND"), k, v(self)],
                 16 => vec![s("STRLEN"), k],
                 17 => vec![s("GETRANGE"), k, self.int(), self.int()],
-                18 => vec![s("SETRANGE"), k, s(&self.rng.range(0, 30).to_string()), v(self)],
+                18 => vec![s("SETRANGE"), k, s(&self.rng.range_i64(0, 30).to_string()), v(self)],
                 _ => vec![s("GET"), k],
             },
             "lists" => match self.rng.below(17) {
                 0 | 1 => {
                     let mut c = vec![s(self.rng.pick(&["LPUSH", "RPUSH", "LPUSHX", "RPUSHX"])), k];
-                    for _ in 0..self.rng.range(1, 4) {
+                    for _ in 0..self.rng.range_i64(1, 4) {
                         c.push(self.member());
                     }
                     c
@@ -1171,7 +1146,7 @@ impl Gen {
             "hashes" => match self.rng.below(if in_multi { 15 } else { 16 }) {
                 0..=2 => {
                     let mut c = vec![s(self.rng.pick(&["HSET", "HSET", "HMSET"])), k];
-                    for _ in 0..self.rng.range(1, 3) {
+                    for _ in 0..self.rng.range_i64(1, 3) {
                         c.push(self.member());
                         c.push(v(self));
                     }
@@ -1203,7 +1178,7 @@ impl Gen {
             "sets" => match self.rng.below(if in_multi { 14 } else { 16 }) {
                 0..=2 => {
                     let mut c = vec![s(self.rng.pick(&["SADD", "SADD", "SREM"])), k];
-                    for _ in 0..self.rng.range(1, 4) {
+                    for _ in 0..self.rng.range_i64(1, 4) {
                         c.push(self.member());
                     }
                     c
@@ -1214,14 +1189,14 @@ impl Gen {
                 6 => vec![s("SCARD"), k],
                 7 | 8 => {
                     let mut c = vec![s(self.rng.pick(&["SINTER", "SUNION", "SDIFF"])), k];
-                    for _ in 0..self.rng.range(0, 2) {
+                    for _ in 0..self.rng.range_i64(0, 2) {
                         c.push(self.key());
                     }
                     c
                 }
                 9 | 10 => {
                     let mut c = vec![s(self.rng.pick(&["SINTERSTORE", "SUNIONSTORE", "SDIFFSTORE"])), self.key(), k];
-                    for _ in 0..self.rng.range(0, 2) {
+                    for _ in 0..self.rng.range_i64(0, 2) {
                         c.push(self.key());
                     }
                     c
@@ -1251,7 +1226,7 @@ impl Gen {
                             c.push(s(opt));
                         }
                     }
-                    for _ in 0..self.rng.range(1, 3) {
+                    for _ in 0..self.rng.range_i64(1, 3) {
                         c.push(s(self.rng.pick(SCORES)));
                         c.push(self.member());
                     }
@@ -1331,7 +1306,7 @@ impl Gen {
                 }
             }
             out.push(vec!["MULTI".to_string()]);
-            for _ in 0..self.rng.range(0, 4) {
+            for _ in 0..self.rng.range_i64(0, 4) {
                 let f = self.rng.pick(DATA);
                 out.push(self.command(f, true));
             }
@@ -1364,7 +1339,7 @@ fn is_random(argv: &[Vec<u8>]) -> bool {
 }
 
 fn run_random(pair: &Pair, report: &mut Report, seed: u64, count: usize) -> usize {
-    let mut gen = Gen { rng: Rng(seed), family: "keys" };
+    let mut gen = Gen { rng: Rng::new(seed), family: "keys" };
     let mut cmds: Vec<Argv> = Vec::with_capacity(count + 16);
     while cmds.len() < count {
         for c in gen.next() {

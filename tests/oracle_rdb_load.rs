@@ -18,7 +18,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::time::Instant;
 
-use common::{decode, start_redis, Client, ServerGuard};
+use common::{decode, start_redis, Client, Rng, ServerGuard};
 use redis_repl_lab::keyspace::{Keyspace, Value, DATABASES};
 use redis_repl_lab::rdb::{read_rdb, write_rdb, AuxInfo};
 use redis_repl_lab::resp::Frame;
@@ -93,35 +93,6 @@ fn measure<T>(f: impl FnOnce() -> T) -> (T, usize) {
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-/// splitmix64: a tiny seeded generator, so the datasets and mutations are reproducible.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E3779B97F4A7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58476D1CE4E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D049BB133111EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-
-    fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.below(hi - lo + 1)
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
-
 fn bulks(f: Frame) -> Vec<Vec<u8>> {
     match f {
         Frame::Array(items) => items
@@ -187,7 +158,7 @@ const EXPIRE_BASE: i64 = 4_102_444_800_000;
 
 /// Every type in every encoding Redis 7.0 writes, over several databases.
 fn build_every_type(c: &mut Client) {
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7);
     let mut cmds: Vec<Vec<Vec<u8>>> = vec![argv(&[b"SELECT", b"0"])];
     // Strings: int-encoded (and int-like ones too long for it), embstr, raw, LZF, binary, empty.
     for (k, v) in [
@@ -323,7 +294,7 @@ fn build_every_type(c: &mut Client) {
 
 /// The element that becomes a PLAIN quicklist node: incompressible, so it is stored as is.
 fn plain_element() -> Vec<u8> {
-    Rng(99).bytes(9000)
+    Rng::new(99).bytes(9000)
 }
 
 /// A random element that crosses listpack and intset thresholds now and then.
@@ -342,7 +313,7 @@ fn random_element(rng: &mut Rng, max_len: u64) -> Vec<u8> {
 
 /// A seeded random dataset: `keys` keys over four databases, sizes around every threshold.
 fn build_random(c: &mut Client, seed: u64, keys: usize) {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed);
     let mut cmds = Vec::new();
     for db in 0..4 {
         cmds.push(argv(&[b"SELECT", db.to_string().as_bytes()]));
@@ -695,7 +666,7 @@ fn rdb_mutation_fuzz_never_panics_and_allocates_in_proportion() {
         zero_crc(f);
     }
 
-    let mut rng = Rng(0xF022);
+    let mut rng = Rng::new(0xF022);
     let t0 = Instant::now();
     let (mut execs, mut ok, mut worst_ratio, mut worst_peak) = (0usize, 0usize, 0f64, 0usize);
     let mut reasons = std::collections::BTreeMap::<String, usize>::new();

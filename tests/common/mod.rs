@@ -22,6 +22,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use rand_chacha::ChaCha8Rng;
+use rand_core::{Rng as _, SeedableRng};
 use redis_repl_lab::resp::{encode_command_into, parse_frame, Frame, Parsed};
 
 /// How long a reply may take before the test gives up on a server.
@@ -492,21 +494,45 @@ pub fn wait_offset_growth(c: &mut Client, bytes: i64) {
     });
 }
 
-/// A small deterministic generator (xorshift64*), so a workload is the same on every run.
-pub struct Rng(u64);
+/// The tests' one seeded generator: the engine's own (ChaCha8 from `rand_chacha`), behind the few
+/// draws the workloads and generated datasets need, so a seed gives the same run everywhere.
+pub struct Rng(ChaCha8Rng);
 
 impl Rng {
-    /// A generator from a non-zero seed.
     pub fn new(seed: u64) -> Rng {
-        Rng(seed.max(1))
+        Rng(ChaCha8Rng::seed_from_u64(seed))
     }
 
-    /// The next number below `n`.
+    pub fn next(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+
+    /// A number below `n` (0 when `n` is 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n.max(1)
+        self.next() % n.max(1)
+    }
+
+    /// A number in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.below(hi - lo + 1)
+    }
+
+    /// A signed number in `lo..=hi`.
+    pub fn range_i64(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below(hi.abs_diff(lo) + 1) as i64
+    }
+
+    /// True `percent` times in a hundred.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+
+    pub fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+
+    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n).map(|_| self.next() as u8).collect()
     }
 }
 
