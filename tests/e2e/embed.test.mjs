@@ -411,7 +411,11 @@ test('embed.html on another origin answers the postMessage API and ignores other
   assert.equal((await reply(5)).error.code, 'no-node');
   await post({ lab: 1, id: 6, method: 'state' });
   assert.deepEqual((await reply(6)).result.nodes.map((n) => n.role), ['master', 'slave']);
-  assert.ok((await messages()).some((m) => m.event === 'lab-event' && m.detail.kind === 'psync'), 'trace events reach the host');
+  // Trace events reach the host: exactly one PSYNC decision, A refusing B's request for its own
+  // history (a node that was a master asks with its own replication id) with a full resync.
+  const psyncs = (await messages()).filter((m) => m.event === 'lab-event' && m.detail.kind === 'psync').map((m) => m.detail);
+  assert.deepEqual(psyncs.map((d) => [d.node, d.replicaPort, d.accepted, d.reason, d.bytes]), [[0, 6380, false, 'idMismatch', 0]],
+    JSON.stringify(psyncs));
   assert.ok((await messages()).some((m) => m.event === 'lab-state'));
 
   // Malformed, not allowed, or from an origin not in the list: no answer, no effect.
