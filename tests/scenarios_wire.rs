@@ -8,7 +8,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use std::collections::BTreeMap;
 
-use redis_repl_lab::node::{ConnId, Micros, Node, NodeConfig, Output, EPOCH_UNIX_MS};
+use redis_repl_lab::node::{ConnId, Micros, Node, NodeConfig, Output, Persisted, EPOCH_UNIX_MS};
 use redis_repl_lab::rdb::{write_rdb, AuxInfo};
 use redis_repl_lab::replication::ReplConfig;
 use redis_repl_lab::resp::encode_command;
@@ -50,6 +50,8 @@ impl Harness {
                 Output::Connect { conn, .. } => self.connects.push(conn),
                 // What a node tells a learner (propagations, PSYNC verdicts) is not on the wire.
                 Output::Note(_) => {}
+                Output::Persist { .. } => self.node.persisted(Persisted::Written),
+                Output::Exit => panic!("no scenario here shuts the node down"),
             }
         }
         while let Some(l) = self.node.poll_log() {

@@ -7,13 +7,13 @@
 //!
 //! SHUTDOWN follows Redis 7.0's `prepareForShutdown`: a master whose replicas lag behind asks
 //! them for an ACK, holds writes back and waits up to `shutdown-timeout` seconds for them to
-//! catch up. The engine cannot end a process, so it only records the request: the environment
-//! polls [`Node::shutdown_due`], saves the final RDB if [`Node::finish_shutdown`] says so, and
-//! exits; the native server and the simulator both do (the simulator's node goes down, as a
-//! process that ended, until a restart).
+//! catch up. Then the node finishes it itself, as `finishShutdown` does: the final RDB goes to
+//! the environment as an `Output::Persist`, and on its answer ([`Node::persisted`]) the node
+//! asks to exit (`Output::Exit`) or cancels. The simulator and the native server only write
+//! the file and end the node; neither knows how a shutdown is decided.
 
 use super::{flags, parse_i64, syntax_error, Command, Ctx, Reply};
-use crate::node::{ConnId, ConnKind, Micros, Node};
+use crate::node::{ConnId, ConnKind, Micros, Node, Persisted};
 use crate::replication::ReplState;
 use crate::resp::{encode_command, Frame};
 
@@ -46,6 +46,8 @@ pub struct Shutdown {
     pub deadline: Micros,
     /// Clients blocked in SHUTDOWN: they get an error if it fails or is aborted.
     pub clients: Vec<ConnId>,
+    /// Due and being finished: the final save is with the environment.
+    pub finishing: bool,
 }
 
 /// Redis's client types, as CLIENT KILL TYPE names them.
@@ -190,7 +192,7 @@ fn shutdown(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let timeout_secs = node.config_text.get("shutdown-timeout").and_then(|t| t.parse::<u64>().ok()).unwrap_or(10);
     let wait = !now && timeout_secs != 0 && !node.replicas_in_sync();
     let deadline = if wait { node.now + timeout_secs * 1_000_000 } else { node.now };
-    node.shutdown = Some(Shutdown { save, force, deadline, clients: vec![ctx.conn] });
+    node.shutdown = Some(Shutdown { save, force, deadline, clients: vec![ctx.conn], finishing: false });
     if wait {
         if node.master.is_none() {
             // A replica feeds nothing of its own: its sub-replicas ACK what they proxied anyway.
@@ -237,23 +239,28 @@ impl Node {
         self.replica_rows().iter().all(|r| r.3 == self.master_repl_offset)
     }
 
-    /// Writes wait while a SHUTDOWN waits for lagging replicas (`PAUSE_DURING_SHUTDOWN`). Once
-    /// it is due the environment ends the node; one that does not (the simulator, for now)
-    /// gets a node that serves writes again rather than one paused for ever.
+    /// Writes wait while a SHUTDOWN waits for lagging replicas (`PAUSE_DURING_SHUTDOWN`).
     pub(crate) fn shutdown_pauses_writes(&self) -> bool {
         self.shutdown.is_some() && self.shutdown_due().is_none()
     }
 
     /// The SHUTDOWN under way, once it is time to finish it: every replica caught up, or the
     /// `shutdown-timeout` passed.
-    pub fn shutdown_due(&self) -> Option<&Shutdown> {
+    fn shutdown_due(&self) -> Option<&Shutdown> {
         let s = self.shutdown.as_ref()?;
         (self.now >= s.deadline || self.replicas_in_sync()).then_some(s)
     }
 
-    /// The engine's part of `finishShutdown`: logs the lagging replicas and says whether the
-    /// final RDB must be saved (`save_points`: the environment has somewhere to save to).
-    pub fn finish_shutdown(&mut self, save_points: bool) -> bool {
+    /// `finishShutdown`, once the SHUTDOWN is due (checked whenever the environment polls for
+    /// output): logs the lagging replicas, then hands the final RDB to the environment
+    /// ([`crate::node::Output::Persist`] with `last`) or, with nothing to save, exits at once.
+    pub(crate) fn finish_shutdown_if_due(&mut self) {
+        if self.shutdown.as_ref().is_none_or(|s| s.finishing) || self.shutdown_due().is_none() {
+            return;
+        }
+        if let Some(s) = self.shutdown.as_mut() {
+            s.finishing = true;
+        }
         let rows = self.replica_rows();
         let mut lagging = 0;
         for (i, (ip, port, state, off, lag)) in rows.iter().enumerate() {
@@ -279,26 +286,46 @@ impl Node {
         }
         let save = match self.shutdown.as_ref().map(|s| s.save) {
             Some(SaveChoice::Save) => true,
-            Some(SaveChoice::Default) => save_points,
+            Some(SaveChoice::Default) => self.persistence.keeps_files,
             _ => false,
         };
         if save {
             self.log('*', "Saving the final RDB snapshot before exiting.");
+            let data = self.rdb_snapshot();
+            self.saved_to_disk(data, true);
+        } else {
+            self.exit();
         }
-        save
     }
 
-    /// The final save failed: with FORCE the node exits anyway (true); otherwise the shutdown is
-    /// cancelled and its clients get Redis's error (false).
-    pub fn shutdown_save_failed(&mut self) -> bool {
-        if self.shutdown.as_ref().is_some_and(|s| s.force) {
-            self.log('#', "Error trying to save the DB. Exit anyway.");
-            return true;
+    /// The environment's answer to an [`crate::node::Output::Persist`], in order. A routine save
+    /// that could not be written is logged; the answer to the final save ends the SHUTDOWN: the
+    /// node exits, or, the save failed without FORCE, cancels it and its clients get Redis's error.
+    pub fn persisted(&mut self, answer: Persisted) {
+        let last = self.persistence.unanswered.pop_front().unwrap_or(false);
+        match (answer, last) {
+            (Persisted::Written | Persisted::Discarded, false) => {}
+            (Persisted::Failed(e), false) => self.log('#', format!("Write error saving DB on disk: {e}")),
+            (Persisted::Written, true) => {
+                self.log('*', "DB saved on disk");
+                self.exit();
+            }
+            (Persisted::Discarded, true) => {
+                self.log('*', "(lab) No --dir: the final RDB snapshot stays in memory and is lost.");
+                self.exit();
+            }
+            (Persisted::Failed(e), true) => {
+                self.log('#', format!("Failed saving the DB: {e}"));
+                if self.shutdown.as_ref().is_some_and(|s| s.force) {
+                    self.log('#', "Error trying to save the DB. Exit anyway.");
+                    self.exit();
+                } else {
+                    self.log('#', "Error trying to save the DB, can't exit.");
+                    self.log('#', "Errors trying to shut down the server. Check the logs for more information.");
+                    self.cancel_shutdown();
+                }
+            }
         }
-        self.log('#', "Error trying to save the DB, can't exit.");
-        self.log('#', "Errors trying to shut down the server. Check the logs for more information.");
-        self.cancel_shutdown();
-        false
     }
 
     /// `cancelShutdown`: blocked clients get an error and writes resume.
@@ -321,6 +348,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use crate::commands::testutil::{node, run};
+    use crate::node::{Node, Output, Persisted};
     use crate::resp::Frame;
     use crate::sim::World;
 
@@ -347,30 +375,75 @@ mod tests {
         assert_eq!(run(&mut n, "CLIENT ID").0, Frame::Integer(1));
     }
 
+    /// What the node asked of its environment about its life, in order: `P` a save, `L` the
+    /// final save, `X` exit.
+    fn life(n: &mut Node) -> String {
+        std::iter::from_fn(|| n.poll_output())
+            .filter_map(|o| match o {
+                Output::Persist { last, .. } => Some(if last { 'L' } else { 'P' }),
+                Output::Exit => Some('X'),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn logged(n: &mut Node) -> Vec<String> {
+        std::iter::from_fn(|| n.poll_log()).map(|l| l.text).collect()
+    }
+
     #[test]
     fn shutdown_arguments_and_abort() {
         let mut n = node();
-        let reply = |n: &mut crate::node::Node, l: &str| run(n, l).0;
+        let reply = |n: &mut Node, l: &str| run(n, l).0;
         assert_eq!(reply(&mut n, "SHUTDOWN SAVE NOSAVE"), Frame::error("ERR syntax error"));
         assert_eq!(reply(&mut n, "SHUTDOWN ABORT NOW"), Frame::error("ERR syntax error"));
         assert_eq!(reply(&mut n, "SHUTDOWN LATER"), Frame::error("ERR syntax error"));
         assert_eq!(reply(&mut n, "SHUTDOWN ABORT"), Frame::error("ERR No shutdown in progress."));
-        assert!(n.shutdown_due().is_none());
-        // No replicas: due at once, no reply (the client is blocked until the process exits).
+        // No replicas: due at once, no reply (the client is blocked until the process exits),
+        // but aborted before the node was polled, it asks for nothing.
         assert_eq!(reply(&mut n, "SHUTDOWN NOSAVE"), Frame::Null);
-        let s = n.shutdown_due().expect("due");
-        assert_eq!(s.save, super::SaveChoice::NoSave);
         assert!(!n.shutdown_pauses_writes(), "a due shutdown holds nothing back");
-        assert!(!n.finish_shutdown(true), "NOSAVE never saves");
         assert_eq!(reply(&mut n, "SHUTDOWN ABORT"), Frame::ok());
-        assert!(n.shutdown.is_none());
+        assert_eq!(life(&mut n), "");
+        // Plain SHUTDOWN saves where files are kept; a failed final save without FORCE cancels.
         assert_eq!(reply(&mut n, "SHUTDOWN"), Frame::Null);
-        assert!(n.finish_shutdown(true), "plain SHUTDOWN saves when there are save points");
-        assert!(!n.shutdown_save_failed(), "without FORCE a failed save cancels");
+        assert_eq!(life(&mut n), "L");
+        n.persisted(Persisted::Failed("No space left on device".into()));
         assert!(n.shutdown.is_none());
+        assert_eq!(life(&mut n), "", "no exit");
+        let logs = logged(&mut n);
+        assert_eq!(
+            logs[logs.len() - 3..],
+            [
+                "Failed saving the DB: No space left on device",
+                "Error trying to save the DB, can't exit.",
+                "Errors trying to shut down the server. Check the logs for more information.",
+            ]
+        );
+        // NOSAVE never saves.
+        assert_eq!(reply(&mut n, "SHUTDOWN NOSAVE"), Frame::Null);
+        assert_eq!(life(&mut n), "X");
+        assert_eq!(logged(&mut n).last().map(String::as_str), Some("Redis is now ready to exit, bye bye..."));
+
+        // Without files kept, plain SHUTDOWN does not save, SAVE does; FORCE exits anyway.
+        let mut n = node();
+        n.persistence.keeps_files = false;
+        assert_eq!(reply(&mut n, "SHUTDOWN"), Frame::Null);
+        assert_eq!(life(&mut n), "X");
+        let mut n = node();
+        n.persistence.keeps_files = false;
         assert_eq!(reply(&mut n, "SHUTDOWN SAVE FORCE"), Frame::Null);
-        assert!(n.finish_shutdown(false), "SAVE saves even without save points");
-        assert!(n.shutdown_save_failed(), "FORCE exits anyway");
+        assert_eq!(life(&mut n), "L");
+        n.persisted(Persisted::Failed("Read-only file system".into()));
+        assert_eq!(life(&mut n), "X");
+        assert!(logged(&mut n).contains(&"Error trying to save the DB. Exit anyway.".to_string()));
+        // A routine save that could not be written is logged, and nothing else happens.
+        let mut n = node();
+        assert_eq!(reply(&mut n, "SAVE"), Frame::ok());
+        assert_eq!(life(&mut n), "P");
+        n.persisted(Persisted::Failed("Permission denied".into()));
+        assert_eq!(logged(&mut n).last().map(String::as_str), Some("Write error saving DB on disk: Permission denied"));
+        assert_eq!(life(&mut n), "");
     }
 
     #[test]
@@ -382,7 +455,7 @@ mod tests {
         assert_eq!(w.console(m, "SET k v"), "OK");
         let before = w.node(m).view().master_repl_offset;
         assert_eq!(w.console(m, "SHUTDOWN NOSAVE"), "", "the client is blocked");
-        assert!(w.node(m).shutdown_due().is_none(), "the replica has not acknowledged SET yet");
+        assert!(w.is_up(m), "the replica has not acknowledged SET yet");
         assert_eq!(w.node(m).view().master_repl_offset, before + 37, "REPLCONF GETACK * went into the stream");
         assert_eq!(w.console(m, "SET held 1"), "", "writes wait");
         assert_eq!(w.console(m, "PING"), "", "behind the held write, in the same client");

@@ -250,7 +250,7 @@ pub(super) fn save(node: &mut Node, _: &mut Ctx, _: &[Vec<u8>]) -> Reply {
         return Some(Frame::error("ERR Background save already in progress"));
     }
     let data = node.rdb_snapshot();
-    node.saved_to_disk(data);
+    node.saved_to_disk(data, false);
     node.log('*', "DB saved on disk");
     Some(Frame::ok())
 }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::node::{ConnId, Micros, Node, NodeConfig, Output};
+use crate::node::{ConnId, Micros, Node, NodeConfig, Output, Persisted};
 use crate::replication::ReplConfig;
 
 /// How to run a server.
@@ -154,15 +154,6 @@ fn write_dump(dir: &Path, data: &[u8]) -> io::Result<()> {
     std::fs::rename(&tmp, dir.join("dump.rdb"))
 }
 
-/// Length and trailing CRC-64 of an RDB: enough to tell one save from the next without
-/// comparing whole files.
-fn fingerprint(data: &[u8]) -> (usize, [u8; 8]) {
-    let mut tail = [0u8; 8];
-    let n = data.len().min(8);
-    tail[..n].copy_from_slice(&data[data.len() - n..]);
-    (data.len(), tail)
-}
-
 /// Bytes a connection's writer thread may hold that the kernel has not taken yet.
 const WRITER_QUEUE: usize = 64 * 1024;
 
@@ -202,6 +193,8 @@ fn build_node(opts: &ServerOptions, epoch: i64) -> Result<Node, ServerError> {
     // What the node may have queued in a writer thread beyond what the kernel took; the kernel's
     // own socket buffers come on top, as they do for Redis.
     node.set_socket_buffer(Some(WRITER_QUEUE));
+    // Without --dir there is nowhere to write: a plain SHUTDOWN does not save.
+    node.persistence.keeps_files = opts.dir.is_some();
     for (name, value) in &opts.configs {
         node.config_set(name, value).map_err(ServerError::Config)?;
     }
@@ -216,8 +209,8 @@ struct Server {
     writers: HashMap<ConnId, Sender<Vec<u8>>>,
     live_writers: Arc<AtomicUsize>,
     dir: Option<PathBuf>,
-    /// What `dump.rdb` in `dir` holds now (see [`fingerprint`]).
-    on_disk: Option<(usize, [u8; 8])>,
+    /// The node asked to exit (SHUTDOWN finished).
+    exited: bool,
 }
 
 impl Server {
@@ -239,6 +232,17 @@ impl Server {
                 }
                 // A real server has no learner to tell.
                 Output::Note(_) => {}
+                Output::Persist { data, .. } => {
+                    let answer = match &self.dir {
+                        Some(dir) => match write_dump(dir, &data) {
+                            Ok(()) => Persisted::Written,
+                            Err(e) => Persisted::Failed(e.to_string()),
+                        },
+                        None => Persisted::Discarded,
+                    };
+                    self.node.persisted(answer);
+                }
+                Output::Exit => self.exited = true,
                 Output::Connect { conn, host, port } => {
                     let tx = self.tx.clone();
                     thread::spawn(move || {
@@ -255,7 +259,7 @@ impl Server {
 
     /// Prints the node's log lines as Redis prints them: `pid:role date level text`.
     fn flush_logs(&mut self) {
-        let role = if self.node.master.is_none() { 'M' } else { 'S' };
+        let role = if self.node.master_addr().is_none() { 'M' } else { 'S' };
         let mut out = io::stdout().lock();
         while let Some(l) = self.node.poll_log() {
             let _ = writeln!(out, "{}:{role} {} {} {}", std::process::id(), timestamp(unix_now_ms()), l.level, l.text);
@@ -263,56 +267,14 @@ impl Server {
         let _ = out.flush();
     }
 
-    /// Writes `dump.rdb` when the engine saved a new one.
-    fn persist(&mut self) {
-        let (Some(dir), Some(data)) = (&self.dir, self.node.disk()) else {
-            return;
-        };
-        let print = fingerprint(data);
-        if self.on_disk.as_ref() == Some(&print) {
-            return;
-        }
-        match write_dump(dir, data) {
-            Ok(()) => self.on_disk = Some(print),
-            Err(e) => {
-                let line = format!("Write error saving DB on disk: {e}");
-                self.node.log('#', line);
-                // Not retried until the next save.
-                self.on_disk = Some(print);
-            }
-        }
-    }
-
-    /// Ends a due SHUTDOWN: the final save if wanted, then the replicas' pending bytes. Returns
-    /// false when the shutdown was cancelled (the save failed without FORCE).
-    fn finish_shutdown(&mut self) -> bool {
-        if self.node.finish_shutdown(self.dir.is_some()) {
-            let data = self.node.rdb_snapshot();
-            let written = match &self.dir {
-                Some(dir) => write_dump(dir, &data).map(|()| true),
-                None => Ok(false),
-            };
-            match written {
-                Ok(true) => self.node.log('*', "DB saved on disk"),
-                Ok(false) => self.node.log('*', "(lab) No --dir: the final RDB snapshot stays in memory and is lost."),
-                Err(e) => {
-                    self.node.log('#', format!("Failed saving the DB: {e}"));
-                    if !self.node.shutdown_save_failed() {
-                        return false;
-                    }
-                }
-            }
-        }
-        self.node.log('#', "Redis is now ready to exit, bye bye...");
-        self.drain_outputs();
-        self.flush_logs();
-        // Best effort flush of what the sockets still hold (flushSlavesOutputBuffers).
+    /// After the node exited: a best-effort flush of what the sockets still hold
+    /// (`flushSlavesOutputBuffers`), for at most two seconds.
+    fn flush_writers(&mut self) {
         self.writers.clear();
         let t0 = Instant::now();
         while self.live_writers.load(Ordering::SeqCst) > 0 && t0.elapsed() < Duration::from_secs(2) {
             thread::sleep(Duration::from_millis(5));
         }
-        true
     }
 
     fn attach(&mut self, conn: ConnId, stream: TcpStream) {
@@ -368,7 +330,6 @@ pub fn run(opts: ServerOptions) -> Result<(), ServerError> {
             }
         }
     });
-    let on_disk = node.disk().map(fingerprint);
     let mut server = Server {
         node,
         start,
@@ -376,7 +337,7 @@ pub fn run(opts: ServerOptions) -> Result<(), ServerError> {
         writers: HashMap::new(),
         live_writers: Arc::new(AtomicUsize::new(0)),
         dir: opts.dir.clone(),
-        on_disk,
+        exited: false,
     };
     loop {
         // Crons run on time even when inputs never stop coming.
@@ -385,13 +346,10 @@ pub fn run(opts: ServerOptions) -> Result<(), ServerError> {
             server.node.tick(t);
         }
         server.drain_outputs();
-        server.persist();
         server.flush_logs();
-        if server.node.shutdown_due().is_some() {
-            if server.finish_shutdown() {
-                return Ok(());
-            }
-            continue;
+        if server.exited {
+            server.flush_writers();
+            return Ok(());
         }
         let wait = server.node.next_deadline().saturating_sub(server.now());
         match rx.recv_timeout(Duration::from_micros(wait)) {
@@ -408,15 +366,5 @@ mod tests {
     fn timestamps_read_like_redis_logs() {
         assert_eq!(super::timestamp(1_795_586_685_714), "25 Nov 2026 06:04:45.714");
         assert_eq!(super::timestamp(951_782_400_000), "29 Feb 2000 00:00:00.000");
-    }
-
-    #[test]
-    fn fingerprints_tell_saves_apart() {
-        let a = b"REDIS0010\xff12345678".to_vec();
-        let mut b = a.clone();
-        b[17] ^= 1;
-        assert_eq!(super::fingerprint(&a), super::fingerprint(&a.clone()));
-        assert_ne!(super::fingerprint(&a), super::fingerprint(&b));
-        assert_eq!(super::fingerprint(b"ab").0, 2, "short input is not a panic");
     }
 }

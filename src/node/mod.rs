@@ -65,6 +65,29 @@ pub enum Output {
     /// Something a learner should be told that Redis itself does not log (the simulator puts it
     /// in the trace; a real server has no one to tell).
     Note(Note),
+    /// Write `data` as `dump.rdb` (a SAVE, a BGSAVE or disk-based sync that finished, the final
+    /// save of a SHUTDOWN); answer with [`Node::persisted`]. `last` marks the final save: the
+    /// node exits or cancels its SHUTDOWN on the answer.
+    Persist {
+        /// The whole file.
+        data: Vec<u8>,
+        /// The final save before exiting.
+        last: bool,
+    },
+    /// The node has shut down (SHUTDOWN finished): the environment flushes what it was asked to
+    /// send and ends the process. Nothing follows.
+    Exit,
+}
+
+/// The environment's answer to an [`Output::Persist`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Persisted {
+    /// The file is written.
+    Written,
+    /// Writing it failed, for this reason.
+    Failed(String),
+    /// The environment keeps no files (the native server without `--dir`).
+    Discarded,
 }
 
 /// What [`Output::Note`] tells.
@@ -232,6 +255,11 @@ pub struct Persistence {
     pub last_bgsave_secs: i64,
     /// `rdb_last_load_keys_loaded`
     pub last_load_keys: u64,
+    /// Whether the environment keeps files: a SHUTDOWN with neither SAVE nor NOSAVE saves only
+    /// then (Redis's "save points configured"). The native server without `--dir` keeps none.
+    pub keeps_files: bool,
+    /// The [`Output::Persist`]s not answered yet, in order: whether each is the final save.
+    pub(crate) unanswered: VecDeque<bool>,
 }
 
 /// One Redis server.
@@ -365,7 +393,7 @@ impl Node {
             child: None,
             disk: None,
             stats: Stats::default(),
-            persistence: Persistence { last_bgsave_secs: -1, ..Default::default() },
+            persistence: Persistence { last_bgsave_secs: -1, keeps_files: true, ..Default::default() },
             tx: BTreeMap::new(),
             config_text: BTreeMap::new(),
             // Redis's first serverCron runs 1 ms after start, then every 100 ms (hz 10).
@@ -508,6 +536,18 @@ impl Node {
 
     pub(crate) fn note(&mut self, note: Note) {
         self.outputs.push_back(Output::Note(note));
+    }
+
+    /// Asks the environment to write `dump.rdb` ([`Output::Persist`]); see [`Node::persisted`].
+    pub(crate) fn persist(&mut self, data: Vec<u8>, last: bool) {
+        self.persistence.unanswered.push_back(last);
+        self.outputs.push_back(Output::Persist { data, last });
+    }
+
+    /// Tells the environment the node is done ([`Output::Exit`]).
+    pub(crate) fn exit(&mut self) {
+        self.log('#', "Redis is now ready to exit, bye bye...");
+        self.outputs.push_back(Output::Exit);
     }
 
     pub(crate) fn log(&mut self, level: char, text: impl Into<String>) {
@@ -866,6 +906,7 @@ impl Node {
             return None;
         }
         self.flush_stream();
+        self.finish_shutdown_if_due();
         self.outputs.pop_front()
     }
 

@@ -685,8 +685,10 @@ impl Node {
         Frame::Simple("Background saving started".into())
     }
 
-    /// Bookkeeping of a successful save (SAVE, or a disk BGSAVE).
-    pub(crate) fn saved_to_disk(&mut self, data: Vec<u8>) {
+    /// Bookkeeping of a save (SAVE, a disk BGSAVE, the final save of SHUTDOWN), and the file handed
+    /// to the environment to write.
+    pub(crate) fn saved_to_disk(&mut self, data: Vec<u8>, last: bool) {
+        self.persist(data.clone(), last);
         self.disk = Some(data);
         self.persistence.last_save_ms = self.unix_ms();
         self.persistence.saves += 1;
@@ -757,7 +759,7 @@ impl Node {
             ChildTarget::Disk => {
                 self.log('*', "Background saving terminated with success");
                 let secs = (self.now.saturating_sub(child.started) / 1_000_000) as i64;
-                self.saved_to_disk(child.data.clone());
+                self.saved_to_disk(child.data.clone(), false);
                 self.persistence.last_bgsave_secs = secs;
                 let waiting: Vec<ConnId> = self
                     .replicas

@@ -693,6 +693,7 @@ impl Node {
         }
         if socket.is_none() {
             // Only a disk load leaves the received file behind as dump.rdb.
+            self.persist(t.data.clone(), false);
             self.disk = Some(t.data);
         }
         self.forget_tx(MASTER_CLIENT);

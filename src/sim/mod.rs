@@ -22,7 +22,7 @@ pub mod wire;
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::node::{ConnId, LogLine, Micros, Node, NodeConfig, Note, Output};
+use crate::node::{ConnId, LogLine, Micros, Node, NodeConfig, Note, Output, Persisted};
 use crate::replication::ReplConfig;
 use crate::resp::{encode_command, format_reply, format_reply_for, parse_frame, split_args, Frame, Parsed};
 use sentinel::{Sentinel, SentinelConfig, SentinelView, SENTINEL_BASE_PORT};
@@ -585,9 +585,6 @@ impl World {
             self.nodes[i].seen = now_state;
         }
         self.drain_outputs(i);
-        if self.nodes[i].up && self.nodes[i].node.shutdown_due().is_some() {
-            self.shut_down(i);
-        }
     }
 
     fn drain_logs(&mut self, i: usize) {
@@ -602,19 +599,11 @@ impl World {
         }
     }
 
-    /// Ends a SHUTDOWN that is due, as redis-server exits: the final save goes to the node's
-    /// simulated disk, the sockets are closed after what they hold (unlike a crash, bytes already
-    /// sent still arrive), and the node is down until restarted from that file.
-    fn shut_down(&mut self, i: usize) {
-        let node = &mut self.nodes[i].node;
-        if node.finish_shutdown(true) {
-            let data = node.rdb_snapshot();
-            node.saved_to_disk(data);
-            node.log('*', "DB saved on disk");
-        }
-        node.log('#', "Redis is now ready to exit, bye bye...");
+    /// The node exited after SHUTDOWN, as redis-server does: its final save is already on its
+    /// simulated disk, the sockets are closed after what they hold (unlike a crash, bytes
+    /// already sent still arrive), and the node is down until restarted from that file.
+    fn exited(&mut self, i: usize) {
         self.drain_logs(i);
-        self.drain_outputs(i);
         let me = Peer::Node(i);
         let conns: Vec<ConnId> = self
             .links
@@ -654,6 +643,17 @@ impl World {
             Output::Send { conn, data, offset } => self.send(p, conn, data, offset),
             Output::Connect { conn, host, port } => self.connect(p, conn, &host, port),
             Output::Close { conn } => self.close(p, conn),
+            // The simulated disk is the node's own copy of the file: written as soon as asked.
+            Output::Persist { .. } => {
+                if let Peer::Node(i) = p {
+                    self.nodes[i].node.persisted(Persisted::Written);
+                }
+            }
+            Output::Exit => {
+                if let Peer::Node(i) = p {
+                    self.exited(i);
+                }
+            }
             Output::Note(note) => {
                 if let Peer::Node(i) = p {
                     self.note(i, note);

@@ -18,7 +18,7 @@
 
 #![allow(dead_code)] // each target uses one check
 
-use redis_repl_lab::node::{ConnId, Node, NodeConfig, Output};
+use redis_repl_lab::node::{ConnId, Node, NodeConfig, Output, Persisted};
 use redis_repl_lab::rdb::{read_rdb, write_rdb, AuxInfo};
 use std::cell::RefCell;
 
@@ -145,17 +145,34 @@ fn node(port: u16, replicaof: Option<(String, u16)>) -> Node {
     Node::restart_loaded(cfg, 1, 0, None, replicaof)
 }
 
-/// What the node wrote on `conn` since the last call (appended to `out`); true if it closed it.
-fn drain(node: &mut Node, conn: ConnId, out: &mut Vec<u8>) -> bool {
-    let mut closed = false;
+/// How a connection's bytes ended, so far: closed by the node, or the node exited (SHUTDOWN).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Ends {
+    closed: bool,
+    exited: bool,
+}
+
+impl std::ops::BitOrAssign for Ends {
+    fn bitor_assign(&mut self, other: Ends) {
+        self.closed |= other.closed;
+        self.exited |= other.exited;
+    }
+}
+
+/// What the node wrote on `conn` since the last call (appended to `out`), and whether it closed
+/// it or exited. Its saves are written at once, as the simulator writes them.
+fn drain(node: &mut Node, conn: ConnId, out: &mut Vec<u8>) -> Ends {
+    let mut ends = Ends::default();
     while let Some(o) = node.poll_output() {
         match o {
             Output::Send { conn: c, data, .. } if c == conn => out.extend_from_slice(&data),
-            Output::Close { conn: c } if c == conn => closed = true,
+            Output::Close { conn: c } if c == conn => ends.closed = true,
+            Output::Persist { .. } => node.persisted(Persisted::Written),
+            Output::Exit => ends.exited = true,
             _ => {}
         }
     }
-    closed
+    ends
 }
 
 /// Inputs that stop the run on purpose (`DEBUG PANIC`) or take seconds each (`DEBUG POPULATE`
@@ -184,25 +201,25 @@ pub fn node_client(data: &[u8]) {
     let run = |size: usize| {
         let mut n = node(6379, None);
         let c = n.accept(0, "127.0.0.1", 50_000);
-        let (mut out, mut closed) = (Vec::new(), false);
+        let (mut out, mut ends) = (Vec::new(), Ends::default());
         for piece in bytes.chunks(size) {
             n.receive(0, c, piece);
-            closed |= drain(&mut n, c, &mut out);
+            ends |= drain(&mut n, c, &mut out);
         }
         let t = wake(&mut n, 1_000_000);
-        closed |= drain(&mut n, c, &mut out);
-        (n, out, closed, t)
+        ends |= drain(&mut n, c, &mut out);
+        (n, out, ends, t)
     };
-    let (mut n, whole, whole_closed, t) = run(bytes.len().max(1));
+    let (mut n, whole, whole_ends, t) = run(bytes.len().max(1));
     if n.is_paused() {
         return; // asleep for more than an hour: its replies are not all out in either run
     }
-    let (_, pieces, pieces_closed, _) = run(size);
+    let (_, pieces, pieces_ends, _) = run(size);
     // Replies written before a DEBUG SLEEP leave at once when the sleep came in a later read,
     // and after it otherwise (as in Redis): once the node is awake, the bytes are the same.
     assert_eq!(pieces, whole, "the replies when the bytes come in pieces of {size}");
-    assert_eq!(pieces_closed, whole_closed, "closed or not, in pieces of {size}");
-    if n.shutdown_due().is_none() {
+    assert_eq!(pieces_ends, whole_ends, "closed, exited or not, in pieces of {size}");
+    if !whole_ends.exited {
         let other = n.accept(t, "127.0.0.1", 50_001);
         n.receive(t, other, b"PING\r\n");
         let mut pong = Vec::new();
@@ -254,15 +271,15 @@ pub fn node_master_stream(data: &[u8]) {
     let run = |size: usize| {
         let (mut n, link) = synced_replica();
         drain(&mut n, link, &mut Vec::new());
-        let (mut back, mut closed) = (Vec::new(), false);
+        let (mut back, mut ends) = (Vec::new(), Ends::default());
         for piece in bytes.chunks(size) {
             n.receive(1_000_000, link, piece);
-            closed |= drain(&mut n, link, &mut back);
+            ends |= drain(&mut n, link, &mut back);
         }
         wake(&mut n, 1_500_000);
-        closed |= drain(&mut n, link, &mut back);
+        ends |= drain(&mut n, link, &mut back);
         let v = n.view();
-        (n.digest(), v.slave_repl_offset, v.repl_state, back, closed)
+        (n.digest(), v.slave_repl_offset, v.repl_state, back, ends)
     };
     let whole = run(bytes.len().max(1));
     assert_eq!(run(size), whole, "the replica when the stream comes in pieces of {size}");
