@@ -14,8 +14,8 @@
 //! - [`rdb`]: the RDB version 10 writer and reader with CRC-64/Jones.
 //! - [`replication`]: the backlog and both sides of the protocol, as `impl Node` blocks.
 //! - [`node`]: one Redis server as a sans-IO state machine: push inputs with the current
-//!   virtual time, poll outputs (bytes to send, connections to open or close, log lines), ask
-//!   for the next deadline.
+//!   virtual time, poll outputs (one enum: bytes to send, connections to open or close, files
+//!   to write, exit, notes) and log lines, ask for the next deadline.
 //! - [`sim`]: the simulated world: a virtual clock, an event queue, links that behave like
 //!   TCP connections with latency and bandwidth, and the trace with decoded wire labels.
 //! - [`scenario`]: guided scenarios (the course's chapters) as data files, run by the engine
@@ -24,13 +24,37 @@
 //! - `wasm` (wasm32 only): the `Lab` object the page drives.
 //! - `native` (feature `native`): the TCP adapter behind the `repl-lab server` command.
 //!
-//! ## How data flows
-//! A user action (a console line) reaches [`sim::World::console`], which hands the encoded
-//! command to the node at the current virtual time. The node answers with outputs: reply bytes,
-//! replication bytes for a connection, a connection to open. The world carries bytes over
-//! [`sim`] links, where bandwidth and latency decide when they arrive, and delivers them to the
-//! receiving node at that virtual time. Every step lands in the trace, labelled by decoding the
-//! very bytes that travel, so what the page shows can never differ from what was sent.
+//! ## The loop: from a console line to a replica's applied offset
+//! Follow `SET k v` typed into master A's console while replica B streams from it.
+//!
+//! 1. [`sim::World::console`] splits the line as redis-cli does ([`resp`]), encodes it as a
+//!    RESP array and hands it to A with [`node::Node::receive`] at the current virtual time.
+//! 2. A appends the bytes to the client's query buffer and parses whole commands out of it
+//!    ([`resp::parse_command_within`]; half a command waits for more bytes, as in Redis).
+//! 3. [`commands::dispatch`] makes Redis's checks (unknown command, arity, read-only replica,
+//!    stale data), runs the handler against the [`keyspace`], and collects what the write
+//!    propagates, rewritten as Redis rewrites it.
+//! 4. The node feeds that to its replication stream: `SELECT` if the db changed, the command,
+//!    both appended to the backlog ([`replication`]'s `feed_stream`), `master_repl_offset`
+//!    advancing by their bytes.
+//! 5. The driver asks for outputs ([`node::Node::poll_output`]): the turn ends, the stream is
+//!    written to every online replica as one [`node::Output::Send`] carrying the offset of
+//!    its first byte, and the reply `+OK` goes to the console. Everything a node wants done
+//!    comes out this way: bytes, connections to open or close, `dump.rdb` to write
+//!    ([`node::Output::Persist`]), the end of a SHUTDOWN ([`node::Output::Exit`]), and notes
+//!    for the learner (a PSYNC verdict, a propagation).
+//! 6. [`sim`] carries the bytes over the A–B link: latency, jitter and bandwidth decide the
+//!    virtual time they arrive; a cut or a partition drops them; each segment is traced with a
+//!    label decoded from its own bytes.
+//! 7. B receives them on its master link. The master is a client of B's whose commands run
+//!    without replies; B's `reploff` advances only by whole commands applied (a MULTI by its
+//!    EXEC), and the same bytes go into B's own backlog, so B can serve sub-replicas and a
+//!    later PSYNC from its offset.
+//! 8. Once a second B's cron sends `REPLCONF ACK <offset>`; A records it, which is what
+//!    `INFO replication` shows as `slave0:…offset=` and what `WAIT` counts.
+//!
+//! The same node runs unchanged behind the native TCP server (`repl-lab server`), where step 6
+//! is a real socket; the tests hold both against redis-server 7.0.15.
 //!
 //! ```
 //! use redis_repl_lab::sim::World;
