@@ -67,6 +67,7 @@
 //! assert_eq!(w.console(r, "GET k"), "\"v\"");
 //! ```
 
+pub mod actor;
 pub mod commands;
 pub mod export;
 pub mod keyspace;
@@ -75,6 +76,7 @@ pub mod rdb;
 pub mod replication;
 pub mod resp;
 pub mod scenario;
+pub mod sentinel;
 pub mod sim;
 
 #[cfg(target_arch = "wasm32")]

@@ -11,7 +11,7 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 mod lab;
 
 use lab::{field, logs};
-use redis_repl_lab::sim::sentinel::SentinelConfig;
+use redis_repl_lab::sentinel::SentinelConfig;
 use redis_repl_lab::sim::{What, World};
 
 /// `down-after-milliseconds` in these tests (Sentinel's default is 30 s).

@@ -12,10 +12,10 @@
 
 use serde::Serialize;
 
-use super::sentinel::SentinelView;
 use super::wire::Kind;
 use super::{Peer, World};
 use crate::node::{Micros, NodeView};
+use crate::sentinel::SentinelView;
 
 /// Messages listed per direction between two peers; the rest are counted in [`Crowd`]. The
 /// stage draws three labelled messages per direction at most, and a count beyond that.

@@ -14,7 +14,6 @@
 
 pub mod frame;
 pub mod load;
-pub mod sentinel;
 pub mod session;
 pub mod sweep;
 pub mod trace;
@@ -22,10 +21,11 @@ pub mod wire;
 
 use std::collections::{BTreeMap, VecDeque};
 
+use crate::actor::Actor;
 use crate::node::{ConnId, LogLine, Micros, Node, NodeConfig, Note, Output, Persisted};
 use crate::replication::ReplConfig;
 use crate::resp::{encode_command, format_reply, format_reply_for, parse_frame, split_args, Frame, Parsed};
-use sentinel::{Sentinel, SentinelConfig, SentinelView, SENTINEL_BASE_PORT};
+use crate::sentinel::{Sentinel, SentinelConfig, SentinelView, SENTINEL_BASE_PORT};
 pub use trace::{Change, TraceEvent, What};
 use wire::{Kind, WireDecoder};
 
@@ -363,7 +363,7 @@ impl World {
             (n.addr().0.to_string(), n.addr().1)
         };
         let j = self.sentinels.len();
-        if j >= sentinel::MAX_SENTINELS {
+        if j >= crate::sentinel::MAX_SENTINELS {
             return None;
         }
         let name = trace::sentinel_name(j);
@@ -631,6 +631,14 @@ impl World {
         }
     }
 
+    /// The node or sentinel behind a peer, as the simulator drives both.
+    fn actor(&mut self, p: Peer) -> &mut dyn Actor {
+        match p {
+            Peer::Node(i) => &mut self.nodes[i].node,
+            Peer::Sentinel(j) => &mut self.sentinels[j],
+        }
+    }
+
     fn drain_peer(&mut self, p: Peer) {
         match p {
             Peer::Node(i) => self.drain(i),
@@ -854,10 +862,7 @@ impl World {
                     return; // the SYN is lost; the connecting node times out on its own
                 }
                 let peer_port = 40_000 + link as u16;
-                let conn = match server {
-                    Peer::Node(s) => self.nodes[s].node.accept(now, "127.0.0.1", peer_port),
-                    Peer::Sentinel(s) => self.sentinels[s].accept(now),
-                };
+                let conn = self.actor(server).accept(now, "127.0.0.1", peer_port);
                 self.endpoints.insert((server, conn), Endpoint::Link(link, 1));
                 if let Some(l) = self.links.get_mut(&link) {
                     l.ends[1].1 = Some(conn);
@@ -871,18 +876,12 @@ impl World {
                     return;
                 };
                 if let (true, (peer, Some(conn))) = (l.open[0], l.ends[0]) {
-                    match peer {
-                        Peer::Node(i) => self.nodes[i].node.connected(now, conn),
-                        Peer::Sentinel(j) => self.sentinels[j].connected(now, conn),
-                    }
+                    self.actor(peer).connected(now, conn);
                     self.drain_peer(peer);
                 }
             }
             Event::Refused { node, conn } => {
-                match node {
-                    Peer::Node(i) => self.nodes[i].node.connect_failed(now, conn, "Connection refused"),
-                    Peer::Sentinel(j) => self.sentinels[j].connect_failed(now, conn),
-                }
+                self.actor(node).connect_failed(now, conn, "Connection refused");
                 self.drain_peer(node);
             }
             Event::Deliver { link, side } => {
@@ -914,10 +913,7 @@ impl World {
                 };
                 self.record_link(to, seg.from, what);
                 if let (true, Some(conn)) = (open, conn) {
-                    match to {
-                        Peer::Node(i) => self.nodes[i].node.receive(now, conn, &seg.data),
-                        Peer::Sentinel(j) => self.sentinels[j].receive(now, conn, &seg.data),
-                    }
+                    self.actor(to).receive(now, conn, &seg.data);
                     self.drain_peer(to);
                     // The segment left the sender's socket buffers: a node may write more.
                     if let (true, Some(fc), Peer::Node(f)) = (sender_open, from_conn, from) {
@@ -961,10 +957,8 @@ impl World {
 
     /// Tells a peer that one of its connections closed.
     fn peer_closed(&mut self, p: Peer, conn: ConnId) {
-        match p {
-            Peer::Node(i) => self.nodes[i].node.closed(self.now, conn),
-            Peer::Sentinel(j) => self.sentinels[j].closed(self.now, conn),
-        }
+        let now = self.now;
+        self.actor(p).closed(now, conn);
         self.drain_peer(p);
     }
 

@@ -17,9 +17,9 @@
 
 use std::fmt;
 
-use super::sentinel::{SentinelConfig, MAX_SENTINEL_MS};
 use super::{LinkParams, World};
 use crate::node::Micros;
+use crate::sentinel::{SentinelConfig, MAX_SENTINEL_MS};
 
 /// Virtual time between two checkpoints.
 pub const CHECKPOINT_EVERY: Micros = 10_000_000;

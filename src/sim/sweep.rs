@@ -41,10 +41,10 @@ use std::fmt;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-use super::sentinel::SentinelConfig;
 use super::{Change, Peer, What, World, BASE_PORT};
 use crate::node::{ConnId, Micros};
 use crate::resp::{encode_command_into, Frame};
+use crate::sentinel::SentinelConfig;
 
 /// Sampling period for offsets and backlogs, and the quiescence check, µs (100 ms).
 const SAMPLE: Micros = 100_000;
