@@ -2,10 +2,16 @@
 //!
 //! In the manner of quinn-proto and str0m, the node performs no I/O and reads no clock. Inputs are
 //! pushed in with the current virtual time (a connection accepted or established, bytes arrived,
-//! a connection closed, time passing), and outputs are polled out: bytes to send on a
-//! connection, a connection to open or close, and log lines. [`Node::next_deadline`] says when
-//! the node next wants [`Node::tick`]. The node never knows whether it runs in the simulator or
-//! behind real sockets; the same code serves both.
+//! a connection closed, time passing), and everything the node wants done is polled out as one
+//! [`Output`]: bytes to send on a connection, a connection to open or close, `dump.rdb` to
+//! write, the end of a SHUTDOWN, a note for the learner; log lines come out beside.
+//! [`Node::next_deadline`] says when the node next wants [`Node::tick`]. The node never knows
+//! whether it runs in the simulator or behind real sockets; the same code serves both.
+//!
+//! This file holds the node's state, its inputs and outputs; `conn.rs` its connections and
+//! their buffers and limits, `query.rs` query processing, `cron.rs` its timers and DEBUG SLEEP,
+//! `view.rs` what a learner sees of it, `browse.rs` paging through its keys. Replication and
+//! the commands extend it from their own modules.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -21,6 +27,9 @@ use crate::replication::{random_hex40, ReplConfig, NULL_REPLID};
 use crate::resp::{parse_command_resuming, Frame, Parsed, RequestLimits, RequestProgress};
 
 mod browse;
+mod conn;
+mod cron;
+mod query;
 mod view;
 pub use browse::{KeyEntry, KeyPage};
 pub use view::{BacklogView, BufferView, Change, ChildView, LearnerState, NodeView, ReplicaView, Timer, TimerKind};
@@ -342,18 +351,6 @@ impl Default for ClientLimits {
     }
 }
 
-/// What Redis's log line calls a protocol error (`setProtocolError`), where it words it
-/// otherwise than the reply does.
-fn protocol_error_reason(reply: &str) -> &str {
-    match reply {
-        "unauthenticated multibulk length" => "unauth mbulk count",
-        "unauthenticated bulk length" => "unauth bulk length",
-        "unbalanced quotes in request" => "unbalanced quotes in inline request",
-        r if r.starts_with("expected '$', got ") => "expected $ but got something else",
-        r => r,
-    }
-}
-
 /// What Redis keeps of a client's replies in its fixed reply buffer (`PROTO_REPLY_CHUNK_BYTES`),
 /// outside what the output-buffer limits count.
 const REPLY_BUFFER: usize = 16 * 1024;
@@ -554,161 +551,11 @@ impl Node {
         self.logs.push_back(LogLine { time: self.now, level, text: text.into() });
     }
 
-    pub(crate) fn send(&mut self, conn: ConnId, data: Vec<u8>) {
-        self.send_at(conn, data, None);
-    }
-
-    /// Sends bytes of the replication stream that start at `offset`.
-    pub(crate) fn send_stream(&mut self, conn: ConnId, data: Vec<u8>, offset: i64) {
-        self.send_at(conn, data, Some(offset));
-    }
-
-    fn send_at(&mut self, conn: ConnId, data: Vec<u8>, offset: Option<i64>) {
-        if data.is_empty() {
-            return;
-        }
-        if let Some(c) = self.conns.get(&conn) {
-            if c.closing {
-                return;
-            }
-            if c.replica.is_some() {
-                self.stats.net_repl_output_bytes += data.len() as u64;
-            }
-            let normal = c.kind == ConnKind::Client && c.replica.is_none();
-            if self.socket_buffer.is_some() {
-                if let Some(c) = self.conns.get_mut(&conn) {
-                    c.unacked += data.len();
-                }
-            }
-            self.outputs.push_back(Output::Send { conn, data, offset });
-            if normal && self.socket_buffer.is_some() {
-                self.check_client_output_limit(conn);
-            }
-        }
-    }
-
-    /// Closes a normal client whose replies wait unsent past `client-output-buffer-limit
-    /// normal` (a client that sends requests and never reads): at once over the hard limit,
-    /// after the soft seconds over the soft one. What Redis counts is what waits beyond its
-    /// 16 KB reply buffer; here, beyond what the socket took.
-    fn check_client_output_limit(&mut self, conn: ConnId) {
-        let [hard, soft, soft_secs] = self.limits.normal_output;
-        if hard == 0 && soft == 0 {
-            return;
-        }
-        let now = self.now;
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return;
-        };
-        let used = c.unacked.saturating_sub(REPLY_BUFFER) as u64;
-        let over_soft = soft > 0 && used >= soft;
-        let since = c.soft_since;
-        c.soft_since = if over_soft { Some(since.unwrap_or(now)) } else { None };
-        let soft_expired = over_soft && since.is_some_and(|t| self.secs_since(t) > soft_secs);
-        if (hard > 0 && used >= hard) || soft_expired {
-            let info = self.client_info(conn);
-            self.log('#', format!("Client {info} scheduled to be closed ASAP for overcoming of output buffer limits."));
-            self.close(conn);
-        }
-    }
-
-    /// Closes a client whose unparsed requests pass `client-query-buffer-limit`; true if it
-    /// did. (Redis 7.0 counts neither the commands queued in MULTI nor, apart, a client that
-    /// has not authenticated: later versions do.)
-    fn check_query_buffer_limit(&mut self, conn: ConnId) -> bool {
-        let Some(c) = self.conns.get(&conn) else {
-            return false;
-        };
-        if c.query.len() as u64 <= self.limits.query_buffer {
-            return false;
-        }
-        let start = crate::resp::sds_repr(&c.query[..c.query.len().min(64)]);
-        let info = self.client_info(conn);
-        self.log(
-            '#',
-            format!("Closing client that reached max query buffer length: {info} (qbuf initial bytes: {start})"),
-        );
-        self.close(conn);
-        true
-    }
-
-    /// A client as Redis's `CLIENT LIST` and its log lines describe it (`catClientInfoString`).
-    /// The lab tracks no memory beyond buffers, and no connection age, so some fields are 0.
-    pub(crate) fn client_info(&self, conn: ConnId) -> String {
-        let Some(c) = self.conns.get(&conn) else {
-            return format!("id={conn}");
-        };
-        let (flags, qbuf, omem, age, cmd) = match &c.replica {
-            Some(_) => {
-                let omem = self.replica_output_buffer(conn);
-                let peer = self.peer(conn);
-                let age = peer.map_or(0, |p| self.secs_since(p.wait_since));
-                let cmd = if peer.is_some_and(|p| p.pre_psync) { "sync" } else { "psync" };
-                ('S', 0, omem, age, cmd)
-            }
-            None => ('N', c.query.len(), c.unacked.saturating_sub(REPLY_BUFFER) as u64, 0, "NULL"),
-        };
-        let tx = self.tx.get(&conn).and_then(|t| t.queue.as_ref().map(|q| (q.len(), t.queued_bytes)));
-        let (multi, multi_mem) = tx.map_or((-1, 0), |(n, b)| (n as i64, b));
-        format!(
-            "{} fd={} name= age={age} idle={age} flags={flags} db={} sub=0 psub=0 ssub=0 multi={multi} qbuf={qbuf} \
-             qbuf-free=0 argv-mem=0 multi-mem={multi_mem} rbs=16384 rbp=0 obl=0 oll=0 omem={omem} tot-mem={} \
-             events=r cmd={cmd} user=default redir=-1 resp=2",
-            self.client_description(conn),
-            conn + 7,
-            c.db,
-            qbuf as u64 + omem + multi_mem as u64,
-        )
-    }
-
-    pub(crate) fn send_frame(&mut self, conn: ConnId, f: &Frame) {
-        self.send(conn, f.encode());
-    }
-
-    /// Opens an outbound connection; the environment answers later.
-    pub(crate) fn open(&mut self, kind: ConnKind, host: &str, port: u16) -> ConnId {
-        let id = self.alloc_conn();
-        self.conns.insert(id, Conn::new(kind, host.to_string(), port));
-        self.outputs.push_back(Output::Connect { conn: id, host: host.to_string(), port });
-        id
-    }
-
-    /// Closes a connection from our side and forgets it.
-    pub(crate) fn close(&mut self, conn: ConnId) {
-        if self.conns.contains_key(&conn) {
-            self.forget(conn);
-            self.outputs.push_back(Output::Close { conn });
-        }
-    }
-
-    /// `id=.. addr=..` for log lines that name a client, as Redis's `catClientInfoString` starts.
-    pub(crate) fn client_description(&self, conn: ConnId) -> String {
-        match self.conns.get(&conn) {
-            Some(c) => {
-                format!("id={conn} addr={}:{} laddr={}:{}", c.peer_host, c.peer_port, self.cfg.host, self.cfg.port)
-            }
-            None => format!("id={conn}"),
-        }
-    }
-
-    /// Tells the environment to close a connection the node has already forgotten.
-    pub(crate) fn push_close(&mut self, conn: ConnId) {
-        self.outputs.push_back(Output::Close { conn });
-    }
-
-    fn alloc_conn(&mut self) -> ConnId {
-        let id = self.next_conn;
-        self.next_conn += 1;
-        id
-    }
-
     fn advance(&mut self, now: Micros) {
         if now > self.now {
             self.now = now;
         }
     }
-
-    // ----- inputs -----
 
     /// An inbound connection from `peer` was accepted; returns its id.
     pub fn accept(&mut self, now: Micros, peer_host: &str, peer_port: u16) -> ConnId {
@@ -718,68 +565,6 @@ impl Node {
         conn.authenticated = self.requirepass().is_none();
         self.conns.insert(id, conn);
         id
-    }
-
-    /// The `requirepass` password, if one is set.
-    pub(crate) fn requirepass(&self) -> Option<&str> {
-        self.config_text.get("requirepass").map(String::as_str).filter(|p| !p.is_empty())
-    }
-
-    /// Stops the node until `now + duration`, as SIGSTOP or `DEBUG SLEEP` would: it processes
-    /// nothing and writes nothing; inputs wait (as in kernel buffers) and are handled on resume.
-    pub fn pause(&mut self, now: Micros, duration: Micros) {
-        self.advance(now);
-        let until = now.saturating_add(duration);
-        self.paused_until = Some(self.paused_until.map_or(until, |u| u.max(until)));
-    }
-
-    /// True while paused.
-    pub fn is_paused(&self) -> bool {
-        self.paused_until.is_some()
-    }
-
-    fn hold(&mut self, now: Micros, input: HeldInput) -> bool {
-        self.advance(now);
-        if self.paused_until.is_some() {
-            self.held.push_back(input);
-            return true;
-        }
-        false
-    }
-
-    /// Declares that the environment reports, with [`Node::drained`], when the bytes it was
-    /// given have left the socket, and how much a socket holds (the kernel's send and receive
-    /// buffers). A slow or stalled replica then falls behind in the shared replication buffer,
-    /// where the output-buffer limits see it, as in Redis. Without it every write is taken at once.
-    pub fn set_socket_buffer(&mut self, bytes: Option<usize>) {
-        self.socket_buffer = bytes.map(|b| b.max(1));
-    }
-
-    /// `bytes` of what the node sent on `conn` have reached the peer: the socket has room again.
-    /// Returns true if that let the node write more (a replica's stream or RDB waiting for
-    /// room), so the environment need not look for outputs after every delivery.
-    pub fn drained(&mut self, now: Micros, conn: ConnId, bytes: usize) -> bool {
-        if self.hold(now, HeldInput::Drained(conn, bytes)) {
-            return false;
-        }
-        let Some(c) = self.conns.get_mut(&conn) else {
-            return false;
-        };
-        c.unacked = c.unacked.saturating_sub(bytes);
-        if c.replica.is_none() {
-            return false;
-        }
-        self.socket_writable(conn);
-        true
-    }
-
-    /// Room left in `conn`'s socket (unbounded without [`Node::set_socket_buffer`]).
-    pub(crate) fn socket_room(&self, conn: ConnId) -> usize {
-        match (self.socket_buffer, self.conns.get(&conn)) {
-            (Some(cap), Some(c)) => cap.saturating_sub(c.unacked),
-            (Some(_), None) => 0,
-            (None, _) => usize::MAX,
-        }
     }
 
     /// An outbound connection asked for with [`Output::Connect`] is established.
@@ -855,40 +640,6 @@ impl Node {
         }
     }
 
-    fn resume(&mut self) {
-        self.paused_until = None;
-        // Like a stopped process, the cron runs once on waking, not once per missed period.
-        if self.next_cron + 100_000 < self.now {
-            self.next_cron = self.now;
-        }
-        let now = self.now;
-        // The requests that came in the same read as the DEBUG SLEEP run first, as Redis goes on
-        // with that client's query buffer once it wakes.
-        // Each step may run a DEBUG SLEEP that stops the node again: then what is left waits,
-        // in its order (an input taken from `held` while stopped would go back at its end).
-        let waiting: Vec<ConnId> = self.conns.iter().filter(|(_, c)| !c.query.is_empty()).map(|(&id, _)| id).collect();
-        for conn in waiting {
-            self.process_query(conn);
-            if self.paused_until.is_some() {
-                return;
-            }
-        }
-        while let Some(input) = self.held.pop_front() {
-            match input {
-                HeldInput::Connected(c) => self.connected(now, c),
-                HeldInput::ConnectFailed(c, r) => self.connect_failed(now, c, &r),
-                HeldInput::Receive(c, d) => self.receive(now, c, &d),
-                HeldInput::Closed(c) => self.closed(now, c),
-                HeldInput::Drained(c, n) => {
-                    self.drained(now, c, n);
-                }
-            }
-            if self.paused_until.is_some() {
-                break;
-            }
-        }
-    }
-
     /// When the node next needs [`Node::tick`].
     pub fn next_deadline(&self) -> Micros {
         if let Some(until) = self.paused_until {
@@ -913,162 +664,6 @@ impl Node {
     /// The next log line, if any.
     pub fn poll_log(&mut self) -> Option<LogLine> {
         self.logs.pop_front()
-    }
-
-    // ----- internals -----
-
-    fn forget(&mut self, conn: ConnId) {
-        self.forget_tx(conn);
-        let Some(c) = self.conns.remove(&conn) else {
-            return;
-        };
-        if c.kind == ConnKind::MasterLink {
-            self.master_link_lost(conn);
-        } else if c.replica.is_some() {
-            self.replica_gone(conn, &c);
-        }
-    }
-
-    fn is_master_link(&self, conn: ConnId) -> bool {
-        self.conns.get(&conn).is_some_and(|c| c.kind == ConnKind::MasterLink)
-    }
-
-    pub(crate) fn process_query(&mut self, conn: ConnId) {
-        self.process_query_batch(conn);
-        self.flush_getack();
-    }
-
-    fn process_query_batch(&mut self, conn: ConnId) {
-        loop {
-            let password = self.requirepass().is_some();
-            let Some(c) = self.conns.get_mut(&conn) else {
-                return;
-            };
-            if c.closing || c.query.is_empty() {
-                return;
-            }
-            // A stopped node (DEBUG SLEEP) runs nothing; what the client sent after it waits in
-            // its query buffer until the node wakes (see `resume`). A client blocked in WAIT or
-            // SHUTDOWN reads nothing more until it is answered (CLIENT_BLOCKED).
-            if self.paused_until.is_some()
-                || self.waiters.iter().any(|w| w.conn == conn)
-                || self.shutdown.as_ref().is_some_and(|s| s.clients.contains(&conn))
-            {
-                return;
-            }
-            let limits = RequestLimits {
-                max_bulk: self.limits.proto_max_bulk_len,
-                unauthenticated: !c.authenticated && password,
-            };
-            match parse_command_resuming(&c.query, limits, &mut c.progress) {
-                Ok(Parsed::Incomplete) => return,
-                Ok(Parsed::Complete(argv, used)) => {
-                    // During a FAILOVER or a SHUTDOWN waiting for replicas, writes wait in the
-                    // query buffer (pauseClients WRITE).
-                    if (self.writes_paused() || self.shutdown_pauses_writes()) && commands::is_write(&argv) {
-                        return;
-                    }
-                    let Some(c) = self.conns.get_mut(&conn) else {
-                        return;
-                    };
-                    c.query.drain(..used);
-                    if !argv.is_empty() {
-                        if let Some(reply) = self.call(conn, &argv) {
-                            self.send_frame(conn, &reply);
-                        }
-                    }
-                }
-                Err(e) => {
-                    let msg = format!("ERR {e}");
-                    let line = format!(
-                        "Protocol error ({}) from client: addr={}:{}",
-                        protocol_error_reason(&e.0),
-                        c.peer_host,
-                        c.peer_port
-                    );
-                    self.log('-', line);
-                    self.send_frame(conn, &Frame::error(msg));
-                    self.close(conn);
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Runs one command for a client connection and returns its reply (None: no reply, as for
-    /// `REPLCONF ACK` or a PSYNC whose answer is written separately).
-    pub(crate) fn call(&mut self, conn: ConnId, argv: &[Vec<u8>]) -> Option<Frame> {
-        let db = self.conns.get(&conn).map_or(0, |c| c.db);
-        let mut ctx = Ctx::new(conn, db, false);
-        let reply = commands::dispatch(self, &mut ctx, argv);
-        if let Some(c) = self.conns.get_mut(&conn) {
-            c.db = ctx.db;
-        }
-        let propagated = ctx.take_propagated();
-        let wrote = !propagated.is_empty();
-        self.persistence.dirty += propagated.len() as u64;
-        self.propagate(propagated);
-        if wrote {
-            let off = self.master_repl_offset;
-            if let Some(c) = self.conns.get_mut(&conn) {
-                c.woff = off;
-            }
-        }
-        reply
-    }
-
-    /// Feeds what a command changed to the replication stream, wrapped in MULTI/EXEC when more
-    /// than one command propagates from one call (REDIS-REPLICATION.md §7.4).
-    pub(crate) fn propagate(&mut self, cmds: Vec<(usize, Vec<Vec<u8>>)>) {
-        if cmds.len() > 1 {
-            // MULTI takes the first command's db, so a SELECT may precede it.
-            let first_db = cmds[0].0;
-            self.feed_command(first_db, &[b"MULTI".to_vec()]);
-            for (db, argv) in &cmds {
-                self.feed_command(*db, argv);
-            }
-            // EXEC takes the last command's db so that no SELECT is injected before it.
-            let last_db = cmds[cmds.len() - 1].0;
-            self.feed_command(last_db, &[b"EXEC".to_vec()]);
-        } else if let Some((db, argv)) = cmds.first() {
-            self.feed_command(*db, argv);
-        }
-    }
-
-    fn server_cron(&mut self) {
-        self.update_failover_status();
-        self.active_expire();
-        if !self.replicas.is_empty() {
-            self.check_output_buffer_limits(true);
-        }
-        // run_with_period(1000): loops 0, 10, 20... so the first replicationCron is in the
-        // first serverCron, as in Redis.
-        if self.cron_loops % 10 == 0 {
-            self.replication_cron();
-        }
-        self.cron_loops += 1;
-    }
-
-    /// Active expiry on a master: expired keys are deleted and each deletion propagates as DEL.
-    /// Replicas wait for their master's DELs (REDIS-REPLICATION.md §7.3).
-    fn active_expire(&mut self) {
-        if self.master.is_some() || !self.active_expire_enabled {
-            return;
-        }
-        let now = self.unix_ms();
-        for db in 0..crate::keyspace::DATABASES {
-            for key in self.keyspace.db(db).expired_keys(now) {
-                self.expire_key(db, &key);
-            }
-        }
-    }
-
-    /// Deletes an expired key on a master and propagates the DEL.
-    pub(crate) fn expire_key(&mut self, db: usize, key: &[u8]) {
-        if self.keyspace.db_mut(db).remove(key) {
-            self.stats.expired_keys += 1;
-            self.feed_command(db, &[b"DEL".to_vec(), key.to_vec()]);
-        }
     }
 
     /// The dataset (read-only), for digests and tests.
