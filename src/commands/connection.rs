@@ -267,8 +267,12 @@ impl Node {
             if *off != self.master_repl_offset {
                 lagging += 1;
                 let behind = self.master_repl_offset - off;
-                let name =
-                    self.replicas.get(i).map(|&c| self.replica_name(c)).unwrap_or_else(|| format!("{ip}:{port}"));
+                let name = self
+                    .serving
+                    .replicas
+                    .get(i)
+                    .map(|&c| self.replica_name(c))
+                    .unwrap_or_else(|| format!("{ip}:{port}"));
                 let state = match state {
                     crate::replication::SlaveState::Online => "online",
                     crate::replication::SlaveState::SendBulk => "send_bulk",

@@ -183,8 +183,8 @@ fn populate(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         db.set(key, crate::keyspace::Value::Str(val));
         added += 1;
     }
-    if added > 0 && (node.master.is_some() || !node.replicas.is_empty()) {
-        let replicas = node.replicas.len();
+    if added > 0 && (node.master.is_some() || !node.serving.replicas.is_empty()) {
+        let replicas = node.serving.replicas.len();
         node.note(crate::node::Note::NotPropagated { command: "DEBUG POPULATE".into(), replicas });
     }
     Some(Frame::ok())
@@ -424,7 +424,7 @@ fn info_replication(node: &Node, o: &mut String) {
     let rows = node.replica_rows();
     let _ = write!(o, "connected_slaves:{}\r\n", rows.len());
     if node.min_replicas().is_some() {
-        let _ = write!(o, "min_slaves_good_slaves:{}\r\n", node.good_replicas);
+        let _ = write!(o, "min_slaves_good_slaves:{}\r\n", node.serving.good_replicas);
     }
     for (i, (ip, port, state, off, lag)) in rows.iter().enumerate() {
         let _ = write!(o, "slave{i}:ip={ip},port={port},state={},offset={off},lag={lag}\r\n", state.info_name());

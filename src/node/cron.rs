@@ -64,7 +64,7 @@ impl Node {
     pub(super) fn server_cron(&mut self) {
         self.update_failover_status();
         self.active_expire();
-        if !self.replicas.is_empty() {
+        if !self.serving.replicas.is_empty() {
             self.check_output_buffer_limits(true);
         }
         // run_with_period(1000): loops 0, 10, 20... so the first replicationCron is in the

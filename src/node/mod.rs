@@ -21,7 +21,7 @@ use rand_core::SeedableRng;
 use crate::commands::{self, Ctx};
 use crate::keyspace::Keyspace;
 use crate::replication::backlog::Backlog;
-use crate::replication::master::{RdbChild, ReplicaPeer};
+use crate::replication::master::{MasterSide, RdbChild, ReplicaPeer};
 use crate::replication::replica::MasterLink;
 use crate::replication::{random_hex40, ReplConfig, NULL_REPLID};
 use crate::resp::{parse_command_resuming, Frame, Parsed, RequestLimits, RequestProgress};
@@ -290,12 +290,9 @@ pub struct Node {
     pub(crate) master_repl_offset: i64,
     pub(crate) second_replid_offset: i64,
     pub(crate) backlog: Option<Backlog>,
-    /// The db of the last command fed to replicas (-1 forces a SELECT).
-    pub(crate) slaveseldb: i64,
-    /// Replica connections in the order they attached (INFO's slave0, slave1, ...).
-    pub(crate) replicas: Vec<ConnId>,
-    pub(crate) repl_no_slaves_since: Micros,
-    /// The link to our master when this node is a replica.
+    /// The master side: the replicas this node serves and what it owes them.
+    pub(crate) serving: MasterSide,
+    /// The replica side: the link to our master when this node is a replica.
     pub(crate) master: Option<MasterLink>,
     /// The forked BGSAVE child, if one runs.
     pub(crate) child: Option<RdbChild>,
@@ -311,20 +308,12 @@ pub struct Node {
     pub(crate) cron_loops: u64,
     /// A FAILOVER under way.
     pub(crate) failover: Option<crate::replication::failover::Failover>,
-    /// Clients blocked in WAIT.
-    pub(crate) waiters: Vec<crate::replication::wait::Waiter>,
-    /// A WAIT blocked since the last GETACK was fed.
-    pub(crate) getack_pending: bool,
-    /// Replicas that ACKed within min-replicas-max-lag, refreshed by the cron.
-    pub(crate) good_replicas: usize,
     /// `DEBUG SET-ACTIVE-EXPIRE`: the expiry cycle runs (default) or only lazy expiry does.
     pub(crate) active_expire_enabled: bool,
     /// A SHUTDOWN under way (the environment ends the process when it is due).
     pub(crate) shutdown: Option<crate::commands::Shutdown>,
     /// Set while the node is stopped (DEBUG SLEEP, or SIGSTOP in the simulator).
     paused_until: Option<Micros>,
-    /// Stream bytes were fed that the streaming replicas have not been written yet.
-    pub(crate) stream_unflushed: bool,
     held: VecDeque<HeldInput>,
     /// The socket buffer space per connection, when the environment reports drains: a replica's
     /// stream is written only while its socket has room, the rest waits in the shared
@@ -383,9 +372,7 @@ impl Node {
             master_repl_offset: 0,
             second_replid_offset: -1,
             backlog: None,
-            slaveseldb: -1,
-            replicas: Vec::new(),
-            repl_no_slaves_since: now,
+            serving: MasterSide::new(now),
             master: None,
             child: None,
             disk: None,
@@ -398,12 +385,8 @@ impl Node {
             cron_loops: 0,
             active_expire_enabled: true,
             failover: None,
-            waiters: Vec::new(),
-            getack_pending: false,
-            good_replicas: 0,
             shutdown: None,
             paused_until: None,
-            stream_unflushed: false,
             held: VecDeque::new(),
             socket_buffer: None,
             limits: ClientLimits::default(),

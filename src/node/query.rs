@@ -40,7 +40,7 @@ impl Node {
             // its query buffer until the node wakes (see `resume`). A client blocked in WAIT or
             // SHUTDOWN reads nothing more until it is answered (CLIENT_BLOCKED).
             if self.paused_until.is_some()
-                || self.waiters.iter().any(|w| w.conn == conn)
+                || self.serving.waiters.iter().any(|w| w.conn == conn)
                 || self.shutdown.as_ref().is_some_and(|s| s.clients.contains(&conn))
             {
                 return;

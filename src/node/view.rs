@@ -333,7 +333,8 @@ impl Node {
     }
 
     fn replica_views(&self) -> Vec<ReplicaView> {
-        self.replicas
+        self.serving
+            .replicas
             .iter()
             .filter_map(|&c| {
                 let conn = self.conns.get(&c)?;
@@ -392,7 +393,7 @@ impl Node {
         }
         let (_, soft, soft_secs) = self.replica_buffer_limits();
         let mut oldest_waiting = None::<Micros>;
-        for &c in &self.replicas {
+        for &c in &self.serving.replicas {
             let (Some(conn), Some(p)) = (self.conns.get(&c), self.peer(c)) else {
                 continue;
             };
@@ -410,8 +411,8 @@ impl Node {
         if let (Some(oldest), None, true) = (oldest_waiting, &self.child, r.diskless_sync) {
             out.push(timer(TimerKind::DisklessDelay, oldest, oldest + secs(r.diskless_sync_delay), None));
         }
-        if self.master.is_none() && self.replicas.is_empty() && self.backlog.is_some() && r.backlog_ttl > 0 {
-            let since = self.repl_no_slaves_since;
+        if self.master.is_none() && self.serving.replicas.is_empty() && self.backlog.is_some() && r.backlog_ttl > 0 {
+            let since = self.serving.no_replicas_since;
             out.push(timer(TimerKind::BacklogTtl, since, since + secs(r.backlog_ttl), None));
         }
         if let Some(s) = &self.shutdown {

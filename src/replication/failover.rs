@@ -44,7 +44,8 @@ impl Node {
     }
 
     fn find_replica(&self, host: &str, port: u16) -> Option<ConnId> {
-        self.replicas
+        self.serving
+            .replicas
             .iter()
             .copied()
             .find(|c| self.conns.get(c).is_some_and(|conn| conn.peer_host == host && conn.listening_port == port))
@@ -91,7 +92,7 @@ impl Node {
         if self.master.is_some() {
             return Frame::error("ERR FAILOVER is not valid when server is a replica.");
         }
-        if self.replicas.is_empty() {
+        if self.serving.replicas.is_empty() {
             return Frame::error("ERR FAILOVER requires connected replicas.");
         }
         if force && (timeout == 0 || to.is_none()) {
@@ -138,6 +139,7 @@ impl Node {
         let target = match &f.target {
             Some((h, p)) => self.find_replica(h, *p).filter(|&c| caught_up(self, c)).map(|_| (h.clone(), *p)),
             None => self
+                .serving
                 .replicas
                 .iter()
                 .copied()

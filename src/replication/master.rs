@@ -46,6 +46,41 @@ impl ReplicaPeer {
     }
 }
 
+/// The master side of a node: the replicas it serves and what it owes them. Every node has one
+/// (a replica serves sub-replicas); the replica side is [`super::replica::MasterLink`].
+#[derive(Clone, Debug)]
+pub(crate) struct MasterSide {
+    /// Replica connections in the order they attached (INFO's slave0, slave1, ...).
+    pub replicas: Vec<ConnId>,
+    /// The db of the last command fed to replicas (-1 forces a SELECT).
+    pub slaveseldb: i64,
+    /// Since when no replica has been attached (for `repl-backlog-ttl`).
+    pub no_replicas_since: Micros,
+    /// Clients blocked in WAIT.
+    pub waiters: Vec<super::wait::Waiter>,
+    /// A WAIT blocked since the last GETACK was fed.
+    pub getack_pending: bool,
+    /// Replicas that ACKed within min-replicas-max-lag, refreshed by the cron.
+    pub good_replicas: usize,
+    /// Stream bytes were fed that the streaming replicas have not been written yet.
+    pub stream_unflushed: bool,
+}
+
+impl MasterSide {
+    /// No replicas yet, at `now`.
+    pub fn new(now: Micros) -> Self {
+        MasterSide {
+            replicas: Vec::new(),
+            slaveseldb: -1,
+            no_replicas_since: now,
+            waiters: Vec::new(),
+            getack_pending: false,
+            good_replicas: 0,
+            stream_unflushed: false,
+        }
+    }
+}
+
 /// Why a master answered a PSYNC as it did (REDIS-REPLICATION.md §4.4), in the order it checks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -175,9 +210,9 @@ impl Node {
             return;
         }
         let mut bytes = Vec::new();
-        if self.slaveseldb != db as i64 {
+        if self.serving.slaveseldb != db as i64 {
             bytes.extend(encode_command(&[b"SELECT".to_vec(), db.to_string().into_bytes()]));
-            self.slaveseldb = db as i64;
+            self.serving.slaveseldb = db as i64;
         }
         let start = self.master_repl_offset + 1;
         let command_at = start + bytes.len() as i64;
@@ -203,7 +238,7 @@ impl Node {
         };
         let new_block = backlog.append(bytes);
         self.master_repl_offset += bytes.len() as i64;
-        self.stream_unflushed = true;
+        self.serving.stream_unflushed = true;
         if new_block {
             self.check_output_buffer_limits(false);
         }
@@ -213,11 +248,11 @@ impl Node {
     /// event-loop turn (`beforeSleep` → `handleClientsWithPendingWrites`): the commands of one
     /// pipeline reach a replica as one write, not one write each.
     pub(crate) fn flush_stream(&mut self) {
-        if !self.stream_unflushed {
+        if !self.serving.stream_unflushed {
             return;
         }
-        self.stream_unflushed = false;
-        for conn in self.replicas.clone() {
+        self.serving.stream_unflushed = false;
+        for conn in self.serving.replicas.clone() {
             self.flush_replica(conn);
         }
         self.trim_backlog();
@@ -251,7 +286,7 @@ impl Node {
     /// (`freeClient`, "closed").
     pub(crate) fn check_output_buffer_limits(&mut self, from_cron: bool) {
         let (hard, soft, soft_secs) = self.replica_buffer_limits();
-        for c in self.replicas.clone() {
+        for c in self.serving.replicas.clone() {
             let used = self.replica_output_buffer(c);
             let over_hard = hard > 0 && used >= hard;
             let over_soft = soft > 0 && used >= soft;
@@ -341,7 +376,7 @@ impl Node {
     }
 
     fn trim_backlog(&mut self) {
-        let oldest = self.replicas.iter().filter_map(|&c| self.peer(c).and_then(|p| p.cursor)).min();
+        let oldest = self.serving.replicas.iter().filter_map(|&c| self.peer(c).and_then(|p| p.cursor)).min();
         if let Some(b) = self.backlog.as_mut() {
             b.trim(oldest);
         }
@@ -441,7 +476,7 @@ impl Node {
             self.flush_replica(conn);
             self.trim_backlog();
         }
-        if !self.waiters.is_empty() {
+        if !self.serving.waiters.is_empty() {
             self.process_waiters();
         }
     }
@@ -493,8 +528,8 @@ impl Node {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.replica = Some(ReplicaPeer::new(SlaveState::WaitBgsaveStart, now, None, !is_psync));
         }
-        self.replicas.push(conn);
-        if self.replicas.len() == 1 && self.backlog.is_none() {
+        self.serving.replicas.push(conn);
+        if self.serving.replicas.len() == 1 && self.backlog.is_none() {
             self.new_replid();
             self.create_backlog();
             let (id, id2) = (self.replid.clone(), self.replid2.clone());
@@ -509,6 +544,7 @@ impl Node {
         if let Some(child) = &self.child {
             if child.target == ChildTarget::Disk {
                 let donor = self
+                    .serving
                     .replicas
                     .iter()
                     .copied()
@@ -613,7 +649,7 @@ impl Node {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.replica = Some(ReplicaPeer::new(SlaveState::Online, now, Some(from), false));
         }
-        self.replicas.push(conn);
+        self.serving.replicas.push(conn);
         let line = if psync2 { format!("+CONTINUE {}\r\n", self.replid) } else { "+CONTINUE\r\n".to_string() };
         self.send(conn, line.into_bytes());
         let k = self.master_repl_offset + 1 - from;
@@ -625,6 +661,7 @@ impl Node {
     /// Forks the child for the replicas waiting in WAIT_BGSAVE_START (§3.4).
     pub(crate) fn start_bgsave_for_replication(&mut self) {
         let waiting: Vec<ConnId> = self
+            .serving
             .replicas
             .iter()
             .copied()
@@ -639,7 +676,7 @@ impl Node {
         self.log('*', format!("Starting BGSAVE for SYNC with target: {what}"));
         let data = self.rdb_snapshot();
         let mark = if target == ChildTarget::Socket { random_hex40(&mut self.rng) } else { String::new() };
-        self.slaveseldb = -1;
+        self.serving.slaveseldb = -1;
         let cursor = self.master_repl_offset + 1;
         for &c in &waiting {
             let pre = self.peer(c).is_some_and(|p| p.pre_psync);
@@ -700,7 +737,7 @@ impl Node {
         // rdbPopulateSaveInfo: a master with a backlog, or a replica with a (cached) master.
         let repl = match &self.master {
             None if self.backlog.is_some() => {
-                Some((self.slaveseldb.max(0), self.replid.clone(), self.master_repl_offset))
+                Some((self.serving.slaveseldb.max(0), self.replid.clone(), self.master_repl_offset))
             }
             None => None,
             Some(l) => l.client.as_ref().or(l.cached.as_ref()).map(|c| (c.db as i64, self.replid.clone(), c.reploff)),
@@ -762,6 +799,7 @@ impl Node {
                 self.saved_to_disk(child.data.clone(), false);
                 self.persistence.last_bgsave_secs = secs;
                 let waiting: Vec<ConnId> = self
+                    .serving
                     .replicas
                     .iter()
                     .copied()
@@ -787,13 +825,13 @@ impl Node {
     }
 
     pub(crate) fn replica_gone(&mut self, conn: ConnId, c: &Conn) {
-        self.replicas.retain(|&r| r != conn);
+        self.serving.replicas.retain(|&r| r != conn);
         if let Some(child) = self.child.as_mut() {
             child.socket_replicas.retain(|&r| r != conn);
         }
         self.log('*', format!("Connection with replica {} lost.", peer_name(c)));
-        if self.replicas.is_empty() {
-            self.repl_no_slaves_since = self.now;
+        if self.serving.replicas.is_empty() {
+            self.serving.no_replicas_since = self.now;
         }
         self.trim_backlog();
     }
@@ -807,7 +845,7 @@ impl Node {
         let period = self.cfg.repl.ping_period.max(1);
         // replication_cron_loops % repl-ping-replica-period: the first replicationCron is loop 0.
         if (self.cron_loops / 10) % period == 0
-            && !self.replicas.is_empty()
+            && !self.serving.replicas.is_empty()
             && self.master.is_none()
             && !self.writes_paused()
         {
@@ -815,7 +853,7 @@ impl Node {
             self.feed_stream(&encode_command(&["ping"]));
         }
         let disk_child = self.child.as_ref().is_some_and(|c| c.target == ChildTarget::Disk);
-        for c in self.replicas.clone() {
+        for c in self.serving.replicas.clone() {
             let wants = self.peer(c).is_some_and(|p| {
                 p.state == SlaveState::WaitBgsaveStart || (p.state == SlaveState::WaitBgsaveEnd && disk_child)
             });
@@ -825,6 +863,7 @@ impl Node {
         }
         if self.child.is_none() {
             let waiting: Vec<Micros> = self
+                .serving
                 .replicas
                 .iter()
                 .filter_map(|&c| self.peer(c).filter(|p| p.state == SlaveState::WaitBgsaveStart).map(|p| p.wait_since))
@@ -844,7 +883,7 @@ impl Node {
     /// never ACK and are exempt.
     fn disconnect_timedout_replicas(&mut self) {
         let timeout = self.cfg.repl.timeout;
-        for c in self.replicas.clone() {
+        for c in self.serving.replicas.clone() {
             let Some(p) = self.peer(c) else {
                 continue;
             };
@@ -861,10 +900,10 @@ impl Node {
     fn free_idle_backlog(&mut self) {
         let ttl = self.cfg.repl.backlog_ttl;
         if self.master.is_none()
-            && self.replicas.is_empty()
+            && self.serving.replicas.is_empty()
             && self.backlog.is_some()
             && ttl > 0
-            && self.secs_since(self.repl_no_slaves_since) >= ttl
+            && self.secs_since(self.serving.no_replicas_since) >= ttl
         {
             self.new_replid();
             self.backlog = None;
@@ -874,7 +913,8 @@ impl Node {
 
     /// `(ip, port, state, ack offset, lag seconds)` for every replica, in attach order.
     pub(crate) fn replica_rows(&self) -> Vec<(String, u16, SlaveState, i64, u64)> {
-        self.replicas
+        self.serving
+            .replicas
             .iter()
             .filter_map(|&c| {
                 let conn = self.conns.get(&c)?;

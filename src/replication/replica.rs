@@ -173,11 +173,11 @@ impl Node {
             format!("Setting secondary replication ID to {id2}, valid up to offset: {off}. New replication ID is {id}"),
         );
         self.forget_tx(MASTER_CLIENT);
-        for r in self.replicas.clone() {
+        for r in self.serving.replicas.clone() {
             self.close(r);
         }
-        self.slaveseldb = -1;
-        self.repl_no_slaves_since = self.now;
+        self.serving.slaveseldb = -1;
+        self.serving.no_replicas_since = self.now;
         self.log('*', format!("MASTER MODE enabled ({why})"));
     }
 
@@ -516,7 +516,7 @@ impl Node {
                 self.replid = new_id.clone();
                 client.replid = new_id.clone();
                 self.log('#', format!("Master replication ID changed to {new_id}"));
-                for r in self.replicas.clone() {
+                for r in self.serving.replicas.clone() {
                     self.close(r);
                 }
             }
@@ -626,7 +626,7 @@ impl Node {
 
     /// `replicationAttachToNewMaster`: sub-replicas must resync and the old history is gone.
     fn attach_to_new_master(&mut self) {
-        for r in self.replicas.clone() {
+        for r in self.serving.replicas.clone() {
             self.close(r);
         }
         self.backlog = None;

@@ -23,7 +23,8 @@ pub(crate) struct Waiter {
 impl Node {
     /// Online replicas whose acknowledged offset reached `offset`.
     pub(crate) fn replicas_acked(&self, offset: i64) -> usize {
-        self.replicas
+        self.serving
+            .replicas
             .iter()
             .filter_map(|&c| self.peer(c))
             .filter(|p| p.state == SlaveState::Online && p.ack_off >= offset)
@@ -47,17 +48,18 @@ impl Node {
             return;
         };
         let good = self
+            .serving
             .replicas
             .iter()
             .filter_map(|&c| self.peer(c))
             .filter(|p| p.state == SlaveState::Online && self.secs_since(p.ack_time) <= lag)
             .count();
-        self.good_replicas = good;
+        self.serving.good_replicas = good;
     }
 
     /// True when min-replicas-to-write forbids writes now (masters only).
     pub(crate) fn too_few_good_replicas(&self) -> bool {
-        self.master.is_none() && self.min_replicas().is_some_and(|(n, _)| self.good_replicas < n)
+        self.master.is_none() && self.min_replicas().is_some_and(|(n, _)| self.serving.good_replicas < n)
     }
 
     /// `WAIT numreplicas timeout` for `conn`: the reply now, or None when the client blocks.
@@ -74,15 +76,16 @@ impl Node {
             return Some(Frame::Integer(acked as i64));
         }
         let deadline = (timeout_ms > 0).then(|| self.now + timeout_ms * 1000);
-        self.waiters.push(Waiter { conn, offset, numreplicas, deadline });
-        self.getack_pending = true;
+        self.serving.waiters.push(Waiter { conn, offset, numreplicas, deadline });
+        self.serving.getack_pending = true;
         None
     }
 
     /// Sends `REPLCONF GETACK *` through the stream once per batch of input while clients wait
     /// (Redis does it in `beforeSleep`); like the ping, no SELECT precedes it.
     pub(crate) fn flush_getack(&mut self) {
-        if std::mem::take(&mut self.getack_pending) && !self.waiters.is_empty() && self.master.is_none() {
+        if std::mem::take(&mut self.serving.getack_pending) && !self.serving.waiters.is_empty() && self.master.is_none()
+        {
             self.feed_stream(&encode_command(&["REPLCONF", "GETACK", "*"]));
         }
     }
@@ -92,7 +95,7 @@ impl Node {
         let now = self.now;
         let mut still = Vec::new();
         let mut answered = Vec::new();
-        for w in std::mem::take(&mut self.waiters) {
+        for w in std::mem::take(&mut self.serving.waiters) {
             let acked = self.replicas_acked(w.offset);
             if acked >= w.numreplicas || w.deadline.is_some_and(|d| d <= now) {
                 self.send_frame(w.conn, &Frame::Integer(acked as i64));
@@ -101,7 +104,7 @@ impl Node {
                 still.push(w);
             }
         }
-        self.waiters.extend(still);
+        self.serving.waiters.extend(still);
         // Unblocked clients go on with what they sent meanwhile.
         for conn in answered {
             self.process_query(conn);
@@ -111,7 +114,7 @@ impl Node {
     /// Redis's `disconnectAllBlockedClients`, run when a master turns replica: every client
     /// blocked in WAIT gets `-UNBLOCKED` and is closed once the reply is written.
     pub(crate) fn unblock_waiters_for_role_change(&mut self) {
-        for w in std::mem::take(&mut self.waiters) {
+        for w in std::mem::take(&mut self.serving.waiters) {
             let msg = "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";
             self.send_frame(w.conn, &Frame::error(msg));
             self.close(w.conn);
@@ -120,6 +123,6 @@ impl Node {
 
     /// The earliest WAIT timeout.
     pub(crate) fn next_wait_deadline(&self) -> Option<Micros> {
-        self.waiters.iter().filter_map(|w| w.deadline).min()
+        self.serving.waiters.iter().filter_map(|w| w.deadline).min()
     }
 }
