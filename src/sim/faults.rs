@@ -133,25 +133,12 @@ impl World {
         }
         let restarts = self.nodes[i].restarts + 1;
         let seed = self.node_seed(i, restarts);
-        let slot = &mut self.nodes[i];
-        slot.restarts = restarts;
+        let slot = &self.nodes[i];
         let cfg = slot.node.config().clone();
         let disk = slot.node.disk().map(<[u8]>::to_vec);
         let replicaof = slot.node.master_addr();
-        let mut node = Node::restart(cfg, seed, self.now, disk, replicaof);
-        node.set_socket_buffer(Some(SOCKET_BUFFER));
-        let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
-        self.endpoints.insert((Peer::Node(i), console), Endpoint::Console);
-        *slot = Slot {
-            node,
-            console,
-            console_out: Vec::new(),
-            console_late: Vec::new(),
-            up: true,
-            removed: false,
-            restarts: slot.restarts,
-            seen: Default::default(),
-        };
+        let node = Node::restart(cfg, seed, self.now, disk, replicaof);
+        self.nodes[i] = self.seat(i, node, restarts);
         self.record(i, What::Restarted);
         self.drain(i);
         self.version += 1;

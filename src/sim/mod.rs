@@ -278,20 +278,7 @@ impl World {
         // A node in a reused slot draws other ids than the one before it.
         let restarts = reused.map_or(0, |i| self.nodes[i].restarts + 1);
         let seed = self.node_seed(i, restarts);
-        let mut node = Node::new(cfg, seed, self.now);
-        node.set_socket_buffer(Some(SOCKET_BUFFER));
-        let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
-        self.endpoints.insert((Peer::Node(i), console), Endpoint::Console);
-        let slot = Slot {
-            node,
-            console,
-            console_out: Vec::new(),
-            console_late: Vec::new(),
-            up: true,
-            removed: false,
-            restarts,
-            seen: Default::default(),
-        };
+        let slot = self.seat(i, Node::new(cfg, seed, self.now), restarts);
         match reused {
             Some(i) => {
                 self.nodes[i] = slot;
@@ -302,6 +289,23 @@ impl World {
         self.drain(i);
         self.version += 1;
         i
+    }
+
+    /// A running node in slot `i`: the world's socket buffer, its console connected.
+    fn seat(&mut self, i: usize, mut node: Node, restarts: u64) -> Slot {
+        node.set_socket_buffer(Some(SOCKET_BUFFER));
+        let console = node.accept(self.now, "127.0.0.1", 50_000 + i as u16);
+        self.endpoints.insert((Peer::Node(i), console), Endpoint::Console);
+        Slot {
+            node,
+            console,
+            console_out: Vec::new(),
+            console_late: Vec::new(),
+            up: true,
+            removed: false,
+            restarts,
+            seen: Default::default(),
+        }
     }
 
     /// The slot the next node added takes: the first a removed node left, else a new one.
