@@ -5,7 +5,7 @@
 //! the others are validated and kept as text so CONFIG GET answers what CONFIG SET stored, as a
 //! learner comparing with a real Redis expects.
 
-use super::{flags, Command, Ctx, Reply};
+use super::{flags, Command, Ctx, Handler, Reply};
 use crate::node::Node;
 use crate::resp::Frame;
 
@@ -82,7 +82,7 @@ const PARAMS: &[Param] = &[
 
 /// Configuration commands.
 pub(super) const COMMANDS: &[Command] =
-    &[Command { name: "config", arity: -2, flags: flags::STALE | flags::ADMIN, handler: config }];
+    &[Command { name: "config", arity: -2, flags: flags::STALE | flags::ADMIN, handler: Handler::Node(config) }];
 
 /// The settings of a node that differ from Redis's defaults, as `redis.conf` lines would give
 /// them (the lab's own `lab-*` settings left out): what an export of the lab must carry.

@@ -12,15 +12,15 @@
 //! asks to exit (`Output::Exit`) or cancels. The simulator and the native server only write
 //! the file and end the node; neither knows how a shutdown is decided.
 
-use super::{flags, parse_i64, syntax_error, Command, Ctx, Reply};
+use super::{flags, parse_i64, syntax_error, Command, Ctx, Handler, Reply};
 use crate::node::{ConnId, ConnKind, Micros, Node, Persisted};
 use crate::replication::ReplState;
 use crate::resp::{encode_command, Frame};
 
 /// Connection and life-cycle commands.
 pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "client", arity: -2, flags: flags::STALE | flags::ADMIN, handler: client },
-    Command { name: "shutdown", arity: -1, flags: flags::STALE | flags::ADMIN, handler: shutdown },
+    Command { name: "client", arity: -2, flags: flags::STALE | flags::ADMIN, handler: Handler::Node(client) },
+    Command { name: "shutdown", arity: -1, flags: flags::STALE | flags::ADMIN, handler: Handler::Node(shutdown) },
 ];
 
 /// What SHUTDOWN does with the dataset.

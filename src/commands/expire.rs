@@ -4,49 +4,48 @@
 //! absolute `PEXPIREAT` in milliseconds, and an expiry already in the past as a `DEL`.
 
 use super::keys::{cstr, key_live};
-use super::{flags, not_an_integer, parse_i64, Command, Ctx, Reply};
-use crate::node::Node;
+use super::{flags, not_an_integer, parse_i64, Command, Ctx, Data, Handler, Reply};
 use crate::resp::Frame;
 
 /// Expiry commands.
 pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "expire", arity: -3, flags: flags::WRITE, handler: expire },
-    Command { name: "pexpire", arity: -3, flags: flags::WRITE, handler: pexpire },
-    Command { name: "expireat", arity: -3, flags: flags::WRITE, handler: expireat },
-    Command { name: "pexpireat", arity: -3, flags: flags::WRITE, handler: pexpireat },
-    Command { name: "ttl", arity: 2, flags: 0, handler: ttl },
-    Command { name: "pttl", arity: 2, flags: 0, handler: pttl },
-    Command { name: "expiretime", arity: 2, flags: 0, handler: expiretime },
-    Command { name: "pexpiretime", arity: 2, flags: 0, handler: pexpiretime },
-    Command { name: "persist", arity: 2, flags: flags::WRITE, handler: persist },
+    Command { name: "expire", arity: -3, flags: flags::WRITE, handler: Handler::Data(expire) },
+    Command { name: "pexpire", arity: -3, flags: flags::WRITE, handler: Handler::Data(pexpire) },
+    Command { name: "expireat", arity: -3, flags: flags::WRITE, handler: Handler::Data(expireat) },
+    Command { name: "pexpireat", arity: -3, flags: flags::WRITE, handler: Handler::Data(pexpireat) },
+    Command { name: "ttl", arity: 2, flags: 0, handler: Handler::Data(ttl) },
+    Command { name: "pttl", arity: 2, flags: 0, handler: Handler::Data(pttl) },
+    Command { name: "expiretime", arity: 2, flags: 0, handler: Handler::Data(expiretime) },
+    Command { name: "pexpiretime", arity: 2, flags: 0, handler: Handler::Data(pexpiretime) },
+    Command { name: "persist", arity: 2, flags: flags::WRITE, handler: Handler::Data(persist) },
 ];
 
-fn expire(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn expire(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let now = node.unix_ms();
     expire_generic(node, ctx, argv, now, true, "expire")
 }
 
-fn pexpire(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn pexpire(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let now = node.unix_ms();
     expire_generic(node, ctx, argv, now, false, "pexpire")
 }
 
-fn expireat(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn expireat(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     expire_generic(node, ctx, argv, 0, true, "expireat")
 }
 
-fn pexpireat(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn pexpireat(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     expire_generic(node, ctx, argv, 0, false, "pexpireat")
 }
 
 /// Redis's `checkAlreadyExpired`: a time in the past deletes the key at once, except on a
 /// replica, which keeps it until its master's DEL.
-pub(super) fn already_expired(node: &Node, at_ms: i64) -> bool {
-    at_ms <= node.unix_ms() && node.master.is_none()
+pub(super) fn already_expired(node: &Data<'_>, at_ms: i64) -> bool {
+    at_ms <= node.unix_ms() && !node.is_replica()
 }
 
 /// Redis's `expireGenericCommand`: options first, then the time, then the key.
-fn expire_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], base: i64, seconds: bool, name: &str) -> Reply {
+fn expire_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], base: i64, seconds: bool, name: &str) -> Reply {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for opt in &argv[3..] {
         let o = cstr(opt);
@@ -110,25 +109,25 @@ fn expire_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], base: i64, s
     Some(Frame::Integer(1))
 }
 
-fn ttl(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn ttl(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     ttl_generic(node, ctx, argv, false, false)
 }
 
-fn pttl(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn pttl(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     ttl_generic(node, ctx, argv, true, false)
 }
 
-fn expiretime(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn expiretime(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     ttl_generic(node, ctx, argv, false, true)
 }
 
-fn pexpiretime(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn pexpiretime(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     ttl_generic(node, ctx, argv, true, true)
 }
 
 /// -2 for a missing (or, to a replica's clients, logically expired) key, -1 without expiry;
 /// seconds are rounded to the nearest, as Redis's `(ttl+500)/1000`.
-fn ttl_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], ms: bool, absolute: bool) -> Reply {
+fn ttl_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], ms: bool, absolute: bool) -> Reply {
     if !key_live(node, ctx, &argv[1]) {
         return Some(Frame::Integer(-2));
     }
@@ -139,7 +138,7 @@ fn ttl_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], ms: bool, absol
     Some(Frame::Integer(if ms { t } else { ((t as i128 + 500) / 1000) as i64 }))
 }
 
-fn persist(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn persist(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if key_live(node, ctx, &argv[1]) && node.keyspace.db_mut(ctx.db).remove_expire(&argv[1]) {
         ctx.propagate(argv.to_vec());
         return Some(Frame::Integer(1));

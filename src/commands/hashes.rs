@@ -5,28 +5,30 @@
 use rand_core::Rng;
 
 use super::long_double::{self, LongDouble};
-use super::{flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, wrong_arity, Command, Ctx, Reply};
+use super::{
+    flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, wrong_arity, Command, Ctx, Data, Handler,
+    Reply,
+};
 use crate::keyspace::HashValue;
-use crate::node::Node;
 use crate::resp::Frame;
 
 /// Hash commands.
 pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "hset", arity: -4, flags: flags::WRITE, handler: hset },
-    Command { name: "hmset", arity: -4, flags: flags::WRITE, handler: hmset },
-    Command { name: "hsetnx", arity: 4, flags: flags::WRITE, handler: hsetnx },
-    Command { name: "hget", arity: 3, flags: 0, handler: hget },
-    Command { name: "hmget", arity: -3, flags: 0, handler: hmget },
-    Command { name: "hdel", arity: -3, flags: flags::WRITE, handler: hdel },
-    Command { name: "hgetall", arity: 2, flags: 0, handler: hgetall },
-    Command { name: "hlen", arity: 2, flags: 0, handler: hlen },
-    Command { name: "hexists", arity: 3, flags: 0, handler: hexists },
-    Command { name: "hincrby", arity: 4, flags: flags::WRITE, handler: hincrby },
-    Command { name: "hincrbyfloat", arity: 4, flags: flags::WRITE, handler: hincrbyfloat },
-    Command { name: "hkeys", arity: 2, flags: 0, handler: hkeys },
-    Command { name: "hvals", arity: 2, flags: 0, handler: hvals },
-    Command { name: "hstrlen", arity: 3, flags: 0, handler: hstrlen },
-    Command { name: "hrandfield", arity: -2, flags: 0, handler: hrandfield },
+    Command { name: "hset", arity: -4, flags: flags::WRITE, handler: Handler::Data(hset) },
+    Command { name: "hmset", arity: -4, flags: flags::WRITE, handler: Handler::Data(hmset) },
+    Command { name: "hsetnx", arity: 4, flags: flags::WRITE, handler: Handler::Data(hsetnx) },
+    Command { name: "hget", arity: 3, flags: 0, handler: Handler::Data(hget) },
+    Command { name: "hmget", arity: -3, flags: 0, handler: Handler::Data(hmget) },
+    Command { name: "hdel", arity: -3, flags: flags::WRITE, handler: Handler::Data(hdel) },
+    Command { name: "hgetall", arity: 2, flags: 0, handler: Handler::Data(hgetall) },
+    Command { name: "hlen", arity: 2, flags: 0, handler: Handler::Data(hlen) },
+    Command { name: "hexists", arity: 3, flags: 0, handler: Handler::Data(hexists) },
+    Command { name: "hincrby", arity: 4, flags: flags::WRITE, handler: Handler::Data(hincrby) },
+    Command { name: "hincrbyfloat", arity: 4, flags: flags::WRITE, handler: Handler::Data(hincrbyfloat) },
+    Command { name: "hkeys", arity: 2, flags: 0, handler: Handler::Data(hkeys) },
+    Command { name: "hvals", arity: 2, flags: 0, handler: Handler::Data(hvals) },
+    Command { name: "hstrlen", arity: 3, flags: 0, handler: Handler::Data(hstrlen) },
+    Command { name: "hrandfield", arity: -2, flags: 0, handler: Handler::Data(hrandfield) },
 ];
 
 /// The most elements HRANDFIELD with a negative count answers with. Redis has no limit (it
@@ -38,7 +40,7 @@ fn arity_error(argv: &[Vec<u8>]) -> Frame {
 }
 
 /// Sets every field/value pair; returns the number of new fields, or the error reply.
-fn set_pairs(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Result<i64, Frame> {
+fn set_pairs(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Result<i64, Frame> {
     if argv.len() % 2 == 1 {
         return Err(arity_error(argv));
     }
@@ -53,15 +55,15 @@ fn set_pairs(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Result<i64, Fr
 }
 
 /// `HSET key field value [field value ...]`: the number of new fields; always propagated.
-pub(super) fn hset(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hset(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(set_pairs(node, ctx, argv).map_or_else(|e| e, Frame::Integer))
 }
 
-pub(super) fn hmset(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hmset(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(set_pairs(node, ctx, argv).map_or_else(|e| e, |_| Frame::ok()))
 }
 
-pub(super) fn hsetnx(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hsetnx(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (mut hash, existed) = match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(h)) => (h, true),
@@ -76,14 +78,14 @@ pub(super) fn hsetnx(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply 
     Some(Frame::Integer(1))
 }
 
-pub(super) fn hget(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hget(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => h.and_then(|h| h.get(&argv[2]).map(<[u8]>::to_vec)).map_or(Frame::Null, Frame::Bulk),
     })
 }
 
-pub(super) fn hmget(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hmget(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => Frame::Array(
@@ -95,7 +97,7 @@ pub(super) fn hmget(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     })
 }
 
-pub(super) fn hdel(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hdel(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let mut hash = match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(h)) => h,
@@ -110,7 +112,7 @@ pub(super) fn hdel(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// Fields, values or both of a hash, flat, in order; an empty array without the key.
-fn listing(node: &mut Node, ctx: &mut Ctx, key: &[u8], fields: bool, values: bool) -> Reply {
+fn listing(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8], fields: bool, values: bool) -> Reply {
     Some(match get_typed::<HashValue>(node, ctx, key) {
         Err(e) => e,
         Ok(h) => {
@@ -128,33 +130,33 @@ fn listing(node: &mut Node, ctx: &mut Ctx, key: &[u8], fields: bool, values: boo
     })
 }
 
-pub(super) fn hgetall(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hgetall(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     listing(node, ctx, &argv[1], true, true)
 }
 
-pub(super) fn hkeys(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hkeys(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     listing(node, ctx, &argv[1], true, false)
 }
 
-pub(super) fn hvals(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hvals(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     listing(node, ctx, &argv[1], false, true)
 }
 
-pub(super) fn hlen(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hlen(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => Frame::Integer(h.map_or(0, |h| h.len() as i64)),
     })
 }
 
-pub(super) fn hexists(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hexists(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => Frame::Integer(h.is_some_and(|h| h.get(&argv[2]).is_some()) as i64),
     })
 }
 
-pub(super) fn hstrlen(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hstrlen(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => Frame::Integer(h.and_then(|h| h.get(&argv[2]).map(|v| v.len() as i64)).unwrap_or(0)),
@@ -162,7 +164,7 @@ pub(super) fn hstrlen(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply
 }
 
 /// `HINCRBY key field increment`; propagated as given.
-pub(super) fn hincrby(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hincrby(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let Some(incr) = parse_i64(&argv[3]) else {
         return Some(not_an_integer());
     };
@@ -189,7 +191,7 @@ pub(super) fn hincrby(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply
 
 /// `HINCRBYFLOAT key field increment`, in long double; propagated as `HSET key field <result>`
 /// so that replicas never redo the float arithmetic.
-pub(super) fn hincrbyfloat(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hincrbyfloat(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let Some(incr) = long_double::parse(&argv[3]) else {
         return Some(Frame::error("ERR value is not a valid float"));
     };
@@ -219,14 +221,14 @@ pub(super) fn hincrbyfloat(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> 
 }
 
 /// A uniform index below `n` (n > 0) from the node's seeded generator.
-fn random_index(node: &mut Node, n: usize) -> usize {
+fn random_index(node: &mut Data<'_>, n: usize) -> usize {
     (node.rng.next_u64() % n as u64) as usize
 }
 
 /// `HRANDFIELD key [count [WITHVALUES]]`, with Redis's rules: a positive count gives distinct
 /// fields (the whole hash if the count reaches its size, else a sample in hash order, as from a
 /// listpack), a negative count allows repeats and gives exactly |count| picks.
-pub(super) fn hrandfield(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hrandfield(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if argv.len() < 3 {
         return Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
             Err(e) => e,

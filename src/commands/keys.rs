@@ -5,33 +5,32 @@
 
 use rand_core::Rng;
 
-use super::{flags, not_an_integer, parse_i64, string_match, syntax_error, Command, Ctx, Reply};
+use super::{flags, not_an_integer, parse_i64, string_match, syntax_error, Command, Ctx, Data, Handler, Reply};
 use crate::keyspace::DATABASES;
-use crate::node::Node;
 use crate::resp::Frame;
 
 /// Generic key commands.
 pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "del", arity: -2, flags: flags::WRITE, handler: del },
-    Command { name: "unlink", arity: -2, flags: flags::WRITE, handler: del },
-    Command { name: "exists", arity: -2, flags: 0, handler: exists },
-    Command { name: "type", arity: 2, flags: 0, handler: type_cmd },
-    Command { name: "keys", arity: 2, flags: 0, handler: keys },
-    Command { name: "scan", arity: -2, flags: 0, handler: scan },
-    Command { name: "rename", arity: 3, flags: flags::WRITE, handler: rename },
-    Command { name: "renamenx", arity: 3, flags: flags::WRITE, handler: renamenx },
-    Command { name: "randomkey", arity: 1, flags: 0, handler: randomkey },
-    Command { name: "dbsize", arity: 1, flags: 0, handler: dbsize },
-    Command { name: "flushdb", arity: -1, flags: flags::WRITE, handler: flushdb },
-    Command { name: "flushall", arity: -1, flags: flags::WRITE, handler: flushall },
-    Command { name: "select", arity: 2, flags: flags::STALE, handler: select },
-    Command { name: "swapdb", arity: 3, flags: flags::WRITE, handler: swapdb },
-    Command { name: "move", arity: 3, flags: flags::WRITE, handler: move_cmd },
-    Command { name: "copy", arity: -3, flags: flags::WRITE, handler: copy },
+    Command { name: "del", arity: -2, flags: flags::WRITE, handler: Handler::Data(del) },
+    Command { name: "unlink", arity: -2, flags: flags::WRITE, handler: Handler::Data(del) },
+    Command { name: "exists", arity: -2, flags: 0, handler: Handler::Data(exists) },
+    Command { name: "type", arity: 2, flags: 0, handler: Handler::Data(type_cmd) },
+    Command { name: "keys", arity: 2, flags: 0, handler: Handler::Data(keys) },
+    Command { name: "scan", arity: -2, flags: 0, handler: Handler::Data(scan) },
+    Command { name: "rename", arity: 3, flags: flags::WRITE, handler: Handler::Data(rename) },
+    Command { name: "renamenx", arity: 3, flags: flags::WRITE, handler: Handler::Data(renamenx) },
+    Command { name: "randomkey", arity: 1, flags: 0, handler: Handler::Data(randomkey) },
+    Command { name: "dbsize", arity: 1, flags: 0, handler: Handler::Data(dbsize) },
+    Command { name: "flushdb", arity: -1, flags: flags::WRITE, handler: Handler::Data(flushdb) },
+    Command { name: "flushall", arity: -1, flags: flags::WRITE, handler: Handler::Data(flushall) },
+    Command { name: "select", arity: 2, flags: flags::STALE, handler: Handler::Data(select) },
+    Command { name: "swapdb", arity: 3, flags: flags::WRITE, handler: Handler::Data(swapdb) },
+    Command { name: "move", arity: 3, flags: flags::WRITE, handler: Handler::Data(move_cmd) },
+    Command { name: "copy", arity: -3, flags: flags::WRITE, handler: Handler::Data(copy) },
 ];
 
 /// True if `key` exists in the caller's db for this caller; see [`key_live_in`].
-pub(super) fn key_live(node: &mut Node, ctx: &mut Ctx, key: &[u8]) -> bool {
+pub(super) fn key_live(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> bool {
     key_live_in(node, ctx, ctx.db, key)
 }
 
@@ -40,7 +39,7 @@ pub(super) fn key_live(node: &mut Node, ctx: &mut Ctx, key: &[u8]) -> bool {
 /// commands; a master deletes it and queues `DEL key` with the command's own propagation, so
 /// that, as in Redis 7.0, a command that expired a key and wrote is wrapped in MULTI/EXEC with
 /// the DEL first.
-pub(super) fn key_live_in(node: &mut Node, ctx: &mut Ctx, db: usize, key: &[u8]) -> bool {
+pub(super) fn key_live_in(node: &mut Data<'_>, ctx: &mut Ctx, db: usize, key: &[u8]) -> bool {
     let now = node.unix_ms();
     let d = node.keyspace.db(db);
     if d.get_raw(key).is_none() {
@@ -49,7 +48,7 @@ pub(super) fn key_live_in(node: &mut Node, ctx: &mut Ctx, db: usize, key: &[u8])
     if !d.is_expired(key, now) {
         return true;
     }
-    if node.master.is_some() {
+    if node.is_replica() {
         return ctx.from_master;
     }
     if node.keyspace.db_mut(db).remove(key) {
@@ -64,7 +63,7 @@ pub(super) fn key_live_in(node: &mut Node, ctx: &mut Ctx, db: usize, key: &[u8])
 
 /// As [`key_live`], for the commands Redis flags as touching arbitrary keys (SCAN, RANDOMKEY):
 /// their expiry DELs are fed one by one, never wrapped in MULTI/EXEC.
-fn key_live_unwrapped(node: &mut Node, ctx: &Ctx, key: &[u8]) -> bool {
+fn key_live_unwrapped(node: &mut Data<'_>, ctx: &Ctx, key: &[u8]) -> bool {
     let now = node.unix_ms();
     let d = node.keyspace.db(ctx.db);
     if d.get_raw(key).is_none() {
@@ -73,7 +72,7 @@ fn key_live_unwrapped(node: &mut Node, ctx: &Ctx, key: &[u8]) -> bool {
     if !d.is_expired(key, now) {
         return true;
     }
-    if node.master.is_some() {
+    if node.is_replica() {
         return ctx.from_master;
     }
     node.expire_key(ctx.db, key);
@@ -109,7 +108,7 @@ fn db_index(arg: &[u8]) -> Result<usize, Frame> {
 
 /// DEL and UNLINK (the lab frees memory at once either way). A replica deletes even a key that
 /// is logically expired, as Redis's `delGenericCommand` does after `expireIfNeeded`.
-pub(super) fn del(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn del(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let mut n = 0;
     for key in &argv[1..] {
         key_live(node, ctx, key);
@@ -123,7 +122,7 @@ pub(super) fn del(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(Frame::Integer(n))
 }
 
-pub(super) fn exists(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn exists(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let mut n = 0;
     for key in &argv[1..] {
         if key_live(node, ctx, key) {
@@ -133,7 +132,7 @@ pub(super) fn exists(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply 
     Some(Frame::Integer(n))
 }
 
-fn type_cmd(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn type_cmd(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let name = if key_live(node, ctx, &argv[1]) {
         node.keyspace.db(ctx.db).get_raw(&argv[1]).map_or("none", |v| v.type_name())
     } else {
@@ -144,14 +143,14 @@ fn type_cmd(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 
 /// True if the key is past its expiry time for this caller, without deleting it (Redis's
 /// `keyIsExpired`, as KEYS uses it).
-fn expired_for(node: &Node, ctx: &Ctx, key: &[u8]) -> bool {
+fn expired_for(node: &Data<'_>, ctx: &Ctx, key: &[u8]) -> bool {
     let expired = node.keyspace.db(ctx.db).is_expired(key, node.unix_ms());
-    expired && !(ctx.from_master && node.master.is_some())
+    expired && !(ctx.from_master && node.is_replica())
 }
 
 /// KEYS: every matching key that is not logically expired. Redis answers in hash-table order;
 /// the lab answers sorted. Expired keys are skipped, not deleted.
-fn keys(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn keys(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let pattern = &argv[1];
     let all = pattern.as_slice() == b"*";
     let out = node
@@ -208,7 +207,7 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
 /// SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]. The cursor is a position in a fixed hash
 /// order of the keys, so every key present for the whole iteration is returned, as Redis
 /// guarantees; a db with no more than COUNT keys comes back whole with cursor 0, as Redis's does.
-fn scan(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn scan(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let Some(cursor) = parse_cursor(&argv[1]) else {
         return Some(Frame::error("ERR invalid cursor"));
     };
@@ -270,17 +269,17 @@ fn scan(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(Frame::Array(vec![Frame::Bulk(next.to_string().into_bytes()), Frame::Array(out)]))
 }
 
-fn rename(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn rename(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     rename_generic(node, ctx, argv, false)
 }
 
-fn renamenx(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn renamenx(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     rename_generic(node, ctx, argv, true)
 }
 
 /// RENAME and RENAMENX: the value moves with its expiry time; renaming a key onto itself
 /// changes nothing and propagates nothing.
-fn rename_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], nx: bool) -> Reply {
+fn rename_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], nx: bool) -> Reply {
     let (src, dst) = (&argv[1], &argv[2]);
     if !key_live(node, ctx, src) {
         return Some(Frame::error("ERR no such key"));
@@ -308,7 +307,7 @@ fn rename_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], nx: bool) ->
 /// RANDOMKEY as Redis's `dbRandomKey`: a master deletes the expired keys it draws and draws
 /// again; a replica skips them, and when every key has a TTL gives up after 100 draws and
 /// returns the last one even if expired.
-fn randomkey(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
+fn randomkey(node: &mut Data<'_>, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
     let db = node.keyspace.db(ctx.db);
     let all_volatile = db.len() == db.expires_len();
     let mut tries = 100;
@@ -319,7 +318,7 @@ fn randomkey(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
         }
         let key = keys[(node.rng.next_u64() % keys.len() as u64) as usize].clone();
         if node.keyspace.db(ctx.db).expire_at(&key).is_some() {
-            if all_volatile && node.master.is_some() {
+            if all_volatile && node.is_replica() {
                 tries -= 1;
                 if tries == 0 {
                     return Some(Frame::Bulk(key));
@@ -333,7 +332,7 @@ fn randomkey(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
     }
 }
 
-pub(super) fn dbsize(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
+pub(super) fn dbsize(node: &mut Data<'_>, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
     Some(Frame::Integer(node.keyspace.db(ctx.db).len() as i64))
 }
 
@@ -346,7 +345,7 @@ fn flush_args_ok(argv: &[Vec<u8>]) -> bool {
     }
 }
 
-fn flushdb(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn flushdb(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if !flush_args_ok(argv) {
         return Some(syntax_error());
     }
@@ -355,7 +354,7 @@ fn flushdb(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(Frame::ok())
 }
 
-pub(super) fn flushall(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn flushall(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if !flush_args_ok(argv) {
         return Some(syntax_error());
     }
@@ -364,7 +363,7 @@ pub(super) fn flushall(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
     Some(Frame::ok())
 }
 
-pub(super) fn select(_: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn select(_: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match db_index(&argv[1]) {
         Ok(i) => {
             ctx.db = i;
@@ -374,7 +373,7 @@ pub(super) fn select(_: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     }
 }
 
-fn swapdb(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn swapdb(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let a = match get_int(&argv[1], Some("invalid first DB index")) {
         Ok(a) => a,
         Err(e) => return Some(e),
@@ -392,7 +391,7 @@ fn swapdb(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(Frame::ok())
 }
 
-fn move_cmd(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn move_cmd(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let dst = match db_index(&argv[2]) {
         Ok(d) => d,
         Err(e) => return Some(e),
@@ -422,7 +421,7 @@ fn move_cmd(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// COPY source destination [DB n] [REPLACE]: the copy keeps the source's expiry time.
-fn copy(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn copy(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (mut dst, mut replace) = (ctx.db, false);
     let mut j = 3;
     while j < argv.len() {

@@ -3,29 +3,31 @@
 //! and RPOPLPUSH. A write that changes nothing propagates nothing, because Redis propagates a
 //! command only when it made the dataset dirty.
 
-use super::{flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, wrong_arity, Command, Ctx, Reply};
+use super::{
+    flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, wrong_arity, Command, Ctx, Data, Handler,
+    Reply,
+};
 use crate::keyspace::ListValue;
-use crate::node::Node;
 use crate::resp::Frame;
 
 /// List commands.
 pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "lpush", arity: -3, flags: flags::WRITE, handler: lpush },
-    Command { name: "rpush", arity: -3, flags: flags::WRITE, handler: rpush },
-    Command { name: "lpushx", arity: -3, flags: flags::WRITE, handler: lpushx },
-    Command { name: "rpushx", arity: -3, flags: flags::WRITE, handler: rpushx },
-    Command { name: "lpop", arity: -2, flags: flags::WRITE, handler: lpop },
-    Command { name: "rpop", arity: -2, flags: flags::WRITE, handler: rpop },
-    Command { name: "lrange", arity: 4, flags: 0, handler: lrange },
-    Command { name: "llen", arity: 2, flags: 0, handler: llen },
-    Command { name: "lindex", arity: 3, flags: 0, handler: lindex },
-    Command { name: "lset", arity: 4, flags: flags::WRITE, handler: lset },
-    Command { name: "lrem", arity: 4, flags: flags::WRITE, handler: lrem },
-    Command { name: "ltrim", arity: 4, flags: flags::WRITE, handler: ltrim },
-    Command { name: "linsert", arity: 5, flags: flags::WRITE, handler: linsert },
-    Command { name: "lpos", arity: -3, flags: 0, handler: lpos },
-    Command { name: "lmove", arity: 5, flags: flags::WRITE, handler: lmove },
-    Command { name: "rpoplpush", arity: 3, flags: flags::WRITE, handler: rpoplpush },
+    Command { name: "lpush", arity: -3, flags: flags::WRITE, handler: Handler::Data(lpush) },
+    Command { name: "rpush", arity: -3, flags: flags::WRITE, handler: Handler::Data(rpush) },
+    Command { name: "lpushx", arity: -3, flags: flags::WRITE, handler: Handler::Data(lpushx) },
+    Command { name: "rpushx", arity: -3, flags: flags::WRITE, handler: Handler::Data(rpushx) },
+    Command { name: "lpop", arity: -2, flags: flags::WRITE, handler: Handler::Data(lpop) },
+    Command { name: "rpop", arity: -2, flags: flags::WRITE, handler: Handler::Data(rpop) },
+    Command { name: "lrange", arity: 4, flags: 0, handler: Handler::Data(lrange) },
+    Command { name: "llen", arity: 2, flags: 0, handler: Handler::Data(llen) },
+    Command { name: "lindex", arity: 3, flags: 0, handler: Handler::Data(lindex) },
+    Command { name: "lset", arity: 4, flags: flags::WRITE, handler: Handler::Data(lset) },
+    Command { name: "lrem", arity: 4, flags: flags::WRITE, handler: Handler::Data(lrem) },
+    Command { name: "ltrim", arity: 4, flags: flags::WRITE, handler: Handler::Data(ltrim) },
+    Command { name: "linsert", arity: 5, flags: flags::WRITE, handler: Handler::Data(linsert) },
+    Command { name: "lpos", arity: -3, flags: 0, handler: Handler::Data(lpos) },
+    Command { name: "lmove", arity: 5, flags: flags::WRITE, handler: Handler::Data(lmove) },
+    Command { name: "rpoplpush", arity: 3, flags: flags::WRITE, handler: Handler::Data(rpoplpush) },
 ];
 
 type List = ListValue;
@@ -56,7 +58,7 @@ enum End {
     Tail,
 }
 
-fn push_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], end: End, only_existing: bool) -> Reply {
+fn push_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End, only_existing: bool) -> Reply {
     let key = &argv[1];
     let (mut list, existed) = match get_typed::<List>(node, ctx, key) {
         Err(e) => return Some(e),
@@ -76,25 +78,25 @@ fn push_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], end: End, only
     Some(Frame::Integer(len))
 }
 
-pub(super) fn lpush(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lpush(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     push_generic(node, ctx, argv, End::Head, false)
 }
 
-pub(super) fn rpush(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn rpush(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     push_generic(node, ctx, argv, End::Tail, false)
 }
 
-pub(super) fn lpushx(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lpushx(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     push_generic(node, ctx, argv, End::Head, true)
 }
 
-pub(super) fn rpushx(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn rpushx(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     push_generic(node, ctx, argv, End::Tail, true)
 }
 
 /// `LPOP/RPOP key [count]`: without a count a bulk (nil if no key); with one an array, a nil
 /// array if no key, an empty array for a count of 0. Propagated as given.
-fn pop_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -> Reply {
+fn pop_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -> Reply {
     if argv.len() > 3 {
         return Some(wrong_arity(&String::from_utf8_lossy(&argv[0]).to_ascii_lowercase()));
     }
@@ -138,11 +140,11 @@ fn pop_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -> Re
     Some(reply)
 }
 
-pub(super) fn lpop(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lpop(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     pop_generic(node, ctx, argv, End::Head)
 }
 
-pub(super) fn rpop(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn rpop(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     pop_generic(node, ctx, argv, End::Tail)
 }
 
@@ -160,7 +162,7 @@ fn clamp_range(start: i64, end: i64, len: i64) -> Option<(i64, i64)> {
     (start <= end && start < len).then(|| (start, end.min(len - 1)))
 }
 
-pub(super) fn lrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (start, end) = match range_args(argv) {
         Ok(r) => r,
         Err(e) => return Some(e),
@@ -177,14 +179,14 @@ pub(super) fn lrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply 
     Some(Frame::Array(items.collect()))
 }
 
-pub(super) fn llen(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn llen(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_typed::<List>(node, ctx, &argv[1]) {
         Err(e) => e,
         Ok(l) => Frame::Integer(l.map_or(0, |l| l.len() as i64)),
     })
 }
 
-pub(super) fn lindex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lindex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let list = match get_typed::<List>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
@@ -200,7 +202,7 @@ pub(super) fn lindex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply 
     })
 }
 
-pub(super) fn lset(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lset(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let mut list = match get_typed::<List>(node, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
@@ -220,7 +222,7 @@ pub(super) fn lset(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// `LREM key count element`: count > 0 removes from the head, < 0 from the tail, 0 all.
-pub(super) fn lrem(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lrem(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let count = match parse_long(&argv[2]) {
         Ok(n) => n,
         Err(e) => return Some(e),
@@ -256,7 +258,7 @@ pub(super) fn lrem(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 
 /// `LTRIM key start stop`: propagated only when it removed something, but the key counts as
 /// touched for WATCH either way (Redis signals it unconditionally).
-pub(super) fn ltrim(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn ltrim(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (start, end) = match range_args(argv) {
         Ok(r) => r,
         Err(e) => return Some(e),
@@ -283,7 +285,7 @@ pub(super) fn ltrim(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 
 /// `LINSERT key BEFORE|AFTER pivot element`: the new length, -1 without the pivot, 0 without
 /// the key.
-pub(super) fn linsert(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn linsert(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let after = match argv[2].to_ascii_lowercase().as_slice() {
         b"after" => true,
         b"before" => false,
@@ -307,7 +309,7 @@ pub(super) fn linsert(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply
 /// `LPOS key element [RANK rank] [COUNT num] [MAXLEN len]`, following `lposCommand` down to
 /// its arithmetic on a RANK of LONG_MIN (which Redis 7.0 accepts and treats as "every match
 /// from the tail").
-pub(super) fn lpos(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lpos(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (mut rank, mut count, mut maxlen) = (1i64, -1i64, 0i64);
     let mut j = 3;
     while j < argv.len() {
@@ -390,7 +392,7 @@ fn end_arg(arg: &[u8]) -> Option<End> {
 }
 
 /// Pops from `argv[1]` at `from` and pushes onto `argv[2]` at `to`; propagated as given.
-fn move_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], from: End, to: End) -> Reply {
+fn move_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], from: End, to: End) -> Reply {
     let (src, dst) = (&argv[1], &argv[2]);
     let mut list = match get_typed::<List>(node, ctx, src) {
         Err(e) => return Some(e),
@@ -431,14 +433,14 @@ fn move_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], from: End, to:
     Some(Frame::Bulk(value))
 }
 
-pub(super) fn lmove(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lmove(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (Some(from), Some(to)) = (end_arg(&argv[3]), end_arg(&argv[4])) else {
         return Some(syntax_error());
     };
     move_generic(node, ctx, argv, from, to)
 }
 
-pub(super) fn rpoplpush(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn rpoplpush(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     move_generic(node, ctx, argv, End::Tail, End::Head)
 }
 

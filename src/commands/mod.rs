@@ -28,8 +28,10 @@ pub(crate) use glob::string_match;
 pub(crate) use numbers::parse_i64;
 pub(crate) use transactions::TxState;
 
-use crate::keyspace::Value;
-use crate::node::{ConnId, Node};
+use rand_chacha::ChaCha8Rng;
+
+use crate::keyspace::{Keyspace, Value};
+use crate::node::{ClientLimits, ConnId, Node, Stats};
 use crate::resp::Frame;
 
 /// Flags of a command, as in Redis's command table.
@@ -45,7 +47,79 @@ pub(crate) mod flags {
 /// What a handler returns: a reply, or None when the command writes its own answer (PSYNC) or
 /// answers nothing (REPLCONF ACK).
 pub(crate) type Reply = Option<Frame>;
-pub(crate) type Handler = fn(&mut Node, &mut Ctx, &[Vec<u8>]) -> Reply;
+
+/// How a command runs: the data families get only the data they may touch ([`Data`]); the
+/// server, connection, configuration and transaction commands act on the node itself.
+#[derive(Clone, Copy)]
+pub(crate) enum Handler {
+    Node(fn(&mut Node, &mut Ctx, &[Vec<u8>]) -> Reply),
+    Data(fn(&mut Data<'_>, &mut Ctx, &[Vec<u8>]) -> Reply),
+}
+
+/// What a data command (keys, strings, lists, hashes, sets, sorted sets, expiry) may touch of
+/// its node: the keyspace, the clock, whether the node is a replica, its random generator, the
+/// counters and limits these commands keep, and the expiry DELs fed to the stream on their own
+/// (SCAN and RANDOMKEY's). What such a command can do is in its type, not in the whole node.
+pub(crate) struct Data<'a> {
+    pub keyspace: &'a mut Keyspace,
+    pub rng: &'a mut ChaCha8Rng,
+    pub stats: &'a mut Stats,
+    pub limits: &'a ClientLimits,
+    unix_ms: i64,
+    replica: bool,
+    fed: Vec<(usize, Vec<Vec<u8>>)>,
+}
+
+impl<'a> Data<'a> {
+    /// The data part of `node`, now.
+    fn of(node: &'a mut Node) -> Self {
+        Data {
+            unix_ms: node.unix_ms(),
+            replica: node.master.is_some(),
+            keyspace: &mut node.keyspace,
+            rng: &mut node.rng,
+            stats: &mut node.stats,
+            limits: &node.limits,
+            fed: Vec::new(),
+        }
+    }
+
+    /// The node's unix time in milliseconds.
+    pub fn unix_ms(&self) -> i64 {
+        self.unix_ms
+    }
+
+    /// Whether the node is a replica (it hides expired keys instead of deleting them).
+    pub fn is_replica(&self) -> bool {
+        self.replica
+    }
+
+    /// Deletes a key found expired by a command that touches arbitrary keys; its `DEL` goes to
+    /// the replication stream on its own, never wrapped with the command's (Redis's
+    /// `deleteExpiredKeyAndPropagate`).
+    pub fn expire_key(&mut self, db: usize, key: &[u8]) {
+        if self.keyspace.db_mut(db).remove(key) {
+            self.stats.expired_keys += 1;
+            self.fed.push((db, vec![b"DEL".to_vec(), key.to_vec()]));
+        }
+    }
+}
+
+/// Runs a data command on `node`'s data, then feeds the expiry DELs it made on their own.
+fn run_data(
+    node: &mut Node,
+    f: fn(&mut Data<'_>, &mut Ctx, &[Vec<u8>]) -> Reply,
+    ctx: &mut Ctx,
+    argv: &[Vec<u8>],
+) -> Reply {
+    let mut data = Data::of(node);
+    let reply = f(&mut data, ctx, argv);
+    let fed = std::mem::take(&mut data.fed);
+    for (db, argv) in fed {
+        node.feed_command(db, &argv);
+    }
+    reply
+}
 
 /// One entry of the command table.
 pub(crate) struct Command {
@@ -197,7 +271,10 @@ pub fn dispatch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         node.queue_command(ctx.conn, argv);
         return Some(Frame::Simple("QUEUED".into()));
     }
-    (cmd.handler)(node, ctx, argv)
+    match cmd.handler {
+        Handler::Node(f) => f(node, ctx, argv),
+        Handler::Data(f) => run_data(node, f, ctx, argv),
+    }
 }
 
 /// True for a known write command (what a client pause for FAILOVER holds back).
@@ -217,7 +294,7 @@ pub(crate) fn wrong_arity(name: &str) -> Frame {
 
 /// Reads a key as a client sees it: on a master an expired key is deleted (and the DEL
 /// propagated); on a replica it is hidden, except from our master's own commands (§7.3).
-pub(crate) fn lookup_key(node: &mut Node, ctx: &mut Ctx, key: &[u8]) -> Option<Value> {
+pub(crate) fn lookup_key(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> Option<Value> {
     if !keys::key_live(node, ctx, key) {
         return None;
     }
@@ -260,7 +337,7 @@ collection!(crate::keyspace::ZSetValue, ZSet);
 
 /// The collection under `key` as a client sees it: Ok(None) when missing (an empty one counts as
 /// missing, as Redis never keeps one), Err(WRONGTYPE) when the key holds another type.
-pub(crate) fn get_typed<T: Collection>(node: &mut Node, ctx: &mut Ctx, key: &[u8]) -> Result<Option<T>, Frame> {
+pub(crate) fn get_typed<T: Collection>(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> Result<Option<T>, Frame> {
     match lookup_key(node, ctx, key).map(T::from_value) {
         Some(Ok(v)) if v.is_empty() => Ok(None),
         Some(Ok(v)) => Ok(Some(v)),
@@ -271,7 +348,7 @@ pub(crate) fn get_typed<T: Collection>(node: &mut Node, ctx: &mut Ctx, key: &[u8
 
 /// Writes a collection back: an empty one deletes the key (Redis deletes empty collections), an
 /// existing key keeps its TTL, a new key has none.
-pub(crate) fn store_typed<T: Collection>(node: &mut Node, ctx: &Ctx, key: &[u8], v: T, existed: bool) {
+pub(crate) fn store_typed<T: Collection>(node: &mut Data<'_>, ctx: &Ctx, key: &[u8], v: T, existed: bool) {
     let db = node.keyspace.db_mut(ctx.db);
     if v.is_empty() {
         db.remove(key);
@@ -286,7 +363,7 @@ pub(crate) fn store_typed<T: Collection>(node: &mut Node, ctx: &Ctx, key: &[u8],
 /// replaces it (dropping its TTL), an empty one deletes it; propagated as given when something
 /// changed; replies with the result's size.
 pub(crate) fn store_destination<T: Collection>(
-    node: &mut Node,
+    node: &mut Data<'_>,
     ctx: &mut Ctx,
     argv: &[Vec<u8>],
     result: T,
@@ -307,7 +384,7 @@ pub(crate) fn store_destination<T: Collection>(
 /// SREM and ZREM: removes the given members, deletes an emptied key, and propagates the command
 /// as given when it removed anything; replies with the number removed.
 pub(crate) fn remove_members<T: Collection>(
-    node: &mut Node,
+    node: &mut Data<'_>,
     ctx: &mut Ctx,
     argv: &[Vec<u8>],
     remove: fn(&mut T, &[u8]) -> bool,

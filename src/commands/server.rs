@@ -5,31 +5,31 @@
 
 use std::fmt::Write as _;
 
-use super::{flags, syntax_error, wrong_arity, Command, Ctx, Reply};
+use super::{flags, syntax_error, wrong_arity, Command, Ctx, Handler, Reply};
 use crate::node::Node;
 use crate::replication::ReplState;
 use crate::resp::Frame;
 
 /// Server and replication commands.
 pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "ping", arity: -1, flags: 0, handler: ping },
-    Command { name: "echo", arity: 2, flags: flags::STALE, handler: echo },
-    Command { name: "info", arity: -1, flags: flags::STALE, handler: info },
-    Command { name: "role", arity: 1, flags: flags::STALE, handler: role },
-    Command { name: "replicaof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: replicaof },
-    Command { name: "slaveof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: replicaof },
-    Command { name: "replconf", arity: -1, flags: flags::STALE | flags::ADMIN, handler: replconf },
-    Command { name: "psync", arity: -3, flags: flags::ADMIN, handler: sync },
-    Command { name: "sync", arity: 1, flags: flags::ADMIN, handler: sync },
-    Command { name: "debug", arity: -2, flags: flags::ADMIN | flags::STALE, handler: debug },
-    Command { name: "command", arity: -1, flags: flags::STALE, handler: command },
-    Command { name: "time", arity: 1, flags: flags::STALE, handler: time },
-    Command { name: "save", arity: 1, flags: flags::ADMIN, handler: save },
-    Command { name: "bgsave", arity: -1, flags: flags::ADMIN, handler: bgsave },
-    Command { name: "lastsave", arity: 1, flags: flags::STALE, handler: lastsave },
-    Command { name: "wait", arity: 3, flags: 0, handler: wait },
-    Command { name: "auth", arity: -2, flags: flags::STALE, handler: auth },
-    Command { name: "failover", arity: -1, flags: flags::ADMIN | flags::STALE, handler: failover },
+    Command { name: "ping", arity: -1, flags: 0, handler: Handler::Node(ping) },
+    Command { name: "echo", arity: 2, flags: flags::STALE, handler: Handler::Node(echo) },
+    Command { name: "info", arity: -1, flags: flags::STALE, handler: Handler::Node(info) },
+    Command { name: "role", arity: 1, flags: flags::STALE, handler: Handler::Node(role) },
+    Command { name: "replicaof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: Handler::Node(replicaof) },
+    Command { name: "slaveof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: Handler::Node(replicaof) },
+    Command { name: "replconf", arity: -1, flags: flags::STALE | flags::ADMIN, handler: Handler::Node(replconf) },
+    Command { name: "psync", arity: -3, flags: flags::ADMIN, handler: Handler::Node(sync) },
+    Command { name: "sync", arity: 1, flags: flags::ADMIN, handler: Handler::Node(sync) },
+    Command { name: "debug", arity: -2, flags: flags::ADMIN | flags::STALE, handler: Handler::Node(debug) },
+    Command { name: "command", arity: -1, flags: flags::STALE, handler: Handler::Node(command) },
+    Command { name: "time", arity: 1, flags: flags::STALE, handler: Handler::Node(time) },
+    Command { name: "save", arity: 1, flags: flags::ADMIN, handler: Handler::Node(save) },
+    Command { name: "bgsave", arity: -1, flags: flags::ADMIN, handler: Handler::Node(bgsave) },
+    Command { name: "lastsave", arity: 1, flags: flags::STALE, handler: Handler::Node(lastsave) },
+    Command { name: "wait", arity: 3, flags: 0, handler: Handler::Node(wait) },
+    Command { name: "auth", arity: -2, flags: flags::STALE, handler: Handler::Node(auth) },
+    Command { name: "failover", arity: -1, flags: flags::ADMIN | flags::STALE, handler: Handler::Node(failover) },
 ];
 
 pub(super) fn ping(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {

@@ -10,30 +10,30 @@
 use rand_core::Rng;
 
 use super::{
-    flags, get_typed, lookup_key, not_an_integer, parse_i64, store_typed, syntax_error, wrong_type, Command, Ctx, Reply,
+    flags, get_typed, lookup_key, not_an_integer, parse_i64, store_typed, syntax_error, wrong_type, Command, Ctx, Data,
+    Handler, Reply,
 };
 use crate::keyspace::{Bytes, SetValue, Value};
-use crate::node::Node;
 use crate::resp::Frame;
 
 /// Set commands.
 pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "sadd", arity: -3, flags: flags::WRITE, handler: sadd },
-    Command { name: "srem", arity: -3, flags: flags::WRITE, handler: srem },
-    Command { name: "smembers", arity: 2, flags: 0, handler: smembers },
-    Command { name: "sismember", arity: 3, flags: 0, handler: sismember },
-    Command { name: "smismember", arity: -3, flags: 0, handler: smismember },
-    Command { name: "scard", arity: 2, flags: 0, handler: scard },
-    Command { name: "spop", arity: -2, flags: flags::WRITE, handler: spop },
-    Command { name: "srandmember", arity: -2, flags: 0, handler: srandmember },
-    Command { name: "sinter", arity: -2, flags: 0, handler: sinter },
-    Command { name: "sintercard", arity: -3, flags: 0, handler: sintercard },
-    Command { name: "sunion", arity: -2, flags: 0, handler: sunion },
-    Command { name: "sdiff", arity: -2, flags: 0, handler: sdiff },
-    Command { name: "sinterstore", arity: -3, flags: flags::WRITE, handler: sinterstore },
-    Command { name: "sunionstore", arity: -3, flags: flags::WRITE, handler: sunionstore },
-    Command { name: "sdiffstore", arity: -3, flags: flags::WRITE, handler: sdiffstore },
-    Command { name: "smove", arity: 4, flags: flags::WRITE, handler: smove },
+    Command { name: "sadd", arity: -3, flags: flags::WRITE, handler: Handler::Data(sadd) },
+    Command { name: "srem", arity: -3, flags: flags::WRITE, handler: Handler::Data(srem) },
+    Command { name: "smembers", arity: 2, flags: 0, handler: Handler::Data(smembers) },
+    Command { name: "sismember", arity: 3, flags: 0, handler: Handler::Data(sismember) },
+    Command { name: "smismember", arity: -3, flags: 0, handler: Handler::Data(smismember) },
+    Command { name: "scard", arity: 2, flags: 0, handler: Handler::Data(scard) },
+    Command { name: "spop", arity: -2, flags: flags::WRITE, handler: Handler::Data(spop) },
+    Command { name: "srandmember", arity: -2, flags: 0, handler: Handler::Data(srandmember) },
+    Command { name: "sinter", arity: -2, flags: 0, handler: Handler::Data(sinter) },
+    Command { name: "sintercard", arity: -3, flags: 0, handler: Handler::Data(sintercard) },
+    Command { name: "sunion", arity: -2, flags: 0, handler: Handler::Data(sunion) },
+    Command { name: "sdiff", arity: -2, flags: 0, handler: Handler::Data(sdiff) },
+    Command { name: "sinterstore", arity: -3, flags: flags::WRITE, handler: Handler::Data(sinterstore) },
+    Command { name: "sunionstore", arity: -3, flags: flags::WRITE, handler: Handler::Data(sunionstore) },
+    Command { name: "sdiffstore", arity: -3, flags: flags::WRITE, handler: Handler::Data(sdiffstore) },
+    Command { name: "smove", arity: 4, flags: flags::WRITE, handler: Handler::Data(smove) },
 ];
 
 /// The largest |count| a negative SRANDMEMBER count may ask for. Redis has no limit and builds the
@@ -45,12 +45,12 @@ fn members_reply(members: Vec<Bytes>) -> Frame {
 }
 
 /// A uniform index below `n` (n > 0) from the node's generator.
-fn random_index(node: &mut Node, n: usize) -> usize {
+fn random_index(node: &mut Data<'_>, n: usize) -> usize {
     (node.rng.next_u64() % n as u64) as usize
 }
 
 /// `count` distinct members picked at random (count < members.len()), in pick order.
-fn pick_distinct(node: &mut Node, mut members: Vec<Bytes>, count: usize) -> Vec<Bytes> {
+fn pick_distinct(node: &mut Data<'_>, mut members: Vec<Bytes>, count: usize) -> Vec<Bytes> {
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
         let i = random_index(node, members.len());
@@ -59,7 +59,7 @@ fn pick_distinct(node: &mut Node, mut members: Vec<Bytes>, count: usize) -> Vec<
     out
 }
 
-pub(super) fn sadd(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn sadd(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (mut set, existed) = match get_typed::<SetValue>(node, ctx, &argv[1]) {
         Ok(Some(s)) => (s, true),
         Ok(None) => (SetValue::new(), false),
@@ -73,11 +73,11 @@ pub(super) fn sadd(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(Frame::Integer(added as i64))
 }
 
-pub(super) fn srem(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn srem(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     super::remove_members(node, ctx, argv, SetValue::remove)
 }
 
-pub(super) fn smembers(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn smembers(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_typed::<SetValue>(node, ctx, &argv[1]) {
         Ok(Some(s)) => members_reply(s.members()),
         Ok(None) => Frame::Array(vec![]),
@@ -85,14 +85,14 @@ pub(super) fn smembers(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
     })
 }
 
-pub(super) fn sismember(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn sismember(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_typed::<SetValue>(node, ctx, &argv[1]) {
         Ok(s) => Frame::Integer(s.is_some_and(|s| s.contains(&argv[2])) as i64),
         Err(e) => e,
     })
 }
 
-pub(super) fn smismember(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn smismember(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_typed::<SetValue>(node, ctx, &argv[1]) {
         Ok(s) => Frame::Array(
             argv[2..].iter().map(|m| Frame::Integer(s.as_ref().is_some_and(|s| s.contains(m)) as i64)).collect(),
@@ -101,7 +101,7 @@ pub(super) fn smismember(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Re
     })
 }
 
-pub(super) fn scard(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn scard(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_typed::<SetValue>(node, ctx, &argv[1]) {
         Ok(s) => Frame::Integer(s.map_or(0, |s| s.len()) as i64),
         Err(e) => e,
@@ -118,7 +118,7 @@ fn positive_count(arg: &[u8]) -> Result<u64, Frame> {
 
 /// `SPOP key [count]`: propagated as `SREM key member` per popped member, or `DEL key` when the
 /// count takes the whole set.
-pub(super) fn spop(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn spop(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if argv.len() > 3 {
         return Some(syntax_error());
     }
@@ -160,7 +160,7 @@ pub(super) fn spop(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// `SRANDMEMBER key [count]`: a positive count gives distinct members, a negative one may repeat.
-pub(super) fn srandmember(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn srandmember(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if argv.len() > 3 {
         return Some(syntax_error());
     }
@@ -200,7 +200,7 @@ pub(super) fn srandmember(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> R
 }
 
 /// The sets named by `keys`, a missing key as None; WRONGTYPE as soon as a key holds another type.
-fn get_sets(node: &mut Node, ctx: &mut Ctx, keys: &[Vec<u8>]) -> Result<Vec<Option<SetValue>>, Frame> {
+fn get_sets(node: &mut Data<'_>, ctx: &mut Ctx, keys: &[Vec<u8>]) -> Result<Vec<Option<SetValue>>, Frame> {
     keys.iter().map(|k| get_typed::<SetValue>(node, ctx, k)).collect()
 }
 
@@ -259,21 +259,21 @@ fn set_from(members: Vec<Bytes>) -> SetValue {
     s
 }
 
-pub(super) fn sinter(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn sinter(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_sets(node, ctx, &argv[1..]) {
         Ok(sets) => members_reply(inter(sets)),
         Err(e) => e,
     })
 }
 
-pub(super) fn sunion(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn sunion(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_sets(node, ctx, &argv[1..]) {
         Ok(sets) => members_reply(union_diff(sets, SetOp::Union).members()),
         Err(e) => e,
     })
 }
 
-pub(super) fn sdiff(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn sdiff(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_sets(node, ctx, &argv[1..]) {
         Ok(sets) => members_reply(union_diff(sets, SetOp::Diff).members()),
         Err(e) => e,
@@ -281,7 +281,7 @@ pub(super) fn sdiff(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// `SINTERCARD numkeys key [key ...] [LIMIT limit]`
-pub(super) fn sintercard(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn sintercard(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let numkeys = match parse_i64(&argv[1]) {
         Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
         Some(_) => return Some(Frame::error("ERR numkeys should be greater than 0")),
@@ -314,26 +314,26 @@ pub(super) fn sintercard(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Re
 
 /// Stores a STORE variant's result: a non-empty result replaces the destination (dropping its
 /// TTL); an empty one deletes it. Propagated as given when something changed.
-fn store_result(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], result: SetValue) -> Reply {
+fn store_result(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], result: SetValue) -> Reply {
     let n = result.len();
     super::store_destination(node, ctx, argv, result, n)
 }
 
-pub(super) fn sinterstore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn sinterstore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match get_sets(node, ctx, &argv[2..]) {
         Ok(sets) => store_result(node, ctx, argv, set_from(inter(sets))),
         Err(e) => Some(e),
     }
 }
 
-pub(super) fn sunionstore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn sunionstore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match get_sets(node, ctx, &argv[2..]) {
         Ok(sets) => store_result(node, ctx, argv, union_diff(sets, SetOp::Union)),
         Err(e) => Some(e),
     }
 }
 
-pub(super) fn sdiffstore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn sdiffstore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match get_sets(node, ctx, &argv[2..]) {
         Ok(sets) => store_result(node, ctx, argv, union_diff(sets, SetOp::Diff)),
         Err(e) => Some(e),
@@ -341,7 +341,7 @@ pub(super) fn sdiffstore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Re
 }
 
 /// `SMOVE source destination member`
-pub(super) fn smove(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn smove(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (src_key, dst_key, member) = (&argv[1], &argv[2], &argv[3]);
     let src = lookup_key(node, ctx, src_key);
     let dst = lookup_key(node, ctx, dst_key);

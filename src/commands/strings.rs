@@ -7,38 +7,39 @@
 use super::expire::already_expired;
 use super::keys::{cstr, key_live};
 use super::long_double::{self, LongDouble};
-use super::{flags, not_an_integer, parse_i64, syntax_error, wrong_arity, wrong_type, Command, Ctx, Reply};
+use super::{
+    flags, not_an_integer, parse_i64, syntax_error, wrong_arity, wrong_type, Command, Ctx, Data, Handler, Reply,
+};
 use crate::keyspace::Value;
-use crate::node::Node;
 use crate::resp::Frame;
 
 /// String commands.
 pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "get", arity: 2, flags: 0, handler: get },
-    Command { name: "set", arity: -3, flags: flags::WRITE, handler: set },
-    Command { name: "getset", arity: 3, flags: flags::WRITE, handler: getset },
-    Command { name: "getdel", arity: 2, flags: flags::WRITE, handler: getdel },
-    Command { name: "getex", arity: -2, flags: flags::WRITE, handler: getex },
-    Command { name: "mset", arity: -3, flags: flags::WRITE, handler: mset },
-    Command { name: "msetnx", arity: -3, flags: flags::WRITE, handler: msetnx },
-    Command { name: "mget", arity: -2, flags: 0, handler: mget },
-    Command { name: "setnx", arity: 3, flags: flags::WRITE, handler: setnx },
-    Command { name: "setex", arity: 4, flags: flags::WRITE, handler: setex },
-    Command { name: "psetex", arity: 4, flags: flags::WRITE, handler: psetex },
-    Command { name: "incr", arity: 2, flags: flags::WRITE, handler: incr },
-    Command { name: "decr", arity: 2, flags: flags::WRITE, handler: decr },
-    Command { name: "incrby", arity: 3, flags: flags::WRITE, handler: incrby },
-    Command { name: "decrby", arity: 3, flags: flags::WRITE, handler: decrby },
-    Command { name: "incrbyfloat", arity: 3, flags: flags::WRITE, handler: incrbyfloat },
-    Command { name: "append", arity: 3, flags: flags::WRITE, handler: append },
-    Command { name: "strlen", arity: 2, flags: 0, handler: strlen },
-    Command { name: "getrange", arity: 4, flags: 0, handler: getrange },
-    Command { name: "substr", arity: 4, flags: 0, handler: getrange },
-    Command { name: "setrange", arity: 4, flags: flags::WRITE, handler: setrange },
+    Command { name: "get", arity: 2, flags: 0, handler: Handler::Data(get) },
+    Command { name: "set", arity: -3, flags: flags::WRITE, handler: Handler::Data(set) },
+    Command { name: "getset", arity: 3, flags: flags::WRITE, handler: Handler::Data(getset) },
+    Command { name: "getdel", arity: 2, flags: flags::WRITE, handler: Handler::Data(getdel) },
+    Command { name: "getex", arity: -2, flags: flags::WRITE, handler: Handler::Data(getex) },
+    Command { name: "mset", arity: -3, flags: flags::WRITE, handler: Handler::Data(mset) },
+    Command { name: "msetnx", arity: -3, flags: flags::WRITE, handler: Handler::Data(msetnx) },
+    Command { name: "mget", arity: -2, flags: 0, handler: Handler::Data(mget) },
+    Command { name: "setnx", arity: 3, flags: flags::WRITE, handler: Handler::Data(setnx) },
+    Command { name: "setex", arity: 4, flags: flags::WRITE, handler: Handler::Data(setex) },
+    Command { name: "psetex", arity: 4, flags: flags::WRITE, handler: Handler::Data(psetex) },
+    Command { name: "incr", arity: 2, flags: flags::WRITE, handler: Handler::Data(incr) },
+    Command { name: "decr", arity: 2, flags: flags::WRITE, handler: Handler::Data(decr) },
+    Command { name: "incrby", arity: 3, flags: flags::WRITE, handler: Handler::Data(incrby) },
+    Command { name: "decrby", arity: 3, flags: flags::WRITE, handler: Handler::Data(decrby) },
+    Command { name: "incrbyfloat", arity: 3, flags: flags::WRITE, handler: Handler::Data(incrbyfloat) },
+    Command { name: "append", arity: 3, flags: flags::WRITE, handler: Handler::Data(append) },
+    Command { name: "strlen", arity: 2, flags: 0, handler: Handler::Data(strlen) },
+    Command { name: "getrange", arity: 4, flags: 0, handler: Handler::Data(getrange) },
+    Command { name: "substr", arity: 4, flags: 0, handler: Handler::Data(getrange) },
+    Command { name: "setrange", arity: 4, flags: flags::WRITE, handler: Handler::Data(setrange) },
 ];
 
 /// Redis's `getGenericCommand`: the string under `key`, `Ok(None)` if missing, or WRONGTYPE.
-fn get_string(node: &mut Node, ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, Frame> {
+fn get_string(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, Frame> {
     match lookup(node, ctx, key) {
         Some(Value::Str(s)) => Ok(Some(s)),
         Some(_) => Err(wrong_type()),
@@ -47,7 +48,7 @@ fn get_string(node: &mut Node, ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u
 }
 
 /// The value under `key` as this caller sees it (expiring it first if it is due).
-fn lookup(node: &mut Node, ctx: &mut Ctx, key: &[u8]) -> Option<Value> {
+fn lookup(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> Option<Value> {
     if !key_live(node, ctx, key) {
         return None;
     }
@@ -58,7 +59,7 @@ fn bulk_or_null(v: Option<Vec<u8>>) -> Frame {
     v.map_or(Frame::Null, Frame::Bulk)
 }
 
-pub(super) fn get(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn get(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(get_string(node, ctx, &argv[1]).map_or_else(|e| e, bulk_or_null))
 }
 
@@ -119,7 +120,7 @@ fn parse_options(argv: &[Vec<u8>], for_set: bool) -> Result<Options<'_>, Frame> 
 }
 
 /// Redis's `getExpireMillisecondsOrReply`: the absolute expiry time in unix ms.
-fn expire_ms(node: &Node, kind: Expire, arg: &[u8], name: &str) -> Result<i64, Frame> {
+fn expire_ms(node: &Data<'_>, kind: Expire, arg: &[u8], name: &str) -> Result<i64, Frame> {
     let Some(mut ms) = parse_i64(arg) else {
         return Err(not_an_integer());
     };
@@ -144,7 +145,7 @@ fn expire_ms(node: &Node, kind: Expire, arg: &[u8], name: &str) -> Result<i64, F
 /// the replies for a write and for an NX/XX refusal (without GET).
 #[allow(clippy::too_many_arguments)]
 fn set_generic(
-    node: &mut Node,
+    node: &mut Data<'_>,
     ctx: &mut Ctx,
     argv: &[Vec<u8>],
     value: &[u8],
@@ -205,7 +206,7 @@ fn set_generic(
 /// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]`. With an expiry it is
 /// propagated as `SET key value PXAT <abs ms>` (every other option dropped); with GET, without
 /// the GETs.
-pub(super) fn set(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn set(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let o = match parse_options(argv, true) {
         Ok(o) => o,
         Err(e) => return Some(e),
@@ -213,23 +214,23 @@ pub(super) fn set(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     set_generic(node, ctx, argv, &argv[2], &o, "set", Frame::ok(), Frame::Null)
 }
 
-fn setnx(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn setnx(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let o = Options { nx: true, ..Options::default() };
     set_generic(node, ctx, argv, &argv[2], &o, "setnx", Frame::Integer(1), Frame::Integer(0))
 }
 
-fn setex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn setex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let o = Options { expire: Some((Expire::Ex, &argv[2])), ..Options::default() };
     set_generic(node, ctx, argv, &argv[3], &o, "setex", Frame::ok(), Frame::Null)
 }
 
-fn psetex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn psetex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let o = Options { expire: Some((Expire::Px, &argv[2])), ..Options::default() };
     set_generic(node, ctx, argv, &argv[3], &o, "psetex", Frame::ok(), Frame::Null)
 }
 
 /// GETSET: the old value, and the new one without TTL; propagated as `SET key value`.
-fn getset(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn getset(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let old = match get_string(node, ctx, &argv[1]) {
         Ok(v) => v,
         Err(e) => return Some(e),
@@ -240,7 +241,7 @@ fn getset(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// GETDEL: propagated as `DEL key` when it deleted something.
-fn getdel(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn getdel(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let old = match get_string(node, ctx, &argv[1]) {
         Ok(v) => v,
         Err(e) => return Some(e),
@@ -253,7 +254,7 @@ fn getdel(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 
 /// `GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]`: never propagated as itself but as
 /// `PEXPIREAT key <abs ms>`, `PERSIST key`, or `DEL key` for an absolute time already past.
-fn getex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn getex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let o = match parse_options(argv, false) {
         Ok(o) => o,
         Err(e) => return Some(e),
@@ -288,16 +289,16 @@ fn getex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(Frame::Bulk(value))
 }
 
-fn mset(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn mset(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     mset_generic(node, ctx, argv, "mset")
 }
 
-fn msetnx(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn msetnx(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     mset_generic(node, ctx, argv, "msetnx")
 }
 
 /// MSET and MSETNX; every key set loses its TTL. MSETNX sets nothing if any key exists.
-fn mset_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], name: &str) -> Reply {
+fn mset_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], name: &str) -> Reply {
     let nx = name == "msetnx";
     if argv.len() % 2 == 0 {
         return Some(wrong_arity(name));
@@ -318,7 +319,7 @@ fn mset_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], name: &str) ->
 }
 
 /// MGET: nil for a missing key or a key of another type.
-fn mget(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn mget(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let mut out = Vec::with_capacity(argv.len() - 1);
     for key in &argv[1..] {
         out.push(match lookup(node, ctx, key) {
@@ -330,7 +331,7 @@ fn mget(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// Redis's `incrDecrCommand`: the new value keeps the key's TTL; propagated as given.
-fn incr_decr(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], by: i64) -> Reply {
+fn incr_decr(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], by: i64) -> Reply {
     let current = match get_string(node, ctx, &argv[1]) {
         Ok(Some(s)) => match parse_i64(&s) {
             Some(n) => n,
@@ -347,22 +348,22 @@ fn incr_decr(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], by: i64) -> Reply
     Some(Frame::Integer(next))
 }
 
-pub(super) fn incr(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn incr(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     incr_decr(node, ctx, argv, 1)
 }
 
-fn decr(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn decr(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     incr_decr(node, ctx, argv, -1)
 }
 
-fn incrby(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn incrby(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match parse_i64(&argv[2]) {
         Some(by) => incr_decr(node, ctx, argv, by),
         None => Some(not_an_integer()),
     }
 }
 
-fn decrby(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn decrby(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match parse_i64(&argv[2]) {
         Some(i64::MIN) => Some(Frame::error("ERR decrement would overflow")),
         Some(by) => incr_decr(node, ctx, argv, -by),
@@ -372,7 +373,7 @@ fn decrby(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 
 /// INCRBYFLOAT in `long double` precision as Redis computes it; the reply is `%.17Lf` without
 /// trailing zeros, and the command reaches replicas as `SET key <result> KEEPTTL`.
-fn incrbyfloat(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn incrbyfloat(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let current = match get_string(node, ctx, &argv[1]) {
         Ok(Some(s)) => long_double::parse(&s),
         Ok(None) => Some(LongDouble::ZERO),
@@ -392,7 +393,7 @@ fn incrbyfloat(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 
 /// Redis's `checkStringLength`: the result may not pass `proto-max-bulk-len` (what the master
 /// sends is applied whatever its size).
-fn check_string_length(node: &Node, ctx: &Ctx, size: u64, append: u64) -> Result<(), Frame> {
+fn check_string_length(node: &Data<'_>, ctx: &Ctx, size: u64, append: u64) -> Result<(), Frame> {
     match size.checked_add(append) {
         _ if ctx.from_master => Ok(()),
         Some(total) if total <= node.limits.proto_max_bulk_len => Ok(()),
@@ -401,7 +402,7 @@ fn check_string_length(node: &Node, ctx: &Ctx, size: u64, append: u64) -> Result
 }
 
 /// APPEND: creates the key if missing, keeps the TTL otherwise; always propagated.
-fn append(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn append(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let key = &argv[1];
     let total = match get_string(node, ctx, key) {
         Err(e) => return Some(e),
@@ -426,7 +427,7 @@ fn append(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(Frame::Integer(total as i64))
 }
 
-fn strlen(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn strlen(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_string(node, ctx, &argv[1]) {
         Ok(v) => Frame::Integer(v.map_or(0, |s| s.len() as i64)),
         Err(e) => e,
@@ -434,7 +435,7 @@ fn strlen(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// GETRANGE (and its old name SUBSTR): inclusive, negative offsets count from the end.
-fn getrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn getrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (Some(mut start), Some(mut end)) = (parse_i64(&argv[2]), parse_i64(&argv[3])) else {
         return Some(not_an_integer());
     };
@@ -465,7 +466,7 @@ fn getrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// SETRANGE: pads with zero bytes; an empty value changes nothing (and is not propagated).
-fn setrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn setrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let Some(offset) = parse_i64(&argv[2]) else {
         return Some(not_an_integer());
     };

@@ -10,35 +10,36 @@
 //! different scores are mixed.
 
 use super::numbers::{format_double, parse_f64, strtod};
-use super::{flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, Command, Ctx, Reply};
+use super::{
+    flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, Command, Ctx, Data, Handler, Reply,
+};
 use crate::keyspace::{Bytes, ZSetValue};
-use crate::node::Node;
 use crate::resp::Frame;
 
 /// Sorted-set commands.
 pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "zadd", arity: -4, flags: flags::WRITE, handler: zadd },
-    Command { name: "zincrby", arity: 4, flags: flags::WRITE, handler: zincrby },
-    Command { name: "zrem", arity: -3, flags: flags::WRITE, handler: zrem },
-    Command { name: "zscore", arity: 3, flags: 0, handler: zscore },
-    Command { name: "zmscore", arity: -3, flags: 0, handler: zmscore },
-    Command { name: "zcard", arity: 2, flags: 0, handler: zcard },
-    Command { name: "zcount", arity: 4, flags: 0, handler: zcount },
-    Command { name: "zlexcount", arity: 4, flags: 0, handler: zlexcount },
-    Command { name: "zrank", arity: 3, flags: 0, handler: zrank },
-    Command { name: "zrevrank", arity: 3, flags: 0, handler: zrevrank },
-    Command { name: "zpopmin", arity: -2, flags: flags::WRITE, handler: zpopmin },
-    Command { name: "zpopmax", arity: -2, flags: flags::WRITE, handler: zpopmax },
-    Command { name: "zrange", arity: -4, flags: 0, handler: zrange },
-    Command { name: "zrangestore", arity: -5, flags: flags::WRITE, handler: zrangestore },
-    Command { name: "zrangebyscore", arity: -4, flags: 0, handler: zrangebyscore },
-    Command { name: "zrevrangebyscore", arity: -4, flags: 0, handler: zrevrangebyscore },
-    Command { name: "zrangebylex", arity: -4, flags: 0, handler: zrangebylex },
-    Command { name: "zrevrangebylex", arity: -4, flags: 0, handler: zrevrangebylex },
-    Command { name: "zrevrange", arity: -4, flags: 0, handler: zrevrange },
-    Command { name: "zremrangebyrank", arity: 4, flags: flags::WRITE, handler: zremrangebyrank },
-    Command { name: "zremrangebyscore", arity: 4, flags: flags::WRITE, handler: zremrangebyscore },
-    Command { name: "zremrangebylex", arity: 4, flags: flags::WRITE, handler: zremrangebylex },
+    Command { name: "zadd", arity: -4, flags: flags::WRITE, handler: Handler::Data(zadd) },
+    Command { name: "zincrby", arity: 4, flags: flags::WRITE, handler: Handler::Data(zincrby) },
+    Command { name: "zrem", arity: -3, flags: flags::WRITE, handler: Handler::Data(zrem) },
+    Command { name: "zscore", arity: 3, flags: 0, handler: Handler::Data(zscore) },
+    Command { name: "zmscore", arity: -3, flags: 0, handler: Handler::Data(zmscore) },
+    Command { name: "zcard", arity: 2, flags: 0, handler: Handler::Data(zcard) },
+    Command { name: "zcount", arity: 4, flags: 0, handler: Handler::Data(zcount) },
+    Command { name: "zlexcount", arity: 4, flags: 0, handler: Handler::Data(zlexcount) },
+    Command { name: "zrank", arity: 3, flags: 0, handler: Handler::Data(zrank) },
+    Command { name: "zrevrank", arity: 3, flags: 0, handler: Handler::Data(zrevrank) },
+    Command { name: "zpopmin", arity: -2, flags: flags::WRITE, handler: Handler::Data(zpopmin) },
+    Command { name: "zpopmax", arity: -2, flags: flags::WRITE, handler: Handler::Data(zpopmax) },
+    Command { name: "zrange", arity: -4, flags: 0, handler: Handler::Data(zrange) },
+    Command { name: "zrangestore", arity: -5, flags: flags::WRITE, handler: Handler::Data(zrangestore) },
+    Command { name: "zrangebyscore", arity: -4, flags: 0, handler: Handler::Data(zrangebyscore) },
+    Command { name: "zrevrangebyscore", arity: -4, flags: 0, handler: Handler::Data(zrevrangebyscore) },
+    Command { name: "zrangebylex", arity: -4, flags: 0, handler: Handler::Data(zrangebylex) },
+    Command { name: "zrevrangebylex", arity: -4, flags: 0, handler: Handler::Data(zrevrangebylex) },
+    Command { name: "zrevrange", arity: -4, flags: 0, handler: Handler::Data(zrevrange) },
+    Command { name: "zremrangebyrank", arity: 4, flags: flags::WRITE, handler: Handler::Data(zremrangebyrank) },
+    Command { name: "zremrangebyscore", arity: 4, flags: flags::WRITE, handler: Handler::Data(zremrangebyscore) },
+    Command { name: "zremrangebylex", arity: 4, flags: flags::WRITE, handler: Handler::Data(zremrangebylex) },
 ];
 
 fn score_reply(d: f64) -> Frame {
@@ -266,7 +267,7 @@ const ZADD_LT: u8 = 8;
 const ZADD_INCR: u8 = 16;
 
 /// Redis's `zaddGenericCommand`, shared by ZADD and ZINCRBY (which is ZADD with INCR preset).
-fn zadd_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: u8) -> Reply {
+fn zadd_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: u8) -> Reply {
     let mut ch = false;
     let mut idx = 2;
     while idx < argv.len() {
@@ -362,27 +363,27 @@ fn zadd_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: u8) 
 }
 
 /// `ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]`
-pub(super) fn zadd(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zadd(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     zadd_generic(node, ctx, argv, 0)
 }
 
 /// `ZINCRBY key increment member`, propagated as given.
-pub(super) fn zincrby(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zincrby(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     zadd_generic(node, ctx, argv, ZADD_INCR)
 }
 
-pub(super) fn zrem(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrem(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     super::remove_members(node, ctx, argv, ZSetValue::remove)
 }
 
-pub(super) fn zscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zscore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
         Ok(z) => z.and_then(|z| z.score(&argv[2])).map_or(Frame::Null, score_reply),
         Err(e) => e,
     })
 }
 
-pub(super) fn zmscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zmscore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
         Ok(z) => Frame::Array(
             argv[2..].iter().map(|m| z.as_ref().and_then(|z| z.score(m)).map_or(Frame::Null, score_reply)).collect(),
@@ -391,14 +392,14 @@ pub(super) fn zmscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply
     })
 }
 
-pub(super) fn zcard(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zcard(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
         Ok(z) => Frame::Integer(z.map_or(0, |z| z.len()) as i64),
         Err(e) => e,
     })
 }
 
-pub(super) fn zcount(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zcount(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let range = match parse_score_range(&argv[2], &argv[3]) {
         Ok(r) => r,
         Err(e) => return Some(e),
@@ -409,7 +410,7 @@ pub(super) fn zcount(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply 
     })
 }
 
-pub(super) fn zlexcount(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zlexcount(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let range = match LexRange::parse(&argv[2], &argv[3]) {
         Ok(r) => r,
         Err(e) => return Some(e),
@@ -423,7 +424,7 @@ pub(super) fn zlexcount(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Rep
     })
 }
 
-fn rank_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], reverse: bool) -> Reply {
+fn rank_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], reverse: bool) -> Reply {
     Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
         Ok(Some(z)) => match z.rank(&argv[2]) {
             Some(r) => Frame::Integer(if reverse { z.len() - 1 - r } else { r } as i64),
@@ -434,11 +435,11 @@ fn rank_generic(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], reverse: bool)
     })
 }
 
-pub(super) fn zrank(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrank(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     rank_generic(node, ctx, argv, false)
 }
 
-pub(super) fn zrevrank(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrevrank(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     rank_generic(node, ctx, argv, true)
 }
 
@@ -446,7 +447,7 @@ pub(super) fn zrevrank(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
 // ZPOPMIN / ZPOPMAX
 
 /// Redis's `zpopMinMaxCommand` / `genericZpopCommand`; propagated as given.
-fn zpop(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> Reply {
+fn zpop(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> Reply {
     if argv.len() > 3 {
         return Some(syntax_error());
     }
@@ -480,11 +481,11 @@ fn zpop(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> Reply {
     Some(entries_reply(popped, true))
 }
 
-pub(super) fn zpopmin(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zpopmin(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     zpop(node, ctx, argv, false)
 }
 
-pub(super) fn zpopmax(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zpopmax(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     zpop(node, ctx, argv, true)
 }
 
@@ -535,7 +536,7 @@ fn select(z: &ZSetValue, sel: &Selector, reverse: bool, offset: i64, limit: i64)
 /// Redis's `zrangeGenericCommand`. `first` is the index of the source key in `argv`; with
 /// `store`, `argv[1]` is the destination (ZRANGESTORE).
 fn zrange_generic(
-    node: &mut Node,
+    node: &mut Data<'_>,
     ctx: &mut Ctx,
     argv: &[Vec<u8>],
     first: usize,
@@ -612,32 +613,32 @@ fn zrange_generic(
 }
 
 /// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`
-pub(super) fn zrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     zrange_generic(node, ctx, argv, 1, false, RangeType::Auto, Direction::Auto)
 }
 
 /// `ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]`
-pub(super) fn zrangestore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrangestore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     zrange_generic(node, ctx, argv, 2, true, RangeType::Auto, Direction::Auto)
 }
 
-pub(super) fn zrangebyscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrangebyscore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     zrange_generic(node, ctx, argv, 1, false, RangeType::Score, Direction::Forward)
 }
 
-pub(super) fn zrevrangebyscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrevrangebyscore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     zrange_generic(node, ctx, argv, 1, false, RangeType::Score, Direction::Reverse)
 }
 
-pub(super) fn zrangebylex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrangebylex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     zrange_generic(node, ctx, argv, 1, false, RangeType::Lex, Direction::Forward)
 }
 
-pub(super) fn zrevrangebylex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrevrangebylex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     zrange_generic(node, ctx, argv, 1, false, RangeType::Lex, Direction::Reverse)
 }
 
-pub(super) fn zrevrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrevrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     zrange_generic(node, ctx, argv, 1, false, RangeType::Rank, Direction::Reverse)
 }
 
@@ -646,7 +647,7 @@ pub(super) fn zrevrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Rep
 
 /// Redis's `zremrangeGenericCommand`: the range is parsed before the key is looked up;
 /// propagated as given when something was removed.
-fn zremrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], rtype: RangeType) -> Reply {
+fn zremrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], rtype: RangeType) -> Reply {
     let sel = match rtype {
         RangeType::Score => match parse_score_range(&argv[2], &argv[3]) {
             Ok(r) => Selector::Score(r),
@@ -678,15 +679,15 @@ fn zremrange(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>], rtype: RangeType)
     Some(Frame::Integer(doomed.len() as i64))
 }
 
-pub(super) fn zremrangebyrank(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zremrangebyrank(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     zremrange(node, ctx, argv, RangeType::Rank)
 }
 
-pub(super) fn zremrangebyscore(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zremrangebyscore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     zremrange(node, ctx, argv, RangeType::Score)
 }
 
-pub(super) fn zremrangebylex(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zremrangebylex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     zremrange(node, ctx, argv, RangeType::Lex)
 }
 
