@@ -20,32 +20,32 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "persist", arity: 2, flags: flags::WRITE, handler: Handler::Data(persist) },
 ];
 
-fn expire(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let now = node.unix_ms();
-    expire_generic(node, ctx, argv, now, true, "expire")
+fn expire(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let now = data.unix_ms();
+    expire_generic(data, ctx, argv, now, true, "expire")
 }
 
-fn pexpire(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let now = node.unix_ms();
-    expire_generic(node, ctx, argv, now, false, "pexpire")
+fn pexpire(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let now = data.unix_ms();
+    expire_generic(data, ctx, argv, now, false, "pexpire")
 }
 
-fn expireat(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    expire_generic(node, ctx, argv, 0, true, "expireat")
+fn expireat(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    expire_generic(data, ctx, argv, 0, true, "expireat")
 }
 
-fn pexpireat(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    expire_generic(node, ctx, argv, 0, false, "pexpireat")
+fn pexpireat(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    expire_generic(data, ctx, argv, 0, false, "pexpireat")
 }
 
 /// Redis's `checkAlreadyExpired`: a time in the past deletes the key at once, except on a
 /// replica, which keeps it until its master's DEL.
-pub(super) fn already_expired(node: &Data<'_>, at_ms: i64) -> bool {
-    at_ms <= node.unix_ms() && !node.is_replica()
+pub(super) fn already_expired(data: &Data<'_>, at_ms: i64) -> bool {
+    at_ms <= data.unix_ms() && !data.is_replica()
 }
 
 /// Redis's `expireGenericCommand`: options first, then the time, then the key.
-fn expire_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], base: i64, seconds: bool, name: &str) -> Reply {
+fn expire_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], base: i64, seconds: bool, name: &str) -> Reply {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for opt in &argv[3..] {
         let o = cstr(opt);
@@ -83,10 +83,10 @@ fn expire_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], base: i6
     }
     when += base;
     let key = &argv[1];
-    if !key_live(node, ctx, key) {
+    if !key_live(data, ctx, key) {
         return Some(Frame::Integer(0));
     }
-    let current = node.keyspace.db(ctx.db).expire_at(key);
+    let current = data.keyspace.db(ctx.db).expire_at(key);
     if (nx && current.is_some())
         || (xx && current.is_none())
         || (gt && current.is_none_or(|c| when <= c))
@@ -94,12 +94,12 @@ fn expire_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], base: i6
     {
         return Some(Frame::Integer(0));
     }
-    if already_expired(node, when) {
-        node.keyspace.db_mut(ctx.db).remove(key);
+    if already_expired(data, when) {
+        data.keyspace.db_mut(ctx.db).remove(key);
         ctx.propagate(vec![b"DEL".to_vec(), key.clone()]);
         return Some(Frame::Integer(1));
     }
-    node.keyspace.db_mut(ctx.db).set_expire(key, when);
+    data.keyspace.db_mut(ctx.db).set_expire(key, when);
     let mut out = argv.to_vec();
     if name != "pexpireat" {
         out[0] = b"PEXPIREAT".to_vec();
@@ -109,37 +109,37 @@ fn expire_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], base: i6
     Some(Frame::Integer(1))
 }
 
-fn ttl(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    ttl_generic(node, ctx, argv, false, false)
+fn ttl(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    ttl_generic(data, ctx, argv, false, false)
 }
 
-fn pttl(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    ttl_generic(node, ctx, argv, true, false)
+fn pttl(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    ttl_generic(data, ctx, argv, true, false)
 }
 
-fn expiretime(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    ttl_generic(node, ctx, argv, false, true)
+fn expiretime(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    ttl_generic(data, ctx, argv, false, true)
 }
 
-fn pexpiretime(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    ttl_generic(node, ctx, argv, true, true)
+fn pexpiretime(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    ttl_generic(data, ctx, argv, true, true)
 }
 
 /// -2 for a missing (or, to a replica's clients, logically expired) key, -1 without expiry;
 /// seconds are rounded to the nearest, as Redis's `(ttl+500)/1000`.
-fn ttl_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], ms: bool, absolute: bool) -> Reply {
-    if !key_live(node, ctx, &argv[1]) {
+fn ttl_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], ms: bool, absolute: bool) -> Reply {
+    if !key_live(data, ctx, &argv[1]) {
         return Some(Frame::Integer(-2));
     }
-    let Some(at) = node.keyspace.db(ctx.db).expire_at(&argv[1]) else {
+    let Some(at) = data.keyspace.db(ctx.db).expire_at(&argv[1]) else {
         return Some(Frame::Integer(-1));
     };
-    let t = if absolute { at } else { at - node.unix_ms() }.max(0);
+    let t = if absolute { at } else { at - data.unix_ms() }.max(0);
     Some(Frame::Integer(if ms { t } else { ((t as i128 + 500) / 1000) as i64 }))
 }
 
-fn persist(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    if key_live(node, ctx, &argv[1]) && node.keyspace.db_mut(ctx.db).remove_expire(&argv[1]) {
+fn persist(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    if key_live(data, ctx, &argv[1]) && data.keyspace.db_mut(ctx.db).remove_expire(&argv[1]) {
         ctx.propagate(argv.to_vec());
         return Some(Frame::Integer(1));
     }

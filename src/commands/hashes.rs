@@ -40,31 +40,31 @@ fn arity_error(argv: &[Vec<u8>]) -> Frame {
 }
 
 /// Sets every field/value pair; returns the number of new fields, or the error reply.
-fn set_pairs(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Result<i64, Frame> {
+fn set_pairs(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Result<i64, Frame> {
     if argv.len() % 2 == 1 {
         return Err(arity_error(argv));
     }
-    let (mut hash, existed) = match get_typed::<HashValue>(node, ctx, &argv[1])? {
+    let (mut hash, existed) = match get_typed::<HashValue>(data, ctx, &argv[1])? {
         Some(h) => (h, true),
         None => (HashValue::default(), false),
     };
     let created = argv[2..].chunks(2).filter(|p| hash.insert(p[0].clone(), p[1].clone())).count();
-    store_typed(node, ctx, &argv[1], hash, existed);
+    store_typed(data, ctx, &argv[1], hash, existed);
     ctx.propagate(argv.to_vec());
     Ok(created as i64)
 }
 
 /// `HSET key field value [field value ...]`: the number of new fields; always propagated.
-pub(super) fn hset(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(set_pairs(node, ctx, argv).map_or_else(|e| e, Frame::Integer))
+pub(super) fn hset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(set_pairs(data, ctx, argv).map_or_else(|e| e, Frame::Integer))
 }
 
-pub(super) fn hmset(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(set_pairs(node, ctx, argv).map_or_else(|e| e, |_| Frame::ok()))
+pub(super) fn hmset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(set_pairs(data, ctx, argv).map_or_else(|e| e, |_| Frame::ok()))
 }
 
-pub(super) fn hsetnx(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let (mut hash, existed) = match get_typed::<HashValue>(node, ctx, &argv[1]) {
+pub(super) fn hsetnx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let (mut hash, existed) = match get_typed::<HashValue>(data, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(h)) => (h, true),
         Ok(None) => (HashValue::default(), false),
@@ -73,20 +73,20 @@ pub(super) fn hsetnx(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Re
         return Some(Frame::Integer(0));
     }
     hash.insert(argv[2].clone(), argv[3].clone());
-    store_typed(node, ctx, &argv[1], hash, existed);
+    store_typed(data, ctx, &argv[1], hash, existed);
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(1))
 }
 
-pub(super) fn hget(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
+pub(super) fn hget(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_typed::<HashValue>(data, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => h.and_then(|h| h.get(&argv[2]).map(<[u8]>::to_vec)).map_or(Frame::Null, Frame::Bulk),
     })
 }
 
-pub(super) fn hmget(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
+pub(super) fn hmget(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_typed::<HashValue>(data, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => Frame::Array(
             argv[2..]
@@ -97,23 +97,23 @@ pub(super) fn hmget(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Rep
     })
 }
 
-pub(super) fn hdel(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let mut hash = match get_typed::<HashValue>(node, ctx, &argv[1]) {
+pub(super) fn hdel(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let mut hash = match get_typed::<HashValue>(data, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(h)) => h,
         Ok(None) => return Some(Frame::Integer(0)),
     };
     let deleted = argv[2..].iter().filter(|f| hash.remove(f)).count();
     if deleted > 0 {
-        store_typed(node, ctx, &argv[1], hash, true);
+        store_typed(data, ctx, &argv[1], hash, true);
         ctx.propagate(argv.to_vec());
     }
     Some(Frame::Integer(deleted as i64))
 }
 
 /// Fields, values or both of a hash, flat, in order; an empty array without the key.
-fn listing(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8], fields: bool, values: bool) -> Reply {
-    Some(match get_typed::<HashValue>(node, ctx, key) {
+fn listing(data: &mut Data<'_>, ctx: &mut Ctx, key: &[u8], fields: bool, values: bool) -> Reply {
+    Some(match get_typed::<HashValue>(data, ctx, key) {
         Err(e) => e,
         Ok(h) => {
             let mut out = Vec::new();
@@ -130,45 +130,45 @@ fn listing(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8], fields: bool, values:
     })
 }
 
-pub(super) fn hgetall(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    listing(node, ctx, &argv[1], true, true)
+pub(super) fn hgetall(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    listing(data, ctx, &argv[1], true, true)
 }
 
-pub(super) fn hkeys(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    listing(node, ctx, &argv[1], true, false)
+pub(super) fn hkeys(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    listing(data, ctx, &argv[1], true, false)
 }
 
-pub(super) fn hvals(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    listing(node, ctx, &argv[1], false, true)
+pub(super) fn hvals(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    listing(data, ctx, &argv[1], false, true)
 }
 
-pub(super) fn hlen(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
+pub(super) fn hlen(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_typed::<HashValue>(data, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => Frame::Integer(h.map_or(0, |h| h.len() as i64)),
     })
 }
 
-pub(super) fn hexists(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
+pub(super) fn hexists(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_typed::<HashValue>(data, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => Frame::Integer(h.is_some_and(|h| h.get(&argv[2]).is_some()) as i64),
     })
 }
 
-pub(super) fn hstrlen(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
+pub(super) fn hstrlen(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_typed::<HashValue>(data, ctx, &argv[1]) {
         Err(e) => e,
         Ok(h) => Frame::Integer(h.and_then(|h| h.get(&argv[2]).map(|v| v.len() as i64)).unwrap_or(0)),
     })
 }
 
 /// `HINCRBY key field increment`; propagated as given.
-pub(super) fn hincrby(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hincrby(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let Some(incr) = parse_i64(&argv[3]) else {
         return Some(not_an_integer());
     };
-    let (mut hash, existed) = match get_typed::<HashValue>(node, ctx, &argv[1]) {
+    let (mut hash, existed) = match get_typed::<HashValue>(data, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(h)) => (h, true),
         Ok(None) => (HashValue::default(), false),
@@ -184,21 +184,21 @@ pub(super) fn hincrby(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> R
         return Some(Frame::error("ERR increment or decrement would overflow"));
     };
     hash.insert(argv[2].clone(), new.to_string().into_bytes());
-    store_typed(node, ctx, &argv[1], hash, existed);
+    store_typed(data, ctx, &argv[1], hash, existed);
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(new))
 }
 
 /// `HINCRBYFLOAT key field increment`, in long double; propagated as `HSET key field <result>`
 /// so that replicas never redo the float arithmetic.
-pub(super) fn hincrbyfloat(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hincrbyfloat(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let Some(incr) = long_double::parse(&argv[3]) else {
         return Some(Frame::error("ERR value is not a valid float"));
     };
     if incr.is_infinite() {
         return Some(Frame::error("ERR value is NaN or Infinity"));
     }
-    let (mut hash, existed) = match get_typed::<HashValue>(node, ctx, &argv[1]) {
+    let (mut hash, existed) = match get_typed::<HashValue>(data, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(h)) => (h, true),
         Ok(None) => (HashValue::default(), false),
@@ -215,26 +215,26 @@ pub(super) fn hincrbyfloat(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>])
     };
     let text = new.to_human().into_bytes();
     hash.insert(argv[2].clone(), text.clone());
-    store_typed(node, ctx, &argv[1], hash, existed);
+    store_typed(data, ctx, &argv[1], hash, existed);
     ctx.propagate(vec![b"HSET".to_vec(), argv[1].clone(), argv[2].clone(), text.clone()]);
     Some(Frame::Bulk(text))
 }
 
 /// A uniform index below `n` (n > 0) from the node's seeded generator.
-fn random_index(node: &mut Data<'_>, n: usize) -> usize {
-    (node.rng.next_u64() % n as u64) as usize
+fn random_index(data: &mut Data<'_>, n: usize) -> usize {
+    (data.rng.next_u64() % n as u64) as usize
 }
 
 /// `HRANDFIELD key [count [WITHVALUES]]`, with Redis's rules: a positive count gives distinct
 /// fields (the whole hash if the count reaches its size, else a sample in hash order, as from a
 /// listpack), a negative count allows repeats and gives exactly |count| picks.
-pub(super) fn hrandfield(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hrandfield(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if argv.len() < 3 {
-        return Some(match get_typed::<HashValue>(node, ctx, &argv[1]) {
+        return Some(match get_typed::<HashValue>(data, ctx, &argv[1]) {
             Err(e) => e,
             Ok(None) => Frame::Null,
             Ok(Some(h)) => {
-                let i = random_index(node, h.len());
+                let i = random_index(data, h.len());
                 h.iter().nth(i).map_or(Frame::Null, |(f, _)| Frame::Bulk(f.to_vec()))
             }
         });
@@ -254,7 +254,7 @@ pub(super) fn hrandfield(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -
     if withvalues && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
         return Some(Frame::error("ERR value is out of range"));
     }
-    let hash = match get_typed::<HashValue>(node, ctx, &argv[1]) {
+    let hash = match get_typed::<HashValue>(data, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(h)) => h,
         Ok(None) => return Some(Frame::Array(Vec::new())),
@@ -279,7 +279,7 @@ pub(super) fn hrandfield(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -
             )));
         }
         for _ in 0..count {
-            let i = random_index(node, size);
+            let i = random_index(data, size);
             emit(entries[i]);
         }
     } else if count >= size as u64 {
@@ -289,7 +289,7 @@ pub(super) fn hrandfield(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -
         let mut needed = count;
         for (seen, e) in entries.iter().enumerate() {
             let remaining = (size - seen) as u64;
-            if node.rng.next_u64() % remaining < needed {
+            if data.rng.next_u64() % remaining < needed {
                 emit(*e);
                 needed -= 1;
                 if needed == 0 {

@@ -30,8 +30,8 @@ pub(super) const COMMANDS: &[Command] = &[
 ];
 
 /// True if `key` exists in the caller's db for this caller; see [`key_live_in`].
-pub(super) fn key_live(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> bool {
-    key_live_in(node, ctx, ctx.db, key)
+pub(super) fn key_live(data: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> bool {
+    key_live_in(data, ctx, ctx.db, key)
 }
 
 /// True if `key` exists in database `db` for this caller (Redis's `lookupKey` without copying
@@ -39,20 +39,20 @@ pub(super) fn key_live(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> bool {
 /// commands; a master deletes it and queues `DEL key` with the command's own propagation, so
 /// that, as in Redis 7.0, a command that expired a key and wrote is wrapped in MULTI/EXEC with
 /// the DEL first.
-pub(super) fn key_live_in(node: &mut Data<'_>, ctx: &mut Ctx, db: usize, key: &[u8]) -> bool {
-    let now = node.unix_ms();
-    let d = node.keyspace.db(db);
+pub(super) fn key_live_in(data: &mut Data<'_>, ctx: &mut Ctx, db: usize, key: &[u8]) -> bool {
+    let now = data.unix_ms();
+    let d = data.keyspace.db(db);
     if d.get_raw(key).is_none() {
         return false;
     }
     if !d.is_expired(key, now) {
         return true;
     }
-    if node.is_replica() {
+    if data.is_replica() {
         return ctx.from_master;
     }
-    if node.keyspace.db_mut(db).remove(key) {
-        node.stats.expired_keys += 1;
+    if data.keyspace.db_mut(db).remove(key) {
+        data.stats.expired_keys += 1;
         let own = ctx.db;
         ctx.db = db;
         ctx.propagate(vec![b"DEL".to_vec(), key.to_vec()]);
@@ -63,19 +63,19 @@ pub(super) fn key_live_in(node: &mut Data<'_>, ctx: &mut Ctx, db: usize, key: &[
 
 /// As [`key_live`], for the commands Redis flags as touching arbitrary keys (SCAN, RANDOMKEY):
 /// their expiry DELs are fed one by one, never wrapped in MULTI/EXEC.
-fn key_live_unwrapped(node: &mut Data<'_>, ctx: &Ctx, key: &[u8]) -> bool {
-    let now = node.unix_ms();
-    let d = node.keyspace.db(ctx.db);
+fn key_live_unwrapped(data: &mut Data<'_>, ctx: &Ctx, key: &[u8]) -> bool {
+    let now = data.unix_ms();
+    let d = data.keyspace.db(ctx.db);
     if d.get_raw(key).is_none() {
         return false;
     }
     if !d.is_expired(key, now) {
         return true;
     }
-    if node.is_replica() {
+    if data.is_replica() {
         return ctx.from_master;
     }
-    node.expire_key(ctx.db, key);
+    data.expire_key(ctx.db, key);
     false
 }
 
@@ -108,11 +108,11 @@ fn db_index(arg: &[u8]) -> Result<usize, Frame> {
 
 /// DEL and UNLINK (the lab frees memory at once either way). A replica deletes even a key that
 /// is logically expired, as Redis's `delGenericCommand` does after `expireIfNeeded`.
-pub(super) fn del(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn del(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let mut n = 0;
     for key in &argv[1..] {
-        key_live(node, ctx, key);
-        if node.keyspace.db_mut(ctx.db).remove(key) {
+        key_live(data, ctx, key);
+        if data.keyspace.db_mut(ctx.db).remove(key) {
             n += 1;
         }
     }
@@ -122,19 +122,19 @@ pub(super) fn del(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply
     Some(Frame::Integer(n))
 }
 
-pub(super) fn exists(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn exists(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let mut n = 0;
     for key in &argv[1..] {
-        if key_live(node, ctx, key) {
+        if key_live(data, ctx, key) {
             n += 1;
         }
     }
     Some(Frame::Integer(n))
 }
 
-fn type_cmd(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let name = if key_live(node, ctx, &argv[1]) {
-        node.keyspace.db(ctx.db).get_raw(&argv[1]).map_or("none", |v| v.type_name())
+fn type_cmd(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let name = if key_live(data, ctx, &argv[1]) {
+        data.keyspace.db(ctx.db).get_raw(&argv[1]).map_or("none", |v| v.type_name())
     } else {
         "none"
     };
@@ -143,23 +143,23 @@ fn type_cmd(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 
 /// True if the key is past its expiry time for this caller, without deleting it (Redis's
 /// `keyIsExpired`, as KEYS uses it).
-fn expired_for(node: &Data<'_>, ctx: &Ctx, key: &[u8]) -> bool {
-    let expired = node.keyspace.db(ctx.db).is_expired(key, node.unix_ms());
-    expired && !(ctx.from_master && node.is_replica())
+fn expired_for(data: &Data<'_>, ctx: &Ctx, key: &[u8]) -> bool {
+    let expired = data.keyspace.db(ctx.db).is_expired(key, data.unix_ms());
+    expired && !(ctx.from_master && data.is_replica())
 }
 
 /// KEYS: every matching key that is not logically expired. Redis answers in hash-table order;
 /// the lab answers sorted. Expired keys are skipped, not deleted.
-fn keys(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn keys(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let pattern = &argv[1];
     let all = pattern.as_slice() == b"*";
-    let out = node
+    let out = data
         .keyspace
         .db(ctx.db)
         .keys_sorted()
         .into_iter()
         .filter(|k| all || string_match(pattern, k, false))
-        .filter(|k| !expired_for(node, ctx, k))
+        .filter(|k| !expired_for(data, ctx, k))
         .map(Frame::Bulk)
         .collect();
     Some(Frame::Array(out))
@@ -207,7 +207,7 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
 /// SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]. The cursor is a position in a fixed hash
 /// order of the keys, so every key present for the whole iteration is returned, as Redis
 /// guarantees; a db with no more than COUNT keys comes back whole with cursor 0, as Redis's does.
-fn scan(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn scan(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let Some(cursor) = parse_cursor(&argv[1]) else {
         return Some(Frame::error("ERR invalid cursor"));
     };
@@ -233,7 +233,7 @@ fn scan(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         }
         i += 2;
     }
-    let mut ordered: Vec<(u64, Vec<u8>)> = node
+    let mut ordered: Vec<(u64, Vec<u8>)> = data
         .keyspace
         .db(ctx.db)
         .keys_sorted()
@@ -255,11 +255,11 @@ fn scan(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         if pattern.is_some_and(|p| !string_match(p, &key, false)) {
             continue;
         }
-        if !key_live_unwrapped(node, ctx, &key) {
+        if !key_live_unwrapped(data, ctx, &key) {
             continue;
         }
         if let Some(t) = type_name {
-            let actual = node.keyspace.db(ctx.db).get_raw(&key).map_or("none", |v| v.type_name());
+            let actual = data.keyspace.db(ctx.db).get_raw(&key).map_or("none", |v| v.type_name());
             if !t.eq_ignore_ascii_case(actual.as_bytes()) {
                 continue;
             }
@@ -269,32 +269,32 @@ fn scan(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(Frame::Array(vec![Frame::Bulk(next.to_string().into_bytes()), Frame::Array(out)]))
 }
 
-fn rename(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    rename_generic(node, ctx, argv, false)
+fn rename(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    rename_generic(data, ctx, argv, false)
 }
 
-fn renamenx(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    rename_generic(node, ctx, argv, true)
+fn renamenx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    rename_generic(data, ctx, argv, true)
 }
 
 /// RENAME and RENAMENX: the value moves with its expiry time; renaming a key onto itself
 /// changes nothing and propagates nothing.
-fn rename_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], nx: bool) -> Reply {
+fn rename_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], nx: bool) -> Reply {
     let (src, dst) = (&argv[1], &argv[2]);
-    if !key_live(node, ctx, src) {
+    if !key_live(data, ctx, src) {
         return Some(Frame::error("ERR no such key"));
     }
     if src == dst {
         return Some(if nx { Frame::Integer(0) } else { Frame::ok() });
     }
-    let db = node.keyspace.db(ctx.db);
+    let db = data.keyspace.db(ctx.db);
     let (Some(value), expire) = (db.get_raw(src).cloned(), db.expire_at(src)) else {
         return Some(Frame::error("ERR no such key"));
     };
-    if key_live(node, ctx, dst) && nx {
+    if key_live(data, ctx, dst) && nx {
         return Some(Frame::Integer(0));
     }
-    let db = node.keyspace.db_mut(ctx.db);
+    let db = data.keyspace.db_mut(ctx.db);
     db.set(dst.clone(), value);
     if let Some(at) = expire {
         db.set_expire(dst, at);
@@ -307,24 +307,24 @@ fn rename_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], nx: bool
 /// RANDOMKEY as Redis's `dbRandomKey`: a master deletes the expired keys it draws and draws
 /// again; a replica skips them, and when every key has a TTL gives up after 100 draws and
 /// returns the last one even if expired.
-fn randomkey(node: &mut Data<'_>, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
-    let db = node.keyspace.db(ctx.db);
+fn randomkey(data: &mut Data<'_>, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
+    let db = data.keyspace.db(ctx.db);
     let all_volatile = db.len() == db.expires_len();
     let mut tries = 100;
     loop {
-        let keys = node.keyspace.db(ctx.db).keys_sorted();
+        let keys = data.keyspace.db(ctx.db).keys_sorted();
         if keys.is_empty() {
             return Some(Frame::Null);
         }
-        let key = keys[(node.rng.next_u64() % keys.len() as u64) as usize].clone();
-        if node.keyspace.db(ctx.db).expire_at(&key).is_some() {
-            if all_volatile && node.is_replica() {
+        let key = keys[(data.rng.next_u64() % keys.len() as u64) as usize].clone();
+        if data.keyspace.db(ctx.db).expire_at(&key).is_some() {
+            if all_volatile && data.is_replica() {
                 tries -= 1;
                 if tries == 0 {
                     return Some(Frame::Bulk(key));
                 }
             }
-            if !key_live_unwrapped(node, ctx, &key) {
+            if !key_live_unwrapped(data, ctx, &key) {
                 continue;
             }
         }
@@ -332,8 +332,8 @@ fn randomkey(node: &mut Data<'_>, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
     }
 }
 
-pub(super) fn dbsize(node: &mut Data<'_>, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
-    Some(Frame::Integer(node.keyspace.db(ctx.db).len() as i64))
+pub(super) fn dbsize(data: &mut Data<'_>, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
+    Some(Frame::Integer(data.keyspace.db(ctx.db).len() as i64))
 }
 
 /// FLUSHDB/FLUSHALL take an optional ASYNC or SYNC; both are always propagated.
@@ -345,20 +345,20 @@ fn flush_args_ok(argv: &[Vec<u8>]) -> bool {
     }
 }
 
-fn flushdb(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn flushdb(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if !flush_args_ok(argv) {
         return Some(syntax_error());
     }
-    node.keyspace.flush_db(ctx.db);
+    data.keyspace.flush_db(ctx.db);
     ctx.propagate(argv.to_vec());
     Some(Frame::ok())
 }
 
-pub(super) fn flushall(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn flushall(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if !flush_args_ok(argv) {
         return Some(syntax_error());
     }
-    node.keyspace.flush_all();
+    data.keyspace.flush_all();
     ctx.propagate(argv.to_vec());
     Some(Frame::ok())
 }
@@ -373,7 +373,7 @@ pub(super) fn select(_: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply
     }
 }
 
-fn swapdb(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn swapdb(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let a = match get_int(&argv[1], Some("invalid first DB index")) {
         Ok(a) => a,
         Err(e) => return Some(e),
@@ -386,12 +386,12 @@ fn swapdb(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if !range.contains(&a) || !range.contains(&b) {
         return Some(Frame::error("ERR DB index is out of range"));
     }
-    node.keyspace.swap(a as usize, b as usize);
+    data.keyspace.swap(a as usize, b as usize);
     ctx.propagate(argv.to_vec());
     Some(Frame::ok())
 }
 
-fn move_cmd(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn move_cmd(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let dst = match db_index(&argv[2]) {
         Ok(d) => d,
         Err(e) => return Some(e),
@@ -400,28 +400,28 @@ fn move_cmd(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         return Some(Frame::error("ERR source and destination objects are the same"));
     }
     let key = &argv[1];
-    if !key_live(node, ctx, key) {
+    if !key_live(data, ctx, key) {
         return Some(Frame::Integer(0));
     }
-    let src = node.keyspace.db(ctx.db);
+    let src = data.keyspace.db(ctx.db);
     let (Some(value), expire) = (src.get_raw(key).cloned(), src.expire_at(key)) else {
         return Some(Frame::Integer(0));
     };
-    if key_live_in(node, ctx, dst, key) {
+    if key_live_in(data, ctx, dst, key) {
         return Some(Frame::Integer(0));
     }
-    let db = node.keyspace.db_mut(dst);
+    let db = data.keyspace.db_mut(dst);
     db.set(key.clone(), value);
     if let Some(at) = expire {
         db.set_expire(key, at);
     }
-    node.keyspace.db_mut(ctx.db).remove(key);
+    data.keyspace.db_mut(ctx.db).remove(key);
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(1))
 }
 
 /// COPY source destination [DB n] [REPLACE]: the copy keeps the source's expiry time.
-fn copy(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn copy(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (mut dst, mut replace) = (ctx.db, false);
     let mut j = 3;
     while j < argv.len() {
@@ -447,17 +447,17 @@ fn copy(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if dst == ctx.db && key == newkey {
         return Some(Frame::error("ERR source and destination objects are the same"));
     }
-    if !key_live(node, ctx, key) {
+    if !key_live(data, ctx, key) {
         return Some(Frame::Integer(0));
     }
-    let src = node.keyspace.db(ctx.db);
+    let src = data.keyspace.db(ctx.db);
     let (Some(value), expire) = (src.get_raw(key).cloned(), src.expire_at(key)) else {
         return Some(Frame::Integer(0));
     };
-    if key_live_in(node, ctx, dst, newkey) && !replace {
+    if key_live_in(data, ctx, dst, newkey) && !replace {
         return Some(Frame::Integer(0));
     }
-    let db = node.keyspace.db_mut(dst);
+    let db = data.keyspace.db_mut(dst);
     db.set(newkey.clone(), value);
     if let Some(at) = expire {
         db.set_expire(newkey, at);

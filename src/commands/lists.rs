@@ -58,9 +58,9 @@ enum End {
     Tail,
 }
 
-fn push_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End, only_existing: bool) -> Reply {
+fn push_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End, only_existing: bool) -> Reply {
     let key = &argv[1];
-    let (mut list, existed) = match get_typed::<List>(node, ctx, key) {
+    let (mut list, existed) = match get_typed::<List>(data, ctx, key) {
         Err(e) => return Some(e),
         Ok(Some(l)) => (l, true),
         Ok(None) if only_existing => return Some(Frame::Integer(0)),
@@ -73,30 +73,30 @@ fn push_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End, 
         }
     }
     let len = list.len() as i64;
-    store_typed(node, ctx, key, list, existed);
+    store_typed(data, ctx, key, list, existed);
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(len))
 }
 
-pub(super) fn lpush(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    push_generic(node, ctx, argv, End::Head, false)
+pub(super) fn lpush(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    push_generic(data, ctx, argv, End::Head, false)
 }
 
-pub(super) fn rpush(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    push_generic(node, ctx, argv, End::Tail, false)
+pub(super) fn rpush(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    push_generic(data, ctx, argv, End::Tail, false)
 }
 
-pub(super) fn lpushx(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    push_generic(node, ctx, argv, End::Head, true)
+pub(super) fn lpushx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    push_generic(data, ctx, argv, End::Head, true)
 }
 
-pub(super) fn rpushx(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    push_generic(node, ctx, argv, End::Tail, true)
+pub(super) fn rpushx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    push_generic(data, ctx, argv, End::Tail, true)
 }
 
 /// `LPOP/RPOP key [count]`: without a count a bulk (nil if no key); with one an array, a nil
 /// array if no key, an empty array for a count of 0. Propagated as given.
-fn pop_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -> Reply {
+fn pop_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -> Reply {
     if argv.len() > 3 {
         return Some(wrong_arity(&String::from_utf8_lossy(&argv[0]).to_ascii_lowercase()));
     }
@@ -108,7 +108,7 @@ fn pop_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -
         None => None,
     };
     let key = &argv[1];
-    let mut list = match get_typed::<List>(node, ctx, key) {
+    let mut list = match get_typed::<List>(data, ctx, key) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(if count.is_some() { Frame::NullArray } else { Frame::Null }),
@@ -135,17 +135,17 @@ fn pop_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -
             Frame::Array(out)
         }
     };
-    store_typed(node, ctx, key, list, true);
+    store_typed(data, ctx, key, list, true);
     ctx.propagate(argv.to_vec());
     Some(reply)
 }
 
-pub(super) fn lpop(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    pop_generic(node, ctx, argv, End::Head)
+pub(super) fn lpop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    pop_generic(data, ctx, argv, End::Head)
 }
 
-pub(super) fn rpop(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    pop_generic(node, ctx, argv, End::Tail)
+pub(super) fn rpop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    pop_generic(data, ctx, argv, End::Tail)
 }
 
 /// The `start stop` arguments of LRANGE and LTRIM as Redis reads them: both integers, checked
@@ -162,12 +162,12 @@ fn clamp_range(start: i64, end: i64, len: i64) -> Option<(i64, i64)> {
     (start <= end && start < len).then(|| (start, end.min(len - 1)))
 }
 
-pub(super) fn lrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (start, end) = match range_args(argv) {
         Ok(r) => r,
         Err(e) => return Some(e),
     };
-    let list = match get_typed::<List>(node, ctx, &argv[1]) {
+    let list = match get_typed::<List>(data, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(Frame::Array(Vec::new())),
@@ -179,15 +179,15 @@ pub(super) fn lrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Re
     Some(Frame::Array(items.collect()))
 }
 
-pub(super) fn llen(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<List>(node, ctx, &argv[1]) {
+pub(super) fn llen(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_typed::<List>(data, ctx, &argv[1]) {
         Err(e) => e,
         Ok(l) => Frame::Integer(l.map_or(0, |l| l.len() as i64)),
     })
 }
 
-pub(super) fn lindex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let list = match get_typed::<List>(node, ctx, &argv[1]) {
+pub(super) fn lindex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let list = match get_typed::<List>(data, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(Frame::Null),
@@ -202,8 +202,8 @@ pub(super) fn lindex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Re
     })
 }
 
-pub(super) fn lset(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let mut list = match get_typed::<List>(node, ctx, &argv[1]) {
+pub(super) fn lset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let mut list = match get_typed::<List>(data, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(Frame::error("ERR no such key")),
@@ -216,18 +216,18 @@ pub(super) fn lset(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
         return Some(Frame::error("ERR index out of range"));
     };
     list.set(i, argv[3].clone());
-    store_typed(node, ctx, &argv[1], list, true);
+    store_typed(data, ctx, &argv[1], list, true);
     ctx.propagate(argv.to_vec());
     Some(Frame::ok())
 }
 
 /// `LREM key count element`: count > 0 removes from the head, < 0 from the tail, 0 all.
-pub(super) fn lrem(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lrem(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let count = match parse_long(&argv[2]) {
         Ok(n) => n,
         Err(e) => return Some(e),
     };
-    let list = match get_typed::<List>(node, ctx, &argv[1]) {
+    let list = match get_typed::<List>(data, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(Frame::Integer(0)),
@@ -250,7 +250,7 @@ pub(super) fn lrem(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
     }
     if removed > 0 {
         let rest: List = list.iter().zip(&keep).filter(|(_, k)| **k).map(|(v, _)| v.clone()).collect();
-        store_typed(node, ctx, &argv[1], rest, true);
+        store_typed(data, ctx, &argv[1], rest, true);
         ctx.propagate(argv.to_vec());
     }
     Some(Frame::Integer(removed as i64))
@@ -258,12 +258,12 @@ pub(super) fn lrem(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
 
 /// `LTRIM key start stop`: propagated only when it removed something, but the key counts as
 /// touched for WATCH either way (Redis signals it unconditionally).
-pub(super) fn ltrim(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn ltrim(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (start, end) = match range_args(argv) {
         Ok(r) => r,
         Err(e) => return Some(e),
     };
-    let list = match get_typed::<List>(node, ctx, &argv[1]) {
+    let list = match get_typed::<List>(data, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(Frame::ok()),
@@ -275,23 +275,23 @@ pub(super) fn ltrim(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Rep
     };
     if ltrim + rtrim > 0 {
         let kept = list.slice(ltrim as usize, (len - ltrim - rtrim) as usize);
-        store_typed(node, ctx, &argv[1], kept, true);
+        store_typed(data, ctx, &argv[1], kept, true);
         ctx.propagate(argv.to_vec());
     } else {
-        node.keyspace.db_mut(ctx.db).touch(&argv[1]);
+        data.keyspace.db_mut(ctx.db).touch(&argv[1]);
     }
     Some(Frame::ok())
 }
 
 /// `LINSERT key BEFORE|AFTER pivot element`: the new length, -1 without the pivot, 0 without
 /// the key.
-pub(super) fn linsert(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn linsert(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let after = match argv[2].to_ascii_lowercase().as_slice() {
         b"after" => true,
         b"before" => false,
         _ => return Some(syntax_error()),
     };
-    let mut list = match get_typed::<List>(node, ctx, &argv[1]) {
+    let mut list = match get_typed::<List>(data, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(Frame::Integer(0)),
@@ -301,7 +301,7 @@ pub(super) fn linsert(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> R
     };
     list.insert(if after { at + 1 } else { at }, argv[4].clone());
     let len = list.len() as i64;
-    store_typed(node, ctx, &argv[1], list, true);
+    store_typed(data, ctx, &argv[1], list, true);
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(len))
 }
@@ -309,7 +309,7 @@ pub(super) fn linsert(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> R
 /// `LPOS key element [RANK rank] [COUNT num] [MAXLEN len]`, following `lposCommand` down to
 /// its arithmetic on a RANK of LONG_MIN (which Redis 7.0 accepts and treats as "every match
 /// from the tail").
-pub(super) fn lpos(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lpos(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (mut rank, mut count, mut maxlen) = (1i64, -1i64, 0i64);
     let mut j = 3;
     while j < argv.len() {
@@ -351,7 +351,7 @@ pub(super) fn lpos(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
     if from_tail {
         rank = rank.wrapping_neg();
     }
-    let list = match get_typed::<List>(node, ctx, &argv[1]) {
+    let list = match get_typed::<List>(data, ctx, &argv[1]) {
         Err(e) => return Some(e),
         Ok(Some(l)) => l,
         Ok(None) => return Some(if count != -1 { Frame::Array(Vec::new()) } else { Frame::Null }),
@@ -392,9 +392,9 @@ fn end_arg(arg: &[u8]) -> Option<End> {
 }
 
 /// Pops from `argv[1]` at `from` and pushes onto `argv[2]` at `to`; propagated as given.
-fn move_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], from: End, to: End) -> Reply {
+fn move_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], from: End, to: End) -> Reply {
     let (src, dst) = (&argv[1], &argv[2]);
-    let mut list = match get_typed::<List>(node, ctx, src) {
+    let mut list = match get_typed::<List>(data, ctx, src) {
         Err(e) => return Some(e),
         Ok(Some(l)) if !l.is_empty() => l,
         Ok(_) => return Some(Frame::Null),
@@ -402,7 +402,7 @@ fn move_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], from: End,
     let target = if src == dst {
         None
     } else {
-        match get_typed::<List>(node, ctx, dst) {
+        match get_typed::<List>(data, ctx, dst) {
             Err(e) => return Some(e),
             Ok(t) => Some(t),
         }
@@ -419,29 +419,29 @@ fn move_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], from: End,
     match target {
         None => {
             push(&mut list);
-            store_typed(node, ctx, src, list, true);
+            store_typed(data, ctx, src, list, true);
         }
         Some(t) => {
-            store_typed(node, ctx, src, list, true);
+            store_typed(data, ctx, src, list, true);
             let existed = t.is_some();
             let mut t = t.unwrap_or_default();
             push(&mut t);
-            store_typed(node, ctx, dst, t, existed);
+            store_typed(data, ctx, dst, t, existed);
         }
     }
     ctx.propagate(argv.to_vec());
     Some(Frame::Bulk(value))
 }
 
-pub(super) fn lmove(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lmove(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (Some(from), Some(to)) = (end_arg(&argv[3]), end_arg(&argv[4])) else {
         return Some(syntax_error());
     };
-    move_generic(node, ctx, argv, from, to)
+    move_generic(data, ctx, argv, from, to)
 }
 
-pub(super) fn rpoplpush(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    move_generic(node, ctx, argv, End::Tail, End::Head)
+pub(super) fn rpoplpush(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    move_generic(data, ctx, argv, End::Tail, End::Head)
 }
 
 #[cfg(test)]

@@ -294,11 +294,11 @@ pub(crate) fn wrong_arity(name: &str) -> Frame {
 
 /// Reads a key as a client sees it: on a master an expired key is deleted (and the DEL
 /// propagated); on a replica it is hidden, except from our master's own commands (§7.3).
-pub(crate) fn lookup_key(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> Option<Value> {
-    if !keys::key_live(node, ctx, key) {
+pub(crate) fn lookup_key(data: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> Option<Value> {
+    if !keys::key_live(data, ctx, key) {
         return None;
     }
-    node.keyspace.db(ctx.db).get_raw(key).cloned()
+    data.keyspace.db(ctx.db).get_raw(key).cloned()
 }
 
 /// A collection type stored under a key, for typed reads and write-backs shared by the
@@ -337,8 +337,8 @@ collection!(crate::keyspace::ZSetValue, ZSet);
 
 /// The collection under `key` as a client sees it: Ok(None) when missing (an empty one counts as
 /// missing, as Redis never keeps one), Err(WRONGTYPE) when the key holds another type.
-pub(crate) fn get_typed<T: Collection>(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> Result<Option<T>, Frame> {
-    match lookup_key(node, ctx, key).map(T::from_value) {
+pub(crate) fn get_typed<T: Collection>(data: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> Result<Option<T>, Frame> {
+    match lookup_key(data, ctx, key).map(T::from_value) {
         Some(Ok(v)) if v.is_empty() => Ok(None),
         Some(Ok(v)) => Ok(Some(v)),
         Some(Err(_)) => Err(wrong_type()),
@@ -348,8 +348,8 @@ pub(crate) fn get_typed<T: Collection>(node: &mut Data<'_>, ctx: &mut Ctx, key: 
 
 /// Writes a collection back: an empty one deletes the key (Redis deletes empty collections), an
 /// existing key keeps its TTL, a new key has none.
-pub(crate) fn store_typed<T: Collection>(node: &mut Data<'_>, ctx: &Ctx, key: &[u8], v: T, existed: bool) {
-    let db = node.keyspace.db_mut(ctx.db);
+pub(crate) fn store_typed<T: Collection>(data: &mut Data<'_>, ctx: &Ctx, key: &[u8], v: T, existed: bool) {
+    let db = data.keyspace.db_mut(ctx.db);
     if v.is_empty() {
         db.remove(key);
     } else if existed {
@@ -363,7 +363,7 @@ pub(crate) fn store_typed<T: Collection>(node: &mut Data<'_>, ctx: &Ctx, key: &[
 /// replaces it (dropping its TTL), an empty one deletes it; propagated as given when something
 /// changed; replies with the result's size.
 pub(crate) fn store_destination<T: Collection>(
-    node: &mut Data<'_>,
+    data: &mut Data<'_>,
     ctx: &mut Ctx,
     argv: &[Vec<u8>],
     result: T,
@@ -372,10 +372,10 @@ pub(crate) fn store_destination<T: Collection>(
     let dst = &argv[1];
     if n > 0 {
         // Redis's setKey looks the destination up for writing first (which may expire it).
-        let _ = lookup_key(node, ctx, dst);
-        node.keyspace.db_mut(ctx.db).set(dst.clone(), result.into_value());
+        let _ = lookup_key(data, ctx, dst);
+        data.keyspace.db_mut(ctx.db).set(dst.clone(), result.into_value());
         ctx.propagate(argv.to_vec());
-    } else if node.keyspace.db_mut(ctx.db).remove(dst) {
+    } else if data.keyspace.db_mut(ctx.db).remove(dst) {
         ctx.propagate(argv.to_vec());
     }
     Some(Frame::Integer(n as i64))
@@ -384,19 +384,19 @@ pub(crate) fn store_destination<T: Collection>(
 /// SREM and ZREM: removes the given members, deletes an emptied key, and propagates the command
 /// as given when it removed anything; replies with the number removed.
 pub(crate) fn remove_members<T: Collection>(
-    node: &mut Data<'_>,
+    data: &mut Data<'_>,
     ctx: &mut Ctx,
     argv: &[Vec<u8>],
     remove: fn(&mut T, &[u8]) -> bool,
 ) -> Reply {
-    let mut v = match get_typed::<T>(node, ctx, &argv[1]) {
+    let mut v = match get_typed::<T>(data, ctx, &argv[1]) {
         Ok(Some(v)) => v,
         Ok(None) => return Some(Frame::Integer(0)),
         Err(e) => return Some(e),
     };
     let removed = argv[2..].iter().filter(|m| remove(&mut v, m)).count();
     if removed > 0 {
-        store_typed(node, ctx, &argv[1], v, true);
+        store_typed(data, ctx, &argv[1], v, true);
         ctx.propagate(argv.to_vec());
     }
     Some(Frame::Integer(removed as i64))

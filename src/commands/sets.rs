@@ -45,55 +45,55 @@ fn members_reply(members: Vec<Bytes>) -> Frame {
 }
 
 /// A uniform index below `n` (n > 0) from the node's generator.
-fn random_index(node: &mut Data<'_>, n: usize) -> usize {
-    (node.rng.next_u64() % n as u64) as usize
+fn random_index(data: &mut Data<'_>, n: usize) -> usize {
+    (data.rng.next_u64() % n as u64) as usize
 }
 
 /// `count` distinct members picked at random (count < members.len()), in pick order.
-fn pick_distinct(node: &mut Data<'_>, mut members: Vec<Bytes>, count: usize) -> Vec<Bytes> {
+fn pick_distinct(data: &mut Data<'_>, mut members: Vec<Bytes>, count: usize) -> Vec<Bytes> {
     let mut out = Vec::with_capacity(count);
     for _ in 0..count {
-        let i = random_index(node, members.len());
+        let i = random_index(data, members.len());
         out.push(members.swap_remove(i));
     }
     out
 }
 
-pub(super) fn sadd(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let (mut set, existed) = match get_typed::<SetValue>(node, ctx, &argv[1]) {
+pub(super) fn sadd(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let (mut set, existed) = match get_typed::<SetValue>(data, ctx, &argv[1]) {
         Ok(Some(s)) => (s, true),
         Ok(None) => (SetValue::new(), false),
         Err(e) => return Some(e),
     };
     let added = argv[2..].iter().filter(|m| set.insert(m.to_vec())).count();
     if added > 0 {
-        store_typed(node, ctx, &argv[1], set, existed);
+        store_typed(data, ctx, &argv[1], set, existed);
         ctx.propagate(argv.to_vec());
     }
     Some(Frame::Integer(added as i64))
 }
 
-pub(super) fn srem(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    super::remove_members(node, ctx, argv, SetValue::remove)
+pub(super) fn srem(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    super::remove_members(data, ctx, argv, SetValue::remove)
 }
 
-pub(super) fn smembers(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<SetValue>(node, ctx, &argv[1]) {
+pub(super) fn smembers(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_typed::<SetValue>(data, ctx, &argv[1]) {
         Ok(Some(s)) => members_reply(s.members()),
         Ok(None) => Frame::Array(vec![]),
         Err(e) => e,
     })
 }
 
-pub(super) fn sismember(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<SetValue>(node, ctx, &argv[1]) {
+pub(super) fn sismember(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_typed::<SetValue>(data, ctx, &argv[1]) {
         Ok(s) => Frame::Integer(s.is_some_and(|s| s.contains(&argv[2])) as i64),
         Err(e) => e,
     })
 }
 
-pub(super) fn smismember(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<SetValue>(node, ctx, &argv[1]) {
+pub(super) fn smismember(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_typed::<SetValue>(data, ctx, &argv[1]) {
         Ok(s) => Frame::Array(
             argv[2..].iter().map(|m| Frame::Integer(s.as_ref().is_some_and(|s| s.contains(m)) as i64)).collect(),
         ),
@@ -101,8 +101,8 @@ pub(super) fn smismember(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -
     })
 }
 
-pub(super) fn scard(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<SetValue>(node, ctx, &argv[1]) {
+pub(super) fn scard(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_typed::<SetValue>(data, ctx, &argv[1]) {
         Ok(s) => Frame::Integer(s.map_or(0, |s| s.len()) as i64),
         Err(e) => e,
     })
@@ -118,7 +118,7 @@ fn positive_count(arg: &[u8]) -> Result<u64, Frame> {
 
 /// `SPOP key [count]`: propagated as `SREM key member` per popped member, or `DEL key` when the
 /// count takes the whole set.
-pub(super) fn spop(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn spop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if argv.len() > 3 {
         return Some(syntax_error());
     }
@@ -128,16 +128,16 @@ pub(super) fn spop(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
         None => None,
     };
     let key = &argv[1];
-    let mut set = match get_typed::<SetValue>(node, ctx, key) {
+    let mut set = match get_typed::<SetValue>(data, ctx, key) {
         Ok(Some(s)) => s,
         Ok(None) => return Some(if count.is_some() { Frame::Array(vec![]) } else { Frame::Null }),
         Err(e) => return Some(e),
     };
     let Some(count) = count else {
         let members = set.members();
-        let m = members[random_index(node, members.len())].clone();
+        let m = members[random_index(data, members.len())].clone();
         set.remove(&m);
-        store_typed(node, ctx, key, set, true);
+        store_typed(data, ctx, key, set, true);
         ctx.propagate(vec![b"SREM".to_vec(), key.clone(), m.clone()]);
         return Some(Frame::Bulk(m));
     };
@@ -146,21 +146,21 @@ pub(super) fn spop(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
     }
     let members = set.members();
     if count >= members.len() as u64 {
-        node.keyspace.db_mut(ctx.db).remove(key);
+        data.keyspace.db_mut(ctx.db).remove(key);
         ctx.propagate(vec![b"DEL".to_vec(), key.clone()]);
         return Some(members_reply(members));
     }
-    let popped = pick_distinct(node, members, count as usize);
+    let popped = pick_distinct(data, members, count as usize);
     for m in &popped {
         set.remove(m);
         ctx.propagate(vec![b"SREM".to_vec(), key.clone(), m.clone()]);
     }
-    store_typed(node, ctx, key, set, true);
+    store_typed(data, ctx, key, set, true);
     Some(members_reply(popped))
 }
 
 /// `SRANDMEMBER key [count]`: a positive count gives distinct members, a negative one may repeat.
-pub(super) fn srandmember(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn srandmember(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if argv.len() > 3 {
         return Some(syntax_error());
     }
@@ -176,32 +176,32 @@ pub(super) fn srandmember(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) 
             None => return Some(not_an_integer()),
         },
     };
-    let set = match get_typed::<SetValue>(node, ctx, &argv[1]) {
+    let set = match get_typed::<SetValue>(data, ctx, &argv[1]) {
         Ok(Some(s)) => s,
         Ok(None) => return Some(if count.is_some() { Frame::Array(vec![]) } else { Frame::Null }),
         Err(e) => return Some(e),
     };
     let members = set.members();
     let Some(count) = count else {
-        return Some(Frame::Bulk(members[random_index(node, members.len())].clone()));
+        return Some(Frame::Bulk(members[random_index(data, members.len())].clone()));
     };
     if count < 0 {
         let n = count.unsigned_abs();
         if n > SRANDMEMBER_MAX_REPEATS {
             return Some(Frame::error("ERR value is out of range"));
         }
-        let picks = (0..n).map(|_| Frame::Bulk(members[random_index(node, members.len())].clone())).collect();
+        let picks = (0..n).map(|_| Frame::Bulk(members[random_index(data, members.len())].clone())).collect();
         return Some(Frame::Array(picks));
     }
     if count as u64 >= members.len() as u64 {
         return Some(members_reply(members));
     }
-    Some(members_reply(pick_distinct(node, members, count as usize)))
+    Some(members_reply(pick_distinct(data, members, count as usize)))
 }
 
 /// The sets named by `keys`, a missing key as None; WRONGTYPE as soon as a key holds another type.
-fn get_sets(node: &mut Data<'_>, ctx: &mut Ctx, keys: &[Vec<u8>]) -> Result<Vec<Option<SetValue>>, Frame> {
-    keys.iter().map(|k| get_typed::<SetValue>(node, ctx, k)).collect()
+fn get_sets(data: &mut Data<'_>, ctx: &mut Ctx, keys: &[Vec<u8>]) -> Result<Vec<Option<SetValue>>, Frame> {
+    keys.iter().map(|k| get_typed::<SetValue>(data, ctx, k)).collect()
 }
 
 /// Redis's `sinterGenericCommand`: any missing key makes the result empty; the members come in
@@ -259,29 +259,29 @@ fn set_from(members: Vec<Bytes>) -> SetValue {
     s
 }
 
-pub(super) fn sinter(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_sets(node, ctx, &argv[1..]) {
+pub(super) fn sinter(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_sets(data, ctx, &argv[1..]) {
         Ok(sets) => members_reply(inter(sets)),
         Err(e) => e,
     })
 }
 
-pub(super) fn sunion(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_sets(node, ctx, &argv[1..]) {
+pub(super) fn sunion(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_sets(data, ctx, &argv[1..]) {
         Ok(sets) => members_reply(union_diff(sets, SetOp::Union).members()),
         Err(e) => e,
     })
 }
 
-pub(super) fn sdiff(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_sets(node, ctx, &argv[1..]) {
+pub(super) fn sdiff(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_sets(data, ctx, &argv[1..]) {
         Ok(sets) => members_reply(union_diff(sets, SetOp::Diff).members()),
         Err(e) => e,
     })
 }
 
 /// `SINTERCARD numkeys key [key ...] [LIMIT limit]`
-pub(super) fn sintercard(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn sintercard(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let numkeys = match parse_i64(&argv[1]) {
         Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
         Some(_) => return Some(Frame::error("ERR numkeys should be greater than 0")),
@@ -303,7 +303,7 @@ pub(super) fn sintercard(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -
             return Some(syntax_error());
         }
     }
-    Some(match get_sets(node, ctx, &argv[2..2 + numkeys]) {
+    Some(match get_sets(data, ctx, &argv[2..2 + numkeys]) {
         Ok(sets) => {
             let n = inter(sets).len() as u64;
             Frame::Integer(if limit > 0 { n.min(limit) } else { n } as i64)
@@ -314,37 +314,37 @@ pub(super) fn sintercard(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -
 
 /// Stores a STORE variant's result: a non-empty result replaces the destination (dropping its
 /// TTL); an empty one deletes it. Propagated as given when something changed.
-fn store_result(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], result: SetValue) -> Reply {
+fn store_result(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], result: SetValue) -> Reply {
     let n = result.len();
-    super::store_destination(node, ctx, argv, result, n)
+    super::store_destination(data, ctx, argv, result, n)
 }
 
-pub(super) fn sinterstore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    match get_sets(node, ctx, &argv[2..]) {
-        Ok(sets) => store_result(node, ctx, argv, set_from(inter(sets))),
+pub(super) fn sinterstore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    match get_sets(data, ctx, &argv[2..]) {
+        Ok(sets) => store_result(data, ctx, argv, set_from(inter(sets))),
         Err(e) => Some(e),
     }
 }
 
-pub(super) fn sunionstore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    match get_sets(node, ctx, &argv[2..]) {
-        Ok(sets) => store_result(node, ctx, argv, union_diff(sets, SetOp::Union)),
+pub(super) fn sunionstore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    match get_sets(data, ctx, &argv[2..]) {
+        Ok(sets) => store_result(data, ctx, argv, union_diff(sets, SetOp::Union)),
         Err(e) => Some(e),
     }
 }
 
-pub(super) fn sdiffstore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    match get_sets(node, ctx, &argv[2..]) {
-        Ok(sets) => store_result(node, ctx, argv, union_diff(sets, SetOp::Diff)),
+pub(super) fn sdiffstore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    match get_sets(data, ctx, &argv[2..]) {
+        Ok(sets) => store_result(data, ctx, argv, union_diff(sets, SetOp::Diff)),
         Err(e) => Some(e),
     }
 }
 
 /// `SMOVE source destination member`
-pub(super) fn smove(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn smove(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (src_key, dst_key, member) = (&argv[1], &argv[2], &argv[3]);
-    let src = lookup_key(node, ctx, src_key);
-    let dst = lookup_key(node, ctx, dst_key);
+    let src = lookup_key(data, ctx, src_key);
+    let dst = lookup_key(data, ctx, dst_key);
     let Some(src) = src else {
         return Some(Frame::Integer(0));
     };
@@ -362,11 +362,11 @@ pub(super) fn smove(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Rep
     if !src.remove(member) {
         return Some(Frame::Integer(0));
     }
-    store_typed(node, ctx, src_key, src, true);
+    store_typed(data, ctx, src_key, src, true);
     let existed = dst.is_some();
     let mut dst = dst.unwrap_or_else(SetValue::new);
     dst.insert(member.clone());
-    store_typed(node, ctx, dst_key, dst, existed);
+    store_typed(data, ctx, dst_key, dst, existed);
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(1))
 }

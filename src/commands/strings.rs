@@ -39,8 +39,8 @@ pub(super) const COMMANDS: &[Command] = &[
 ];
 
 /// Redis's `getGenericCommand`: the string under `key`, `Ok(None)` if missing, or WRONGTYPE.
-fn get_string(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, Frame> {
-    match lookup(node, ctx, key) {
+fn get_string(data: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, Frame> {
+    match lookup(data, ctx, key) {
         Some(Value::Str(s)) => Ok(Some(s)),
         Some(_) => Err(wrong_type()),
         None => Ok(None),
@@ -48,19 +48,19 @@ fn get_string(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> Result<Option<V
 }
 
 /// The value under `key` as this caller sees it (expiring it first if it is due).
-fn lookup(node: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> Option<Value> {
-    if !key_live(node, ctx, key) {
+fn lookup(data: &mut Data<'_>, ctx: &mut Ctx, key: &[u8]) -> Option<Value> {
+    if !key_live(data, ctx, key) {
         return None;
     }
-    node.keyspace.db(ctx.db).get_raw(key).cloned()
+    data.keyspace.db(ctx.db).get_raw(key).cloned()
 }
 
 fn bulk_or_null(v: Option<Vec<u8>>) -> Frame {
     v.map_or(Frame::Null, Frame::Bulk)
 }
 
-pub(super) fn get(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(get_string(node, ctx, &argv[1]).map_or_else(|e| e, bulk_or_null))
+pub(super) fn get(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(get_string(data, ctx, &argv[1]).map_or_else(|e| e, bulk_or_null))
 }
 
 /// Which expiry option was given (Redis's OBJ_EX, OBJ_PX, OBJ_EXAT, OBJ_PXAT).
@@ -120,7 +120,7 @@ fn parse_options(argv: &[Vec<u8>], for_set: bool) -> Result<Options<'_>, Frame> 
 }
 
 /// Redis's `getExpireMillisecondsOrReply`: the absolute expiry time in unix ms.
-fn expire_ms(node: &Data<'_>, kind: Expire, arg: &[u8], name: &str) -> Result<i64, Frame> {
+fn expire_ms(data: &Data<'_>, kind: Expire, arg: &[u8], name: &str) -> Result<i64, Frame> {
     let Some(mut ms) = parse_i64(arg) else {
         return Err(not_an_integer());
     };
@@ -133,7 +133,7 @@ fn expire_ms(node: &Data<'_>, kind: Expire, arg: &[u8], name: &str) -> Result<i6
         ms *= 1000;
     }
     if matches!(kind, Expire::Ex | Expire::Px) {
-        ms = ms.wrapping_add(node.unix_ms());
+        ms = ms.wrapping_add(data.unix_ms());
     }
     if ms <= 0 {
         return Err(invalid());
@@ -145,7 +145,7 @@ fn expire_ms(node: &Data<'_>, kind: Expire, arg: &[u8], name: &str) -> Result<i6
 /// the replies for a write and for an NX/XX refusal (without GET).
 #[allow(clippy::too_many_arguments)]
 fn set_generic(
-    node: &mut Data<'_>,
+    data: &mut Data<'_>,
     ctx: &mut Ctx,
     argv: &[Vec<u8>],
     value: &[u8],
@@ -156,14 +156,14 @@ fn set_generic(
 ) -> Reply {
     let key = &argv[1];
     let at = match o.expire {
-        Some((kind, arg)) => match expire_ms(node, kind, arg, name) {
+        Some((kind, arg)) => match expire_ms(data, kind, arg, name) {
             Ok(ms) => Some(ms),
             Err(e) => return Some(e),
         },
         None => None,
     };
     let old = if o.get {
-        match get_string(node, ctx, key) {
+        match get_string(data, ctx, key) {
             Ok(v) => Some(bulk_or_null(v)),
             Err(e) => return Some(e),
         }
@@ -172,12 +172,12 @@ fn set_generic(
     };
     // Whether the key exists matters to NX and XX only; a key with an expiry is still looked up,
     // since finding it expired deletes it and propagates a DEL first (Redis's lookupKeyWrite).
-    let look = o.nx || o.xx || node.keyspace.db(ctx.db).expire_at(key).is_some();
-    let found = look && key_live(node, ctx, key);
+    let look = o.nx || o.xx || data.keyspace.db(ctx.db).expire_at(key).is_some();
+    let found = look && key_live(data, ctx, key);
     if (o.nx && found) || (o.xx && !found) {
         return Some(old.unwrap_or(abort));
     }
-    let db = node.keyspace.db_mut(ctx.db);
+    let db = data.keyspace.db_mut(ctx.db);
     let v = Value::Str(value.to_vec());
     if o.keepttl {
         db.set_keep_ttl(key.clone(), v);
@@ -206,47 +206,47 @@ fn set_generic(
 /// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]`. With an expiry it is
 /// propagated as `SET key value PXAT <abs ms>` (every other option dropped); with GET, without
 /// the GETs.
-pub(super) fn set(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn set(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let o = match parse_options(argv, true) {
         Ok(o) => o,
         Err(e) => return Some(e),
     };
-    set_generic(node, ctx, argv, &argv[2], &o, "set", Frame::ok(), Frame::Null)
+    set_generic(data, ctx, argv, &argv[2], &o, "set", Frame::ok(), Frame::Null)
 }
 
-fn setnx(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn setnx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let o = Options { nx: true, ..Options::default() };
-    set_generic(node, ctx, argv, &argv[2], &o, "setnx", Frame::Integer(1), Frame::Integer(0))
+    set_generic(data, ctx, argv, &argv[2], &o, "setnx", Frame::Integer(1), Frame::Integer(0))
 }
 
-fn setex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn setex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let o = Options { expire: Some((Expire::Ex, &argv[2])), ..Options::default() };
-    set_generic(node, ctx, argv, &argv[3], &o, "setex", Frame::ok(), Frame::Null)
+    set_generic(data, ctx, argv, &argv[3], &o, "setex", Frame::ok(), Frame::Null)
 }
 
-fn psetex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn psetex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let o = Options { expire: Some((Expire::Px, &argv[2])), ..Options::default() };
-    set_generic(node, ctx, argv, &argv[3], &o, "psetex", Frame::ok(), Frame::Null)
+    set_generic(data, ctx, argv, &argv[3], &o, "psetex", Frame::ok(), Frame::Null)
 }
 
 /// GETSET: the old value, and the new one without TTL; propagated as `SET key value`.
-fn getset(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let old = match get_string(node, ctx, &argv[1]) {
+fn getset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let old = match get_string(data, ctx, &argv[1]) {
         Ok(v) => v,
         Err(e) => return Some(e),
     };
-    node.keyspace.db_mut(ctx.db).set(argv[1].clone(), Value::Str(argv[2].clone()));
+    data.keyspace.db_mut(ctx.db).set(argv[1].clone(), Value::Str(argv[2].clone()));
     ctx.propagate(vec![b"SET".to_vec(), argv[1].clone(), argv[2].clone()]);
     Some(bulk_or_null(old))
 }
 
 /// GETDEL: propagated as `DEL key` when it deleted something.
-fn getdel(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let old = match get_string(node, ctx, &argv[1]) {
+fn getdel(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let old = match get_string(data, ctx, &argv[1]) {
         Ok(v) => v,
         Err(e) => return Some(e),
     };
-    if old.is_some() && node.keyspace.db_mut(ctx.db).remove(&argv[1]) {
+    if old.is_some() && data.keyspace.db_mut(ctx.db).remove(&argv[1]) {
         ctx.propagate(vec![b"DEL".to_vec(), argv[1].clone()]);
     }
     Some(bulk_or_null(old))
@@ -254,34 +254,34 @@ fn getdel(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 
 /// `GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]`: never propagated as itself but as
 /// `PEXPIREAT key <abs ms>`, `PERSIST key`, or `DEL key` for an absolute time already past.
-fn getex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn getex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let o = match parse_options(argv, false) {
         Ok(o) => o,
         Err(e) => return Some(e),
     };
     let key = &argv[1];
-    let value = match get_string(node, ctx, key) {
+    let value = match get_string(data, ctx, key) {
         Ok(Some(v)) => v,
         Ok(None) => return Some(Frame::Null),
         Err(e) => return Some(e),
     };
     let at = match o.expire {
-        Some((kind, arg)) => match expire_ms(node, kind, arg, "getex") {
+        Some((kind, arg)) => match expire_ms(data, kind, arg, "getex") {
             Ok(ms) => Some((kind, ms)),
             Err(e) => return Some(e),
         },
         None => None,
     };
     match at {
-        Some((Expire::ExAt | Expire::PxAt, ms)) if already_expired(node, ms) => {
-            node.keyspace.db_mut(ctx.db).remove(key);
+        Some((Expire::ExAt | Expire::PxAt, ms)) if already_expired(data, ms) => {
+            data.keyspace.db_mut(ctx.db).remove(key);
             ctx.propagate(vec![b"DEL".to_vec(), key.clone()]);
         }
         Some((_, ms)) => {
-            node.keyspace.db_mut(ctx.db).set_expire(key, ms);
+            data.keyspace.db_mut(ctx.db).set_expire(key, ms);
             ctx.propagate(vec![b"PEXPIREAT".to_vec(), key.clone(), ms.to_string().into_bytes()]);
         }
-        None if o.persist && node.keyspace.db_mut(ctx.db).remove_expire(key) => {
+        None if o.persist && data.keyspace.db_mut(ctx.db).remove_expire(key) => {
             ctx.propagate(vec![b"PERSIST".to_vec(), key.clone()]);
         }
         None => {}
@@ -289,28 +289,28 @@ fn getex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(Frame::Bulk(value))
 }
 
-fn mset(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    mset_generic(node, ctx, argv, "mset")
+fn mset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    mset_generic(data, ctx, argv, "mset")
 }
 
-fn msetnx(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    mset_generic(node, ctx, argv, "msetnx")
+fn msetnx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    mset_generic(data, ctx, argv, "msetnx")
 }
 
 /// MSET and MSETNX; every key set loses its TTL. MSETNX sets nothing if any key exists.
-fn mset_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], name: &str) -> Reply {
+fn mset_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], name: &str) -> Reply {
     let nx = name == "msetnx";
     if argv.len() % 2 == 0 {
         return Some(wrong_arity(name));
     }
     if nx {
         for pair in argv[1..].chunks(2) {
-            if key_live(node, ctx, &pair[0]) {
+            if key_live(data, ctx, &pair[0]) {
                 return Some(Frame::Integer(0));
             }
         }
     }
-    let db = node.keyspace.db_mut(ctx.db);
+    let db = data.keyspace.db_mut(ctx.db);
     for pair in argv[1..].chunks(2) {
         db.set(pair[0].clone(), Value::Str(pair[1].clone()));
     }
@@ -319,10 +319,10 @@ fn mset_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], name: &str
 }
 
 /// MGET: nil for a missing key or a key of another type.
-fn mget(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn mget(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let mut out = Vec::with_capacity(argv.len() - 1);
     for key in &argv[1..] {
-        out.push(match lookup(node, ctx, key) {
+        out.push(match lookup(data, ctx, key) {
             Some(Value::Str(s)) => Frame::Bulk(s),
             _ => Frame::Null,
         });
@@ -331,8 +331,8 @@ fn mget(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// Redis's `incrDecrCommand`: the new value keeps the key's TTL; propagated as given.
-fn incr_decr(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], by: i64) -> Reply {
-    let current = match get_string(node, ctx, &argv[1]) {
+fn incr_decr(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], by: i64) -> Reply {
+    let current = match get_string(data, ctx, &argv[1]) {
         Ok(Some(s)) => match parse_i64(&s) {
             Some(n) => n,
             None => return Some(not_an_integer()),
@@ -343,38 +343,38 @@ fn incr_decr(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], by: i64) -> R
     let Some(next) = current.checked_add(by) else {
         return Some(Frame::error("ERR increment or decrement would overflow"));
     };
-    node.keyspace.db_mut(ctx.db).set_keep_ttl(argv[1].clone(), Value::Str(next.to_string().into_bytes()));
+    data.keyspace.db_mut(ctx.db).set_keep_ttl(argv[1].clone(), Value::Str(next.to_string().into_bytes()));
     ctx.propagate(argv.to_vec());
     Some(Frame::Integer(next))
 }
 
-pub(super) fn incr(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    incr_decr(node, ctx, argv, 1)
+pub(super) fn incr(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    incr_decr(data, ctx, argv, 1)
 }
 
-fn decr(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    incr_decr(node, ctx, argv, -1)
+fn decr(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    incr_decr(data, ctx, argv, -1)
 }
 
-fn incrby(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn incrby(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match parse_i64(&argv[2]) {
-        Some(by) => incr_decr(node, ctx, argv, by),
+        Some(by) => incr_decr(data, ctx, argv, by),
         None => Some(not_an_integer()),
     }
 }
 
-fn decrby(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn decrby(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match parse_i64(&argv[2]) {
         Some(i64::MIN) => Some(Frame::error("ERR decrement would overflow")),
-        Some(by) => incr_decr(node, ctx, argv, -by),
+        Some(by) => incr_decr(data, ctx, argv, -by),
         None => Some(not_an_integer()),
     }
 }
 
 /// INCRBYFLOAT in `long double` precision as Redis computes it; the reply is `%.17Lf` without
 /// trailing zeros, and the command reaches replicas as `SET key <result> KEEPTTL`.
-fn incrbyfloat(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let current = match get_string(node, ctx, &argv[1]) {
+fn incrbyfloat(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    let current = match get_string(data, ctx, &argv[1]) {
         Ok(Some(s)) => long_double::parse(&s),
         Ok(None) => Some(LongDouble::ZERO),
         Err(e) => return Some(e),
@@ -386,35 +386,35 @@ fn incrbyfloat(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         return Some(Frame::error("ERR increment would produce NaN or Infinity"));
     };
     let text = sum.to_human().into_bytes();
-    node.keyspace.db_mut(ctx.db).set_keep_ttl(argv[1].clone(), Value::Str(text.clone()));
+    data.keyspace.db_mut(ctx.db).set_keep_ttl(argv[1].clone(), Value::Str(text.clone()));
     ctx.propagate(vec![b"SET".to_vec(), argv[1].clone(), text.clone(), b"KEEPTTL".to_vec()]);
     Some(Frame::Bulk(text))
 }
 
 /// Redis's `checkStringLength`: the result may not pass `proto-max-bulk-len` (what the master
 /// sends is applied whatever its size).
-fn check_string_length(node: &Data<'_>, ctx: &Ctx, size: u64, append: u64) -> Result<(), Frame> {
+fn check_string_length(data: &Data<'_>, ctx: &Ctx, size: u64, append: u64) -> Result<(), Frame> {
     match size.checked_add(append) {
         _ if ctx.from_master => Ok(()),
-        Some(total) if total <= node.limits.proto_max_bulk_len => Ok(()),
+        Some(total) if total <= data.limits.proto_max_bulk_len => Ok(()),
         _ => Err(Frame::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")),
     }
 }
 
 /// APPEND: creates the key if missing, keeps the TTL otherwise; always propagated.
-fn append(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn append(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let key = &argv[1];
-    let total = match get_string(node, ctx, key) {
+    let total = match get_string(data, ctx, key) {
         Err(e) => return Some(e),
         Ok(None) => {
-            node.keyspace.db_mut(ctx.db).set(key.clone(), Value::Str(argv[2].clone()));
+            data.keyspace.db_mut(ctx.db).set(key.clone(), Value::Str(argv[2].clone()));
             argv[2].len()
         }
         Ok(Some(old)) => {
-            if let Err(e) = check_string_length(node, ctx, old.len() as u64, argv[2].len() as u64) {
+            if let Err(e) = check_string_length(data, ctx, old.len() as u64, argv[2].len() as u64) {
                 return Some(e);
             }
-            match node.keyspace.db_mut(ctx.db).get_mut(key) {
+            match data.keyspace.db_mut(ctx.db).get_mut(key) {
                 Some(Value::Str(s)) => {
                     s.extend_from_slice(&argv[2]);
                     s.len()
@@ -427,19 +427,19 @@ fn append(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     Some(Frame::Integer(total as i64))
 }
 
-fn strlen(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_string(node, ctx, &argv[1]) {
+fn strlen(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_string(data, ctx, &argv[1]) {
         Ok(v) => Frame::Integer(v.map_or(0, |s| s.len() as i64)),
         Err(e) => e,
     })
 }
 
 /// GETRANGE (and its old name SUBSTR): inclusive, negative offsets count from the end.
-fn getrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn getrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let (Some(mut start), Some(mut end)) = (parse_i64(&argv[2]), parse_i64(&argv[3])) else {
         return Some(not_an_integer());
     };
-    let s = match get_string(node, ctx, &argv[1]) {
+    let s = match get_string(data, ctx, &argv[1]) {
         Ok(Some(s)) => s,
         Ok(None) => return Some(Frame::Bulk(Vec::new())),
         Err(e) => return Some(e),
@@ -466,7 +466,7 @@ fn getrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 }
 
 /// SETRANGE: pads with zero bytes; an empty value changes nothing (and is not propagated).
-fn setrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn setrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let Some(offset) = parse_i64(&argv[2]) else {
         return Some(not_an_integer());
     };
@@ -474,14 +474,14 @@ fn setrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         return Some(Frame::error("ERR offset is out of range"));
     }
     let (key, value) = (&argv[1], &argv[3]);
-    let old = match get_string(node, ctx, key) {
+    let old = match get_string(data, ctx, key) {
         Ok(v) => v,
         Err(e) => return Some(e),
     };
     if value.is_empty() {
         return Some(Frame::Integer(old.map_or(0, |s| s.len() as i64)));
     }
-    if let Err(e) = check_string_length(node, ctx, offset as u64, value.len() as u64) {
+    if let Err(e) = check_string_length(data, ctx, offset as u64, value.len() as u64) {
         return Some(e);
     }
     let offset = offset as usize;
@@ -492,7 +492,7 @@ fn setrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         s[offset..offset + value.len()].copy_from_slice(value);
         s.len()
     };
-    let db = node.keyspace.db_mut(ctx.db);
+    let db = data.keyspace.db_mut(ctx.db);
     let len = match old {
         None => {
             let mut s = Vec::new();

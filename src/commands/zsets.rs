@@ -267,7 +267,7 @@ const ZADD_LT: u8 = 8;
 const ZADD_INCR: u8 = 16;
 
 /// Redis's `zaddGenericCommand`, shared by ZADD and ZINCRBY (which is ZADD with INCR preset).
-fn zadd_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: u8) -> Reply {
+fn zadd_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: u8) -> Reply {
     let mut ch = false;
     let mut idx = 2;
     while idx < argv.len() {
@@ -305,7 +305,7 @@ fn zadd_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: 
         pairs.push((score, &pair[1]));
     }
     let key = &argv[1];
-    let (mut z, existed) = match get_typed::<ZSetValue>(node, ctx, key) {
+    let (mut z, existed) = match get_typed::<ZSetValue>(data, ctx, key) {
         Ok(Some(z)) => (z, true),
         Ok(None) if xx => {
             return Some(if incr { Frame::Null } else { Frame::Integer(0) });
@@ -348,7 +348,7 @@ fn zadd_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: 
         }
     }
     if added + updated > 0 {
-        store_typed(node, ctx, key, z, existed);
+        store_typed(data, ctx, key, z, existed);
         ctx.propagate(argv.to_vec());
     }
     Some(if incr {
@@ -363,28 +363,28 @@ fn zadd_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: 
 }
 
 /// `ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]`
-pub(super) fn zadd(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    zadd_generic(node, ctx, argv, 0)
+pub(super) fn zadd(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zadd_generic(data, ctx, argv, 0)
 }
 
 /// `ZINCRBY key increment member`, propagated as given.
-pub(super) fn zincrby(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    zadd_generic(node, ctx, argv, ZADD_INCR)
+pub(super) fn zincrby(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zadd_generic(data, ctx, argv, ZADD_INCR)
 }
 
-pub(super) fn zrem(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    super::remove_members(node, ctx, argv, ZSetValue::remove)
+pub(super) fn zrem(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    super::remove_members(data, ctx, argv, ZSetValue::remove)
 }
 
-pub(super) fn zscore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
+pub(super) fn zscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_typed::<ZSetValue>(data, ctx, &argv[1]) {
         Ok(z) => z.and_then(|z| z.score(&argv[2])).map_or(Frame::Null, score_reply),
         Err(e) => e,
     })
 }
 
-pub(super) fn zmscore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
+pub(super) fn zmscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_typed::<ZSetValue>(data, ctx, &argv[1]) {
         Ok(z) => Frame::Array(
             argv[2..].iter().map(|m| z.as_ref().and_then(|z| z.score(m)).map_or(Frame::Null, score_reply)).collect(),
         ),
@@ -392,30 +392,30 @@ pub(super) fn zmscore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> R
     })
 }
 
-pub(super) fn zcard(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
+pub(super) fn zcard(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    Some(match get_typed::<ZSetValue>(data, ctx, &argv[1]) {
         Ok(z) => Frame::Integer(z.map_or(0, |z| z.len()) as i64),
         Err(e) => e,
     })
 }
 
-pub(super) fn zcount(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zcount(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let range = match parse_score_range(&argv[2], &argv[3]) {
         Ok(r) => r,
         Err(e) => return Some(e),
     };
-    Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
+    Some(match get_typed::<ZSetValue>(data, ctx, &argv[1]) {
         Ok(z) => Frame::Integer(z.map_or(0, |z| z.iter().filter(|(_, s)| range.contains(*s)).count()) as i64),
         Err(e) => e,
     })
 }
 
-pub(super) fn zlexcount(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zlexcount(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let range = match LexRange::parse(&argv[2], &argv[3]) {
         Ok(r) => r,
         Err(e) => return Some(e),
     };
-    Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
+    Some(match get_typed::<ZSetValue>(data, ctx, &argv[1]) {
         Ok(z) => Frame::Integer(z.map_or(0, |z| {
             let members: Vec<&[u8]> = z.iter().map(|(m, _)| m).collect();
             range.walk(&members, false, 0, -1).len()
@@ -424,8 +424,8 @@ pub(super) fn zlexcount(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) ->
     })
 }
 
-fn rank_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], reverse: bool) -> Reply {
-    Some(match get_typed::<ZSetValue>(node, ctx, &argv[1]) {
+fn rank_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], reverse: bool) -> Reply {
+    Some(match get_typed::<ZSetValue>(data, ctx, &argv[1]) {
         Ok(Some(z)) => match z.rank(&argv[2]) {
             Some(r) => Frame::Integer(if reverse { z.len() - 1 - r } else { r } as i64),
             None => Frame::Null,
@@ -435,19 +435,19 @@ fn rank_generic(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], reverse: b
     })
 }
 
-pub(super) fn zrank(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    rank_generic(node, ctx, argv, false)
+pub(super) fn zrank(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    rank_generic(data, ctx, argv, false)
 }
 
-pub(super) fn zrevrank(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    rank_generic(node, ctx, argv, true)
+pub(super) fn zrevrank(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    rank_generic(data, ctx, argv, true)
 }
 
 // ---------------------------------------------------------------------------------------------
 // ZPOPMIN / ZPOPMAX
 
 /// Redis's `zpopMinMaxCommand` / `genericZpopCommand`; propagated as given.
-fn zpop(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> Reply {
+fn zpop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> Reply {
     if argv.len() > 3 {
         return Some(syntax_error());
     }
@@ -459,7 +459,7 @@ fn zpop(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> Repl
         None => 1,
     };
     let key = &argv[1];
-    let mut z = match get_typed::<ZSetValue>(node, ctx, key) {
+    let mut z = match get_typed::<ZSetValue>(data, ctx, key) {
         Ok(Some(z)) => z,
         Ok(None) => return Some(Frame::Array(vec![])),
         Err(e) => return Some(e),
@@ -476,17 +476,17 @@ fn zpop(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> Repl
     for (m, _) in &popped {
         z.remove(m);
     }
-    store_typed(node, ctx, key, z, true);
+    store_typed(data, ctx, key, z, true);
     ctx.propagate(argv.to_vec());
     Some(entries_reply(popped, true))
 }
 
-pub(super) fn zpopmin(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    zpop(node, ctx, argv, false)
+pub(super) fn zpopmin(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zpop(data, ctx, argv, false)
 }
 
-pub(super) fn zpopmax(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    zpop(node, ctx, argv, true)
+pub(super) fn zpopmax(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zpop(data, ctx, argv, true)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -536,7 +536,7 @@ fn select(z: &ZSetValue, sel: &Selector, reverse: bool, offset: i64, limit: i64)
 /// Redis's `zrangeGenericCommand`. `first` is the index of the source key in `argv`; with
 /// `store`, `argv[1]` is the destination (ZRANGESTORE).
 fn zrange_generic(
-    node: &mut Data<'_>,
+    data: &mut Data<'_>,
     ctx: &mut Ctx,
     argv: &[Vec<u8>],
     first: usize,
@@ -596,7 +596,7 @@ fn zrange_generic(
             _ => return Some(not_an_integer()),
         },
     };
-    let result = match get_typed::<ZSetValue>(node, ctx, key) {
+    let result = match get_typed::<ZSetValue>(data, ctx, key) {
         Ok(Some(z)) => select(&z, &sel, reverse, offset, limit),
         Ok(None) => vec![],
         Err(e) => return Some(e),
@@ -609,37 +609,37 @@ fn zrange_generic(
     for (m, s) in result {
         z.insert(m, s);
     }
-    super::store_destination(node, ctx, argv, z, n)
+    super::store_destination(data, ctx, argv, z, n)
 }
 
 /// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`
-pub(super) fn zrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    zrange_generic(node, ctx, argv, 1, false, RangeType::Auto, Direction::Auto)
+pub(super) fn zrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(data, ctx, argv, 1, false, RangeType::Auto, Direction::Auto)
 }
 
 /// `ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]`
-pub(super) fn zrangestore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    zrange_generic(node, ctx, argv, 2, true, RangeType::Auto, Direction::Auto)
+pub(super) fn zrangestore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(data, ctx, argv, 2, true, RangeType::Auto, Direction::Auto)
 }
 
-pub(super) fn zrangebyscore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    zrange_generic(node, ctx, argv, 1, false, RangeType::Score, Direction::Forward)
+pub(super) fn zrangebyscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(data, ctx, argv, 1, false, RangeType::Score, Direction::Forward)
 }
 
-pub(super) fn zrevrangebyscore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    zrange_generic(node, ctx, argv, 1, false, RangeType::Score, Direction::Reverse)
+pub(super) fn zrevrangebyscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(data, ctx, argv, 1, false, RangeType::Score, Direction::Reverse)
 }
 
-pub(super) fn zrangebylex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    zrange_generic(node, ctx, argv, 1, false, RangeType::Lex, Direction::Forward)
+pub(super) fn zrangebylex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(data, ctx, argv, 1, false, RangeType::Lex, Direction::Forward)
 }
 
-pub(super) fn zrevrangebylex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    zrange_generic(node, ctx, argv, 1, false, RangeType::Lex, Direction::Reverse)
+pub(super) fn zrevrangebylex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(data, ctx, argv, 1, false, RangeType::Lex, Direction::Reverse)
 }
 
-pub(super) fn zrevrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    zrange_generic(node, ctx, argv, 1, false, RangeType::Rank, Direction::Reverse)
+pub(super) fn zrevrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zrange_generic(data, ctx, argv, 1, false, RangeType::Rank, Direction::Reverse)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -647,7 +647,7 @@ pub(super) fn zrevrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) ->
 
 /// Redis's `zremrangeGenericCommand`: the range is parsed before the key is looked up;
 /// propagated as given when something was removed.
-fn zremrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], rtype: RangeType) -> Reply {
+fn zremrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], rtype: RangeType) -> Reply {
     let sel = match rtype {
         RangeType::Score => match parse_score_range(&argv[2], &argv[3]) {
             Ok(r) => Selector::Score(r),
@@ -663,7 +663,7 @@ fn zremrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], rtype: RangeT
         },
     };
     let key = &argv[1];
-    let mut z = match get_typed::<ZSetValue>(node, ctx, key) {
+    let mut z = match get_typed::<ZSetValue>(data, ctx, key) {
         Ok(Some(z)) => z,
         Ok(None) => return Some(Frame::Integer(0)),
         Err(e) => return Some(e),
@@ -673,22 +673,22 @@ fn zremrange(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], rtype: RangeT
         z.remove(m);
     }
     if !doomed.is_empty() {
-        store_typed(node, ctx, key, z, true);
+        store_typed(data, ctx, key, z, true);
         ctx.propagate(argv.to_vec());
     }
     Some(Frame::Integer(doomed.len() as i64))
 }
 
-pub(super) fn zremrangebyrank(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    zremrange(node, ctx, argv, RangeType::Rank)
+pub(super) fn zremrangebyrank(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zremrange(data, ctx, argv, RangeType::Rank)
 }
 
-pub(super) fn zremrangebyscore(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    zremrange(node, ctx, argv, RangeType::Score)
+pub(super) fn zremrangebyscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zremrange(data, ctx, argv, RangeType::Score)
 }
 
-pub(super) fn zremrangebylex(node: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    zremrange(node, ctx, argv, RangeType::Lex)
+pub(super) fn zremrangebylex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+    zremrange(data, ctx, argv, RangeType::Lex)
 }
 
 #[cfg(test)]
