@@ -630,7 +630,7 @@ impl Node {
         }
         let child = self.child.as_ref().and_then(|c| c.next_deadline());
         let soonest = child.map_or(self.next_cron, |c| c.min(self.next_cron));
-        self.next_wait_deadline().map_or(soonest, |w| w.min(soonest))
+        self.serving.next_wait_deadline().map_or(soonest, |w| w.min(soonest))
     }
 
     /// The next thing the node wants done, if any. The first call after an input ends the

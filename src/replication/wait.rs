@@ -120,9 +120,11 @@ impl Node {
             self.close(w.conn);
         }
     }
+}
 
+impl super::master::MasterSide {
     /// The earliest WAIT timeout.
     pub(crate) fn next_wait_deadline(&self) -> Option<Micros> {
-        self.serving.waiters.iter().filter_map(|w| w.deadline).min()
+        self.waiters.iter().filter_map(|w| w.deadline).min()
     }
 }
