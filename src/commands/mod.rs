@@ -6,6 +6,10 @@
 //! `zsets`, `transactions` (MULTI, EXEC, WATCH), `server` (replication, INFO, DEBUG,
 //! SAVE, WAIT, …), `config` (CONFIG GET and SET) and `connection` (CLIENT, SHUTDOWN);
 //! `numbers` and `glob` read arguments as Redis reads them.
+//!
+//! The data families' handlers get a `Data` context (the keyspace, the clock, whether the node
+//! is a replica, its generator, their counters and limits), so what a data command can touch is
+//! in its signature; the others act on the node itself.
 
 pub mod config;
 mod connection;
