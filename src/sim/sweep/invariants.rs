@@ -211,4 +211,54 @@ impl Run {
                 v.link_status == Some("up") && v.slave_repl_offset == mv.master_repl_offset && v.replid == mv.replid
             })
     }
+
+    /// The final invariants, after healing: quiescence, and every other node at the final
+    /// master's offset, replication id and data; the WAIT-ed writes kept or explained.
+    pub(super) fn check_end(&mut self, master: usize, quiet: Quiet) {
+        let nodes = self.cfg.nodes;
+        self.check_waited_writes(master);
+        let m = self.w.node(master).view();
+        let master_digest = self.w.node(master).digest();
+        if quiet.quiesced_after_ms.is_none() {
+            let states: Vec<String> = (0..nodes)
+                .filter(|&i| i != master)
+                .map(|i| {
+                    let v = self.w.node(i).view();
+                    format!(
+                        "{} {} {} offset {}",
+                        v.name,
+                        v.repl_state,
+                        v.link_status.unwrap_or("-"),
+                        v.slave_repl_offset
+                    )
+                })
+                .collect();
+            let flying = self.w.in_flight().len();
+            self.violation(format!(
+                "no quiescence ({} s after the run, the last {} s without a byte applied): master {} ({}) offset {}, {}, {flying} segments in flight",
+                quiet.waited / 1_000_000,
+                (quiet.waited - quiet.progress_at) / 1_000_000,
+                m.name,
+                m.role,
+                m.master_repl_offset,
+                states.join(", ")
+            ));
+        }
+        for i in (0..nodes).filter(|&i| i != master) {
+            let v = self.w.node(i).view();
+            if v.slave_repl_offset != m.master_repl_offset {
+                self.violation(format!(
+                    "{} offset {} != master's {}",
+                    v.name, v.slave_repl_offset, m.master_repl_offset
+                ));
+            }
+            if v.replid != m.replid {
+                self.violation(format!("{} replid {} != master's {}", v.name, v.replid, m.replid));
+            }
+            let d = self.w.node(i).digest();
+            if d != master_digest {
+                self.violation(format!("{} digest {d} != master's {master_digest}", v.name));
+            }
+        }
+    }
 }

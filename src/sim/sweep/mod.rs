@@ -285,243 +285,244 @@ pub fn run(cfg: SweepConfig) -> SweepReport {
 
 /// [`run`], also handing back the world at the end, to read the trace of a failing seed.
 pub fn run_with_world(cfg: SweepConfig) -> (SweepReport, World) {
-    let nodes = cfg.nodes.max(1);
-    let cfg = SweepConfig { nodes, ..cfg };
+    let cfg = SweepConfig { nodes: cfg.nodes.max(1), ..cfg };
     let mut g = Gen(ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x5357_4545_505f_5246));
     let promotions = if cfg.faults && g.chance(35) { Promotions::Sentinels } else { Promotions::Operator };
-    let mut r = Run {
-        w: {
-            let mut w = World::new(cfg.seed);
-            w.record_psync_decisions();
-            w
-        },
-        cfg: cfg.clone(),
-        promotions,
-        master: 0,
-        crashed_master: None,
-        watch: vec![Watch::default(); nodes],
-        cursor: 0,
-        bytes: 0,
-        violations: Vec::new(),
-        waiters: vec![None; nodes],
-        pending: vec![Default::default(); nodes],
-        waited: Vec::new(),
-        waited_lost: 0,
-        lost_disks: Vec::new(),
-    };
-
-    // Per-run settings: a small backlog overflows under long partitions (full syncs instead of
-    // partial ones), disk-based sync exercises the other transfer path.
-    let backlog = ["16kb", "64kb", "1mb"][g.below(3) as usize];
-    let diskless = if g.chance(70) { "yes" } else { "no" };
-    // Replicas' output buffers: Redis's default, or limits a slow link or a burst can pass.
-    let obuf = ["replica 268435456 67108864 60", "replica 64kb 32kb 5", "replica 1mb 0 0"][g.below(3) as usize];
-    let mut settings = vec![
-        "repl-timeout 5".to_string(),
-        "repl-diskless-sync-delay 1".to_string(),
-        format!("repl-diskless-sync {diskless}"),
-        format!("repl-backlog-size {backlog}"),
-        format!("client-output-buffer-limit \"{obuf}\""),
-    ];
-    settings.sort();
-    // Links: from a fast LAN to a slow, distant one.
-    let latency = [1_000, 5_000, 20_000][g.below(3) as usize];
-    let bandwidth = [10 * 1024 * 1024, 1024 * 1024, 128 * 1024][g.below(3) as usize];
-    let jitter = if g.chance(50) { latency / 2 } else { 0 };
-    r.w.set_link_params(super::LinkParams { latency, bandwidth, jitter });
-    for i in 0..nodes {
-        r.w.add_node();
-        for s in &settings {
-            let reply = r.console(i, &format!("CONFIG SET {s}"));
-            if reply != "OK" {
-                r.violation(format!("node {i}: CONFIG SET {s} answered {reply}"));
-            }
-        }
-    }
-    settings.push(format!("links {} ms ± {} µs, {} KB/s", latency / 1000, jitter, bandwidth / 1024));
-    for i in 1..nodes {
-        let reply = r.console(i, "REPLICAOF 127.0.0.1 6379");
-        if reply != "OK" {
-            r.violation(format!("node {i}: REPLICAOF answered {reply}"));
-        }
-    }
-    if promotions == Promotions::Sentinels && nodes > 1 {
-        let down_after = [2_000, 3_000, 5_000][g.below(3) as usize];
-        let scfg =
-            SentinelConfig { quorum: 2, down_after_ms: down_after, failover_timeout_ms: 10_000, ..Default::default() };
-        for _ in 0..3 {
-            r.w.add_sentinel(0, scfg.clone());
-        }
-        settings.push(format!("3 sentinels, quorum 2, down-after {down_after} ms, failover-timeout 10 s"));
-    }
-
-    // The schedule: writes at random times, then the faults.
+    let (mut r, settings) = Run::set_up(&cfg, promotions, &mut g);
     let end = cfg.virtual_secs * 1_000_000;
+    let plan = plan(&cfg, promotions, end, &mut g);
+    let (mut log, writes) = r.drive(plan, end);
+    let (master, quiet) = r.heal_and_quiesce(end, &mut log);
+    r.check_end(master, quiet);
+    let report = r.report(settings, writes, log, quiet.quiesced_after_ms);
+    (report, r.w)
+}
+
+/// How the wait for quiescence after the run ended.
+#[derive(Clone, Copy, Debug)]
+struct Quiet {
+    /// Virtual ms after the end of the run at which the world was quiescent, if it was.
+    quiesced_after_ms: Option<u64>,
+    /// How long it waited, and when a replica last applied a byte (µs after the end).
+    waited: Micros,
+    progress_at: Micros,
+}
+
+/// The schedule: writes at random times, then the faults, in time order (equal times keep
+/// their drawing order).
+fn plan(cfg: &SweepConfig, promotions: Promotions, end: Micros, g: &mut Gen) -> Vec<(Micros, Action)> {
     let mut plan: Vec<(Micros, Action)> = Vec::new();
     for _ in 0..cfg.writes_per_sec.saturating_mul(cfg.virtual_secs) {
         let at = g.below(end.max(1));
-        let a = if g.chance(3) { Action::WaitedWrite } else { Action::Write(workload::write(&mut g)) };
+        let a = if g.chance(3) { Action::WaitedWrite } else { Action::Write(workload::write(g)) };
         plan.push((at, a));
     }
     if cfg.faults {
-        faults::schedule(&mut g, nodes, end, promotions, &mut plan);
+        faults::schedule(g, cfg.nodes, end, promotions, &mut plan);
     }
-    plan.sort_by_key(|(t, _)| *t); // stable: equal times keep their drawing order
+    plan.sort_by_key(|(t, _)| *t);
+    plan
+}
 
-    let mut log = Vec::new();
-    let mut writes = 0;
-    let mut plan = plan.into_iter().peekable();
-    let mut t = 0;
-    while t < end {
-        t += SAMPLE;
-        while let Some((at, _)) = plan.peek() {
-            if *at > t {
+impl Run {
+    /// The world of one run: its nodes with the run's settings (drawn from `g`), every other
+    /// node a replica of the first, and the sentinels in a sentinel run. Returns the settings
+    /// as the report lists them.
+    fn set_up(cfg: &SweepConfig, promotions: Promotions, g: &mut Gen) -> (Run, Vec<String>) {
+        let nodes = cfg.nodes;
+        let mut r = Run {
+            w: {
+                let mut w = World::new(cfg.seed);
+                w.record_psync_decisions();
+                w
+            },
+            cfg: cfg.clone(),
+            promotions,
+            master: 0,
+            crashed_master: None,
+            watch: vec![Watch::default(); nodes],
+            cursor: 0,
+            bytes: 0,
+            violations: Vec::new(),
+            waiters: vec![None; nodes],
+            pending: vec![Default::default(); nodes],
+            waited: Vec::new(),
+            waited_lost: 0,
+            lost_disks: Vec::new(),
+        };
+
+        // A small backlog overflows under long partitions (full syncs instead of partial ones),
+        // disk-based sync exercises the other transfer path.
+        let backlog = ["16kb", "64kb", "1mb"][g.below(3) as usize];
+        let diskless = if g.chance(70) { "yes" } else { "no" };
+        // Replicas' output buffers: Redis's default, or limits a slow link or a burst can pass.
+        let obuf = ["replica 268435456 67108864 60", "replica 64kb 32kb 5", "replica 1mb 0 0"][g.below(3) as usize];
+        let mut settings = vec![
+            "repl-timeout 5".to_string(),
+            "repl-diskless-sync-delay 1".to_string(),
+            format!("repl-diskless-sync {diskless}"),
+            format!("repl-backlog-size {backlog}"),
+            format!("client-output-buffer-limit \"{obuf}\""),
+        ];
+        settings.sort();
+        // Links: from a fast LAN to a slow, distant one.
+        let latency = [1_000, 5_000, 20_000][g.below(3) as usize];
+        let bandwidth = [10 * 1024 * 1024, 1024 * 1024, 128 * 1024][g.below(3) as usize];
+        let jitter = if g.chance(50) { latency / 2 } else { 0 };
+        r.w.set_link_params(super::LinkParams { latency, bandwidth, jitter });
+        for i in 0..nodes {
+            r.w.add_node();
+            for s in &settings {
+                let reply = r.console(i, &format!("CONFIG SET {s}"));
+                if reply != "OK" {
+                    r.violation(format!("node {i}: CONFIG SET {s} answered {reply}"));
+                }
+            }
+        }
+        settings.push(format!("links {} ms ± {} µs, {} KB/s", latency / 1000, jitter, bandwidth / 1024));
+        for i in 1..nodes {
+            let reply = r.console(i, "REPLICAOF 127.0.0.1 6379");
+            if reply != "OK" {
+                r.violation(format!("node {i}: REPLICAOF answered {reply}"));
+            }
+        }
+        if promotions == Promotions::Sentinels && nodes > 1 {
+            let down_after = [2_000, 3_000, 5_000][g.below(3) as usize];
+            let scfg = SentinelConfig {
+                quorum: 2,
+                down_after_ms: down_after,
+                failover_timeout_ms: 10_000,
+                ..Default::default()
+            };
+            for _ in 0..3 {
+                r.w.add_sentinel(0, scfg.clone());
+            }
+            settings.push(format!("3 sentinels, quorum 2, down-after {down_after} ms, failover-timeout 10 s"));
+        }
+        (r, settings)
+    }
+
+    /// Runs the plan to `end`, sampling every 100 ms; returns the fault log and the writes sent.
+    fn drive(&mut self, plan: Vec<(Micros, Action)>, end: Micros) -> (Vec<String>, u64) {
+        let mut log = Vec::new();
+        let mut writes = 0;
+        let mut plan = plan.into_iter().peekable();
+        let mut t = 0;
+        while t < end {
+            t += SAMPLE;
+            while let Some((at, _)) = plan.peek() {
+                if *at > t {
+                    break;
+                }
+                let Some((at, a)) = plan.next() else { break };
+                self.w.run_until(at);
+                self.apply(a, &mut log, &mut writes);
+            }
+            self.w.run_until(t);
+            self.sample();
+            self.check_psync_rule();
+        }
+        (log, writes)
+    }
+
+    /// Heals everything, restarts whatever is down, lets the operator (or the sentinels) point
+    /// every node at one master, and waits for quiescence while the replicas make progress.
+    /// Returns the final master.
+    fn heal_and_quiesce(&mut self, end: Micros, log: &mut Vec<String>) -> (usize, Quiet) {
+        self.w.heal();
+        for i in 0..self.cfg.nodes {
+            if !self.w.is_up(i) {
+                self.w.restart(i);
+                self.watch[i].restarts += 1;
+                log.push(format!("{}ms restart {} (end)", self.w.now() / 1000, self.w.node(i).name()));
+            }
+        }
+        if self.promotions == Promotions::Operator {
+            // Let a FAILOVER under way finish (or time out) first.
+            self.w.run_until(end + 6_000_000);
+            let m = self.current_master();
+            let changed =
+                if self.w.node(m).view().role != "master" { self.promote(m) } else { self.repoint_all(m) > 0 };
+            if changed {
+                log.push(format!("{}ms operator points every node at {}", self.w.now() / 1000, self.w.node(m).name()));
+            }
+        }
+        let mut quiet = Quiet { quiesced_after_ms: None, waited: self.w.now() - end, progress_at: 0 };
+        quiet.progress_at = quiet.waited;
+        let mut m = self.current_master();
+        let mut applied = self.applied_by_replicas(m);
+        while quiet.waited - quiet.progress_at <= QUIESCE_STALL && quiet.waited <= QUIESCE_CAP {
+            self.w.run_until((end + quiet.waited).max(self.w.now()));
+            self.sample();
+            m = self.current_master();
+            if self.quiescent(m) {
+                quiet.quiesced_after_ms = Some(quiet.waited / 1000);
                 break;
             }
-            let Some((at, a)) = plan.next() else { break };
-            r.w.run_until(at);
-            r.apply(a, &mut log, &mut writes);
+            let now_applied = self.applied_by_replicas(m);
+            if now_applied != applied {
+                (applied, quiet.progress_at) = (now_applied, quiet.waited);
+            }
+            quiet.waited += SAMPLE;
         }
-        r.w.run_until(t);
-        r.sample();
-        r.check_psync_rule();
+        self.check_psync_rule();
+        for i in 0..self.cfg.nodes {
+            self.take_waiter_replies(i);
+        }
+        (m, quiet)
     }
 
-    // Heal everything, restart whatever is down, let the operator (or the sentinels) point
-    // every node at one master, wait for quiescence.
-    r.w.heal();
-    for i in 0..nodes {
-        if !r.w.is_up(i) {
-            r.w.restart(i);
-            r.watch[i].restarts += 1;
-            log.push(format!("{}ms restart {} (end)", r.w.now() / 1000, r.w.node(i).name()));
+    /// The run's report: each node's counters, then the last scan of the trace for stream
+    /// errors (the INFO calls included), then the totals.
+    fn report(&mut self, settings: Vec<String>, writes: u64, log: Vec<String>, quiesced: Option<u64>) -> SweepReport {
+        let mut reports = Vec::new();
+        for i in 0..self.cfg.nodes {
+            let info = self.console(i, "INFO stats");
+            let v = self.w.node(i).view();
+            let wt = &self.watch[i];
+            reports.push(NodeReport {
+                index: i,
+                name: v.name.clone(),
+                role: v.role.to_string(),
+                sync_full: stat(&info, "sync_full"),
+                sync_partial_ok: stat(&info, "sync_partial_ok"),
+                sync_partial_err: stat(&info, "sync_partial_err"),
+                full_resyncs_received: wt.full_resyncs,
+                partial_resyncs_received: wt.partial_resyncs,
+                restarts: wt.restarts,
+                master_repl_offset: v.master_repl_offset,
+                slave_repl_offset: v.slave_repl_offset,
+                link: v.link_status.unwrap_or("-").to_string(),
+                keys: v.dbsize,
+                digest: self.w.node(i).digest(),
+                max_histlen: wt.max_histlen,
+            });
+        }
+        self.scan_trace();
+        let count = |f: &dyn Fn(&What) -> bool| self.w.trace().iter().filter(|e| f(&e.what)).count() as u64;
+        SweepReport {
+            config: self.cfg.clone(),
+            settings,
+            writes,
+            faults: log,
+            bytes_moved: self.bytes,
+            promotions: count(&|w| matches!(w, What::State(Change::Role { from: "slave", to: "master" }))),
+            sentinel_failovers: count(
+                &|w| matches!(w, What::Sentinel { text, .. } if text.starts_with("+failover-end ")),
+            ),
+            waited_writes: (
+                self.waited.len() as u64,
+                self.waited.iter().filter(|ww| ww.acked.is_some_and(|n| n > 0)).count() as u64,
+                self.waited_lost,
+            ),
+            quiesced_after_ms: quiesced,
+            end_ms: self.w.now() / 1000,
+            nodes: reports,
+            trace_events: self.w.trace().len(),
+            trace_digest: self.w.trace_digest(),
+            violations: std::mem::take(&mut self.violations),
         }
     }
-    if r.promotions == Promotions::Operator {
-        // Let a FAILOVER under way finish (or time out) first.
-        r.w.run_until(end + 6_000_000);
-        let m = r.current_master();
-        let changed = if r.w.node(m).view().role != "master" { r.promote(m) } else { r.repoint_all(m) > 0 };
-        if changed {
-            log.push(format!("{}ms operator points every node at {}", r.w.now() / 1000, r.w.node(m).name()));
-        }
-    }
-    let mut quiesced = None;
-    let mut waited = r.w.now() - end;
-    let mut m = r.current_master();
-    let (mut applied, mut progress_at) = (r.applied_by_replicas(m), waited);
-    while waited - progress_at <= QUIESCE_STALL && waited <= QUIESCE_CAP {
-        r.w.run_until((end + waited).max(r.w.now()));
-        r.sample();
-        m = r.current_master();
-        if r.quiescent(m) {
-            quiesced = Some(waited / 1000);
-            break;
-        }
-        let now_applied = r.applied_by_replicas(m);
-        if now_applied != applied {
-            (applied, progress_at) = (now_applied, waited);
-        }
-        waited += SAMPLE;
-    }
-    r.check_psync_rule();
-    for i in 0..nodes {
-        r.take_waiter_replies(i);
-    }
-
-    // Final invariants.
-    let master = m;
-    r.check_waited_writes(master);
-    let m = r.w.node(master).view();
-    let master_digest = r.w.node(master).digest();
-    if quiesced.is_none() {
-        let states: Vec<String> = (0..nodes)
-            .filter(|&i| i != master)
-            .map(|i| {
-                let v = r.w.node(i).view();
-                format!("{} {} {} offset {}", v.name, v.repl_state, v.link_status.unwrap_or("-"), v.slave_repl_offset)
-            })
-            .collect();
-        let flying = r.w.in_flight().len();
-        r.violation(format!(
-            "no quiescence ({} s after the run, the last {} s without a byte applied): master {} ({}) offset {}, {}, {flying} segments in flight",
-            waited / 1_000_000,
-            (waited - progress_at) / 1_000_000,
-            m.name,
-            m.role,
-            m.master_repl_offset,
-            states.join(", ")
-        ));
-    }
-    for i in (0..nodes).filter(|&i| i != master) {
-        let v = r.w.node(i).view();
-        if v.slave_repl_offset != m.master_repl_offset {
-            r.violation(format!("{} offset {} != master's {}", v.name, v.slave_repl_offset, m.master_repl_offset));
-        }
-        if v.replid != m.replid {
-            r.violation(format!("{} replid {} != master's {}", v.name, v.replid, m.replid));
-        }
-        let d = r.w.node(i).digest();
-        if d != master_digest {
-            r.violation(format!("{} digest {d} != master's {master_digest}", v.name));
-        }
-    }
-
-    let mut reports = Vec::new();
-    for i in 0..nodes {
-        let info = r.console(i, "INFO stats");
-        let v = r.w.node(i).view();
-        let wt = &r.watch[i];
-        reports.push(NodeReport {
-            index: i,
-            name: v.name.clone(),
-            role: v.role.to_string(),
-            sync_full: stat(&info, "sync_full"),
-            sync_partial_ok: stat(&info, "sync_partial_ok"),
-            sync_partial_err: stat(&info, "sync_partial_err"),
-            full_resyncs_received: wt.full_resyncs,
-            partial_resyncs_received: wt.partial_resyncs,
-            restarts: wt.restarts,
-            master_repl_offset: v.master_repl_offset,
-            slave_repl_offset: v.slave_repl_offset,
-            link: v.link_status.unwrap_or("-").to_string(),
-            keys: v.dbsize,
-            digest: r.w.node(i).digest(),
-            max_histlen: wt.max_histlen,
-        });
-    }
-    r.scan_trace();
-    let report = SweepReport {
-        config: cfg,
-        settings,
-        writes,
-        faults: log,
-        bytes_moved: r.bytes,
-        promotions: r
-            .w
-            .trace()
-            .iter()
-            .filter(|e| matches!(e.what, What::State(Change::Role { from: "slave", to: "master" })))
-            .count() as u64,
-        sentinel_failovers: r
-            .w
-            .trace()
-            .iter()
-            .filter(|e| matches!(&e.what, What::Sentinel { text, .. } if text.starts_with("+failover-end ")))
-            .count() as u64,
-        waited_writes: (
-            r.waited.len() as u64,
-            r.waited.iter().filter(|ww| ww.acked.is_some_and(|n| n > 0)).count() as u64,
-            r.waited_lost,
-        ),
-        quiesced_after_ms: quiesced,
-        end_ms: r.w.now() / 1000,
-        nodes: reports,
-        trace_events: r.w.trace().len(),
-        trace_digest: r.w.trace_digest(),
-        violations: r.violations,
-    };
-    (report, r.w)
 }
 
 impl fmt::Display for SweepReport {
