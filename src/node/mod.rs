@@ -14,6 +14,7 @@
 //! the commands extend it from their own modules.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
@@ -78,8 +79,8 @@ pub enum Output {
     /// save of a SHUTDOWN); answer with [`Node::persisted`]. `last` marks the final save: the
     /// node exits or cancels its SHUTDOWN on the answer.
     Persist {
-        /// The whole file.
-        data: Vec<u8>,
+        /// The whole file (shared with the node's own copy, [`Node::disk`]).
+        data: Arc<[u8]>,
         /// The final save before exiting.
         last: bool,
     },
@@ -297,7 +298,7 @@ pub struct Node {
     /// The forked BGSAVE child, if one runs.
     pub(crate) child: Option<RdbChild>,
     /// The simulated disk: the last RDB saved (`dump.rdb`).
-    pub(crate) disk: Option<Vec<u8>>,
+    pub(crate) disk: Option<Arc<[u8]>>,
     pub(crate) stats: Stats,
     pub(crate) persistence: Persistence,
     /// Transaction state per client (connection 0 is the master client on a replica).
@@ -438,7 +439,7 @@ impl Node {
                     node.keyspace = file.keyspace;
                     node.log('*', format!("Done loading RDB, keys loaded: {keys}, keys expired: 0."));
                     node.log('*', "DB loaded from disk: 0.000 seconds");
-                    node.disk = Some(bytes);
+                    node.disk = Some(bytes.into());
                 }
                 Err(e) => node.log('#', format!("Fatal error loading the DB: {e}. Exiting.")),
             }
@@ -476,7 +477,7 @@ impl Node {
 
     /// Puts a file on the node's simulated disk (what it loads at its next start).
     pub fn set_disk(&mut self, bytes: Vec<u8>) {
-        self.disk = Some(bytes);
+        self.disk = Some(bytes.into());
     }
 
     /// Deletes `dump.rdb` from the simulated disk.
@@ -519,7 +520,7 @@ impl Node {
     }
 
     /// Asks the environment to write `dump.rdb` ([`Output::Persist`]); see [`Node::persisted`].
-    pub(crate) fn persist(&mut self, data: Vec<u8>, last: bool) {
+    pub(crate) fn persist(&mut self, data: Arc<[u8]>, last: bool) {
         self.persistence.unanswered.push_back(last);
         self.outputs.push_back(Output::Persist { data, last });
     }

@@ -725,8 +725,9 @@ impl Node {
     /// Bookkeeping of a save (SAVE, a disk BGSAVE, the final save of SHUTDOWN), and the file handed
     /// to the environment to write.
     pub(crate) fn saved_to_disk(&mut self, data: Vec<u8>, last: bool) {
-        self.persist(data.clone(), last);
-        self.disk = Some(data);
+        let file: std::sync::Arc<[u8]> = data.into();
+        self.persist(file.clone(), last);
+        self.disk = Some(file);
         self.persistence.last_save_ms = self.unix_ms();
         self.persistence.saves += 1;
         self.persistence.dirty = 0;

@@ -693,8 +693,9 @@ impl Node {
         }
         if socket.is_none() {
             // Only a disk load leaves the received file behind as dump.rdb.
-            self.persist(t.data.clone(), false);
-            self.disk = Some(t.data);
+            let file: std::sync::Arc<[u8]> = t.data.into();
+            self.persist(file.clone(), false);
+            self.disk = Some(file);
         }
         self.forget_tx(MASTER_CLIENT);
         let stream_db = file.aux_int("repl-stream-db").filter(|&d| (0..16).contains(&d)).unwrap_or(0) as usize;
