@@ -184,6 +184,26 @@ fn a_paused_master_sends_nothing_and_catches_up_on_resume() {
     assert!(t.starts_with("1) \"1767225"), "virtual clock from 2026-01-01: {t}");
 }
 
+/// A master that slept through 35 s of crons runs one cron when it wakes, as Redis's event loop
+/// runs a late timer once: at most one PING for the whole sleep (catching up would send one per 10 s slept),
+/// then one every 10 s again.
+#[test]
+fn a_master_waking_from_a_long_sleep_does_not_catch_up_on_the_pings_it_missed() {
+    let mut w = pair(7);
+    w.console(1, "REPLICAOF 127.0.0.1 6379");
+    w.run_for_ms(8_000);
+    let before = int(&mut w, 0, "replication", "master_repl_offset");
+    w.console(0, "DEBUG SLEEP 35");
+    w.run_for_ms(35_050);
+    assert!(!w.node(0).is_paused());
+    let woken = int(&mut w, 0, "replication", "master_repl_offset");
+    assert!(woken - before <= 14, "{} bytes of PINGs for one sleep", woken - before);
+    w.run_for_ms(30_000);
+    let later = int(&mut w, 0, "replication", "master_repl_offset");
+    assert_eq!((later - woken) % 14, 0, "only PINGs since");
+    assert!((28..=42).contains(&(later - woken)), "one PING every 10 s: {} bytes in 30 s", later - woken);
+}
+
 /// `DEBUG SLEEP`'s argument is read by `strtod` and checked by nothing, as in redis-server 7.0.15
 /// (asked by hand: `abc`, `-1`, `nan`, `inf` and `5.E50` answer `OK` at once, `0x10` sleeps 16 s).
 #[test]

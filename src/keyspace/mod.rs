@@ -26,6 +26,10 @@ pub type Bytes = Vec<u8>;
 pub struct Db {
     map: KeyMap<Value>,
     expires: KeyMap<i64>,
+    /// No key of `expires` is due before this time (`None`: none is), so the 10 Hz active
+    /// expiry of an idle database costs a comparison, not a walk of its keys. A lower bound:
+    /// removing an expiry leaves it alone, the next walk raises it.
+    expiry_floor: Option<i64>,
     /// The keys some client WATCHes, with how many clients watch each and a stamp bumped by
     /// every write to it, so EXEC can tell a watched key was touched even when it was written
     /// back with the same value (Redis's `watched_keys` and `signalModifiedKey`). Keys nobody
@@ -139,6 +143,7 @@ impl Db {
         }
         self.touch(key);
         self.expires.insert(key.to_vec(), at_ms);
+        self.lower_expiry_floor(at_ms);
         true
     }
 
@@ -206,6 +211,7 @@ impl Db {
     pub fn insert_loaded(&mut self, key: Bytes, value: Value, expire: Option<i64>) -> Result<(), DuplicateKey> {
         if let Some(at) = expire {
             self.expires.insert(key.clone(), at);
+            self.lower_expiry_floor(at);
         }
         match self.map.insert(key, value) {
             None => Ok(()),
@@ -213,11 +219,30 @@ impl Db {
         }
     }
 
-    /// Keys whose expiry time has passed at `now_ms`, sorted.
-    pub fn expired_keys(&self, now_ms: i64) -> Vec<Bytes> {
-        let mut v: Vec<_> = self.expires.iter().filter(|(_, &at)| at <= now_ms).map(|(k, _)| k.clone()).collect();
-        v.sort();
-        v
+    fn lower_expiry_floor(&mut self, at_ms: i64) {
+        self.expiry_floor = Some(self.expiry_floor.map_or(at_ms, |f| f.min(at_ms)));
+    }
+
+    /// Removes the keys whose expiry time has passed at `now_ms` and returns them, sorted (a
+    /// master's active expiry, which propagates a DEL for each).
+    pub fn remove_expired(&mut self, now_ms: i64) -> Vec<Bytes> {
+        if self.expiry_floor.is_none_or(|floor| floor > now_ms) {
+            return Vec::new();
+        }
+        let (mut due, mut floor) = (Vec::new(), None::<i64>);
+        for (k, &at) in self.expires.iter() {
+            if at <= now_ms {
+                due.push(k.clone());
+            } else {
+                floor = Some(floor.map_or(at, |f| f.min(at)));
+            }
+        }
+        self.expiry_floor = floor;
+        due.sort();
+        for k in &due {
+            self.remove(k);
+        }
+        due
     }
 }
 
@@ -294,6 +319,7 @@ impl Keyspace {
         db.touch_watched_if(|k| map.contains_key(k));
         db.map = KeyMap::default();
         db.expires = KeyMap::default();
+        db.expiry_floor = None;
     }
 
     /// Exchanges two databases (SWAPDB); keys in both count as modified.
@@ -302,11 +328,13 @@ impl Keyspace {
         for i in [a, b] {
             self.dbs[i].touch_watched_if(|k| ma.contains_key(k) || mb.contains_key(k));
         }
-        let (ma, ea) = (self.dbs[a].map.clone(), self.dbs[a].expires.clone());
+        let (ma, ea, fa) = (self.dbs[a].map.clone(), self.dbs[a].expires.clone(), self.dbs[a].expiry_floor);
         self.dbs[a].map = self.dbs[b].map.clone();
         self.dbs[a].expires = self.dbs[b].expires.clone();
+        self.dbs[a].expiry_floor = self.dbs[b].expiry_floor;
         self.dbs[b].map = ma;
         self.dbs[b].expires = ea;
+        self.dbs[b].expiry_floor = fa;
     }
 
     /// Takes the data of `loaded` (a snapshot just read) in place of this keyspace's, keeping the
@@ -322,6 +350,7 @@ impl Keyspace {
             }
             db.map = new.map;
             db.expires = new.expires;
+            db.expiry_floor = new.expiry_floor;
         }
     }
 
@@ -376,6 +405,45 @@ mod tests {
         let listed: Vec<_> = db.entries().map(|(k, _, e)| (k.clone(), e)).collect();
         assert_eq!(listed.len(), 2);
         assert!(listed.contains(&(b"a".to_vec(), Some(42))) && listed.contains(&(b"b".to_vec(), None)));
+    }
+
+    #[test]
+    fn active_expiry_removes_each_due_key_once_whatever_the_expiries_did_since() {
+        let mut db = Db::default();
+        for (k, at) in [("c", 300), ("a", 100), ("b", 100)] {
+            db.set(k.as_bytes().to_vec(), str("v"));
+            assert!(db.set_expire(k.as_bytes(), at));
+        }
+        assert_eq!(db.remove_expired(99), Vec::<Bytes>::new());
+        assert_eq!(db.remove_expired(100), vec![b"a".to_vec(), b"b".to_vec()], "sorted, due at exactly now");
+        assert_eq!((db.len(), db.expires_len()), (1, 1));
+        assert_eq!(db.remove_expired(200), Vec::<Bytes>::new(), "c is not due before 300");
+        db.set(b"d".to_vec(), str("v"));
+        assert!(db.set_expire(b"d", 150), "an expiry sooner than any other");
+        assert_eq!(db.remove_expired(200), vec![b"d".to_vec()]);
+        assert!(db.remove_expire(b"c"), "PERSIST");
+        assert_eq!(db.remove_expired(1_000), Vec::<Bytes>::new());
+        assert_eq!(db.insert_loaded(b"e".to_vec(), str("v"), Some(500)), Ok(()));
+        assert_eq!(db.remove_expired(1_000), vec![b"e".to_vec()], "a loaded key's expiry counts too");
+        assert_eq!(db.len(), 1, "only c, persisted, is left");
+    }
+
+    #[test]
+    fn swapped_and_reloaded_databases_keep_their_due_keys() {
+        let mut ks = Keyspace::default();
+        ks.db_mut(0).set(b"a".to_vec(), str("v"));
+        assert!(ks.db_mut(0).set_expire(b"a", 10));
+        ks.swap(0, 1);
+        assert_eq!(ks.db_mut(0).remove_expired(20), Vec::<Bytes>::new());
+        assert_eq!(ks.db_mut(1).remove_expired(20), vec![b"a".to_vec()], "the expiry moved with SWAPDB");
+        let mut loaded = Keyspace::default();
+        assert_eq!(loaded.db_mut(2).insert_loaded(b"b".to_vec(), str("v"), Some(10)), Ok(()));
+        ks.replace_data(loaded, false);
+        assert_eq!(ks.db_mut(2).remove_expired(20), vec![b"b".to_vec()], "and with a full sync's load");
+        ks.db_mut(3).set(b"c".to_vec(), str("v"));
+        assert!(ks.db_mut(3).set_expire(b"c", 10));
+        ks.flush_db(3);
+        assert_eq!(ks.db_mut(3).remove_expired(20), Vec::<Bytes>::new());
     }
 
     #[test]

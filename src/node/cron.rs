@@ -29,10 +29,6 @@ impl Node {
 
     pub(super) fn resume(&mut self) {
         self.paused_until = None;
-        // Like a stopped process, the cron runs once on waking, not once per missed period.
-        if self.next_cron + 100_000 < self.now {
-            self.next_cron = self.now;
-        }
         let now = self.now;
         // The requests that came in the same read as the DEBUG SLEEP run first, as Redis goes on
         // with that client's query buffer once it wakes.
@@ -83,17 +79,10 @@ impl Node {
         }
         let now = self.unix_ms();
         for db in 0..crate::keyspace::DATABASES {
-            for key in self.keyspace.db(db).expired_keys(now) {
-                self.expire_key(db, &key);
+            for key in self.keyspace.db_mut(db).remove_expired(now) {
+                self.stats.expired_keys += 1;
+                self.feed_command(db, &[b"DEL".to_vec(), key]);
             }
-        }
-    }
-
-    /// Deletes an expired key on a master and propagates the DEL.
-    pub(crate) fn expire_key(&mut self, db: usize, key: &[u8]) {
-        if self.keyspace.db_mut(db).remove(key) {
-            self.stats.expired_keys += 1;
-            self.feed_command(db, &[b"DEL".to_vec(), key.to_vec()]);
         }
     }
 }
