@@ -284,21 +284,12 @@ impl Session {
 
     /// The log as text with the time it was shared at: opened, it runs to that moment.
     pub fn to_log_at(&self, end: Micros) -> String {
-        format!("{};t={}", self.to_log(), to_base36(end))
+        encode_log(self.seed, &self.actions, Some(end))
     }
 
     /// The log as text: seed and actions, compact and URL-safe.
     pub fn to_log(&self) -> String {
-        let mut out = format!("RL1;s={}", self.seed);
-        let mut prev = 0;
-        for (t, a) in &self.actions {
-            out.push(';');
-            out.push_str(&to_base36(t - prev));
-            prev = *t;
-            out.push(',');
-            out.push_str(&encode_action(a));
-        }
-        out
+        encode_log(self.seed, &self.actions, None)
     }
 
     /// The log of a run that went wrong at `at`: the actions so far, then `doing` (an action as
@@ -313,14 +304,14 @@ impl Session {
             out.push_str(&format!(";{},{entry}", to_base36(at - last)));
         }
         out.push_str(&format!(";t={}", to_base36(at)));
-        parse_log(&out)?;
+        RunLog::decode(&out)?;
         Ok(out)
     }
 
     /// Rebuilds a session from its log, replaying every action; it ends at the time the log was
     /// shared at, else at the last action's. A malformed log is refused whole, with the reason.
     pub fn from_log(log: &str) -> Result<Session, LogError> {
-        let (seed, actions, end) = parse_log(log)?;
+        let RunLog { seed, actions, end } = RunLog::decode(log)?;
         let mut s = Session::new(seed);
         for (t, a) in actions {
             s.run_until(t);
@@ -477,7 +468,48 @@ fn unescape(s: &str, at: &str) -> Result<String, LogError> {
 }
 
 /// The seed, the actions and the time the run was shared at, if the log says.
-type ParsedLog = (u64, Vec<(Micros, Action)>, Option<Micros>);
+/// A run's log as the decoder reads it, before any replay: the seed, each action at its virtual
+/// time, and the time the run was shared at. Decoding checks the text alone; whether each action
+/// applies to the world it meets is known only by replaying it ([`Session::from_log`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunLog {
+    pub seed: u64,
+    pub actions: Vec<(Micros, Action)>,
+    pub end: Option<Micros>,
+}
+
+impl RunLog {
+    /// Reads a log's text; a malformed one is refused whole, with the reason.
+    pub fn decode(log: &str) -> Result<RunLog, LogError> {
+        parse_log(log)
+    }
+
+    /// The log as text, as [`Session::to_log_at`] writes it.
+    pub fn encode(&self) -> String {
+        encode_log(self.seed, &self.actions, self.end)
+    }
+
+    /// The virtual time a replay of the log runs to.
+    pub fn span(&self) -> Micros {
+        self.end.or(self.actions.last().map(|a| a.0)).unwrap_or(0)
+    }
+}
+
+fn encode_log(seed: u64, actions: &[(Micros, Action)], end: Option<Micros>) -> String {
+    let mut out = format!("RL1;s={seed}");
+    let mut prev = 0;
+    for (t, a) in actions {
+        out.push(';');
+        out.push_str(&to_base36(t - prev));
+        prev = *t;
+        out.push(',');
+        out.push_str(&encode_action(a));
+    }
+    if let Some(end) = end {
+        out.push_str(&format!(";t={}", to_base36(end)));
+    }
+    out
+}
 
 /// The longest run a log may describe, in virtual µs (24 hours). Opening a log replays it, and
 /// an idle lab replays an hour in about 150 ms in the page: a day stays within seconds, where a
@@ -491,7 +523,7 @@ fn within_log_time(t: u64, what: &str) -> Result<u64, LogError> {
     Ok(t)
 }
 
-fn parse_log(log: &str) -> Result<ParsedLog, LogError> {
+fn parse_log(log: &str) -> Result<RunLog, LogError> {
     let log = log.trim();
     let mut parts = log.split(';');
     if parts.next() != Some("RL1") {
@@ -610,7 +642,7 @@ fn parse_log(log: &str) -> Result<ParsedLog, LogError> {
         };
         actions.push((t, action));
     }
-    Ok((seed, actions, end))
+    Ok(RunLog { seed, actions, end })
 }
 
 #[cfg(test)]
@@ -692,7 +724,7 @@ mod tests {
         let s = scripted();
         let failing = Action::Console(1, "SET \"after the end\" 1".into());
         let log = s.to_report_log(71_000_000, Some(&encode_action(&failing))).unwrap();
-        let (_, actions, end) = parse_log(&log).unwrap();
+        let RunLog { actions, end, .. } = RunLog::decode(&log).unwrap();
         assert_eq!(actions[..actions.len() - 1], *s.actions(), "the run as it was");
         assert_eq!(actions.last(), Some(&(71_000_000, failing)), "then what failed, when it failed");
         assert_eq!(end, Some(71_000_000));
@@ -771,6 +803,26 @@ mod tests {
         assert!(e("RL1;s=1;0,n;t=zz!").contains("bad end time"));
         assert!(e("RL1;s=1;5,n;t=1").contains("before the last action"));
         assert!(e("RL1;s=1;0,n;t=5;0,n").contains("nothing may follow the end time"));
+    }
+
+    #[test]
+    fn the_decoder_reads_a_log_without_replaying_it_and_writes_it_back() {
+        let text = scripted().to_log_at(65_432_100);
+        let log = RunLog::decode(&text).unwrap();
+        assert_eq!(
+            (log.actions.len(), log.end, log.span()),
+            (scripted().to_log().matches(';').count() - 1, Some(65_432_100), 65_432_100)
+        );
+        assert_eq!(log.encode(), text);
+        let open = RunLog::decode("RL1;s=4;0,n;1a,n").unwrap();
+        assert_eq!((open.end, open.span()), (None, 46), "without an end, the last action's time");
+        assert_eq!(RunLog::decode("RL1;s=4").unwrap().span(), 0);
+        assert_eq!(
+            RunLog::decode("RL1;s=4;0,c,7,PING").map(|l| l.actions.len()),
+            Ok(1),
+            "node 7 is the replay's business"
+        );
+        assert!(Session::from_log("RL1;s=4;0,c,7,PING").is_err());
     }
 
     #[test]
