@@ -4,7 +4,7 @@
 //! absolute `PEXPIREAT` in milliseconds, and an expiry already in the past as a `DEL`.
 
 use super::keys::{cstr, key_live};
-use super::{flags, not_an_integer, parse_i64, Command, Ctx, Data, Handler, Reply};
+use super::{flags, not_an_integer, parse_i64, Answer, Command, Ctx, Data, Handler};
 use crate::resp::Frame;
 
 /// Expiry commands.
@@ -20,21 +20,21 @@ pub(super) const COMMANDS: &[Command] = &[
     Command { name: "persist", arity: 2, flags: flags::WRITE, handler: Handler::Data(persist) },
 ];
 
-fn expire(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn expire(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let now = data.unix_ms();
     expire_generic(data, ctx, argv, now, true, "expire")
 }
 
-fn pexpire(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn pexpire(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let now = data.unix_ms();
     expire_generic(data, ctx, argv, now, false, "pexpire")
 }
 
-fn expireat(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn expireat(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     expire_generic(data, ctx, argv, 0, true, "expireat")
 }
 
-fn pexpireat(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn pexpireat(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     expire_generic(data, ctx, argv, 0, false, "pexpireat")
 }
 
@@ -45,7 +45,14 @@ pub(super) fn already_expired(data: &Data<'_>, at_ms: i64) -> bool {
 }
 
 /// Redis's `expireGenericCommand`: options first, then the time, then the key.
-fn expire_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], base: i64, seconds: bool, name: &str) -> Reply {
+fn expire_generic(
+    data: &mut Data<'_>,
+    ctx: &mut Ctx,
+    argv: &[Vec<u8>],
+    base: i64,
+    seconds: bool,
+    name: &str,
+) -> Answer {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for opt in &argv[3..] {
         let o = cstr(opt);
@@ -59,19 +66,19 @@ fn expire_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], base: i6
             lt = true;
         } else {
             let text = String::from_utf8_lossy(o).replace(['\r', '\n'], " ");
-            return Some(Frame::error(format!("ERR Unsupported option {text}")));
+            return Err(Frame::error(format!("ERR Unsupported option {text}")));
         }
     }
     if nx && (xx || gt || lt) {
-        return Some(Frame::error("ERR NX and XX, GT or LT options at the same time are not compatible"));
+        return Err(Frame::error("ERR NX and XX, GT or LT options at the same time are not compatible"));
     }
     if gt && lt {
-        return Some(Frame::error("ERR GT and LT options at the same time are not compatible"));
+        return Err(Frame::error("ERR GT and LT options at the same time are not compatible"));
     }
     let Some(mut when) = parse_i64(&argv[2]) else {
-        return Some(not_an_integer());
+        return Err(not_an_integer());
     };
-    let invalid = || Some(Frame::error(format!("ERR invalid expire time in '{name}' command")));
+    let invalid = || Err(Frame::error(format!("ERR invalid expire time in '{name}' command")));
     if seconds {
         match when.checked_mul(1000) {
             Some(ms) => when = ms,
@@ -84,7 +91,7 @@ fn expire_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], base: i6
     when += base;
     let key = &argv[1];
     if !key_live(data, ctx, key) {
-        return Some(Frame::Integer(0));
+        return Ok(Frame::Integer(0));
     }
     let current = data.keyspace.db(ctx.db).expire_at(key);
     if (nx && current.is_some())
@@ -92,12 +99,12 @@ fn expire_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], base: i6
         || (gt && current.is_none_or(|c| when <= c))
         || (lt && current.is_some_and(|c| when >= c))
     {
-        return Some(Frame::Integer(0));
+        return Ok(Frame::Integer(0));
     }
     if already_expired(data, when) {
         data.keyspace.db_mut(ctx.db).remove(key);
         ctx.propagate(vec![b"DEL".to_vec(), key.clone()]);
-        return Some(Frame::Integer(1));
+        return Ok(Frame::Integer(1));
     }
     data.keyspace.db_mut(ctx.db).set_expire(key, when);
     let mut out = argv.to_vec();
@@ -106,44 +113,44 @@ fn expire_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], base: i6
         out[2] = when.to_string().into_bytes();
     }
     ctx.propagate(out);
-    Some(Frame::Integer(1))
+    Ok(Frame::Integer(1))
 }
 
-fn ttl(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn ttl(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     ttl_generic(data, ctx, argv, false, false)
 }
 
-fn pttl(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn pttl(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     ttl_generic(data, ctx, argv, true, false)
 }
 
-fn expiretime(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn expiretime(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     ttl_generic(data, ctx, argv, false, true)
 }
 
-fn pexpiretime(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn pexpiretime(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     ttl_generic(data, ctx, argv, true, true)
 }
 
 /// -2 for a missing (or, to a replica's clients, logically expired) key, -1 without expiry;
 /// seconds are rounded to the nearest, as Redis's `(ttl+500)/1000`.
-fn ttl_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], ms: bool, absolute: bool) -> Reply {
+fn ttl_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], ms: bool, absolute: bool) -> Answer {
     if !key_live(data, ctx, &argv[1]) {
-        return Some(Frame::Integer(-2));
+        return Ok(Frame::Integer(-2));
     }
     let Some(at) = data.keyspace.db(ctx.db).expire_at(&argv[1]) else {
-        return Some(Frame::Integer(-1));
+        return Ok(Frame::Integer(-1));
     };
     let t = if absolute { at } else { at - data.unix_ms() }.max(0);
-    Some(Frame::Integer(if ms { t } else { ((t as i128 + 500) / 1000) as i64 }))
+    Ok(Frame::Integer(if ms { t } else { ((t as i128 + 500) / 1000) as i64 }))
 }
 
-fn persist(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn persist(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     if key_live(data, ctx, &argv[1]) && data.keyspace.db_mut(ctx.db).remove_expire(&argv[1]) {
         ctx.propagate(argv.to_vec());
-        return Some(Frame::Integer(1));
+        return Ok(Frame::Integer(1));
     }
-    Some(Frame::Integer(0))
+    Ok(Frame::Integer(0))
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use rand_core::Rng;
 
 use super::long_double::{self, LongDouble};
 use super::{
-    flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, wrong_arity, Command, Ctx, Data, Handler,
-    Reply,
+    flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, wrong_arity, Answer, Command, Ctx, Data,
+    Handler,
 };
 use crate::keyspace::HashValue;
 use crate::resp::Frame;
@@ -55,169 +55,151 @@ fn set_pairs(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Result<i64
 }
 
 /// `HSET key field value [field value ...]`: the number of new fields; always propagated.
-pub(super) fn hset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(set_pairs(data, ctx, argv).map_or_else(|e| e, Frame::Integer))
+pub(super) fn hset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    set_pairs(data, ctx, argv).map(Frame::Integer)
 }
 
-pub(super) fn hmset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(set_pairs(data, ctx, argv).map_or_else(|e| e, |_| Frame::ok()))
+pub(super) fn hmset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    set_pairs(data, ctx, argv).map(|_| Frame::ok())
 }
 
-pub(super) fn hsetnx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let (mut hash, existed) = match get_typed::<HashValue>(data, ctx, &argv[1]) {
-        Err(e) => return Some(e),
-        Ok(Some(h)) => (h, true),
-        Ok(None) => (HashValue::default(), false),
+pub(super) fn hsetnx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let (mut hash, existed) = match get_typed::<HashValue>(data, ctx, &argv[1])? {
+        Some(h) => (h, true),
+        None => (HashValue::default(), false),
     };
     if hash.get(&argv[2]).is_some() {
-        return Some(Frame::Integer(0));
+        return Ok(Frame::Integer(0));
     }
     hash.insert(argv[2].clone(), argv[3].clone());
     store_typed(data, ctx, &argv[1], hash, existed);
     ctx.propagate(argv.to_vec());
-    Some(Frame::Integer(1))
+    Ok(Frame::Integer(1))
 }
 
-pub(super) fn hget(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<HashValue>(data, ctx, &argv[1]) {
-        Err(e) => e,
-        Ok(h) => h.and_then(|h| h.get(&argv[2]).map(<[u8]>::to_vec)).map_or(Frame::Null, Frame::Bulk),
-    })
+pub(super) fn hget(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let h = get_typed::<HashValue>(data, ctx, &argv[1])?;
+    Ok(h.and_then(|h| h.get(&argv[2]).map(<[u8]>::to_vec)).map_or(Frame::Null, Frame::Bulk))
 }
 
-pub(super) fn hmget(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<HashValue>(data, ctx, &argv[1]) {
-        Err(e) => e,
-        Ok(h) => Frame::Array(
-            argv[2..]
-                .iter()
-                .map(|f| h.as_ref().and_then(|h| h.get(f).map(<[u8]>::to_vec)).map_or(Frame::Null, Frame::Bulk))
-                .collect(),
-        ),
-    })
+pub(super) fn hmget(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let h = get_typed::<HashValue>(data, ctx, &argv[1])?;
+    Ok(Frame::Array(
+        argv[2..]
+            .iter()
+            .map(|f| h.as_ref().and_then(|h| h.get(f).map(<[u8]>::to_vec)).map_or(Frame::Null, Frame::Bulk))
+            .collect(),
+    ))
 }
 
-pub(super) fn hdel(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let mut hash = match get_typed::<HashValue>(data, ctx, &argv[1]) {
-        Err(e) => return Some(e),
-        Ok(Some(h)) => h,
-        Ok(None) => return Some(Frame::Integer(0)),
+pub(super) fn hdel(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let mut hash = match get_typed::<HashValue>(data, ctx, &argv[1])? {
+        Some(h) => h,
+        None => return Ok(Frame::Integer(0)),
     };
     let deleted = argv[2..].iter().filter(|f| hash.remove(f)).count();
     if deleted > 0 {
         store_typed(data, ctx, &argv[1], hash, true);
         ctx.propagate(argv.to_vec());
     }
-    Some(Frame::Integer(deleted as i64))
+    Ok(Frame::Integer(deleted as i64))
 }
 
 /// Fields, values or both of a hash, flat, in order; an empty array without the key.
-fn listing(data: &mut Data<'_>, ctx: &mut Ctx, key: &[u8], fields: bool, values: bool) -> Reply {
-    Some(match get_typed::<HashValue>(data, ctx, key) {
-        Err(e) => e,
-        Ok(h) => {
-            let mut out = Vec::new();
-            for (f, v) in h.iter().flat_map(|h| h.iter()) {
-                if fields {
-                    out.push(Frame::Bulk(f.to_vec()));
-                }
-                if values {
-                    out.push(Frame::Bulk(v.to_vec()));
-                }
-            }
-            Frame::Array(out)
+fn listing(data: &mut Data<'_>, ctx: &mut Ctx, key: &[u8], fields: bool, values: bool) -> Answer {
+    let h = get_typed::<HashValue>(data, ctx, key)?;
+    let mut out = Vec::new();
+    for (f, v) in h.iter().flat_map(|h| h.iter()) {
+        if fields {
+            out.push(Frame::Bulk(f.to_vec()));
         }
-    })
+        if values {
+            out.push(Frame::Bulk(v.to_vec()));
+        }
+    }
+    Ok(Frame::Array(out))
 }
 
-pub(super) fn hgetall(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hgetall(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     listing(data, ctx, &argv[1], true, true)
 }
 
-pub(super) fn hkeys(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hkeys(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     listing(data, ctx, &argv[1], true, false)
 }
 
-pub(super) fn hvals(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hvals(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     listing(data, ctx, &argv[1], false, true)
 }
 
-pub(super) fn hlen(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<HashValue>(data, ctx, &argv[1]) {
-        Err(e) => e,
-        Ok(h) => Frame::Integer(h.map_or(0, |h| h.len() as i64)),
-    })
+pub(super) fn hlen(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let h = get_typed::<HashValue>(data, ctx, &argv[1])?;
+    Ok(Frame::Integer(h.map_or(0, |h| h.len() as i64)))
 }
 
-pub(super) fn hexists(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<HashValue>(data, ctx, &argv[1]) {
-        Err(e) => e,
-        Ok(h) => Frame::Integer(h.is_some_and(|h| h.get(&argv[2]).is_some()) as i64),
-    })
+pub(super) fn hexists(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let h = get_typed::<HashValue>(data, ctx, &argv[1])?;
+    Ok(Frame::Integer(h.is_some_and(|h| h.get(&argv[2]).is_some()) as i64))
 }
 
-pub(super) fn hstrlen(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<HashValue>(data, ctx, &argv[1]) {
-        Err(e) => e,
-        Ok(h) => Frame::Integer(h.and_then(|h| h.get(&argv[2]).map(|v| v.len() as i64)).unwrap_or(0)),
-    })
+pub(super) fn hstrlen(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let h = get_typed::<HashValue>(data, ctx, &argv[1])?;
+    Ok(Frame::Integer(h.and_then(|h| h.get(&argv[2]).map(|v| v.len() as i64)).unwrap_or(0)))
 }
 
 /// `HINCRBY key field increment`; propagated as given.
-pub(super) fn hincrby(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hincrby(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let Some(incr) = parse_i64(&argv[3]) else {
-        return Some(not_an_integer());
+        return Err(not_an_integer());
     };
-    let (mut hash, existed) = match get_typed::<HashValue>(data, ctx, &argv[1]) {
-        Err(e) => return Some(e),
-        Ok(Some(h)) => (h, true),
-        Ok(None) => (HashValue::default(), false),
+    let (mut hash, existed) = match get_typed::<HashValue>(data, ctx, &argv[1])? {
+        Some(h) => (h, true),
+        None => (HashValue::default(), false),
     };
     let old = match hash.get(&argv[2]) {
         Some(v) => match parse_i64(v) {
             Some(n) => n,
-            None => return Some(Frame::error("ERR hash value is not an integer")),
+            None => return Err(Frame::error("ERR hash value is not an integer")),
         },
         None => 0,
     };
     let Some(new) = old.checked_add(incr) else {
-        return Some(Frame::error("ERR increment or decrement would overflow"));
+        return Err(Frame::error("ERR increment or decrement would overflow"));
     };
     hash.insert(argv[2].clone(), new.to_string().into_bytes());
     store_typed(data, ctx, &argv[1], hash, existed);
     ctx.propagate(argv.to_vec());
-    Some(Frame::Integer(new))
+    Ok(Frame::Integer(new))
 }
 
 /// `HINCRBYFLOAT key field increment`, in long double; propagated as `HSET key field <result>`
 /// so that replicas never redo the float arithmetic.
-pub(super) fn hincrbyfloat(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hincrbyfloat(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let Some(incr) = long_double::parse(&argv[3]) else {
-        return Some(Frame::error("ERR value is not a valid float"));
+        return Err(Frame::error("ERR value is not a valid float"));
     };
     if incr.is_infinite() {
-        return Some(Frame::error("ERR value is NaN or Infinity"));
+        return Err(Frame::error("ERR value is NaN or Infinity"));
     }
-    let (mut hash, existed) = match get_typed::<HashValue>(data, ctx, &argv[1]) {
-        Err(e) => return Some(e),
-        Ok(Some(h)) => (h, true),
-        Ok(None) => (HashValue::default(), false),
+    let (mut hash, existed) = match get_typed::<HashValue>(data, ctx, &argv[1])? {
+        Some(h) => (h, true),
+        None => (HashValue::default(), false),
     };
     let old = match hash.get(&argv[2]) {
         Some(v) => match long_double::parse(v) {
             Some(n) => n,
-            None => return Some(Frame::error("ERR hash value is not a float")),
+            None => return Err(Frame::error("ERR hash value is not a float")),
         },
         None => LongDouble::ZERO,
     };
     let Some(new) = old.add(incr).filter(|v| !v.is_infinite()) else {
-        return Some(Frame::error("ERR increment would produce NaN or Infinity"));
+        return Err(Frame::error("ERR increment would produce NaN or Infinity"));
     };
     let text = new.to_human().into_bytes();
     hash.insert(argv[2].clone(), text.clone());
     store_typed(data, ctx, &argv[1], hash, existed);
     ctx.propagate(vec![b"HSET".to_vec(), argv[1].clone(), argv[2].clone(), text.clone()]);
-    Some(Frame::Bulk(text))
+    Ok(Frame::Bulk(text))
 }
 
 /// A uniform index below `n` (n > 0) from the node's seeded generator.
@@ -228,40 +210,38 @@ fn random_index(data: &mut Data<'_>, n: usize) -> usize {
 /// `HRANDFIELD key [count [WITHVALUES]]`, with Redis's rules: a positive count gives distinct
 /// fields (the whole hash if the count reaches its size, else a sample in hash order, as from a
 /// listpack), a negative count allows repeats and gives exactly |count| picks.
-pub(super) fn hrandfield(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn hrandfield(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     if argv.len() < 3 {
-        return Some(match get_typed::<HashValue>(data, ctx, &argv[1]) {
-            Err(e) => e,
-            Ok(None) => Frame::Null,
-            Ok(Some(h)) => {
+        return Ok(match get_typed::<HashValue>(data, ctx, &argv[1])? {
+            None => Frame::Null,
+            Some(h) => {
                 let i = random_index(data, h.len());
                 h.iter().nth(i).map_or(Frame::Null, |(f, _)| Frame::Bulk(f.to_vec()))
             }
         });
     }
     let Some(l) = parse_i64(&argv[2]) else {
-        return Some(not_an_integer());
+        return Err(not_an_integer());
     };
     if l == i64::MIN {
-        return Some(Frame::error(
+        return Err(Frame::error(
             "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
         ));
     }
     if argv.len() > 4 || (argv.len() == 4 && !argv[3].eq_ignore_ascii_case(b"withvalues")) {
-        return Some(syntax_error());
+        return Err(syntax_error());
     }
     let withvalues = argv.len() == 4;
     if withvalues && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
-        return Some(Frame::error("ERR value is out of range"));
+        return Err(Frame::error("ERR value is out of range"));
     }
-    let hash = match get_typed::<HashValue>(data, ctx, &argv[1]) {
-        Err(e) => return Some(e),
-        Ok(Some(h)) => h,
-        Ok(None) => return Some(Frame::Array(Vec::new())),
+    let hash = match get_typed::<HashValue>(data, ctx, &argv[1])? {
+        Some(h) => h,
+        None => return Ok(Frame::Array(Vec::new())),
     };
     let count = l.unsigned_abs();
     if count == 0 {
-        return Some(Frame::Array(Vec::new()));
+        return Ok(Frame::Array(Vec::new()));
     }
     let entries: Vec<(&[u8], &[u8])> = hash.iter().collect();
     let size = entries.len();
@@ -274,7 +254,7 @@ pub(super) fn hrandfield(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -
     };
     if l < 0 || count == 1 {
         if count > RANDOM_REPLY_LIMIT {
-            return Some(Frame::error(format!(
+            return Err(Frame::error(format!(
                 "ERR the lab answers at most {RANDOM_REPLY_LIMIT} random picks (Redis would stream them all)"
             )));
         }
@@ -298,7 +278,7 @@ pub(super) fn hrandfield(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -
             }
         }
     }
-    Some(Frame::Array(out))
+    Ok(Frame::Array(out))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use rand_core::Rng;
 
-use super::{flags, not_an_integer, parse_i64, string_match, syntax_error, Command, Ctx, Data, Handler, Reply};
+use super::{flags, not_an_integer, parse_i64, string_match, syntax_error, Answer, Command, Ctx, Data, Handler};
 use crate::keyspace::DATABASES;
 use crate::resp::Frame;
 
@@ -108,7 +108,7 @@ fn db_index(arg: &[u8]) -> Result<usize, Frame> {
 
 /// DEL and UNLINK (the lab frees memory at once either way). A replica deletes even a key that
 /// is logically expired, as Redis's `delGenericCommand` does after `expireIfNeeded`.
-pub(super) fn del(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn del(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let mut n = 0;
     for key in &argv[1..] {
         key_live(data, ctx, key);
@@ -119,26 +119,26 @@ pub(super) fn del(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply
     if n > 0 {
         ctx.propagate(argv.to_vec());
     }
-    Some(Frame::Integer(n))
+    Ok(Frame::Integer(n))
 }
 
-pub(super) fn exists(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn exists(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let mut n = 0;
     for key in &argv[1..] {
         if key_live(data, ctx, key) {
             n += 1;
         }
     }
-    Some(Frame::Integer(n))
+    Ok(Frame::Integer(n))
 }
 
-fn type_cmd(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn type_cmd(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let name = if key_live(data, ctx, &argv[1]) {
         data.keyspace.db(ctx.db).get_raw(&argv[1]).map_or("none", |v| v.type_name())
     } else {
         "none"
     };
-    Some(Frame::Simple(name.into()))
+    Ok(Frame::Simple(name.into()))
 }
 
 /// True if the key is past its expiry time for this caller, without deleting it (Redis's
@@ -150,7 +150,7 @@ fn expired_for(data: &Data<'_>, ctx: &Ctx, key: &[u8]) -> bool {
 
 /// KEYS: every matching key that is not logically expired. Redis answers in hash-table order;
 /// the lab answers sorted. Expired keys are skipped, not deleted.
-fn keys(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn keys(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let pattern = &argv[1];
     let all = pattern.as_slice() == b"*";
     let out = data
@@ -162,7 +162,7 @@ fn keys(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         .filter(|k| !expired_for(data, ctx, k))
         .map(Frame::Bulk)
         .collect();
-    Some(Frame::Array(out))
+    Ok(Frame::Array(out))
 }
 
 /// A fixed 64-bit hash that orders keys for SCAN (FNV-1a, then a splitmix64 finaliser).
@@ -207,9 +207,9 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
 /// SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]. The cursor is a position in a fixed hash
 /// order of the keys, so every key present for the whole iteration is returned, as Redis
 /// guarantees; a db with no more than COUNT keys comes back whole with cursor 0, as Redis's does.
-fn scan(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn scan(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let Some(cursor) = parse_cursor(&argv[1]) else {
-        return Some(Frame::error("ERR invalid cursor"));
+        return Err(Frame::error("ERR invalid cursor"));
     };
     let (mut count, mut pattern, mut type_name): (i64, Option<&[u8]>, Option<&[u8]>) = (10, None, None);
     let mut i = 2;
@@ -218,10 +218,10 @@ fn scan(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         let more = argv.len() - i >= 2;
         if opt.eq_ignore_ascii_case(b"count") && more {
             let Some(n) = parse_i64(&argv[i + 1]) else {
-                return Some(not_an_integer());
+                return Err(not_an_integer());
             };
             if n < 1 {
-                return Some(syntax_error());
+                return Err(syntax_error());
             }
             count = n;
         } else if opt.eq_ignore_ascii_case(b"match") && more {
@@ -229,7 +229,7 @@ fn scan(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         } else if opt.eq_ignore_ascii_case(b"type") && more {
             type_name = Some(cstr(&argv[i + 1]));
         } else {
-            return Some(syntax_error());
+            return Err(syntax_error());
         }
         i += 2;
     }
@@ -266,33 +266,33 @@ fn scan(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         }
         out.push(Frame::Bulk(key));
     }
-    Some(Frame::Array(vec![Frame::Bulk(next.to_string().into_bytes()), Frame::Array(out)]))
+    Ok(Frame::Array(vec![Frame::Bulk(next.to_string().into_bytes()), Frame::Array(out)]))
 }
 
-fn rename(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn rename(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     rename_generic(data, ctx, argv, false)
 }
 
-fn renamenx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn renamenx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     rename_generic(data, ctx, argv, true)
 }
 
 /// RENAME and RENAMENX: the value moves with its expiry time; renaming a key onto itself
 /// changes nothing and propagates nothing.
-fn rename_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], nx: bool) -> Reply {
+fn rename_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], nx: bool) -> Answer {
     let (src, dst) = (&argv[1], &argv[2]);
     if !key_live(data, ctx, src) {
-        return Some(Frame::error("ERR no such key"));
+        return Err(Frame::error("ERR no such key"));
     }
     if src == dst {
-        return Some(if nx { Frame::Integer(0) } else { Frame::ok() });
+        return Ok(if nx { Frame::Integer(0) } else { Frame::ok() });
     }
     let db = data.keyspace.db(ctx.db);
     let (Some(value), expire) = (db.get_raw(src).cloned(), db.expire_at(src)) else {
-        return Some(Frame::error("ERR no such key"));
+        return Err(Frame::error("ERR no such key"));
     };
     if key_live(data, ctx, dst) && nx {
-        return Some(Frame::Integer(0));
+        return Ok(Frame::Integer(0));
     }
     let db = data.keyspace.db_mut(ctx.db);
     db.set(dst.clone(), value);
@@ -301,39 +301,39 @@ fn rename_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], nx: bool
     }
     db.remove(src);
     ctx.propagate(argv.to_vec());
-    Some(if nx { Frame::Integer(1) } else { Frame::ok() })
+    Ok(if nx { Frame::Integer(1) } else { Frame::ok() })
 }
 
 /// RANDOMKEY as Redis's `dbRandomKey`: a master deletes the expired keys it draws and draws
 /// again; a replica skips them, and when every key has a TTL gives up after 100 draws and
 /// returns the last one even if expired.
-fn randomkey(data: &mut Data<'_>, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
+fn randomkey(data: &mut Data<'_>, ctx: &mut Ctx, _: &[Vec<u8>]) -> Answer {
     let db = data.keyspace.db(ctx.db);
     let all_volatile = db.len() == db.expires_len();
     let mut tries = 100;
     loop {
         let keys = data.keyspace.db(ctx.db).keys_sorted();
         if keys.is_empty() {
-            return Some(Frame::Null);
+            return Ok(Frame::Null);
         }
         let key = keys[(data.rng.next_u64() % keys.len() as u64) as usize].clone();
         if data.keyspace.db(ctx.db).expire_at(&key).is_some() {
             if all_volatile && data.is_replica() {
                 tries -= 1;
                 if tries == 0 {
-                    return Some(Frame::Bulk(key));
+                    return Ok(Frame::Bulk(key));
                 }
             }
             if !key_live_unwrapped(data, ctx, &key) {
                 continue;
             }
         }
-        return Some(Frame::Bulk(key));
+        return Ok(Frame::Bulk(key));
     }
 }
 
-pub(super) fn dbsize(data: &mut Data<'_>, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
-    Some(Frame::Integer(data.keyspace.db(ctx.db).len() as i64))
+pub(super) fn dbsize(data: &mut Data<'_>, ctx: &mut Ctx, _: &[Vec<u8>]) -> Answer {
+    Ok(Frame::Integer(data.keyspace.db(ctx.db).len() as i64))
 }
 
 /// FLUSHDB/FLUSHALL take an optional ASYNC or SYNC; both are always propagated.
@@ -345,70 +345,56 @@ fn flush_args_ok(argv: &[Vec<u8>]) -> bool {
     }
 }
 
-fn flushdb(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn flushdb(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     if !flush_args_ok(argv) {
-        return Some(syntax_error());
+        return Err(syntax_error());
     }
     data.keyspace.flush_db(ctx.db);
     ctx.propagate(argv.to_vec());
-    Some(Frame::ok())
+    Ok(Frame::ok())
 }
 
-pub(super) fn flushall(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn flushall(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     if !flush_args_ok(argv) {
-        return Some(syntax_error());
+        return Err(syntax_error());
     }
     data.keyspace.flush_all();
     ctx.propagate(argv.to_vec());
-    Some(Frame::ok())
+    Ok(Frame::ok())
 }
 
-pub(super) fn select(_: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    match db_index(&argv[1]) {
-        Ok(i) => {
-            ctx.db = i;
-            Some(Frame::ok())
-        }
-        Err(e) => Some(e),
-    }
+pub(super) fn select(_: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    ctx.db = db_index(&argv[1])?;
+    Ok(Frame::ok())
 }
 
-fn swapdb(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let a = match get_int(&argv[1], Some("invalid first DB index")) {
-        Ok(a) => a,
-        Err(e) => return Some(e),
-    };
-    let b = match get_int(&argv[2], Some("invalid second DB index")) {
-        Ok(b) => b,
-        Err(e) => return Some(e),
-    };
+fn swapdb(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let a = get_int(&argv[1], Some("invalid first DB index"))?;
+    let b = get_int(&argv[2], Some("invalid second DB index"))?;
     let range = 0..DATABASES as i64;
     if !range.contains(&a) || !range.contains(&b) {
-        return Some(Frame::error("ERR DB index is out of range"));
+        return Err(Frame::error("ERR DB index is out of range"));
     }
     data.keyspace.swap(a as usize, b as usize);
     ctx.propagate(argv.to_vec());
-    Some(Frame::ok())
+    Ok(Frame::ok())
 }
 
-fn move_cmd(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let dst = match db_index(&argv[2]) {
-        Ok(d) => d,
-        Err(e) => return Some(e),
-    };
+fn move_cmd(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let dst = db_index(&argv[2])?;
     if dst == ctx.db {
-        return Some(Frame::error("ERR source and destination objects are the same"));
+        return Err(Frame::error("ERR source and destination objects are the same"));
     }
     let key = &argv[1];
     if !key_live(data, ctx, key) {
-        return Some(Frame::Integer(0));
+        return Ok(Frame::Integer(0));
     }
     let src = data.keyspace.db(ctx.db);
     let (Some(value), expire) = (src.get_raw(key).cloned(), src.expire_at(key)) else {
-        return Some(Frame::Integer(0));
+        return Ok(Frame::Integer(0));
     };
     if key_live_in(data, ctx, dst, key) {
-        return Some(Frame::Integer(0));
+        return Ok(Frame::Integer(0));
     }
     let db = data.keyspace.db_mut(dst);
     db.set(key.clone(), value);
@@ -417,11 +403,11 @@ fn move_cmd(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     }
     data.keyspace.db_mut(ctx.db).remove(key);
     ctx.propagate(argv.to_vec());
-    Some(Frame::Integer(1))
+    Ok(Frame::Integer(1))
 }
 
 /// COPY source destination [DB n] [REPLACE]: the copy keeps the source's expiry time.
-fn copy(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn copy(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let (mut dst, mut replace) = (ctx.db, false);
     let mut j = 3;
     while j < argv.len() {
@@ -429,33 +415,30 @@ fn copy(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         if opt.eq_ignore_ascii_case(b"replace") {
             replace = true;
         } else if opt.eq_ignore_ascii_case(b"db") && j + 1 < argv.len() {
-            let id = match get_int(&argv[j + 1], None) {
-                Ok(id) => id,
-                Err(e) => return Some(e),
-            };
+            let id = get_int(&argv[j + 1], None)?;
             if !(0..DATABASES as i64).contains(&id) {
-                return Some(Frame::error("ERR DB index is out of range"));
+                return Err(Frame::error("ERR DB index is out of range"));
             }
             dst = id as usize;
             j += 1;
         } else {
-            return Some(syntax_error());
+            return Err(syntax_error());
         }
         j += 1;
     }
     let (key, newkey) = (&argv[1], &argv[2]);
     if dst == ctx.db && key == newkey {
-        return Some(Frame::error("ERR source and destination objects are the same"));
+        return Err(Frame::error("ERR source and destination objects are the same"));
     }
     if !key_live(data, ctx, key) {
-        return Some(Frame::Integer(0));
+        return Ok(Frame::Integer(0));
     }
     let src = data.keyspace.db(ctx.db);
     let (Some(value), expire) = (src.get_raw(key).cloned(), src.expire_at(key)) else {
-        return Some(Frame::Integer(0));
+        return Ok(Frame::Integer(0));
     };
     if key_live_in(data, ctx, dst, newkey) && !replace {
-        return Some(Frame::Integer(0));
+        return Ok(Frame::Integer(0));
     }
     let db = data.keyspace.db_mut(dst);
     db.set(newkey.clone(), value);
@@ -463,7 +446,7 @@ fn copy(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         db.set_expire(newkey, at);
     }
     ctx.propagate(argv.to_vec());
-    Some(Frame::Integer(1))
+    Ok(Frame::Integer(1))
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 //! command only when it made the dataset dirty.
 
 use super::{
-    flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, wrong_arity, Command, Ctx, Data, Handler,
-    Reply,
+    flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, wrong_arity, Answer, Command, Ctx, Data,
+    Handler,
 };
 use crate::keyspace::ListValue;
 use crate::resp::Frame;
@@ -58,13 +58,12 @@ enum End {
     Tail,
 }
 
-fn push_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End, only_existing: bool) -> Reply {
+fn push_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End, only_existing: bool) -> Answer {
     let key = &argv[1];
-    let (mut list, existed) = match get_typed::<List>(data, ctx, key) {
-        Err(e) => return Some(e),
-        Ok(Some(l)) => (l, true),
-        Ok(None) if only_existing => return Some(Frame::Integer(0)),
-        Ok(None) => (List::new(), false),
+    let (mut list, existed) = match get_typed::<List>(data, ctx, key)? {
+        Some(l) => (l, true),
+        None if only_existing => return Ok(Frame::Integer(0)),
+        None => (List::new(), false),
     };
     for v in &argv[2..] {
         match end {
@@ -75,46 +74,42 @@ fn push_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End, 
     let len = list.len() as i64;
     store_typed(data, ctx, key, list, existed);
     ctx.propagate(argv.to_vec());
-    Some(Frame::Integer(len))
+    Ok(Frame::Integer(len))
 }
 
-pub(super) fn lpush(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lpush(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     push_generic(data, ctx, argv, End::Head, false)
 }
 
-pub(super) fn rpush(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn rpush(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     push_generic(data, ctx, argv, End::Tail, false)
 }
 
-pub(super) fn lpushx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lpushx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     push_generic(data, ctx, argv, End::Head, true)
 }
 
-pub(super) fn rpushx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn rpushx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     push_generic(data, ctx, argv, End::Tail, true)
 }
 
 /// `LPOP/RPOP key [count]`: without a count a bulk (nil if no key); with one an array, a nil
 /// array if no key, an empty array for a count of 0. Propagated as given.
-fn pop_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -> Reply {
+fn pop_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -> Answer {
     if argv.len() > 3 {
-        return Some(wrong_arity(&String::from_utf8_lossy(&argv[0]).to_ascii_lowercase()));
+        return Err(wrong_arity(&String::from_utf8_lossy(&argv[0]).to_ascii_lowercase()));
     }
     let count = match argv.get(2) {
-        Some(a) => match parse_positive(a, "value is out of range, must be positive") {
-            Ok(n) => Some(n),
-            Err(e) => return Some(e),
-        },
+        Some(a) => Some(parse_positive(a, "value is out of range, must be positive")?),
         None => None,
     };
     let key = &argv[1];
-    let mut list = match get_typed::<List>(data, ctx, key) {
-        Err(e) => return Some(e),
-        Ok(Some(l)) => l,
-        Ok(None) => return Some(if count.is_some() { Frame::NullArray } else { Frame::Null }),
+    let mut list = match get_typed::<List>(data, ctx, key)? {
+        Some(l) => l,
+        None => return Ok(if count.is_some() { Frame::NullArray } else { Frame::Null }),
     };
     let reply = match count {
-        Some(0) => return Some(Frame::Array(Vec::new())),
+        Some(0) => return Ok(Frame::Array(Vec::new())),
         None => {
             let v = match end {
                 End::Head => list.pop_front(),
@@ -137,14 +132,14 @@ fn pop_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -
     };
     store_typed(data, ctx, key, list, true);
     ctx.propagate(argv.to_vec());
-    Some(reply)
+    Ok(reply)
 }
 
-pub(super) fn lpop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lpop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     pop_generic(data, ctx, argv, End::Head)
 }
 
-pub(super) fn rpop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn rpop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     pop_generic(data, ctx, argv, End::Tail)
 }
 
@@ -162,75 +157,57 @@ fn clamp_range(start: i64, end: i64, len: i64) -> Option<(i64, i64)> {
     (start <= end && start < len).then(|| (start, end.min(len - 1)))
 }
 
-pub(super) fn lrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let (start, end) = match range_args(argv) {
-        Ok(r) => r,
-        Err(e) => return Some(e),
-    };
-    let list = match get_typed::<List>(data, ctx, &argv[1]) {
-        Err(e) => return Some(e),
-        Ok(Some(l)) => l,
-        Ok(None) => return Some(Frame::Array(Vec::new())),
+pub(super) fn lrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let (start, end) = range_args(argv)?;
+    let list = match get_typed::<List>(data, ctx, &argv[1])? {
+        Some(l) => l,
+        None => return Ok(Frame::Array(Vec::new())),
     };
     let Some((start, end)) = clamp_range(start, end, list.len() as i64) else {
-        return Some(Frame::Array(Vec::new()));
+        return Ok(Frame::Array(Vec::new()));
     };
     let items = list.iter().skip(start as usize).take((end - start + 1) as usize).map(|v| Frame::Bulk(v.clone()));
-    Some(Frame::Array(items.collect()))
+    Ok(Frame::Array(items.collect()))
 }
 
-pub(super) fn llen(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<List>(data, ctx, &argv[1]) {
-        Err(e) => e,
-        Ok(l) => Frame::Integer(l.map_or(0, |l| l.len() as i64)),
-    })
+pub(super) fn llen(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let l = get_typed::<List>(data, ctx, &argv[1])?;
+    Ok(Frame::Integer(l.map_or(0, |l| l.len() as i64)))
 }
 
-pub(super) fn lindex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let list = match get_typed::<List>(data, ctx, &argv[1]) {
-        Err(e) => return Some(e),
-        Ok(Some(l)) => l,
-        Ok(None) => return Some(Frame::Null),
+pub(super) fn lindex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let list = match get_typed::<List>(data, ctx, &argv[1])? {
+        Some(l) => l,
+        None => return Ok(Frame::Null),
     };
-    let index = match parse_long(&argv[2]) {
-        Ok(i) => i,
-        Err(e) => return Some(e),
-    };
-    Some(match position(list.len(), index).and_then(|i| list.get(i)) {
+    let index = parse_long(&argv[2])?;
+    Ok(match position(list.len(), index).and_then(|i| list.get(i)) {
         Some(v) => Frame::Bulk(v.clone()),
         None => Frame::Null,
     })
 }
 
-pub(super) fn lset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let mut list = match get_typed::<List>(data, ctx, &argv[1]) {
-        Err(e) => return Some(e),
-        Ok(Some(l)) => l,
-        Ok(None) => return Some(Frame::error("ERR no such key")),
+pub(super) fn lset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let mut list = match get_typed::<List>(data, ctx, &argv[1])? {
+        Some(l) => l,
+        None => return Err(Frame::error("ERR no such key")),
     };
-    let index = match parse_long(&argv[2]) {
-        Ok(i) => i,
-        Err(e) => return Some(e),
-    };
+    let index = parse_long(&argv[2])?;
     let Some(i) = position(list.len(), index) else {
-        return Some(Frame::error("ERR index out of range"));
+        return Err(Frame::error("ERR index out of range"));
     };
     list.set(i, argv[3].clone());
     store_typed(data, ctx, &argv[1], list, true);
     ctx.propagate(argv.to_vec());
-    Some(Frame::ok())
+    Ok(Frame::ok())
 }
 
 /// `LREM key count element`: count > 0 removes from the head, < 0 from the tail, 0 all.
-pub(super) fn lrem(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let count = match parse_long(&argv[2]) {
-        Ok(n) => n,
-        Err(e) => return Some(e),
-    };
-    let list = match get_typed::<List>(data, ctx, &argv[1]) {
-        Err(e) => return Some(e),
-        Ok(Some(l)) => l,
-        Ok(None) => return Some(Frame::Integer(0)),
+pub(super) fn lrem(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let count = parse_long(&argv[2])?;
+    let list = match get_typed::<List>(data, ctx, &argv[1])? {
+        Some(l) => l,
+        None => return Ok(Frame::Integer(0)),
     };
     // Redis negates a negative count; LONG_MIN stays negative and so never limits.
     let limit = if count == 0 || count == i64::MIN { u64::MAX } else { count.unsigned_abs() };
@@ -253,20 +230,16 @@ pub(super) fn lrem(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
         store_typed(data, ctx, &argv[1], rest, true);
         ctx.propagate(argv.to_vec());
     }
-    Some(Frame::Integer(removed as i64))
+    Ok(Frame::Integer(removed as i64))
 }
 
 /// `LTRIM key start stop`: propagated only when it removed something, but the key counts as
 /// touched for WATCH either way (Redis signals it unconditionally).
-pub(super) fn ltrim(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let (start, end) = match range_args(argv) {
-        Ok(r) => r,
-        Err(e) => return Some(e),
-    };
-    let list = match get_typed::<List>(data, ctx, &argv[1]) {
-        Err(e) => return Some(e),
-        Ok(Some(l)) => l,
-        Ok(None) => return Some(Frame::ok()),
+pub(super) fn ltrim(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let (start, end) = range_args(argv)?;
+    let list = match get_typed::<List>(data, ctx, &argv[1])? {
+        Some(l) => l,
+        None => return Ok(Frame::ok()),
     };
     let len = list.len() as i64;
     let (ltrim, rtrim) = match clamp_range(start, end, len) {
@@ -280,36 +253,35 @@ pub(super) fn ltrim(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Rep
     } else {
         data.keyspace.db_mut(ctx.db).touch(&argv[1]);
     }
-    Some(Frame::ok())
+    Ok(Frame::ok())
 }
 
 /// `LINSERT key BEFORE|AFTER pivot element`: the new length, -1 without the pivot, 0 without
 /// the key.
-pub(super) fn linsert(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn linsert(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let after = match argv[2].to_ascii_lowercase().as_slice() {
         b"after" => true,
         b"before" => false,
-        _ => return Some(syntax_error()),
+        _ => return Err(syntax_error()),
     };
-    let mut list = match get_typed::<List>(data, ctx, &argv[1]) {
-        Err(e) => return Some(e),
-        Ok(Some(l)) => l,
-        Ok(None) => return Some(Frame::Integer(0)),
+    let mut list = match get_typed::<List>(data, ctx, &argv[1])? {
+        Some(l) => l,
+        None => return Ok(Frame::Integer(0)),
     };
     let Some(at) = list.iter().position(|v| *v == argv[3]) else {
-        return Some(Frame::Integer(-1));
+        return Ok(Frame::Integer(-1));
     };
     list.insert(if after { at + 1 } else { at }, argv[4].clone());
     let len = list.len() as i64;
     store_typed(data, ctx, &argv[1], list, true);
     ctx.propagate(argv.to_vec());
-    Some(Frame::Integer(len))
+    Ok(Frame::Integer(len))
 }
 
 /// `LPOS key element [RANK rank] [COUNT num] [MAXLEN len]`, following `lposCommand` down to
 /// its arithmetic on a RANK of LONG_MIN (which Redis 7.0 accepts and treats as "every match
 /// from the tail").
-pub(super) fn lpos(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lpos(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let (mut rank, mut count, mut maxlen) = (1i64, -1i64, 0i64);
     let mut j = 3;
     while j < argv.len() {
@@ -318,12 +290,9 @@ pub(super) fn lpos(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
         match opt.as_slice() {
             b"RANK" if more => {
                 j += 1;
-                rank = match parse_long(&argv[j]) {
-                    Ok(r) => r,
-                    Err(e) => return Some(e),
-                };
+                rank = parse_long(&argv[j])?;
                 if rank == 0 {
-                    return Some(Frame::error(
+                    return Err(Frame::error(
                         "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... \
                          or use negative to start from the end of the list",
                     ));
@@ -331,19 +300,13 @@ pub(super) fn lpos(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
             }
             b"COUNT" if more => {
                 j += 1;
-                count = match parse_positive(&argv[j], "COUNT can't be negative") {
-                    Ok(c) => c,
-                    Err(e) => return Some(e),
-                };
+                count = parse_positive(&argv[j], "COUNT can't be negative")?;
             }
             b"MAXLEN" if more => {
                 j += 1;
-                maxlen = match parse_positive(&argv[j], "MAXLEN can't be negative") {
-                    Ok(m) => m,
-                    Err(e) => return Some(e),
-                };
+                maxlen = parse_positive(&argv[j], "MAXLEN can't be negative")?;
             }
-            _ => return Some(syntax_error()),
+            _ => return Err(syntax_error()),
         }
         j += 1;
     }
@@ -351,10 +314,9 @@ pub(super) fn lpos(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
     if from_tail {
         rank = rank.wrapping_neg();
     }
-    let list = match get_typed::<List>(data, ctx, &argv[1]) {
-        Err(e) => return Some(e),
-        Ok(Some(l)) => l,
-        Ok(None) => return Some(if count != -1 { Frame::Array(Vec::new()) } else { Frame::Null }),
+    let list = match get_typed::<List>(data, ctx, &argv[1])? {
+        Some(l) => l,
+        None => return Ok(if count != -1 { Frame::Array(Vec::new()) } else { Frame::Null }),
     };
     let len = list.len();
     let mut found = Vec::new();
@@ -380,7 +342,7 @@ pub(super) fn lpos(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
             }
         }
     }
-    Some(if count != -1 { Frame::Array(found) } else { first.map_or(Frame::Null, |p| Frame::Integer(p as i64)) })
+    Ok(if count != -1 { Frame::Array(found) } else { first.map_or(Frame::Null, |p| Frame::Integer(p as i64)) })
 }
 
 fn end_arg(arg: &[u8]) -> Option<End> {
@@ -392,21 +354,13 @@ fn end_arg(arg: &[u8]) -> Option<End> {
 }
 
 /// Pops from `argv[1]` at `from` and pushes onto `argv[2]` at `to`; propagated as given.
-fn move_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], from: End, to: End) -> Reply {
+fn move_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], from: End, to: End) -> Answer {
     let (src, dst) = (&argv[1], &argv[2]);
-    let mut list = match get_typed::<List>(data, ctx, src) {
-        Err(e) => return Some(e),
-        Ok(Some(l)) if !l.is_empty() => l,
-        Ok(_) => return Some(Frame::Null),
+    let mut list = match get_typed::<List>(data, ctx, src)? {
+        Some(l) if !l.is_empty() => l,
+        _ => return Ok(Frame::Null),
     };
-    let target = if src == dst {
-        None
-    } else {
-        match get_typed::<List>(data, ctx, dst) {
-            Err(e) => return Some(e),
-            Ok(t) => Some(t),
-        }
-    };
+    let target = if src == dst { None } else { Some(get_typed::<List>(data, ctx, dst)?) };
     let value = match from {
         End::Head => list.pop_front(),
         End::Tail => list.pop_back(),
@@ -430,17 +384,17 @@ fn move_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], from: End,
         }
     }
     ctx.propagate(argv.to_vec());
-    Some(Frame::Bulk(value))
+    Ok(Frame::Bulk(value))
 }
 
-pub(super) fn lmove(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn lmove(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let (Some(from), Some(to)) = (end_arg(&argv[3]), end_arg(&argv[4])) else {
-        return Some(syntax_error());
+        return Err(syntax_error());
     };
     move_generic(data, ctx, argv, from, to)
 }
 
-pub(super) fn rpoplpush(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn rpoplpush(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     move_generic(data, ctx, argv, End::Tail, End::Head)
 }
 

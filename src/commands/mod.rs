@@ -9,7 +9,8 @@
 //!
 //! The data families' handlers get a `Data` context (the keyspace, the clock, whether the node
 //! is a replica, its generator, their counters and limits), so what a data command can touch is
-//! in its signature; the others act on the node itself.
+//! in its signature, and answer an [`Answer`], whose `Err` is the error reply: a helper's error
+//! (a wrong type, a bad number) ends the handler with `?`. The others act on the node itself.
 
 pub mod config;
 mod connection;
@@ -52,12 +53,16 @@ pub(crate) mod flags {
 /// answers nothing (REPLCONF ACK).
 pub(crate) type Reply = Option<Frame>;
 
+/// What a data command answers, always: `Err` holds an error reply, so that `?` ends a handler
+/// with the error a helper found (a wrong type, a bad number, a syntax error).
+pub(crate) type Answer = Result<Frame, Frame>;
+
 /// How a command runs: the data families get only the data they may touch ([`Data`]); the
 /// server, connection, configuration and transaction commands act on the node itself.
 #[derive(Clone, Copy)]
 pub(crate) enum Handler {
     Node(fn(&mut Node, &mut Ctx, &[Vec<u8>]) -> Reply),
-    Data(fn(&mut Data<'_>, &mut Ctx, &[Vec<u8>]) -> Reply),
+    Data(fn(&mut Data<'_>, &mut Ctx, &[Vec<u8>]) -> Answer),
 }
 
 /// What a data command (keys, strings, lists, hashes, sets, sorted sets, expiry) may touch of
@@ -112,17 +117,17 @@ impl<'a> Data<'a> {
 /// Runs a data command on `node`'s data, then feeds the expiry DELs it made on their own.
 fn run_data(
     node: &mut Node,
-    f: fn(&mut Data<'_>, &mut Ctx, &[Vec<u8>]) -> Reply,
+    f: fn(&mut Data<'_>, &mut Ctx, &[Vec<u8>]) -> Answer,
     ctx: &mut Ctx,
     argv: &[Vec<u8>],
 ) -> Reply {
     let mut data = Data::of(node);
-    let reply = f(&mut data, ctx, argv);
+    let answer = f(&mut data, ctx, argv);
     let fed = std::mem::take(&mut data.fed);
     for (db, argv) in fed {
         node.feed_command(db, &argv);
     }
-    reply
+    Some(answer.unwrap_or_else(|error| error))
 }
 
 /// One entry of the command table.
@@ -372,7 +377,7 @@ pub(crate) fn store_destination<T: Collection>(
     argv: &[Vec<u8>],
     result: T,
     n: usize,
-) -> Reply {
+) -> Answer {
     let dst = &argv[1];
     if n > 0 {
         // Redis's setKey looks the destination up for writing first (which may expire it).
@@ -382,7 +387,7 @@ pub(crate) fn store_destination<T: Collection>(
     } else if data.keyspace.db_mut(ctx.db).remove(dst) {
         ctx.propagate(argv.to_vec());
     }
-    Some(Frame::Integer(n as i64))
+    Ok(Frame::Integer(n as i64))
 }
 
 /// SREM and ZREM: removes the given members, deletes an emptied key, and propagates the command
@@ -392,18 +397,17 @@ pub(crate) fn remove_members<T: Collection>(
     ctx: &mut Ctx,
     argv: &[Vec<u8>],
     remove: fn(&mut T, &[u8]) -> bool,
-) -> Reply {
-    let mut v = match get_typed::<T>(data, ctx, &argv[1]) {
-        Ok(Some(v)) => v,
-        Ok(None) => return Some(Frame::Integer(0)),
-        Err(e) => return Some(e),
+) -> Answer {
+    let mut v = match get_typed::<T>(data, ctx, &argv[1])? {
+        Some(v) => v,
+        None => return Ok(Frame::Integer(0)),
     };
     let removed = argv[2..].iter().filter(|m| remove(&mut v, m)).count();
     if removed > 0 {
         store_typed(data, ctx, &argv[1], v, true);
         ctx.propagate(argv.to_vec());
     }
-    Some(Frame::Integer(removed as i64))
+    Ok(Frame::Integer(removed as i64))
 }
 
 /// `ERR value is not an integer or out of range`

@@ -10,8 +10,8 @@
 use rand_core::Rng;
 
 use super::{
-    flags, get_typed, lookup_key, not_an_integer, parse_i64, store_typed, syntax_error, wrong_type, Command, Ctx, Data,
-    Handler, Reply,
+    flags, get_typed, lookup_key, not_an_integer, parse_i64, store_typed, syntax_error, wrong_type, Answer, Command,
+    Ctx, Data, Handler,
 };
 use crate::keyspace::{Bytes, SetValue, Value};
 use crate::resp::Frame;
@@ -59,53 +59,43 @@ fn pick_distinct(data: &mut Data<'_>, mut members: Vec<Bytes>, count: usize) -> 
     out
 }
 
-pub(super) fn sadd(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let (mut set, existed) = match get_typed::<SetValue>(data, ctx, &argv[1]) {
-        Ok(Some(s)) => (s, true),
-        Ok(None) => (SetValue::new(), false),
-        Err(e) => return Some(e),
+pub(super) fn sadd(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let (mut set, existed) = match get_typed::<SetValue>(data, ctx, &argv[1])? {
+        Some(s) => (s, true),
+        None => (SetValue::new(), false),
     };
     let added = argv[2..].iter().filter(|m| set.insert(m.to_vec())).count();
     if added > 0 {
         store_typed(data, ctx, &argv[1], set, existed);
         ctx.propagate(argv.to_vec());
     }
-    Some(Frame::Integer(added as i64))
+    Ok(Frame::Integer(added as i64))
 }
 
-pub(super) fn srem(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn srem(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     super::remove_members(data, ctx, argv, SetValue::remove)
 }
 
-pub(super) fn smembers(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<SetValue>(data, ctx, &argv[1]) {
-        Ok(Some(s)) => members_reply(s.members()),
-        Ok(None) => Frame::Array(vec![]),
-        Err(e) => e,
-    })
+pub(super) fn smembers(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let s = get_typed::<SetValue>(data, ctx, &argv[1])?;
+    Ok(s.map_or(Frame::Array(vec![]), |s| members_reply(s.members())))
 }
 
-pub(super) fn sismember(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<SetValue>(data, ctx, &argv[1]) {
-        Ok(s) => Frame::Integer(s.is_some_and(|s| s.contains(&argv[2])) as i64),
-        Err(e) => e,
-    })
+pub(super) fn sismember(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let s = get_typed::<SetValue>(data, ctx, &argv[1])?;
+    Ok(Frame::Integer(s.is_some_and(|s| s.contains(&argv[2])) as i64))
 }
 
-pub(super) fn smismember(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<SetValue>(data, ctx, &argv[1]) {
-        Ok(s) => Frame::Array(
-            argv[2..].iter().map(|m| Frame::Integer(s.as_ref().is_some_and(|s| s.contains(m)) as i64)).collect(),
-        ),
-        Err(e) => e,
-    })
+pub(super) fn smismember(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let s = get_typed::<SetValue>(data, ctx, &argv[1])?;
+    Ok(Frame::Array(
+        argv[2..].iter().map(|m| Frame::Integer(s.as_ref().is_some_and(|s| s.contains(m)) as i64)).collect(),
+    ))
 }
 
-pub(super) fn scard(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<SetValue>(data, ctx, &argv[1]) {
-        Ok(s) => Frame::Integer(s.map_or(0, |s| s.len()) as i64),
-        Err(e) => e,
-    })
+pub(super) fn scard(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let s = get_typed::<SetValue>(data, ctx, &argv[1])?;
+    Ok(Frame::Integer(s.map_or(0, |s| s.len()) as i64))
 }
 
 /// Redis's `getPositiveLongFromObjectOrReply`: one error for both a non-integer and a negative.
@@ -118,20 +108,19 @@ fn positive_count(arg: &[u8]) -> Result<u64, Frame> {
 
 /// `SPOP key [count]`: propagated as `SREM key member` per popped member, or `DEL key` when the
 /// count takes the whole set.
-pub(super) fn spop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn spop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     if argv.len() > 3 {
-        return Some(syntax_error());
+        return Err(syntax_error());
     }
     let count = match argv.get(2).map(|a| positive_count(a)) {
         Some(Ok(n)) => Some(n),
-        Some(Err(e)) => return Some(e),
+        Some(Err(e)) => return Err(e),
         None => None,
     };
     let key = &argv[1];
-    let mut set = match get_typed::<SetValue>(data, ctx, key) {
-        Ok(Some(s)) => s,
-        Ok(None) => return Some(if count.is_some() { Frame::Array(vec![]) } else { Frame::Null }),
-        Err(e) => return Some(e),
+    let mut set = match get_typed::<SetValue>(data, ctx, key)? {
+        Some(s) => s,
+        None => return Ok(if count.is_some() { Frame::Array(vec![]) } else { Frame::Null }),
     };
     let Some(count) = count else {
         let members = set.members();
@@ -139,16 +128,16 @@ pub(super) fn spop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
         set.remove(&m);
         store_typed(data, ctx, key, set, true);
         ctx.propagate(vec![b"SREM".to_vec(), key.clone(), m.clone()]);
-        return Some(Frame::Bulk(m));
+        return Ok(Frame::Bulk(m));
     };
     if count == 0 {
-        return Some(Frame::Array(vec![]));
+        return Ok(Frame::Array(vec![]));
     }
     let members = set.members();
     if count >= members.len() as u64 {
         data.keyspace.db_mut(ctx.db).remove(key);
         ctx.propagate(vec![b"DEL".to_vec(), key.clone()]);
-        return Some(members_reply(members));
+        return Ok(members_reply(members));
     }
     let popped = pick_distinct(data, members, count as usize);
     for m in &popped {
@@ -156,47 +145,46 @@ pub(super) fn spop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
         ctx.propagate(vec![b"SREM".to_vec(), key.clone(), m.clone()]);
     }
     store_typed(data, ctx, key, set, true);
-    Some(members_reply(popped))
+    Ok(members_reply(popped))
 }
 
 /// `SRANDMEMBER key [count]`: a positive count gives distinct members, a negative one may repeat.
-pub(super) fn srandmember(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn srandmember(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     if argv.len() > 3 {
-        return Some(syntax_error());
+        return Err(syntax_error());
     }
     let count = match argv.get(2) {
         None => None,
         Some(a) => match parse_i64(a) {
             Some(i64::MIN) => {
-                return Some(Frame::error(
+                return Err(Frame::error(
                     "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
                 ))
             }
             Some(n) => Some(n),
-            None => return Some(not_an_integer()),
+            None => return Err(not_an_integer()),
         },
     };
-    let set = match get_typed::<SetValue>(data, ctx, &argv[1]) {
-        Ok(Some(s)) => s,
-        Ok(None) => return Some(if count.is_some() { Frame::Array(vec![]) } else { Frame::Null }),
-        Err(e) => return Some(e),
+    let set = match get_typed::<SetValue>(data, ctx, &argv[1])? {
+        Some(s) => s,
+        None => return Ok(if count.is_some() { Frame::Array(vec![]) } else { Frame::Null }),
     };
     let members = set.members();
     let Some(count) = count else {
-        return Some(Frame::Bulk(members[random_index(data, members.len())].clone()));
+        return Ok(Frame::Bulk(members[random_index(data, members.len())].clone()));
     };
     if count < 0 {
         let n = count.unsigned_abs();
         if n > SRANDMEMBER_MAX_REPEATS {
-            return Some(Frame::error("ERR value is out of range"));
+            return Err(Frame::error("ERR value is out of range"));
         }
         let picks = (0..n).map(|_| Frame::Bulk(members[random_index(data, members.len())].clone())).collect();
-        return Some(Frame::Array(picks));
+        return Ok(Frame::Array(picks));
     }
     if count as u64 >= members.len() as u64 {
-        return Some(members_reply(members));
+        return Ok(members_reply(members));
     }
-    Some(members_reply(pick_distinct(data, members, count as usize)))
+    Ok(members_reply(pick_distinct(data, members, count as usize)))
 }
 
 /// The sets named by `keys`, a missing key as None; WRONGTYPE as soon as a key holds another type.
@@ -259,36 +247,30 @@ fn set_from(members: Vec<Bytes>) -> SetValue {
     s
 }
 
-pub(super) fn sinter(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_sets(data, ctx, &argv[1..]) {
-        Ok(sets) => members_reply(inter(sets)),
-        Err(e) => e,
-    })
+pub(super) fn sinter(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let sets = get_sets(data, ctx, &argv[1..])?;
+    Ok(members_reply(inter(sets)))
 }
 
-pub(super) fn sunion(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_sets(data, ctx, &argv[1..]) {
-        Ok(sets) => members_reply(union_diff(sets, SetOp::Union).members()),
-        Err(e) => e,
-    })
+pub(super) fn sunion(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let sets = get_sets(data, ctx, &argv[1..])?;
+    Ok(members_reply(union_diff(sets, SetOp::Union).members()))
 }
 
-pub(super) fn sdiff(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_sets(data, ctx, &argv[1..]) {
-        Ok(sets) => members_reply(union_diff(sets, SetOp::Diff).members()),
-        Err(e) => e,
-    })
+pub(super) fn sdiff(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let sets = get_sets(data, ctx, &argv[1..])?;
+    Ok(members_reply(union_diff(sets, SetOp::Diff).members()))
 }
 
 /// `SINTERCARD numkeys key [key ...] [LIMIT limit]`
-pub(super) fn sintercard(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn sintercard(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let numkeys = match parse_i64(&argv[1]) {
         Some(n) if n > 0 => usize::try_from(n).unwrap_or(usize::MAX),
-        Some(_) => return Some(Frame::error("ERR numkeys should be greater than 0")),
-        None => return Some(Frame::error("ERR numkeys should be greater than 0")),
+        Some(_) => return Err(Frame::error("ERR numkeys should be greater than 0")),
+        None => return Err(Frame::error("ERR numkeys should be greater than 0")),
     };
     if numkeys > argv.len() - 2 {
-        return Some(Frame::error("ERR Number of keys can't be greater than number of args"));
+        return Err(Frame::error("ERR Number of keys can't be greater than number of args"));
     }
     let mut limit = 0u64;
     let mut i = 2 + numkeys;
@@ -296,71 +278,60 @@ pub(super) fn sintercard(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -
         if argv[i].eq_ignore_ascii_case(b"limit") && i + 1 < argv.len() {
             match parse_i64(&argv[i + 1]) {
                 Some(n) if n >= 0 => limit = n as u64,
-                _ => return Some(Frame::error("ERR LIMIT can't be negative")),
+                _ => return Err(Frame::error("ERR LIMIT can't be negative")),
             }
             i += 2;
         } else {
-            return Some(syntax_error());
+            return Err(syntax_error());
         }
     }
-    Some(match get_sets(data, ctx, &argv[2..2 + numkeys]) {
-        Ok(sets) => {
-            let n = inter(sets).len() as u64;
-            Frame::Integer(if limit > 0 { n.min(limit) } else { n } as i64)
-        }
-        Err(e) => e,
-    })
+    let n = inter(get_sets(data, ctx, &argv[2..2 + numkeys])?).len() as u64;
+    Ok(Frame::Integer(if limit > 0 { n.min(limit) } else { n } as i64))
 }
 
 /// Stores a STORE variant's result: a non-empty result replaces the destination (dropping its
 /// TTL); an empty one deletes it. Propagated as given when something changed.
-fn store_result(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], result: SetValue) -> Reply {
+fn store_result(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], result: SetValue) -> Answer {
     let n = result.len();
     super::store_destination(data, ctx, argv, result, n)
 }
 
-pub(super) fn sinterstore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    match get_sets(data, ctx, &argv[2..]) {
-        Ok(sets) => store_result(data, ctx, argv, set_from(inter(sets))),
-        Err(e) => Some(e),
-    }
+pub(super) fn sinterstore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let sets = get_sets(data, ctx, &argv[2..])?;
+    store_result(data, ctx, argv, set_from(inter(sets)))
 }
 
-pub(super) fn sunionstore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    match get_sets(data, ctx, &argv[2..]) {
-        Ok(sets) => store_result(data, ctx, argv, union_diff(sets, SetOp::Union)),
-        Err(e) => Some(e),
-    }
+pub(super) fn sunionstore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let sets = get_sets(data, ctx, &argv[2..])?;
+    store_result(data, ctx, argv, union_diff(sets, SetOp::Union))
 }
 
-pub(super) fn sdiffstore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    match get_sets(data, ctx, &argv[2..]) {
-        Ok(sets) => store_result(data, ctx, argv, union_diff(sets, SetOp::Diff)),
-        Err(e) => Some(e),
-    }
+pub(super) fn sdiffstore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let sets = get_sets(data, ctx, &argv[2..])?;
+    store_result(data, ctx, argv, union_diff(sets, SetOp::Diff))
 }
 
 /// `SMOVE source destination member`
-pub(super) fn smove(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn smove(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let (src_key, dst_key, member) = (&argv[1], &argv[2], &argv[3]);
     let src = lookup_key(data, ctx, src_key);
     let dst = lookup_key(data, ctx, dst_key);
     let Some(src) = src else {
-        return Some(Frame::Integer(0));
+        return Ok(Frame::Integer(0));
     };
     let Value::Set(mut src) = src else {
-        return Some(wrong_type());
+        return Err(wrong_type());
     };
     let dst = match dst {
         Some(Value::Set(s)) => Some(s),
-        Some(_) => return Some(wrong_type()),
+        Some(_) => return Err(wrong_type()),
         None => None,
     };
     if src_key == dst_key {
-        return Some(Frame::Integer(src.contains(member) as i64));
+        return Ok(Frame::Integer(src.contains(member) as i64));
     }
     if !src.remove(member) {
-        return Some(Frame::Integer(0));
+        return Ok(Frame::Integer(0));
     }
     store_typed(data, ctx, src_key, src, true);
     let existed = dst.is_some();
@@ -368,7 +339,7 @@ pub(super) fn smove(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Rep
     dst.insert(member.clone());
     store_typed(data, ctx, dst_key, dst, existed);
     ctx.propagate(argv.to_vec());
-    Some(Frame::Integer(1))
+    Ok(Frame::Integer(1))
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::expire::already_expired;
 use super::keys::{cstr, key_live};
 use super::long_double::{self, LongDouble};
 use super::{
-    flags, not_an_integer, parse_i64, syntax_error, wrong_arity, wrong_type, Command, Ctx, Data, Handler, Reply,
+    flags, not_an_integer, parse_i64, syntax_error, wrong_arity, wrong_type, Answer, Command, Ctx, Data, Handler,
 };
 use crate::keyspace::Value;
 use crate::resp::Frame;
@@ -59,8 +59,8 @@ fn bulk_or_null(v: Option<Vec<u8>>) -> Frame {
     v.map_or(Frame::Null, Frame::Bulk)
 }
 
-pub(super) fn get(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(get_string(data, ctx, &argv[1]).map_or_else(|e| e, bulk_or_null))
+pub(super) fn get(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    get_string(data, ctx, &argv[1]).map(bulk_or_null)
 }
 
 /// Which expiry option was given (Redis's OBJ_EX, OBJ_PX, OBJ_EXAT, OBJ_PXAT).
@@ -153,29 +153,19 @@ fn set_generic(
     name: &str,
     ok: Frame,
     abort: Frame,
-) -> Reply {
+) -> Answer {
     let key = &argv[1];
     let at = match o.expire {
-        Some((kind, arg)) => match expire_ms(data, kind, arg, name) {
-            Ok(ms) => Some(ms),
-            Err(e) => return Some(e),
-        },
+        Some((kind, arg)) => Some(expire_ms(data, kind, arg, name)?),
         None => None,
     };
-    let old = if o.get {
-        match get_string(data, ctx, key) {
-            Ok(v) => Some(bulk_or_null(v)),
-            Err(e) => return Some(e),
-        }
-    } else {
-        None
-    };
+    let old = if o.get { Some(bulk_or_null(get_string(data, ctx, key)?)) } else { None };
     // Whether the key exists matters to NX and XX only; a key with an expiry is still looked up,
     // since finding it expired deletes it and propagates a DEL first (Redis's lookupKeyWrite).
     let look = o.nx || o.xx || data.keyspace.db(ctx.db).expire_at(key).is_some();
     let found = look && key_live(data, ctx, key);
     if (o.nx && found) || (o.xx && !found) {
-        return Some(old.unwrap_or(abort));
+        return Ok(old.unwrap_or(abort));
     }
     let db = data.keyspace.db_mut(ctx.db);
     let v = Value::Str(value.to_vec());
@@ -200,76 +190,60 @@ fn set_generic(
     } else {
         ctx.propagate(argv.to_vec());
     }
-    Some(old.unwrap_or(ok))
+    Ok(old.unwrap_or(ok))
 }
 
 /// `SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]`. With an expiry it is
 /// propagated as `SET key value PXAT <abs ms>` (every other option dropped); with GET, without
 /// the GETs.
-pub(super) fn set(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let o = match parse_options(argv, true) {
-        Ok(o) => o,
-        Err(e) => return Some(e),
-    };
+pub(super) fn set(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let o = parse_options(argv, true)?;
     set_generic(data, ctx, argv, &argv[2], &o, "set", Frame::ok(), Frame::Null)
 }
 
-fn setnx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn setnx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let o = Options { nx: true, ..Options::default() };
     set_generic(data, ctx, argv, &argv[2], &o, "setnx", Frame::Integer(1), Frame::Integer(0))
 }
 
-fn setex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn setex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let o = Options { expire: Some((Expire::Ex, &argv[2])), ..Options::default() };
     set_generic(data, ctx, argv, &argv[3], &o, "setex", Frame::ok(), Frame::Null)
 }
 
-fn psetex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn psetex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let o = Options { expire: Some((Expire::Px, &argv[2])), ..Options::default() };
     set_generic(data, ctx, argv, &argv[3], &o, "psetex", Frame::ok(), Frame::Null)
 }
 
 /// GETSET: the old value, and the new one without TTL; propagated as `SET key value`.
-fn getset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let old = match get_string(data, ctx, &argv[1]) {
-        Ok(v) => v,
-        Err(e) => return Some(e),
-    };
+fn getset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let old = get_string(data, ctx, &argv[1])?;
     data.keyspace.db_mut(ctx.db).set(argv[1].clone(), Value::Str(argv[2].clone()));
     ctx.propagate(vec![b"SET".to_vec(), argv[1].clone(), argv[2].clone()]);
-    Some(bulk_or_null(old))
+    Ok(bulk_or_null(old))
 }
 
 /// GETDEL: propagated as `DEL key` when it deleted something.
-fn getdel(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let old = match get_string(data, ctx, &argv[1]) {
-        Ok(v) => v,
-        Err(e) => return Some(e),
-    };
+fn getdel(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let old = get_string(data, ctx, &argv[1])?;
     if old.is_some() && data.keyspace.db_mut(ctx.db).remove(&argv[1]) {
         ctx.propagate(vec![b"DEL".to_vec(), argv[1].clone()]);
     }
-    Some(bulk_or_null(old))
+    Ok(bulk_or_null(old))
 }
 
 /// `GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST]`: never propagated as itself but as
 /// `PEXPIREAT key <abs ms>`, `PERSIST key`, or `DEL key` for an absolute time already past.
-fn getex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let o = match parse_options(argv, false) {
-        Ok(o) => o,
-        Err(e) => return Some(e),
-    };
+fn getex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let o = parse_options(argv, false)?;
     let key = &argv[1];
-    let value = match get_string(data, ctx, key) {
-        Ok(Some(v)) => v,
-        Ok(None) => return Some(Frame::Null),
-        Err(e) => return Some(e),
+    let value = match get_string(data, ctx, key)? {
+        Some(v) => v,
+        None => return Ok(Frame::Null),
     };
     let at = match o.expire {
-        Some((kind, arg)) => match expire_ms(data, kind, arg, "getex") {
-            Ok(ms) => Some((kind, ms)),
-            Err(e) => return Some(e),
-        },
+        Some((kind, arg)) => Some((kind, expire_ms(data, kind, arg, "getex")?)),
         None => None,
     };
     match at {
@@ -286,27 +260,27 @@ fn getex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         }
         None => {}
     }
-    Some(Frame::Bulk(value))
+    Ok(Frame::Bulk(value))
 }
 
-fn mset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn mset(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     mset_generic(data, ctx, argv, "mset")
 }
 
-fn msetnx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn msetnx(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     mset_generic(data, ctx, argv, "msetnx")
 }
 
 /// MSET and MSETNX; every key set loses its TTL. MSETNX sets nothing if any key exists.
-fn mset_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], name: &str) -> Reply {
+fn mset_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], name: &str) -> Answer {
     let nx = name == "msetnx";
     if argv.len() % 2 == 0 {
-        return Some(wrong_arity(name));
+        return Err(wrong_arity(name));
     }
     if nx {
         for pair in argv[1..].chunks(2) {
             if key_live(data, ctx, &pair[0]) {
-                return Some(Frame::Integer(0));
+                return Ok(Frame::Integer(0));
             }
         }
     }
@@ -315,11 +289,11 @@ fn mset_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], name: &str
         db.set(pair[0].clone(), Value::Str(pair[1].clone()));
     }
     ctx.propagate(argv.to_vec());
-    Some(if nx { Frame::Integer(1) } else { Frame::ok() })
+    Ok(if nx { Frame::Integer(1) } else { Frame::ok() })
 }
 
 /// MGET: nil for a missing key or a key of another type.
-fn mget(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn mget(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let mut out = Vec::with_capacity(argv.len() - 1);
     for key in &argv[1..] {
         out.push(match lookup(data, ctx, key) {
@@ -327,68 +301,63 @@ fn mget(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
             _ => Frame::Null,
         });
     }
-    Some(Frame::Array(out))
+    Ok(Frame::Array(out))
 }
 
 /// Redis's `incrDecrCommand`: the new value keeps the key's TTL; propagated as given.
-fn incr_decr(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], by: i64) -> Reply {
-    let current = match get_string(data, ctx, &argv[1]) {
-        Ok(Some(s)) => match parse_i64(&s) {
+fn incr_decr(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], by: i64) -> Answer {
+    let current = match get_string(data, ctx, &argv[1])? {
+        Some(s) => match parse_i64(&s) {
             Some(n) => n,
-            None => return Some(not_an_integer()),
+            None => return Err(not_an_integer()),
         },
-        Ok(None) => 0,
-        Err(e) => return Some(e),
+        None => 0,
     };
     let Some(next) = current.checked_add(by) else {
-        return Some(Frame::error("ERR increment or decrement would overflow"));
+        return Err(Frame::error("ERR increment or decrement would overflow"));
     };
     data.keyspace.db_mut(ctx.db).set_keep_ttl(argv[1].clone(), Value::Str(next.to_string().into_bytes()));
     ctx.propagate(argv.to_vec());
-    Some(Frame::Integer(next))
+    Ok(Frame::Integer(next))
 }
 
-pub(super) fn incr(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn incr(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     incr_decr(data, ctx, argv, 1)
 }
 
-fn decr(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn decr(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     incr_decr(data, ctx, argv, -1)
 }
 
-fn incrby(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    match parse_i64(&argv[2]) {
-        Some(by) => incr_decr(data, ctx, argv, by),
-        None => Some(not_an_integer()),
-    }
+fn incrby(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let by = parse_i64(&argv[2]).ok_or_else(not_an_integer)?;
+    incr_decr(data, ctx, argv, by)
 }
 
-fn decrby(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    match parse_i64(&argv[2]) {
-        Some(i64::MIN) => Some(Frame::error("ERR decrement would overflow")),
-        Some(by) => incr_decr(data, ctx, argv, -by),
-        None => Some(not_an_integer()),
+fn decrby(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    match parse_i64(&argv[2]).ok_or_else(not_an_integer)? {
+        i64::MIN => Err(Frame::error("ERR decrement would overflow")),
+        by => incr_decr(data, ctx, argv, -by),
     }
 }
 
 /// INCRBYFLOAT in `long double` precision as Redis computes it; the reply is `%.17Lf` without
 /// trailing zeros, and the command reaches replicas as `SET key <result> KEEPTTL`.
-fn incrbyfloat(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let current = match get_string(data, ctx, &argv[1]) {
-        Ok(Some(s)) => long_double::parse(&s),
-        Ok(None) => Some(LongDouble::ZERO),
-        Err(e) => return Some(e),
+fn incrbyfloat(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let current = match get_string(data, ctx, &argv[1])? {
+        Some(s) => long_double::parse(&s),
+        None => Some(LongDouble::ZERO),
     };
     let (Some(current), Some(by)) = (current, long_double::parse(&argv[2])) else {
-        return Some(Frame::error("ERR value is not a valid float"));
+        return Err(Frame::error("ERR value is not a valid float"));
     };
     let Some(sum) = current.add(by).filter(|v| !v.is_infinite()) else {
-        return Some(Frame::error("ERR increment would produce NaN or Infinity"));
+        return Err(Frame::error("ERR increment would produce NaN or Infinity"));
     };
     let text = sum.to_human().into_bytes();
     data.keyspace.db_mut(ctx.db).set_keep_ttl(argv[1].clone(), Value::Str(text.clone()));
     ctx.propagate(vec![b"SET".to_vec(), argv[1].clone(), text.clone(), b"KEEPTTL".to_vec()]);
-    Some(Frame::Bulk(text))
+    Ok(Frame::Bulk(text))
 }
 
 /// Redis's `checkStringLength`: the result may not pass `proto-max-bulk-len` (what the master
@@ -402,51 +371,45 @@ fn check_string_length(data: &Data<'_>, ctx: &Ctx, size: u64, append: u64) -> Re
 }
 
 /// APPEND: creates the key if missing, keeps the TTL otherwise; always propagated.
-fn append(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn append(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let key = &argv[1];
-    let total = match get_string(data, ctx, key) {
-        Err(e) => return Some(e),
-        Ok(None) => {
+    let total = match get_string(data, ctx, key)? {
+        None => {
             data.keyspace.db_mut(ctx.db).set(key.clone(), Value::Str(argv[2].clone()));
             argv[2].len()
         }
-        Ok(Some(old)) => {
-            if let Err(e) = check_string_length(data, ctx, old.len() as u64, argv[2].len() as u64) {
-                return Some(e);
-            }
+        Some(old) => {
+            check_string_length(data, ctx, old.len() as u64, argv[2].len() as u64)?;
             match data.keyspace.db_mut(ctx.db).get_mut(key) {
                 Some(Value::Str(s)) => {
                     s.extend_from_slice(&argv[2]);
                     s.len()
                 }
-                _ => return Some(wrong_type()),
+                _ => return Err(wrong_type()),
             }
         }
     };
     ctx.propagate(argv.to_vec());
-    Some(Frame::Integer(total as i64))
+    Ok(Frame::Integer(total as i64))
 }
 
-fn strlen(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_string(data, ctx, &argv[1]) {
-        Ok(v) => Frame::Integer(v.map_or(0, |s| s.len() as i64)),
-        Err(e) => e,
-    })
+fn strlen(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let v = get_string(data, ctx, &argv[1])?;
+    Ok(Frame::Integer(v.map_or(0, |s| s.len() as i64)))
 }
 
 /// GETRANGE (and its old name SUBSTR): inclusive, negative offsets count from the end.
-fn getrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn getrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let (Some(mut start), Some(mut end)) = (parse_i64(&argv[2]), parse_i64(&argv[3])) else {
-        return Some(not_an_integer());
+        return Err(not_an_integer());
     };
-    let s = match get_string(data, ctx, &argv[1]) {
-        Ok(Some(s)) => s,
-        Ok(None) => return Some(Frame::Bulk(Vec::new())),
-        Err(e) => return Some(e),
+    let s = match get_string(data, ctx, &argv[1])? {
+        Some(s) => s,
+        None => return Ok(Frame::Bulk(Vec::new())),
     };
     let len = s.len() as i64;
     if start < 0 && end < 0 && start > end {
-        return Some(Frame::Bulk(Vec::new()));
+        return Ok(Frame::Bulk(Vec::new()));
     }
     if start < 0 {
         start += len;
@@ -460,30 +423,25 @@ fn getrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         end = len - 1;
     }
     if start > end || len == 0 {
-        return Some(Frame::Bulk(Vec::new()));
+        return Ok(Frame::Bulk(Vec::new()));
     }
-    Some(Frame::Bulk(s[start as usize..=end as usize].to_vec()))
+    Ok(Frame::Bulk(s[start as usize..=end as usize].to_vec()))
 }
 
 /// SETRANGE: pads with zero bytes; an empty value changes nothing (and is not propagated).
-fn setrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn setrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     let Some(offset) = parse_i64(&argv[2]) else {
-        return Some(not_an_integer());
+        return Err(not_an_integer());
     };
     if offset < 0 {
-        return Some(Frame::error("ERR offset is out of range"));
+        return Err(Frame::error("ERR offset is out of range"));
     }
     let (key, value) = (&argv[1], &argv[3]);
-    let old = match get_string(data, ctx, key) {
-        Ok(v) => v,
-        Err(e) => return Some(e),
-    };
+    let old = get_string(data, ctx, key)?;
     if value.is_empty() {
-        return Some(Frame::Integer(old.map_or(0, |s| s.len() as i64)));
+        return Ok(Frame::Integer(old.map_or(0, |s| s.len() as i64)));
     }
-    if let Err(e) = check_string_length(data, ctx, offset as u64, value.len() as u64) {
-        return Some(e);
-    }
+    check_string_length(data, ctx, offset as u64, value.len() as u64)?;
     let offset = offset as usize;
     let write = |s: &mut Vec<u8>| {
         if s.len() < offset + value.len() {
@@ -502,11 +460,11 @@ fn setrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         }
         Some(_) => match db.get_mut(key) {
             Some(Value::Str(s)) => write(s),
-            _ => return Some(wrong_type()),
+            _ => return Err(wrong_type()),
         },
     };
     ctx.propagate(argv.to_vec());
-    Some(Frame::Integer(len as i64))
+    Ok(Frame::Integer(len as i64))
 }
 
 #[cfg(test)]

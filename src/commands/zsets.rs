@@ -11,7 +11,7 @@
 
 use super::numbers::{format_double, parse_f64, strtod};
 use super::{
-    flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, Command, Ctx, Data, Handler, Reply,
+    flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, Answer, Command, Ctx, Data, Handler,
 };
 use crate::keyspace::{Bytes, ZSetValue};
 use crate::resp::Frame;
@@ -267,7 +267,7 @@ const ZADD_LT: u8 = 8;
 const ZADD_INCR: u8 = 16;
 
 /// Redis's `zaddGenericCommand`, shared by ZADD and ZINCRBY (which is ZADD with INCR preset).
-fn zadd_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: u8) -> Reply {
+fn zadd_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: u8) -> Answer {
     let mut ch = false;
     let mut idx = 2;
     while idx < argv.len() {
@@ -286,32 +286,31 @@ fn zadd_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: 
     let (incr, nx, xx, gt, lt) = (has(ZADD_INCR), has(ZADD_NX), has(ZADD_XX), has(ZADD_GT), has(ZADD_LT));
     let elements = argv.len() - idx;
     if elements == 0 || elements % 2 != 0 {
-        return Some(syntax_error());
+        return Err(syntax_error());
     }
     if nx && xx {
-        return Some(Frame::error("ERR XX and NX options at the same time are not compatible"));
+        return Err(Frame::error("ERR XX and NX options at the same time are not compatible"));
     }
     if (nx && (gt || lt)) || (gt && lt) {
-        return Some(Frame::error("ERR GT, LT, and/or NX options at the same time are not compatible"));
+        return Err(Frame::error("ERR GT, LT, and/or NX options at the same time are not compatible"));
     }
     if incr && elements > 2 {
-        return Some(Frame::error("ERR INCR option supports a single increment-element pair"));
+        return Err(Frame::error("ERR INCR option supports a single increment-element pair"));
     }
     let mut pairs = Vec::with_capacity(elements / 2);
     for pair in argv[idx..].chunks(2) {
         let Some(score) = parse_f64(&pair[0]) else {
-            return Some(Frame::error("ERR value is not a valid float"));
+            return Err(Frame::error("ERR value is not a valid float"));
         };
         pairs.push((score, &pair[1]));
     }
     let key = &argv[1];
-    let (mut z, existed) = match get_typed::<ZSetValue>(data, ctx, key) {
-        Ok(Some(z)) => (z, true),
-        Ok(None) if xx => {
-            return Some(if incr { Frame::Null } else { Frame::Integer(0) });
+    let (mut z, existed) = match get_typed::<ZSetValue>(data, ctx, key)? {
+        Some(z) => (z, true),
+        None if xx => {
+            return Ok(if incr { Frame::Null } else { Frame::Integer(0) });
         }
-        Ok(None) => (ZSetValue::default(), false),
-        Err(e) => return Some(e),
+        None => (ZSetValue::default(), false),
     };
     let (mut added, mut updated, mut processed) = (0, 0, 0);
     let mut last_score = 0.0;
@@ -325,7 +324,7 @@ fn zadd_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: 
                 if incr {
                     score += cur;
                     if score.is_nan() {
-                        return Some(Frame::error("ERR resulting score is not a number (NaN)"));
+                        return Err(Frame::error("ERR resulting score is not a number (NaN)"));
                     }
                 }
                 if (lt && score >= cur) || (gt && score <= cur) {
@@ -351,7 +350,7 @@ fn zadd_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: 
         store_typed(data, ctx, key, z, existed);
         ctx.propagate(argv.to_vec());
     }
-    Some(if incr {
+    Ok(if incr {
         if processed > 0 {
             score_reply(last_score)
         } else {
@@ -363,83 +362,62 @@ fn zadd_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], mut opts: 
 }
 
 /// `ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]`
-pub(super) fn zadd(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zadd(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     zadd_generic(data, ctx, argv, 0)
 }
 
 /// `ZINCRBY key increment member`, propagated as given.
-pub(super) fn zincrby(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zincrby(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     zadd_generic(data, ctx, argv, ZADD_INCR)
 }
 
-pub(super) fn zrem(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrem(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     super::remove_members(data, ctx, argv, ZSetValue::remove)
 }
 
-pub(super) fn zscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<ZSetValue>(data, ctx, &argv[1]) {
-        Ok(z) => z.and_then(|z| z.score(&argv[2])).map_or(Frame::Null, score_reply),
-        Err(e) => e,
-    })
+pub(super) fn zscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let z = get_typed::<ZSetValue>(data, ctx, &argv[1])?;
+    Ok(z.and_then(|z| z.score(&argv[2])).map_or(Frame::Null, score_reply))
 }
 
-pub(super) fn zmscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<ZSetValue>(data, ctx, &argv[1]) {
-        Ok(z) => Frame::Array(
-            argv[2..].iter().map(|m| z.as_ref().and_then(|z| z.score(m)).map_or(Frame::Null, score_reply)).collect(),
-        ),
-        Err(e) => e,
-    })
+pub(super) fn zmscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let z = get_typed::<ZSetValue>(data, ctx, &argv[1])?;
+    Ok(Frame::Array(
+        argv[2..].iter().map(|m| z.as_ref().and_then(|z| z.score(m)).map_or(Frame::Null, score_reply)).collect(),
+    ))
 }
 
-pub(super) fn zcard(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(match get_typed::<ZSetValue>(data, ctx, &argv[1]) {
-        Ok(z) => Frame::Integer(z.map_or(0, |z| z.len()) as i64),
-        Err(e) => e,
-    })
+pub(super) fn zcard(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let z = get_typed::<ZSetValue>(data, ctx, &argv[1])?;
+    Ok(Frame::Integer(z.map_or(0, |z| z.len()) as i64))
 }
 
-pub(super) fn zcount(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let range = match parse_score_range(&argv[2], &argv[3]) {
-        Ok(r) => r,
-        Err(e) => return Some(e),
-    };
-    Some(match get_typed::<ZSetValue>(data, ctx, &argv[1]) {
-        Ok(z) => Frame::Integer(z.map_or(0, |z| z.iter().filter(|(_, s)| range.contains(*s)).count()) as i64),
-        Err(e) => e,
-    })
+pub(super) fn zcount(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let range = parse_score_range(&argv[2], &argv[3])?;
+    let z = get_typed::<ZSetValue>(data, ctx, &argv[1])?;
+    Ok(Frame::Integer(z.map_or(0, |z| z.iter().filter(|(_, s)| range.contains(*s)).count()) as i64))
 }
 
-pub(super) fn zlexcount(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    let range = match LexRange::parse(&argv[2], &argv[3]) {
-        Ok(r) => r,
-        Err(e) => return Some(e),
-    };
-    Some(match get_typed::<ZSetValue>(data, ctx, &argv[1]) {
-        Ok(z) => Frame::Integer(z.map_or(0, |z| {
-            let members: Vec<&[u8]> = z.iter().map(|(m, _)| m).collect();
-            range.walk(&members, false, 0, -1).len()
-        }) as i64),
-        Err(e) => e,
-    })
+pub(super) fn zlexcount(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
+    let range = LexRange::parse(&argv[2], &argv[3])?;
+    let z = get_typed::<ZSetValue>(data, ctx, &argv[1])?;
+    Ok(Frame::Integer(z.map_or(0, |z| {
+        let members: Vec<&[u8]> = z.iter().map(|(m, _)| m).collect();
+        range.walk(&members, false, 0, -1).len()
+    }) as i64))
 }
 
-fn rank_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], reverse: bool) -> Reply {
-    Some(match get_typed::<ZSetValue>(data, ctx, &argv[1]) {
-        Ok(Some(z)) => match z.rank(&argv[2]) {
-            Some(r) => Frame::Integer(if reverse { z.len() - 1 - r } else { r } as i64),
-            None => Frame::Null,
-        },
-        Ok(None) => Frame::Null,
-        Err(e) => e,
-    })
+fn rank_generic(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], reverse: bool) -> Answer {
+    let z = get_typed::<ZSetValue>(data, ctx, &argv[1])?;
+    let rank = z.as_ref().and_then(|z| Some((z.rank(&argv[2])?, z.len())));
+    Ok(rank.map_or(Frame::Null, |(r, len)| Frame::Integer(if reverse { len - 1 - r } else { r } as i64)))
 }
 
-pub(super) fn zrank(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrank(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     rank_generic(data, ctx, argv, false)
 }
 
-pub(super) fn zrevrank(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrevrank(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     rank_generic(data, ctx, argv, true)
 }
 
@@ -447,25 +425,24 @@ pub(super) fn zrevrank(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> 
 // ZPOPMIN / ZPOPMAX
 
 /// Redis's `zpopMinMaxCommand` / `genericZpopCommand`; propagated as given.
-fn zpop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> Reply {
+fn zpop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> Answer {
     if argv.len() > 3 {
-        return Some(syntax_error());
+        return Err(syntax_error());
     }
     let count = match argv.get(2) {
         Some(a) => match parse_i64(a) {
             Some(n) if n >= 0 => n as u64,
-            _ => return Some(Frame::error("ERR value is out of range, must be positive")),
+            _ => return Err(Frame::error("ERR value is out of range, must be positive")),
         },
         None => 1,
     };
     let key = &argv[1];
-    let mut z = match get_typed::<ZSetValue>(data, ctx, key) {
-        Ok(Some(z)) => z,
-        Ok(None) => return Some(Frame::Array(vec![])),
-        Err(e) => return Some(e),
+    let mut z = match get_typed::<ZSetValue>(data, ctx, key)? {
+        Some(z) => z,
+        None => return Ok(Frame::Array(vec![])),
     };
     if count == 0 {
-        return Some(Frame::Array(vec![]));
+        return Ok(Frame::Array(vec![]));
     }
     let n = count.min(z.len() as u64) as usize;
     let popped: Vec<(Bytes, f64)> = if max {
@@ -478,14 +455,14 @@ fn zpop(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> Repl
     }
     store_typed(data, ctx, key, z, true);
     ctx.propagate(argv.to_vec());
-    Some(entries_reply(popped, true))
+    Ok(entries_reply(popped, true))
 }
 
-pub(super) fn zpopmin(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zpopmin(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     zpop(data, ctx, argv, false)
 }
 
-pub(super) fn zpopmax(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zpopmax(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     zpop(data, ctx, argv, true)
 }
 
@@ -543,7 +520,7 @@ fn zrange_generic(
     store: bool,
     mut rtype: RangeType,
     mut dir: Direction,
-) -> Reply {
+) -> Answer {
     let key = &argv[first];
     let (mut minidx, mut maxidx) = (first + 1, first + 2);
     let (mut withscores, mut offset, mut limit) = (false, 0i64, -1i64);
@@ -556,14 +533,14 @@ fn zrange_generic(
             b"limit" if left >= 2 => {
                 match (parse_i64(&argv[j + 1]), parse_i64(&argv[j + 2])) {
                     (Some(o), Some(l)) => (offset, limit) = (o, l),
-                    _ => return Some(not_an_integer()),
+                    _ => return Err(not_an_integer()),
                 }
                 j += 2;
             }
             b"rev" if dir == Direction::Auto => dir = Direction::Reverse,
             b"bylex" if rtype == RangeType::Auto => rtype = RangeType::Lex,
             b"byscore" if rtype == RangeType::Auto => rtype = RangeType::Score,
-            _ => return Some(syntax_error()),
+            _ => return Err(syntax_error()),
         }
         j += 1;
     }
@@ -572,37 +549,30 @@ fn zrange_generic(
         rtype = RangeType::Rank;
     }
     if limit != -1 && rtype == RangeType::Rank {
-        return Some(Frame::error(
+        return Err(Frame::error(
             "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
         ));
     }
     if withscores && rtype == RangeType::Lex {
-        return Some(Frame::error("ERR syntax error, WITHSCORES not supported in combination with BYLEX"));
+        return Err(Frame::error("ERR syntax error, WITHSCORES not supported in combination with BYLEX"));
     }
     if reverse && rtype != RangeType::Rank {
         std::mem::swap(&mut minidx, &mut maxidx);
     }
     let sel = match rtype {
-        RangeType::Score => match parse_score_range(&argv[minidx], &argv[maxidx]) {
-            Ok(r) => Selector::Score(r),
-            Err(e) => return Some(e),
-        },
-        RangeType::Lex => match LexRange::parse(&argv[minidx], &argv[maxidx]) {
-            Ok(r) => Selector::Lex(r),
-            Err(e) => return Some(e),
-        },
+        RangeType::Score => Selector::Score(parse_score_range(&argv[minidx], &argv[maxidx])?),
+        RangeType::Lex => Selector::Lex(LexRange::parse(&argv[minidx], &argv[maxidx])?),
         _ => match (parse_i64(&argv[minidx]), parse_i64(&argv[maxidx])) {
             (Some(s), Some(e)) => Selector::Rank(s, e),
-            _ => return Some(not_an_integer()),
+            _ => return Err(not_an_integer()),
         },
     };
-    let result = match get_typed::<ZSetValue>(data, ctx, key) {
-        Ok(Some(z)) => select(&z, &sel, reverse, offset, limit),
-        Ok(None) => vec![],
-        Err(e) => return Some(e),
+    let result = match get_typed::<ZSetValue>(data, ctx, key)? {
+        Some(z) => select(&z, &sel, reverse, offset, limit),
+        None => vec![],
     };
     if !store {
-        return Some(entries_reply(result, withscores));
+        return Ok(entries_reply(result, withscores));
     }
     let n = result.len();
     let mut z = ZSetValue::default();
@@ -613,32 +583,32 @@ fn zrange_generic(
 }
 
 /// `ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]`
-pub(super) fn zrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     zrange_generic(data, ctx, argv, 1, false, RangeType::Auto, Direction::Auto)
 }
 
 /// `ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]`
-pub(super) fn zrangestore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrangestore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     zrange_generic(data, ctx, argv, 2, true, RangeType::Auto, Direction::Auto)
 }
 
-pub(super) fn zrangebyscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrangebyscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     zrange_generic(data, ctx, argv, 1, false, RangeType::Score, Direction::Forward)
 }
 
-pub(super) fn zrevrangebyscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrevrangebyscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     zrange_generic(data, ctx, argv, 1, false, RangeType::Score, Direction::Reverse)
 }
 
-pub(super) fn zrangebylex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrangebylex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     zrange_generic(data, ctx, argv, 1, false, RangeType::Lex, Direction::Forward)
 }
 
-pub(super) fn zrevrangebylex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrevrangebylex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     zrange_generic(data, ctx, argv, 1, false, RangeType::Lex, Direction::Reverse)
 }
 
-pub(super) fn zrevrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zrevrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     zrange_generic(data, ctx, argv, 1, false, RangeType::Rank, Direction::Reverse)
 }
 
@@ -647,26 +617,19 @@ pub(super) fn zrevrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) ->
 
 /// Redis's `zremrangeGenericCommand`: the range is parsed before the key is looked up;
 /// propagated as given when something was removed.
-fn zremrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], rtype: RangeType) -> Reply {
+fn zremrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], rtype: RangeType) -> Answer {
     let sel = match rtype {
-        RangeType::Score => match parse_score_range(&argv[2], &argv[3]) {
-            Ok(r) => Selector::Score(r),
-            Err(e) => return Some(e),
-        },
-        RangeType::Lex => match LexRange::parse(&argv[2], &argv[3]) {
-            Ok(r) => Selector::Lex(r),
-            Err(e) => return Some(e),
-        },
+        RangeType::Score => Selector::Score(parse_score_range(&argv[2], &argv[3])?),
+        RangeType::Lex => Selector::Lex(LexRange::parse(&argv[2], &argv[3])?),
         _ => match (parse_i64(&argv[2]), parse_i64(&argv[3])) {
             (Some(s), Some(e)) => Selector::Rank(s, e),
-            _ => return Some(not_an_integer()),
+            _ => return Err(not_an_integer()),
         },
     };
     let key = &argv[1];
-    let mut z = match get_typed::<ZSetValue>(data, ctx, key) {
-        Ok(Some(z)) => z,
-        Ok(None) => return Some(Frame::Integer(0)),
-        Err(e) => return Some(e),
+    let mut z = match get_typed::<ZSetValue>(data, ctx, key)? {
+        Some(z) => z,
+        None => return Ok(Frame::Integer(0)),
     };
     let doomed = select(&z, &sel, false, 0, -1);
     for (m, _) in &doomed {
@@ -676,18 +639,18 @@ fn zremrange(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>], rtype: RangeT
         store_typed(data, ctx, key, z, true);
         ctx.propagate(argv.to_vec());
     }
-    Some(Frame::Integer(doomed.len() as i64))
+    Ok(Frame::Integer(doomed.len() as i64))
 }
 
-pub(super) fn zremrangebyrank(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zremrangebyrank(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     zremrange(data, ctx, argv, RangeType::Rank)
 }
 
-pub(super) fn zremrangebyscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zremrangebyscore(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     zremrange(data, ctx, argv, RangeType::Score)
 }
 
-pub(super) fn zremrangebylex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub(super) fn zremrangebylex(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
     zremrange(data, ctx, argv, RangeType::Lex)
 }
 
