@@ -9,7 +9,7 @@
 //!
 //! The data families' handlers get a `Data` context (the keyspace, the clock, whether the node
 //! is a replica, its generator, their counters and limits), so what a data command can touch is
-//! in its signature, and answer an [`Answer`], whose `Err` is the error reply: a helper's error
+//! in its signature, and answer an `Answer`, whose `Err` is the error reply: a helper's error
 //! (a wrong type, a bad number) ends the handler with `?`. The others act on the node itself.
 
 pub mod config;
