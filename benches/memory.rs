@@ -24,9 +24,9 @@ use std::path::Path;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 
+use redis_repl_lab::node::replication::ReplConfig;
 use redis_repl_lab::node::{Node, NodeConfig};
 use redis_repl_lab::rdb::{write_rdb, AuxInfo};
-use redis_repl_lab::replication::ReplConfig;
 use redis_repl_lab::resp::encode_command_into;
 use redis_repl_lab::sim::{LinkParams, World};
 use support::{info, info_on, json_field, json_number, node_json, reply, start_redis};

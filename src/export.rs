@@ -10,7 +10,7 @@
 
 use std::fmt::Write as _;
 
-use crate::commands::config::changed_settings;
+use crate::node::commands::config::changed_settings;
 use crate::sim::trace::{node_name, sentinel_name};
 use crate::sim::{World, BASE_PORT};
 

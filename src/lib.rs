@@ -9,13 +9,17 @@
 //! - [`resp`]: RESP2 frames, a streaming parser ("incomplete" is not an error), the encoder,
 //!   redis-cli line splitting and reply formatting for the consoles.
 //! - [`keyspace`]: 16 databases in persistent maps, so a fork for BGSAVE is an O(1) clone.
-//! - [`commands`]: the command table, Redis's pre-execution checks, and what each write
-//!   propagates (with Redis's rewrites, e.g. `SET k v EX 10` → `SET k v PXAT <ms>`).
+//! - [`commands`]: the data commands and what each write propagates (with Redis's rewrites,
+//!   e.g. `SET k v EX 10` → `SET k v PXAT <ms>`), on the node's data only.
 //! - [`rdb`]: the RDB version 10 writer and reader with CRC-64/Jones.
-//! - [`replication`]: the backlog and both sides of the protocol, as `impl Node` blocks.
 //! - [`node`]: one Redis server as a sans-IO state machine: push inputs with the current
 //!   virtual time, poll outputs (one enum: bytes to send, connections to open or close, files
-//!   to write, exit, notes) and log lines, ask for the next deadline.
+//!   to write, exit, notes) and log lines, ask for the next deadline. Inside it,
+//!   [`node::commands`] holds the command table, Redis's pre-execution checks and the commands
+//!   that act on the node itself, and [`node::replication`] the backlog and both sides of the
+//!   protocol, as `impl Node` blocks.
+//! - [`actor`]: what the simulator drives, a node or a sentinel alike.
+//! - [`sentinel`]: Redis Sentinel as a sans-IO actor like a node.
 //! - [`sim`]: the simulated world: a virtual clock, an event queue, links that behave like
 //!   TCP connections with latency and bandwidth, and the trace with decoded wire labels.
 //! - [`scenario`]: guided scenarios (the course's chapters) as data files, run by the engine
@@ -24,6 +28,9 @@
 //! - `wasm` (wasm32 only): the `Lab` object the page drives.
 //! - `native` (feature `native`): the TCP adapter behind the `repl-lab server` command.
 //!
+//! Each layer uses only the ones before it in this list (tests aside), so the engine's modules
+//! import each other in no circle.
+//!
 //! ## The loop: from a console line to a replica's applied offset
 //! Follow `SET k v` typed into master A's console while replica B streams from it.
 //!
@@ -31,11 +38,11 @@
 //!    RESP array and hands it to A with [`node::Node::receive`] at the current virtual time.
 //! 2. A appends the bytes to the client's query buffer and parses whole commands out of it
 //!    ([`resp::parse_command_within`]; half a command waits for more bytes, as in Redis).
-//! 3. [`commands::dispatch`] makes Redis's checks (unknown command, arity, read-only replica,
+//! 3. [`node::commands::dispatch`] makes Redis's checks (unknown command, arity, read-only replica,
 //!    stale data), runs the handler against the [`keyspace`], and collects what the write
 //!    propagates, rewritten as Redis rewrites it.
 //! 4. The node feeds that to its replication stream: `SELECT` if the db changed, the command,
-//!    both appended to the backlog ([`replication`]'s `feed_stream`), `master_repl_offset`
+//!    both appended to the backlog ([`node::replication`]'s `feed_stream`), `master_repl_offset`
 //!    advancing by their bytes.
 //! 5. The driver asks for outputs ([`node::Node::poll_output`]): the turn ends, the stream is
 //!    written to every online replica as one [`node::Output::Send`] carrying the offset of
@@ -73,7 +80,6 @@ pub mod export;
 pub mod keyspace;
 pub mod node;
 pub mod rdb;
-pub mod replication;
 pub mod resp;
 pub mod scenario;
 pub mod sentinel;

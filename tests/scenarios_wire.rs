@@ -8,9 +8,9 @@ use wasm_bindgen_test::wasm_bindgen_test as test;
 
 use std::collections::BTreeMap;
 
+use redis_repl_lab::node::replication::ReplConfig;
 use redis_repl_lab::node::{ConnId, Micros, Node, NodeConfig, Output, Persisted, EPOCH_UNIX_MS};
 use redis_repl_lab::rdb::{write_rdb, AuxInfo};
-use redis_repl_lab::replication::ReplConfig;
 use redis_repl_lab::resp::encode_command;
 
 /// One node and everything it wrote, per connection.

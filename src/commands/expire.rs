@@ -4,20 +4,20 @@
 //! absolute `PEXPIREAT` in milliseconds, and an expiry already in the past as a `DEL`.
 
 use super::keys::{cstr, key_live};
-use super::{flags, not_an_integer, parse_i64, Answer, Command, Ctx, Data, Handler};
+use super::{flags, not_an_integer, parse_i64, Answer, Command, Ctx, Data, DataFn};
 use crate::resp::Frame;
 
 /// Expiry commands.
-pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "expire", arity: -3, flags: flags::WRITE, handler: Handler::Data(expire) },
-    Command { name: "pexpire", arity: -3, flags: flags::WRITE, handler: Handler::Data(pexpire) },
-    Command { name: "expireat", arity: -3, flags: flags::WRITE, handler: Handler::Data(expireat) },
-    Command { name: "pexpireat", arity: -3, flags: flags::WRITE, handler: Handler::Data(pexpireat) },
-    Command { name: "ttl", arity: 2, flags: 0, handler: Handler::Data(ttl) },
-    Command { name: "pttl", arity: 2, flags: 0, handler: Handler::Data(pttl) },
-    Command { name: "expiretime", arity: 2, flags: 0, handler: Handler::Data(expiretime) },
-    Command { name: "pexpiretime", arity: 2, flags: 0, handler: Handler::Data(pexpiretime) },
-    Command { name: "persist", arity: 2, flags: flags::WRITE, handler: Handler::Data(persist) },
+pub(super) const COMMANDS: &[Command<DataFn>] = &[
+    Command { name: "expire", arity: -3, flags: flags::WRITE, handler: expire },
+    Command { name: "pexpire", arity: -3, flags: flags::WRITE, handler: pexpire },
+    Command { name: "expireat", arity: -3, flags: flags::WRITE, handler: expireat },
+    Command { name: "pexpireat", arity: -3, flags: flags::WRITE, handler: pexpireat },
+    Command { name: "ttl", arity: 2, flags: 0, handler: ttl },
+    Command { name: "pttl", arity: 2, flags: 0, handler: pttl },
+    Command { name: "expiretime", arity: 2, flags: 0, handler: expiretime },
+    Command { name: "pexpiretime", arity: 2, flags: 0, handler: pexpiretime },
+    Command { name: "persist", arity: 2, flags: flags::WRITE, handler: persist },
 ];
 
 fn expire(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
@@ -158,7 +158,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::commands::testutil::world;
+    use crate::node::commands::testutil::world;
 
     use crate::resp::encode_command;
 

@@ -7,28 +7,28 @@ use rand_core::Rng;
 use super::long_double::{self, LongDouble};
 use super::{
     flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, wrong_arity, Answer, Command, Ctx, Data,
-    Handler,
+    DataFn,
 };
 use crate::keyspace::HashValue;
 use crate::resp::Frame;
 
 /// Hash commands.
-pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "hset", arity: -4, flags: flags::WRITE, handler: Handler::Data(hset) },
-    Command { name: "hmset", arity: -4, flags: flags::WRITE, handler: Handler::Data(hmset) },
-    Command { name: "hsetnx", arity: 4, flags: flags::WRITE, handler: Handler::Data(hsetnx) },
-    Command { name: "hget", arity: 3, flags: 0, handler: Handler::Data(hget) },
-    Command { name: "hmget", arity: -3, flags: 0, handler: Handler::Data(hmget) },
-    Command { name: "hdel", arity: -3, flags: flags::WRITE, handler: Handler::Data(hdel) },
-    Command { name: "hgetall", arity: 2, flags: 0, handler: Handler::Data(hgetall) },
-    Command { name: "hlen", arity: 2, flags: 0, handler: Handler::Data(hlen) },
-    Command { name: "hexists", arity: 3, flags: 0, handler: Handler::Data(hexists) },
-    Command { name: "hincrby", arity: 4, flags: flags::WRITE, handler: Handler::Data(hincrby) },
-    Command { name: "hincrbyfloat", arity: 4, flags: flags::WRITE, handler: Handler::Data(hincrbyfloat) },
-    Command { name: "hkeys", arity: 2, flags: 0, handler: Handler::Data(hkeys) },
-    Command { name: "hvals", arity: 2, flags: 0, handler: Handler::Data(hvals) },
-    Command { name: "hstrlen", arity: 3, flags: 0, handler: Handler::Data(hstrlen) },
-    Command { name: "hrandfield", arity: -2, flags: 0, handler: Handler::Data(hrandfield) },
+pub(super) const COMMANDS: &[Command<DataFn>] = &[
+    Command { name: "hset", arity: -4, flags: flags::WRITE, handler: hset },
+    Command { name: "hmset", arity: -4, flags: flags::WRITE, handler: hmset },
+    Command { name: "hsetnx", arity: 4, flags: flags::WRITE, handler: hsetnx },
+    Command { name: "hget", arity: 3, flags: 0, handler: hget },
+    Command { name: "hmget", arity: -3, flags: 0, handler: hmget },
+    Command { name: "hdel", arity: -3, flags: flags::WRITE, handler: hdel },
+    Command { name: "hgetall", arity: 2, flags: 0, handler: hgetall },
+    Command { name: "hlen", arity: 2, flags: 0, handler: hlen },
+    Command { name: "hexists", arity: 3, flags: 0, handler: hexists },
+    Command { name: "hincrby", arity: 4, flags: flags::WRITE, handler: hincrby },
+    Command { name: "hincrbyfloat", arity: 4, flags: flags::WRITE, handler: hincrbyfloat },
+    Command { name: "hkeys", arity: 2, flags: 0, handler: hkeys },
+    Command { name: "hvals", arity: 2, flags: 0, handler: hvals },
+    Command { name: "hstrlen", arity: 3, flags: 0, handler: hstrlen },
+    Command { name: "hrandfield", arity: -2, flags: 0, handler: hrandfield },
 ];
 
 /// The most elements HRANDFIELD with a negative count answers with. Redis has no limit (it
@@ -287,7 +287,7 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use crate::commands::long_double::parse;
-    use crate::commands::testutil::{node, run, world};
+    use crate::node::commands::testutil::{node, run, world};
     use crate::resp::{encode_command, Frame};
     use crate::sim::World;
 

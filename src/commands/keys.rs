@@ -5,28 +5,28 @@
 
 use rand_core::Rng;
 
-use super::{flags, not_an_integer, parse_i64, string_match, syntax_error, Answer, Command, Ctx, Data, Handler};
+use super::{flags, not_an_integer, parse_i64, string_match, syntax_error, Answer, Command, Ctx, Data, DataFn};
 use crate::keyspace::DATABASES;
 use crate::resp::Frame;
 
 /// Generic key commands.
-pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "del", arity: -2, flags: flags::WRITE, handler: Handler::Data(del) },
-    Command { name: "unlink", arity: -2, flags: flags::WRITE, handler: Handler::Data(del) },
-    Command { name: "exists", arity: -2, flags: 0, handler: Handler::Data(exists) },
-    Command { name: "type", arity: 2, flags: 0, handler: Handler::Data(type_cmd) },
-    Command { name: "keys", arity: 2, flags: 0, handler: Handler::Data(keys) },
-    Command { name: "scan", arity: -2, flags: 0, handler: Handler::Data(scan) },
-    Command { name: "rename", arity: 3, flags: flags::WRITE, handler: Handler::Data(rename) },
-    Command { name: "renamenx", arity: 3, flags: flags::WRITE, handler: Handler::Data(renamenx) },
-    Command { name: "randomkey", arity: 1, flags: 0, handler: Handler::Data(randomkey) },
-    Command { name: "dbsize", arity: 1, flags: 0, handler: Handler::Data(dbsize) },
-    Command { name: "flushdb", arity: -1, flags: flags::WRITE, handler: Handler::Data(flushdb) },
-    Command { name: "flushall", arity: -1, flags: flags::WRITE, handler: Handler::Data(flushall) },
-    Command { name: "select", arity: 2, flags: flags::STALE, handler: Handler::Data(select) },
-    Command { name: "swapdb", arity: 3, flags: flags::WRITE, handler: Handler::Data(swapdb) },
-    Command { name: "move", arity: 3, flags: flags::WRITE, handler: Handler::Data(move_cmd) },
-    Command { name: "copy", arity: -3, flags: flags::WRITE, handler: Handler::Data(copy) },
+pub(super) const COMMANDS: &[Command<DataFn>] = &[
+    Command { name: "del", arity: -2, flags: flags::WRITE, handler: del },
+    Command { name: "unlink", arity: -2, flags: flags::WRITE, handler: del },
+    Command { name: "exists", arity: -2, flags: 0, handler: exists },
+    Command { name: "type", arity: 2, flags: 0, handler: type_cmd },
+    Command { name: "keys", arity: 2, flags: 0, handler: keys },
+    Command { name: "scan", arity: -2, flags: 0, handler: scan },
+    Command { name: "rename", arity: 3, flags: flags::WRITE, handler: rename },
+    Command { name: "renamenx", arity: 3, flags: flags::WRITE, handler: renamenx },
+    Command { name: "randomkey", arity: 1, flags: 0, handler: randomkey },
+    Command { name: "dbsize", arity: 1, flags: 0, handler: dbsize },
+    Command { name: "flushdb", arity: -1, flags: flags::WRITE, handler: flushdb },
+    Command { name: "flushall", arity: -1, flags: flags::WRITE, handler: flushall },
+    Command { name: "select", arity: 2, flags: flags::STALE, handler: select },
+    Command { name: "swapdb", arity: 3, flags: flags::WRITE, handler: swapdb },
+    Command { name: "move", arity: 3, flags: flags::WRITE, handler: move_cmd },
+    Command { name: "copy", arity: -3, flags: flags::WRITE, handler: copy },
 ];
 
 /// True if `key` exists in the caller's db for this caller; see [`key_live_in`].
@@ -52,7 +52,7 @@ pub(super) fn key_live_in(data: &mut Data<'_>, ctx: &mut Ctx, db: usize, key: &[
         return ctx.from_master;
     }
     if data.keyspace.db_mut(db).remove(key) {
-        data.stats.expired_keys += 1;
+        *data.expired_keys += 1;
         let own = ctx.db;
         ctx.db = db;
         ctx.propagate(vec![b"DEL".to_vec(), key.to_vec()]);
@@ -454,7 +454,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::commands::testutil::world;
+    use crate::node::commands::testutil::world;
 
     use crate::resp::encode_command;
     use crate::sim::World;

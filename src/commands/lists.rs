@@ -5,29 +5,29 @@
 
 use super::{
     flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, wrong_arity, Answer, Command, Ctx, Data,
-    Handler,
+    DataFn,
 };
 use crate::keyspace::ListValue;
 use crate::resp::Frame;
 
 /// List commands.
-pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "lpush", arity: -3, flags: flags::WRITE, handler: Handler::Data(lpush) },
-    Command { name: "rpush", arity: -3, flags: flags::WRITE, handler: Handler::Data(rpush) },
-    Command { name: "lpushx", arity: -3, flags: flags::WRITE, handler: Handler::Data(lpushx) },
-    Command { name: "rpushx", arity: -3, flags: flags::WRITE, handler: Handler::Data(rpushx) },
-    Command { name: "lpop", arity: -2, flags: flags::WRITE, handler: Handler::Data(lpop) },
-    Command { name: "rpop", arity: -2, flags: flags::WRITE, handler: Handler::Data(rpop) },
-    Command { name: "lrange", arity: 4, flags: 0, handler: Handler::Data(lrange) },
-    Command { name: "llen", arity: 2, flags: 0, handler: Handler::Data(llen) },
-    Command { name: "lindex", arity: 3, flags: 0, handler: Handler::Data(lindex) },
-    Command { name: "lset", arity: 4, flags: flags::WRITE, handler: Handler::Data(lset) },
-    Command { name: "lrem", arity: 4, flags: flags::WRITE, handler: Handler::Data(lrem) },
-    Command { name: "ltrim", arity: 4, flags: flags::WRITE, handler: Handler::Data(ltrim) },
-    Command { name: "linsert", arity: 5, flags: flags::WRITE, handler: Handler::Data(linsert) },
-    Command { name: "lpos", arity: -3, flags: 0, handler: Handler::Data(lpos) },
-    Command { name: "lmove", arity: 5, flags: flags::WRITE, handler: Handler::Data(lmove) },
-    Command { name: "rpoplpush", arity: 3, flags: flags::WRITE, handler: Handler::Data(rpoplpush) },
+pub(super) const COMMANDS: &[Command<DataFn>] = &[
+    Command { name: "lpush", arity: -3, flags: flags::WRITE, handler: lpush },
+    Command { name: "rpush", arity: -3, flags: flags::WRITE, handler: rpush },
+    Command { name: "lpushx", arity: -3, flags: flags::WRITE, handler: lpushx },
+    Command { name: "rpushx", arity: -3, flags: flags::WRITE, handler: rpushx },
+    Command { name: "lpop", arity: -2, flags: flags::WRITE, handler: lpop },
+    Command { name: "rpop", arity: -2, flags: flags::WRITE, handler: rpop },
+    Command { name: "lrange", arity: 4, flags: 0, handler: lrange },
+    Command { name: "llen", arity: 2, flags: 0, handler: llen },
+    Command { name: "lindex", arity: 3, flags: 0, handler: lindex },
+    Command { name: "lset", arity: 4, flags: flags::WRITE, handler: lset },
+    Command { name: "lrem", arity: 4, flags: flags::WRITE, handler: lrem },
+    Command { name: "ltrim", arity: 4, flags: flags::WRITE, handler: ltrim },
+    Command { name: "linsert", arity: 5, flags: flags::WRITE, handler: linsert },
+    Command { name: "lpos", arity: -3, flags: 0, handler: lpos },
+    Command { name: "lmove", arity: 5, flags: flags::WRITE, handler: lmove },
+    Command { name: "rpoplpush", arity: 3, flags: flags::WRITE, handler: rpoplpush },
 ];
 
 type List = ListValue;
@@ -403,7 +403,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::commands::testutil::{node, run, world};
+    use crate::node::commands::testutil::{node, run, world};
     use crate::node::Node;
     use crate::resp::{encode_command, Frame};
     use crate::sim::World;

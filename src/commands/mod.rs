@@ -1,43 +1,40 @@
-//! The command table and dispatch: name, arity and flags per command, the checks Redis makes
-//! before running one (unknown command, arity, read-only replica, stale data), and the
-//! propagation list each write fills in, rewritten as Redis rewrites it (REDIS-REPLICATION.md §7).
+//! The data commands, 116 of them: what each does to the dataset, what it replies, and what it
+//! propagates, rewritten as Redis rewrites it (REDIS-REPLICATION.md §7): relative expiries become
+//! absolute, INCRBYFLOAT a SET of its result, a random pick the members it picked.
 //!
-//! One file per family: `keys`, `strings`, `expire`, `lists`, `hashes`, `sets`,
-//! `zsets`, `transactions` (MULTI, EXEC, WATCH), `server` (replication, INFO, DEBUG,
-//! SAVE, WAIT, …), `config` (CONFIG GET and SET) and `connection` (CLIENT, SHUTDOWN);
-//! `numbers` and `glob` read arguments as Redis reads them.
+//! One file per family: `keys`, `strings`, `expire`, `lists`, `hashes`, `sets`, `zsets`;
+//! `numbers` and `glob` read arguments as Redis reads them, `long_double` does INCRBYFLOAT's
+//! arithmetic as Redis's `long double` does.
 //!
-//! The data families' handlers get a `Data` context (the keyspace, the clock, whether the node
-//! is a replica, its generator, their counters and limits), so what a data command can touch is
-//! in its signature, and answer an `Answer`, whose `Err` is the error reply: a helper's error
-//! (a wrong type, a bad number) ends the handler with `?`. The others act on the node itself.
+//! This module knows nothing of nodes or replication. A handler gets a `Data` context (the
+//! keyspace, the clock, whether the node is a replica, its generator, a counter and a limit), so
+//! what a data command can touch is in its signature, and a [`Ctx`] to propagate through. It
+//! answers an `Answer`, whose `Err` is the error reply: a helper's error (a wrong type, a bad
+//! number) ends the handler with `?`. The command table, Redis's checks before a command runs,
+//! and the commands that act on the node itself (replication, INFO, CONFIG, CLIENT, MULTI) are
+//! the node's: [`crate::node::commands`].
 
-pub mod config;
-mod connection;
 mod expire;
 mod glob;
 mod hashes;
 mod keys;
 mod lists;
 pub(crate) mod long_double;
-mod numbers;
-mod server;
+pub(crate) mod numbers;
 mod sets;
 mod strings;
-mod transactions;
 mod zsets;
 
-pub(crate) use config::class_limits;
-pub use connection::{SaveChoice, Shutdown};
 pub(crate) use glob::string_match;
 pub(crate) use numbers::parse_i64;
-pub(crate) use transactions::TxState;
 
 use rand_chacha::ChaCha8Rng;
 
 use crate::keyspace::{Keyspace, Value};
-use crate::node::{ClientLimits, ConnId, Node, Stats};
 use crate::resp::Frame;
+
+/// A client connection's number, as the node that owns it gives them.
+pub type ConnId = u64;
 
 /// Flags of a command, as in Redis's command table.
 pub(crate) mod flags {
@@ -49,21 +46,9 @@ pub(crate) mod flags {
     pub const ADMIN: u8 = 4;
 }
 
-/// What a handler returns: a reply, or None when the command writes its own answer (PSYNC) or
-/// answers nothing (REPLCONF ACK).
-pub(crate) type Reply = Option<Frame>;
-
 /// What a data command answers, always: `Err` holds an error reply, so that `?` ends a handler
 /// with the error a helper found (a wrong type, a bad number, a syntax error).
 pub(crate) type Answer = Result<Frame, Frame>;
-
-/// How a command runs: the data families get only the data they may touch ([`Data`]); the
-/// server, connection, configuration and transaction commands act on the node itself.
-#[derive(Clone, Copy)]
-pub(crate) enum Handler {
-    Node(fn(&mut Node, &mut Ctx, &[Vec<u8>]) -> Reply),
-    Data(fn(&mut Data<'_>, &mut Ctx, &[Vec<u8>]) -> Answer),
-}
 
 /// What a data command (keys, strings, lists, hashes, sets, sorted sets, expiry) may touch of
 /// its node: the keyspace, the clock, whether the node is a replica, its random generator, the
@@ -72,25 +57,32 @@ pub(crate) enum Handler {
 pub(crate) struct Data<'a> {
     pub keyspace: &'a mut Keyspace,
     pub rng: &'a mut ChaCha8Rng,
-    pub stats: &'a mut Stats,
-    pub limits: &'a ClientLimits,
+    /// The node's `expired_keys` counter (INFO stats).
+    pub expired_keys: &'a mut u64,
+    /// `proto-max-bulk-len`: the longest string SETRANGE and APPEND may make.
+    pub proto_max_bulk_len: u64,
     unix_ms: i64,
     replica: bool,
     fed: Vec<(usize, Vec<Vec<u8>>)>,
 }
 
 impl<'a> Data<'a> {
-    /// The data part of `node`, now.
-    fn of(node: &'a mut Node) -> Self {
-        Data {
-            unix_ms: node.unix_ms(),
-            replica: node.master.is_some(),
-            keyspace: &mut node.keyspace,
-            rng: &mut node.rng,
-            stats: &mut node.stats,
-            limits: &node.limits,
-            fed: Vec::new(),
-        }
+    /// The context of one data command; `unix_ms` is the node's clock, `replica` whether it
+    /// has a master.
+    pub fn new(
+        keyspace: &'a mut Keyspace,
+        rng: &'a mut ChaCha8Rng,
+        expired_keys: &'a mut u64,
+        proto_max_bulk_len: u64,
+        unix_ms: i64,
+        replica: bool,
+    ) -> Self {
+        Data { keyspace, rng, expired_keys, proto_max_bulk_len, unix_ms, replica, fed: Vec::new() }
+    }
+
+    /// The expiry DELs the command fed on their own, in order, for the node's stream.
+    pub fn take_fed(&mut self) -> Vec<(usize, Vec<Vec<u8>>)> {
+        std::mem::take(&mut self.fed)
     }
 
     /// The node's unix time in milliseconds.
@@ -108,36 +100,35 @@ impl<'a> Data<'a> {
     /// `deleteExpiredKeyAndPropagate`).
     pub fn expire_key(&mut self, db: usize, key: &[u8]) {
         if self.keyspace.db_mut(db).remove(key) {
-            self.stats.expired_keys += 1;
+            *self.expired_keys += 1;
             self.fed.push((db, vec![b"DEL".to_vec(), key.to_vec()]));
         }
     }
 }
 
-/// Runs a data command on `node`'s data, then feeds the expiry DELs it made on their own.
-fn run_data(
-    node: &mut Node,
-    f: fn(&mut Data<'_>, &mut Ctx, &[Vec<u8>]) -> Answer,
-    ctx: &mut Ctx,
-    argv: &[Vec<u8>],
-) -> Reply {
-    let mut data = Data::of(node);
-    let answer = f(&mut data, ctx, argv);
-    let fed = std::mem::take(&mut data.fed);
-    for (db, argv) in fed {
-        node.feed_command(db, &argv);
-    }
-    Some(answer.unwrap_or_else(|error| error))
-}
+/// How a data command runs.
+pub(crate) type DataFn = fn(&mut Data<'_>, &mut Ctx, &[Vec<u8>]) -> Answer;
 
-/// One entry of the command table.
-pub(crate) struct Command {
+/// One entry of a command table; `F` is how the command runs (a [`DataFn`] here, a function of
+/// the whole node for the node's own commands).
+pub(crate) struct Command<F> {
     pub name: &'static str,
     /// Redis arity: N means exactly N arguments (name included), -N means at least N.
     pub arity: i32,
     pub flags: u8,
-    pub handler: Handler,
+    pub handler: F,
 }
+
+/// The data families' tables.
+pub(crate) const FAMILIES: &[&[Command<DataFn>]] = &[
+    keys::COMMANDS,
+    expire::COMMANDS,
+    strings::COMMANDS,
+    lists::COMMANDS,
+    hashes::COMMANDS,
+    sets::COMMANDS,
+    zsets::COMMANDS,
+];
 
 /// The caller of a command: its connection, selected db, whether it is our master, and what the
 /// command propagates.
@@ -170,30 +161,6 @@ impl Ctx {
     }
 }
 
-/// Every family's table; a command is found by a case-insensitive name match.
-const FAMILIES: &[&[Command]] = &[
-    server::COMMANDS,
-    connection::COMMANDS,
-    config::COMMANDS,
-    keys::COMMANDS,
-    expire::COMMANDS,
-    strings::COMMANDS,
-    transactions::COMMANDS,
-    lists::COMMANDS,
-    hashes::COMMANDS,
-    sets::COMMANDS,
-    zsets::COMMANDS,
-];
-
-/// Whether the command table has a command of this name (any case).
-pub fn is_command(name: &str) -> bool {
-    lookup(name.as_bytes()).is_some()
-}
-
-fn lookup(name: &[u8]) -> Option<&'static Command> {
-    FAMILIES.iter().flat_map(|f| f.iter()).find(|c| c.name.as_bytes().eq_ignore_ascii_case(name))
-}
-
 /// Redis's `rejectCommandFormat` turns newlines into spaces so an error stays one line.
 fn one_line(s: String) -> String {
     s.replace(['\r', '\n'], " ")
@@ -212,88 +179,6 @@ pub(crate) fn unknown_command(argv: &[Vec<u8>]) -> Frame {
     }
     let name: String = String::from_utf8_lossy(&argv[0]).chars().take(128).collect();
     Frame::error(one_line(format!("ERR unknown command '{name}', with args beginning with: {args}")))
-}
-
-/// Redis's checks before a command runs or is queued (`processCommand`): known, right arity,
-/// allowed on a read-only replica, allowed while the link to the master is down.
-fn check(node: &Node, ctx: &Ctx, argv: &[Vec<u8>]) -> Result<&'static Command, Frame> {
-    let Some(cmd) = lookup(&argv[0]) else {
-        return Err(unknown_command(argv));
-    };
-    let authed = ctx.from_master || node.conns.get(&ctx.conn).is_none_or(|c| c.authenticated);
-    if !authed && cmd.name != "auth" {
-        return Err(Frame::error("NOAUTH Authentication required."));
-    }
-    let n = argv.len() as i32;
-    if (cmd.arity > 0 && n != cmd.arity) || n < -cmd.arity {
-        return Err(wrong_arity(cmd.name));
-    }
-    if node.in_multi(ctx.conn) && transactions::refused_inside_multi(cmd.name) {
-        return Err(Frame::error("ERR Command not allowed inside a transaction"));
-    }
-    if !ctx.from_master && cmd.flags & flags::WRITE != 0 && node.too_few_good_replicas() {
-        return Err(Frame::error("NOREPLICAS Not enough good replicas to write."));
-    }
-    if !ctx.from_master {
-        if let Some(link) = &node.master {
-            if cmd.flags & flags::WRITE != 0 && node.cfg.repl.replica_read_only {
-                return Err(Frame::error("READONLY You can't write against a read only replica."));
-            }
-            if !node.cfg.repl.serve_stale_data
-                && link.state != crate::replication::ReplState::Connected
-                && cmd.flags & flags::STALE == 0
-            {
-                return Err(Frame::error(
-                    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
-                ));
-            }
-        }
-        if let Some(e) = node.loading_rejects(cmd.name) {
-            return Err(e);
-        }
-    }
-    Ok(cmd)
-}
-
-/// Runs a command after Redis's checks (`processCommand`), or queues it inside MULTI.
-pub fn dispatch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    node.stats.commands_processed += 1;
-    let rejected = check(node, ctx, argv);
-    let cmd = match rejected {
-        Ok(cmd) => cmd,
-        Err(e) => {
-            node.flag_transaction(ctx.conn);
-            // A rejected EXEC always answers EXECABORT, naming why, and discards any transaction
-            // (execCommandAbort), even outside MULTI.
-            if argv[0].eq_ignore_ascii_case(b"exec") {
-                node.tx.remove(&ctx.conn);
-                let why = match &e {
-                    Frame::Error(m) => m.strip_prefix("ERR ").unwrap_or(m).to_string(),
-                    _ => String::new(),
-                };
-                return Some(Frame::error(format!("EXECABORT Transaction discarded because of: {why}")));
-            }
-            return Some(e);
-        }
-    };
-    if node.in_multi(ctx.conn) && !transactions::runs_inside_multi(cmd.name) {
-        node.queue_command(ctx.conn, argv);
-        return Some(Frame::Simple("QUEUED".into()));
-    }
-    match cmd.handler {
-        Handler::Node(f) => f(node, ctx, argv),
-        Handler::Data(f) => run_data(node, f, ctx, argv),
-    }
-}
-
-/// True for a known write command (what a client pause for FAILOVER holds back).
-pub(crate) fn is_write(argv: &[Vec<u8>]) -> bool {
-    argv.first().and_then(|n| lookup(n)).is_some_and(|c| c.flags & flags::WRITE != 0)
-}
-
-/// The number of commands in the table (`COMMAND COUNT`).
-pub(crate) fn count() -> usize {
-    FAMILIES.iter().map(|f| f.len()).sum()
 }
 
 /// Redis's reply to a command (or `command|subcommand`) given the wrong number of arguments.
@@ -423,40 +308,4 @@ pub(crate) fn wrong_type() -> Frame {
 /// `ERR syntax error`
 pub(crate) fn syntax_error() -> Frame {
     Frame::error("ERR syntax error")
-}
-
-/// Helpers for the families' unit tests: a bare node, and one command run on it.
-#[cfg(test)]
-pub(crate) mod testutil {
-    use super::{dispatch, Ctx};
-    use crate::node::{Node, NodeConfig, EPOCH_UNIX_MS};
-    use crate::replication::ReplConfig;
-    use crate::resp::Frame;
-
-    /// A master node at virtual time 0.
-    pub(crate) fn node() -> Node {
-        let cfg = NodeConfig {
-            name: "A".into(),
-            host: "127.0.0.1".into(),
-            port: 6379,
-            repl: ReplConfig::default(),
-            epoch_unix_ms: EPOCH_UNIX_MS,
-        };
-        Node::new(cfg, 1, 0)
-    }
-
-    /// A world with one node, for console-level tests.
-    pub(crate) fn world() -> crate::sim::World {
-        let mut w = crate::sim::World::new(1);
-        w.add_node();
-        w
-    }
-
-    /// Runs one space-separated command; returns the raw reply and what it propagated.
-    pub(crate) fn run(n: &mut Node, line: &str) -> (Frame, Vec<Vec<Vec<u8>>>) {
-        let argv: Vec<Vec<u8>> = line.split(' ').map(|a| a.as_bytes().to_vec()).collect();
-        let mut ctx = Ctx::new(1, 0, false);
-        let reply = dispatch(n, &mut ctx, &argv).unwrap_or(Frame::Null);
-        (reply, ctx.take_propagated().into_iter().map(|(_, a)| a).collect())
-    }
 }

@@ -11,29 +11,29 @@ use rand_core::Rng;
 
 use super::{
     flags, get_typed, lookup_key, not_an_integer, parse_i64, store_typed, syntax_error, wrong_type, Answer, Command,
-    Ctx, Data, Handler,
+    Ctx, Data, DataFn,
 };
 use crate::keyspace::{Bytes, SetValue, Value};
 use crate::resp::Frame;
 
 /// Set commands.
-pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "sadd", arity: -3, flags: flags::WRITE, handler: Handler::Data(sadd) },
-    Command { name: "srem", arity: -3, flags: flags::WRITE, handler: Handler::Data(srem) },
-    Command { name: "smembers", arity: 2, flags: 0, handler: Handler::Data(smembers) },
-    Command { name: "sismember", arity: 3, flags: 0, handler: Handler::Data(sismember) },
-    Command { name: "smismember", arity: -3, flags: 0, handler: Handler::Data(smismember) },
-    Command { name: "scard", arity: 2, flags: 0, handler: Handler::Data(scard) },
-    Command { name: "spop", arity: -2, flags: flags::WRITE, handler: Handler::Data(spop) },
-    Command { name: "srandmember", arity: -2, flags: 0, handler: Handler::Data(srandmember) },
-    Command { name: "sinter", arity: -2, flags: 0, handler: Handler::Data(sinter) },
-    Command { name: "sintercard", arity: -3, flags: 0, handler: Handler::Data(sintercard) },
-    Command { name: "sunion", arity: -2, flags: 0, handler: Handler::Data(sunion) },
-    Command { name: "sdiff", arity: -2, flags: 0, handler: Handler::Data(sdiff) },
-    Command { name: "sinterstore", arity: -3, flags: flags::WRITE, handler: Handler::Data(sinterstore) },
-    Command { name: "sunionstore", arity: -3, flags: flags::WRITE, handler: Handler::Data(sunionstore) },
-    Command { name: "sdiffstore", arity: -3, flags: flags::WRITE, handler: Handler::Data(sdiffstore) },
-    Command { name: "smove", arity: 4, flags: flags::WRITE, handler: Handler::Data(smove) },
+pub(super) const COMMANDS: &[Command<DataFn>] = &[
+    Command { name: "sadd", arity: -3, flags: flags::WRITE, handler: sadd },
+    Command { name: "srem", arity: -3, flags: flags::WRITE, handler: srem },
+    Command { name: "smembers", arity: 2, flags: 0, handler: smembers },
+    Command { name: "sismember", arity: 3, flags: 0, handler: sismember },
+    Command { name: "smismember", arity: -3, flags: 0, handler: smismember },
+    Command { name: "scard", arity: 2, flags: 0, handler: scard },
+    Command { name: "spop", arity: -2, flags: flags::WRITE, handler: spop },
+    Command { name: "srandmember", arity: -2, flags: 0, handler: srandmember },
+    Command { name: "sinter", arity: -2, flags: 0, handler: sinter },
+    Command { name: "sintercard", arity: -3, flags: 0, handler: sintercard },
+    Command { name: "sunion", arity: -2, flags: 0, handler: sunion },
+    Command { name: "sdiff", arity: -2, flags: 0, handler: sdiff },
+    Command { name: "sinterstore", arity: -3, flags: flags::WRITE, handler: sinterstore },
+    Command { name: "sunionstore", arity: -3, flags: flags::WRITE, handler: sunionstore },
+    Command { name: "sdiffstore", arity: -3, flags: flags::WRITE, handler: sdiffstore },
+    Command { name: "smove", arity: 4, flags: flags::WRITE, handler: smove },
 ];
 
 /// The largest |count| a negative SRANDMEMBER count may ask for. Redis has no limit and builds the
@@ -347,7 +347,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::commands::testutil::world;
+    use crate::node::commands::testutil::world;
 
     use crate::sim::World;
 

@@ -8,34 +8,34 @@ use super::expire::already_expired;
 use super::keys::{cstr, key_live};
 use super::long_double::{self, LongDouble};
 use super::{
-    flags, not_an_integer, parse_i64, syntax_error, wrong_arity, wrong_type, Answer, Command, Ctx, Data, Handler,
+    flags, not_an_integer, parse_i64, syntax_error, wrong_arity, wrong_type, Answer, Command, Ctx, Data, DataFn,
 };
 use crate::keyspace::Value;
 use crate::resp::Frame;
 
 /// String commands.
-pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "get", arity: 2, flags: 0, handler: Handler::Data(get) },
-    Command { name: "set", arity: -3, flags: flags::WRITE, handler: Handler::Data(set) },
-    Command { name: "getset", arity: 3, flags: flags::WRITE, handler: Handler::Data(getset) },
-    Command { name: "getdel", arity: 2, flags: flags::WRITE, handler: Handler::Data(getdel) },
-    Command { name: "getex", arity: -2, flags: flags::WRITE, handler: Handler::Data(getex) },
-    Command { name: "mset", arity: -3, flags: flags::WRITE, handler: Handler::Data(mset) },
-    Command { name: "msetnx", arity: -3, flags: flags::WRITE, handler: Handler::Data(msetnx) },
-    Command { name: "mget", arity: -2, flags: 0, handler: Handler::Data(mget) },
-    Command { name: "setnx", arity: 3, flags: flags::WRITE, handler: Handler::Data(setnx) },
-    Command { name: "setex", arity: 4, flags: flags::WRITE, handler: Handler::Data(setex) },
-    Command { name: "psetex", arity: 4, flags: flags::WRITE, handler: Handler::Data(psetex) },
-    Command { name: "incr", arity: 2, flags: flags::WRITE, handler: Handler::Data(incr) },
-    Command { name: "decr", arity: 2, flags: flags::WRITE, handler: Handler::Data(decr) },
-    Command { name: "incrby", arity: 3, flags: flags::WRITE, handler: Handler::Data(incrby) },
-    Command { name: "decrby", arity: 3, flags: flags::WRITE, handler: Handler::Data(decrby) },
-    Command { name: "incrbyfloat", arity: 3, flags: flags::WRITE, handler: Handler::Data(incrbyfloat) },
-    Command { name: "append", arity: 3, flags: flags::WRITE, handler: Handler::Data(append) },
-    Command { name: "strlen", arity: 2, flags: 0, handler: Handler::Data(strlen) },
-    Command { name: "getrange", arity: 4, flags: 0, handler: Handler::Data(getrange) },
-    Command { name: "substr", arity: 4, flags: 0, handler: Handler::Data(getrange) },
-    Command { name: "setrange", arity: 4, flags: flags::WRITE, handler: Handler::Data(setrange) },
+pub(super) const COMMANDS: &[Command<DataFn>] = &[
+    Command { name: "get", arity: 2, flags: 0, handler: get },
+    Command { name: "set", arity: -3, flags: flags::WRITE, handler: set },
+    Command { name: "getset", arity: 3, flags: flags::WRITE, handler: getset },
+    Command { name: "getdel", arity: 2, flags: flags::WRITE, handler: getdel },
+    Command { name: "getex", arity: -2, flags: flags::WRITE, handler: getex },
+    Command { name: "mset", arity: -3, flags: flags::WRITE, handler: mset },
+    Command { name: "msetnx", arity: -3, flags: flags::WRITE, handler: msetnx },
+    Command { name: "mget", arity: -2, flags: 0, handler: mget },
+    Command { name: "setnx", arity: 3, flags: flags::WRITE, handler: setnx },
+    Command { name: "setex", arity: 4, flags: flags::WRITE, handler: setex },
+    Command { name: "psetex", arity: 4, flags: flags::WRITE, handler: psetex },
+    Command { name: "incr", arity: 2, flags: flags::WRITE, handler: incr },
+    Command { name: "decr", arity: 2, flags: flags::WRITE, handler: decr },
+    Command { name: "incrby", arity: 3, flags: flags::WRITE, handler: incrby },
+    Command { name: "decrby", arity: 3, flags: flags::WRITE, handler: decrby },
+    Command { name: "incrbyfloat", arity: 3, flags: flags::WRITE, handler: incrbyfloat },
+    Command { name: "append", arity: 3, flags: flags::WRITE, handler: append },
+    Command { name: "strlen", arity: 2, flags: 0, handler: strlen },
+    Command { name: "getrange", arity: 4, flags: 0, handler: getrange },
+    Command { name: "substr", arity: 4, flags: 0, handler: getrange },
+    Command { name: "setrange", arity: 4, flags: flags::WRITE, handler: setrange },
 ];
 
 /// Redis's `getGenericCommand`: the string under `key`, `Ok(None)` if missing, or WRONGTYPE.
@@ -365,7 +365,7 @@ fn incrbyfloat(data: &mut Data<'_>, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Answer {
 fn check_string_length(data: &Data<'_>, ctx: &Ctx, size: u64, append: u64) -> Result<(), Frame> {
     match size.checked_add(append) {
         _ if ctx.from_master => Ok(()),
-        Some(total) if total <= data.limits.proto_max_bulk_len => Ok(()),
+        Some(total) if total <= data.proto_max_bulk_len => Ok(()),
         _ => Err(Frame::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")),
     }
 }
@@ -472,7 +472,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::commands::testutil::world;
+    use crate::node::commands::testutil::world;
 
     use crate::resp::encode_command;
 

@@ -11,35 +11,35 @@
 
 use super::numbers::{format_double, parse_f64, strtod};
 use super::{
-    flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, Answer, Command, Ctx, Data, Handler,
+    flags, get_typed, not_an_integer, parse_i64, store_typed, syntax_error, Answer, Command, Ctx, Data, DataFn,
 };
 use crate::keyspace::{Bytes, ZSetValue};
 use crate::resp::Frame;
 
 /// Sorted-set commands.
-pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "zadd", arity: -4, flags: flags::WRITE, handler: Handler::Data(zadd) },
-    Command { name: "zincrby", arity: 4, flags: flags::WRITE, handler: Handler::Data(zincrby) },
-    Command { name: "zrem", arity: -3, flags: flags::WRITE, handler: Handler::Data(zrem) },
-    Command { name: "zscore", arity: 3, flags: 0, handler: Handler::Data(zscore) },
-    Command { name: "zmscore", arity: -3, flags: 0, handler: Handler::Data(zmscore) },
-    Command { name: "zcard", arity: 2, flags: 0, handler: Handler::Data(zcard) },
-    Command { name: "zcount", arity: 4, flags: 0, handler: Handler::Data(zcount) },
-    Command { name: "zlexcount", arity: 4, flags: 0, handler: Handler::Data(zlexcount) },
-    Command { name: "zrank", arity: 3, flags: 0, handler: Handler::Data(zrank) },
-    Command { name: "zrevrank", arity: 3, flags: 0, handler: Handler::Data(zrevrank) },
-    Command { name: "zpopmin", arity: -2, flags: flags::WRITE, handler: Handler::Data(zpopmin) },
-    Command { name: "zpopmax", arity: -2, flags: flags::WRITE, handler: Handler::Data(zpopmax) },
-    Command { name: "zrange", arity: -4, flags: 0, handler: Handler::Data(zrange) },
-    Command { name: "zrangestore", arity: -5, flags: flags::WRITE, handler: Handler::Data(zrangestore) },
-    Command { name: "zrangebyscore", arity: -4, flags: 0, handler: Handler::Data(zrangebyscore) },
-    Command { name: "zrevrangebyscore", arity: -4, flags: 0, handler: Handler::Data(zrevrangebyscore) },
-    Command { name: "zrangebylex", arity: -4, flags: 0, handler: Handler::Data(zrangebylex) },
-    Command { name: "zrevrangebylex", arity: -4, flags: 0, handler: Handler::Data(zrevrangebylex) },
-    Command { name: "zrevrange", arity: -4, flags: 0, handler: Handler::Data(zrevrange) },
-    Command { name: "zremrangebyrank", arity: 4, flags: flags::WRITE, handler: Handler::Data(zremrangebyrank) },
-    Command { name: "zremrangebyscore", arity: 4, flags: flags::WRITE, handler: Handler::Data(zremrangebyscore) },
-    Command { name: "zremrangebylex", arity: 4, flags: flags::WRITE, handler: Handler::Data(zremrangebylex) },
+pub(super) const COMMANDS: &[Command<DataFn>] = &[
+    Command { name: "zadd", arity: -4, flags: flags::WRITE, handler: zadd },
+    Command { name: "zincrby", arity: 4, flags: flags::WRITE, handler: zincrby },
+    Command { name: "zrem", arity: -3, flags: flags::WRITE, handler: zrem },
+    Command { name: "zscore", arity: 3, flags: 0, handler: zscore },
+    Command { name: "zmscore", arity: -3, flags: 0, handler: zmscore },
+    Command { name: "zcard", arity: 2, flags: 0, handler: zcard },
+    Command { name: "zcount", arity: 4, flags: 0, handler: zcount },
+    Command { name: "zlexcount", arity: 4, flags: 0, handler: zlexcount },
+    Command { name: "zrank", arity: 3, flags: 0, handler: zrank },
+    Command { name: "zrevrank", arity: 3, flags: 0, handler: zrevrank },
+    Command { name: "zpopmin", arity: -2, flags: flags::WRITE, handler: zpopmin },
+    Command { name: "zpopmax", arity: -2, flags: flags::WRITE, handler: zpopmax },
+    Command { name: "zrange", arity: -4, flags: 0, handler: zrange },
+    Command { name: "zrangestore", arity: -5, flags: flags::WRITE, handler: zrangestore },
+    Command { name: "zrangebyscore", arity: -4, flags: 0, handler: zrangebyscore },
+    Command { name: "zrevrangebyscore", arity: -4, flags: 0, handler: zrevrangebyscore },
+    Command { name: "zrangebylex", arity: -4, flags: 0, handler: zrangebylex },
+    Command { name: "zrevrangebylex", arity: -4, flags: 0, handler: zrevrangebylex },
+    Command { name: "zrevrange", arity: -4, flags: 0, handler: zrevrange },
+    Command { name: "zremrangebyrank", arity: 4, flags: flags::WRITE, handler: zremrangebyrank },
+    Command { name: "zremrangebyscore", arity: 4, flags: flags::WRITE, handler: zremrangebyscore },
+    Command { name: "zremrangebylex", arity: 4, flags: flags::WRITE, handler: zremrangebylex },
 ];
 
 fn score_reply(d: f64) -> Frame {
@@ -659,7 +659,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::commands::testutil::world;
+    use crate::node::commands::testutil::world;
 
     use super::*;
     use crate::sim::World;

@@ -25,8 +25,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::node::replication::ReplConfig;
 use crate::node::{ConnId, Micros, Node, NodeConfig, Output, Persisted};
-use crate::replication::ReplConfig;
 
 /// How to run a server.
 #[derive(Clone, Debug)]

@@ -10,8 +10,9 @@
 //!
 //! This file holds the node's state, its inputs and outputs; `conn.rs` its connections and
 //! their buffers and limits, `query.rs` query processing, `cron.rs` its timers and DEBUG SLEEP,
-//! `view.rs` what a learner sees of it, `browse.rs` paging through its keys. Replication and
-//! the commands extend it from their own modules.
+//! `view.rs` what a learner sees of it, `browse.rs` paging through its keys; `commands/` its
+//! command table and the commands that act on the node itself, `replication/` both sides of
+//! the protocol and the backlog, each as `impl Node` blocks of their own.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -19,18 +20,20 @@ use std::sync::Arc;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-use crate::commands::{self, Ctx};
 use crate::keyspace::Keyspace;
-use crate::replication::backlog::Backlog;
-use crate::replication::master::{MasterSide, RdbChild, ReplicaPeer};
-use crate::replication::replica::MasterLink;
-use crate::replication::{random_hex40, ReplConfig, NULL_REPLID};
+use crate::node::replication::backlog::Backlog;
+use crate::node::replication::master::{MasterSide, RdbChild, ReplicaPeer};
+use crate::node::replication::replica::MasterLink;
+use crate::node::replication::{random_hex40, ReplConfig, NULL_REPLID};
 use crate::resp::{parse_command_resuming, Frame, Parsed, RequestLimits, RequestProgress};
+use commands::Ctx;
 
 mod browse;
+pub mod commands;
 mod conn;
 mod cron;
 mod query;
+pub mod replication;
 mod view;
 pub use browse::{KeyEntry, KeyPage};
 pub use view::{BacklogView, BufferView, Change, ChildView, LearnerState, NodeView, ReplicaView, Timer, TimerKind};
@@ -104,7 +107,7 @@ pub enum Persisted {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Note {
     /// A master answered a `PSYNC`: what was asked, what it held, and its verdict.
-    Psync(Box<crate::replication::master::PsyncDecision>),
+    Psync(Box<crate::node::replication::master::PsyncDecision>),
     /// A write (or the master's in-stream PING, or a SELECT it inserted) entered the replication
     /// stream at offsets `start..=end`, in database `db`.
     Propagated {
@@ -302,17 +305,17 @@ pub struct Node {
     pub(crate) stats: Stats,
     pub(crate) persistence: Persistence,
     /// Transaction state per client (connection 0 is the master client on a replica).
-    pub(crate) tx: BTreeMap<ConnId, crate::commands::TxState>,
+    pub(crate) tx: BTreeMap<ConnId, commands::TxState>,
     /// Settings kept as text for CONFIG GET (those the engine does not act on yet).
     pub(crate) config_text: BTreeMap<&'static str, String>,
     next_cron: Micros,
     pub(crate) cron_loops: u64,
     /// A FAILOVER under way.
-    pub(crate) failover: Option<crate::replication::failover::Failover>,
+    pub(crate) failover: Option<crate::node::replication::failover::Failover>,
     /// `DEBUG SET-ACTIVE-EXPIRE`: the expiry cycle runs (default) or only lazy expiry does.
     pub(crate) active_expire_enabled: bool,
     /// A SHUTDOWN under way (the environment ends the process when it is due).
-    pub(crate) shutdown: Option<crate::commands::Shutdown>,
+    pub(crate) shutdown: Option<commands::Shutdown>,
     /// Set while the node is stopped (DEBUG SLEEP, or SIGSTOP in the simulator).
     paused_until: Option<Micros>,
     held: VecDeque<HeldInput>,
@@ -451,7 +454,7 @@ impl Node {
                 if let (Some((id, off, db)), Some(l)) = (h, node.master.as_mut()) {
                     node.replid = id.clone();
                     node.master_repl_offset = off;
-                    l.cached = Some(crate::replication::replica::MasterClient::synthesized(id, off, db, now));
+                    l.cached = Some(crate::node::replication::replica::MasterClient::synthesized(id, off, db, now));
                 }
             }
             (None, Some((id, off, _))) => {

@@ -6,7 +6,7 @@
 //! the node through these views, so none of them needs to know how the node is laid out inside.
 
 use super::{Micros, Node};
-use crate::replication::{ReplState, SlaveState};
+use crate::node::replication::{ReplState, SlaveState};
 
 /// The part of a node's state whose changes the trace reports.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -324,7 +324,8 @@ impl Node {
             }),
             rdb_child: self.child.as_ref().map(|c| {
                 let (produced, total) = c.progress();
-                let target = if c.target == crate::replication::master::ChildTarget::Disk { "disk" } else { "socket" };
+                let target =
+                    if c.target == crate::node::replication::master::ChildTarget::Disk { "disk" } else { "socket" };
                 ChildView { produced, total, target }
             }),
             output_buffer_limit: self.replica_buffer_limits(),
@@ -342,7 +343,7 @@ impl Node {
                 let lag =
                     if p.state == SlaveState::Online { (self.now - p.ack_time.min(self.now)) / 1_000_000 } else { 0 };
                 Some(ReplicaView {
-                    ip: crate::replication::master::replica_ip(conn).to_string(),
+                    ip: crate::node::replication::master::replica_ip(conn).to_string(),
                     port: conn.listening_port,
                     state: p.state.info_name(),
                     offset: p.ack_off,

@@ -140,7 +140,7 @@ pub fn parse(line: &str, census: &mut Census) -> Result<Step, String> {
         if target.len() == 1 {
             let node = node_index(target, census.nodes)?;
             let cmd = expand(rest.trim(), *census)?;
-            let names = Names { nodes: census.nodes, command_known: &crate::commands::is_command };
+            let names = Names { nodes: census.nodes, command_known: &crate::node::commands::is_command };
             check_command(&cmd, &names)?;
             return Ok(Step::Act(Action::Console(node, cmd)));
         }

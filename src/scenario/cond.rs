@@ -877,7 +877,7 @@ fn serde_name(kind: crate::sim::wire::Kind) -> &'static str {
     }
 }
 
-fn psync_field(d: &crate::replication::master::PsyncDecision, field: &str) -> Value {
+fn psync_field(d: &crate::node::replication::master::PsyncDecision, field: &str) -> Value {
     match field {
         "accepted" => Value::Bool(d.accepted),
         "bytes" => Value::Num(d.bytes as f64),
@@ -893,8 +893,8 @@ fn psync_field(d: &crate::replication::master::PsyncDecision, field: &str) -> Va
 }
 
 /// A PSYNC verdict's reason as conditions name it.
-pub fn reason_name(r: crate::replication::master::PsyncReason) -> &'static str {
-    use crate::replication::master::PsyncReason as R;
+pub fn reason_name(r: crate::node::replication::master::PsyncReason) -> &'static str {
+    use crate::node::replication::master::PsyncReason as R;
     match r {
         R::FullRequested => "full-requested",
         R::IdMismatch => "id-mismatch",
@@ -977,7 +977,7 @@ mod tests {
     use super::*;
 
     fn names() -> Names<'static> {
-        Names { nodes: 3, command_known: &|c: &str| crate::commands::is_command(c) }
+        Names { nodes: 3, command_known: &|c: &str| crate::node::commands::is_command(c) }
     }
 
     #[test]

@@ -279,7 +279,7 @@ impl Checker<'_> {
 
     fn cond(&mut self, raw: &Spanned<String>, place: &str) -> Option<Cond> {
         let line = self.line_of(raw.span());
-        let names = Names { nodes: self.census.nodes, command_known: &crate::commands::is_command };
+        let names = Names { nodes: self.census.nodes, command_known: &crate::node::commands::is_command };
         match cond::parse(raw.get_ref(), &names) {
             Ok(expr) => Some(Cond { text: raw.get_ref().clone(), expr, line }),
             Err(e) => {
@@ -503,7 +503,7 @@ fn config_line(text: &str, nodes: usize) -> Result<Vec<(usize, String)>, String>
     let (Some(param), Some(value)) = (words.next(), words.next()) else {
         return Err(format!("'{text}': a parameter and its value"));
     };
-    if !crate::commands::config::is_parameter(param) {
+    if !crate::node::commands::config::is_parameter(param) {
         return Err(format!("'{text}': unknown configuration parameter '{param}'"));
     }
     let value = value.trim();

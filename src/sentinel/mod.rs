@@ -42,8 +42,8 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
 use crate::actor::Actor;
+use crate::node::replication::random_hex40;
 use crate::node::{ConnId, LogLine, Micros, Output, Timer, TimerKind};
-use crate::replication::random_hex40;
 use crate::resp::{encode_command, parse_command, parse_frame, Frame, Parsed};
 
 mod console;

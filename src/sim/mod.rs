@@ -31,8 +31,8 @@ mod network;
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::actor::Actor;
+use crate::node::replication::ReplConfig;
 use crate::node::{ConnId, LogLine, Micros, Node, NodeConfig, Note, Output, Persisted};
-use crate::replication::ReplConfig;
 use crate::resp::{encode_command, format_reply, format_reply_for, parse_frame, split_args, Frame, Parsed};
 use crate::sentinel::{Sentinel, SentinelConfig, SentinelView, SENTINEL_BASE_PORT};
 pub use trace::{Change, TraceEvent, What};
@@ -180,7 +180,7 @@ pub struct World {
     sentinel_groups: Vec<u32>,
     version: u64,
     /// When set, every PSYNC decision of every node is kept, for invariant checks.
-    psyncs: Option<Vec<(usize, crate::replication::master::PsyncDecision)>>,
+    psyncs: Option<Vec<(usize, crate::node::replication::master::PsyncDecision)>>,
     /// When set, every byte sent between two nodes is kept, per (from, to), for tests.
     transcripts: Option<BTreeMap<(usize, usize), Vec<u8>>>,
     /// Segments sent so far (their ids).
@@ -234,7 +234,7 @@ impl World {
     }
 
     /// The PSYNC decisions recorded since the last call, with the deciding node.
-    pub fn take_psync_decisions(&mut self) -> Vec<(usize, crate::replication::master::PsyncDecision)> {
+    pub fn take_psync_decisions(&mut self) -> Vec<(usize, crate::node::replication::master::PsyncDecision)> {
         self.psyncs.as_mut().map(std::mem::take).unwrap_or_default()
     }
 

@@ -15,9 +15,9 @@ use serde::Serialize;
 
 use super::wire::Kind;
 use super::Peer;
+use crate::node::replication::master::PsyncDecision;
 pub use crate::node::Change;
 use crate::node::Micros;
-use crate::replication::master::PsyncDecision;
 
 /// The display name of node `i` ("A", "B", ...).
 pub fn node_name(i: usize) -> String {

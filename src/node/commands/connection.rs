@@ -12,15 +12,15 @@
 //! asks to exit (`Output::Exit`) or cancels. The simulator and the native server only write
 //! the file and end the node; neither knows how a shutdown is decided.
 
-use super::{flags, parse_i64, syntax_error, Command, Ctx, Handler, Reply};
+use super::{flags, parse_i64, syntax_error, Command, Ctx, NodeFn, Reply};
+use crate::node::replication::ReplState;
 use crate::node::{ConnId, ConnKind, Micros, Node, Persisted};
-use crate::replication::ReplState;
 use crate::resp::{encode_command, Frame};
 
 /// Connection and life-cycle commands.
-pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "client", arity: -2, flags: flags::STALE | flags::ADMIN, handler: Handler::Node(client) },
-    Command { name: "shutdown", arity: -1, flags: flags::STALE | flags::ADMIN, handler: Handler::Node(shutdown) },
+pub(super) const COMMANDS: &[Command<NodeFn>] = &[
+    Command { name: "client", arity: -2, flags: flags::STALE | flags::ADMIN, handler: client },
+    Command { name: "shutdown", arity: -1, flags: flags::STALE | flags::ADMIN, handler: shutdown },
 ];
 
 /// What SHUTDOWN does with the dataset.
@@ -274,8 +274,8 @@ impl Node {
                     .map(|&c| self.replica_name(c))
                     .unwrap_or_else(|| format!("{ip}:{port}"));
                 let state = match state {
-                    crate::replication::SlaveState::Online => "online",
-                    crate::replication::SlaveState::SendBulk => "send_bulk",
+                    crate::node::replication::SlaveState::Online => "online",
+                    crate::node::replication::SlaveState::SendBulk => "send_bulk",
                     _ => "wait_bgsave",
                 };
                 self.log(
@@ -351,7 +351,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::commands::testutil::{node, run};
+    use crate::node::commands::testutil::{node, run};
     use crate::node::{Node, Output, Persisted};
     use crate::resp::Frame;
     use crate::sim::World;

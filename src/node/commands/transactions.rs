@@ -5,7 +5,7 @@
 //! (REDIS-REPLICATION.md §7.4), and a replica applies its master's MULTI ... EXEC without
 //! advancing its applied offset until the EXEC (§2.6).
 
-use super::{flags, Command, Ctx, Handler, Reply};
+use super::{flags, Command, Ctx, NodeFn, Reply};
 use crate::keyspace::Bytes;
 use crate::node::{ConnId, Node};
 use crate::resp::Frame;
@@ -24,12 +24,12 @@ pub(crate) struct TxState {
 }
 
 /// Transaction commands.
-pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "multi", arity: 1, flags: flags::STALE, handler: Handler::Node(multi) },
-    Command { name: "exec", arity: 1, flags: flags::STALE, handler: Handler::Node(exec) },
-    Command { name: "discard", arity: 1, flags: flags::STALE, handler: Handler::Node(discard) },
-    Command { name: "watch", arity: -2, flags: flags::STALE, handler: Handler::Node(watch) },
-    Command { name: "unwatch", arity: 1, flags: flags::STALE, handler: Handler::Node(unwatch) },
+pub(super) const COMMANDS: &[Command<NodeFn>] = &[
+    Command { name: "multi", arity: 1, flags: flags::STALE, handler: multi },
+    Command { name: "exec", arity: 1, flags: flags::STALE, handler: exec },
+    Command { name: "discard", arity: 1, flags: flags::STALE, handler: discard },
+    Command { name: "watch", arity: -2, flags: flags::STALE, handler: watch },
+    Command { name: "unwatch", arity: 1, flags: flags::STALE, handler: unwatch },
 ];
 
 /// Commands Redis 7.0 flags NO_MULTI: refused inside MULTI (and the transaction with them).
@@ -155,7 +155,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::commands::testutil::world;
+    use crate::node::commands::testutil::world;
 
     use crate::sim::World;
 

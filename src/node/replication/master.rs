@@ -263,7 +263,7 @@ impl Node {
     pub(crate) fn replica_buffer_limits(&self) -> (u64, u64, u64) {
         let text = self.config_text.get("client-output-buffer-limit").map(String::as_str);
         let text = text.unwrap_or("normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
-        let [hard, soft, secs] = crate::commands::class_limits(text, "slave");
+        let [hard, soft, secs] = crate::node::commands::class_limits(text, "slave");
         let hard = match hard {
             0 => 0,
             h => h.max(self.cfg.repl.backlog_size as u64),

@@ -461,7 +461,7 @@ impl Node {
             let in_failover = self
                 .failover
                 .as_ref()
-                .is_some_and(|f| f.state == crate::replication::failover::FailoverState::InProgress);
+                .is_some_and(|f| f.state == crate::node::replication::failover::FailoverState::InProgress);
             let psync = if in_failover {
                 encode_command(&["PSYNC", &id, &off, "FAILOVER"])
             } else {
@@ -809,8 +809,8 @@ impl Node {
 
     fn call_from_master(&mut self, argv: &[Vec<u8>]) {
         let db = self.master.as_ref().and_then(|l| l.client.as_ref()).map_or(0, |c| c.db);
-        let mut ctx = crate::commands::Ctx::new(MASTER_CLIENT, db, true);
-        let _ = crate::commands::dispatch(self, &mut ctx, argv);
+        let mut ctx = crate::node::commands::Ctx::new(MASTER_CLIENT, db, true);
+        let _ = crate::node::commands::dispatch(self, &mut ctx, argv);
         if let Some(c) = self.master.as_mut().and_then(|l| l.client.as_mut()) {
             c.db = ctx.db;
         }

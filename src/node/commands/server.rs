@@ -1,35 +1,35 @@
 //! Server and replication commands: PING, ECHO, INFO, ROLE, REPLICAOF (SLAVEOF), REPLCONF,
 //! SYNC/PSYNC, WAIT, FAILOVER, SAVE/BGSAVE/LASTSAVE, DEBUG, COMMAND COUNT, TIME and AUTH.
 //! CONFIG lives in [`super::config`]. Most are thin: the replication they start or answer
-//! about is in `crate::replication`.
+//! about is in `crate::node::replication`.
 
 use std::fmt::Write as _;
 
-use super::{flags, syntax_error, wrong_arity, Command, Ctx, Handler, Reply};
+use super::{flags, syntax_error, wrong_arity, Command, Ctx, NodeFn, Reply};
+use crate::node::replication::ReplState;
 use crate::node::Node;
-use crate::replication::ReplState;
 use crate::resp::Frame;
 
 /// Server and replication commands.
-pub(super) const COMMANDS: &[Command] = &[
-    Command { name: "ping", arity: -1, flags: 0, handler: Handler::Node(ping) },
-    Command { name: "echo", arity: 2, flags: flags::STALE, handler: Handler::Node(echo) },
-    Command { name: "info", arity: -1, flags: flags::STALE, handler: Handler::Node(info) },
-    Command { name: "role", arity: 1, flags: flags::STALE, handler: Handler::Node(role) },
-    Command { name: "replicaof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: Handler::Node(replicaof) },
-    Command { name: "slaveof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: Handler::Node(replicaof) },
-    Command { name: "replconf", arity: -1, flags: flags::STALE | flags::ADMIN, handler: Handler::Node(replconf) },
-    Command { name: "psync", arity: -3, flags: flags::ADMIN, handler: Handler::Node(sync) },
-    Command { name: "sync", arity: 1, flags: flags::ADMIN, handler: Handler::Node(sync) },
-    Command { name: "debug", arity: -2, flags: flags::ADMIN | flags::STALE, handler: Handler::Node(debug) },
-    Command { name: "command", arity: -1, flags: flags::STALE, handler: Handler::Node(command) },
-    Command { name: "time", arity: 1, flags: flags::STALE, handler: Handler::Node(time) },
-    Command { name: "save", arity: 1, flags: flags::ADMIN, handler: Handler::Node(save) },
-    Command { name: "bgsave", arity: -1, flags: flags::ADMIN, handler: Handler::Node(bgsave) },
-    Command { name: "lastsave", arity: 1, flags: flags::STALE, handler: Handler::Node(lastsave) },
-    Command { name: "wait", arity: 3, flags: 0, handler: Handler::Node(wait) },
-    Command { name: "auth", arity: -2, flags: flags::STALE, handler: Handler::Node(auth) },
-    Command { name: "failover", arity: -1, flags: flags::ADMIN | flags::STALE, handler: Handler::Node(failover) },
+pub(super) const COMMANDS: &[Command<NodeFn>] = &[
+    Command { name: "ping", arity: -1, flags: 0, handler: ping },
+    Command { name: "echo", arity: 2, flags: flags::STALE, handler: echo },
+    Command { name: "info", arity: -1, flags: flags::STALE, handler: info },
+    Command { name: "role", arity: 1, flags: flags::STALE, handler: role },
+    Command { name: "replicaof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: replicaof },
+    Command { name: "slaveof", arity: 3, flags: flags::STALE | flags::ADMIN, handler: replicaof },
+    Command { name: "replconf", arity: -1, flags: flags::STALE | flags::ADMIN, handler: replconf },
+    Command { name: "psync", arity: -3, flags: flags::ADMIN, handler: sync },
+    Command { name: "sync", arity: 1, flags: flags::ADMIN, handler: sync },
+    Command { name: "debug", arity: -2, flags: flags::ADMIN | flags::STALE, handler: debug },
+    Command { name: "command", arity: -1, flags: flags::STALE, handler: command },
+    Command { name: "time", arity: 1, flags: flags::STALE, handler: time },
+    Command { name: "save", arity: 1, flags: flags::ADMIN, handler: save },
+    Command { name: "bgsave", arity: -1, flags: flags::ADMIN, handler: bgsave },
+    Command { name: "lastsave", arity: 1, flags: flags::STALE, handler: lastsave },
+    Command { name: "wait", arity: 3, flags: 0, handler: wait },
+    Command { name: "auth", arity: -2, flags: flags::STALE, handler: auth },
+    Command { name: "failover", arity: -1, flags: flags::ADMIN | flags::STALE, handler: failover },
 ];
 
 pub(super) fn ping(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
@@ -81,7 +81,7 @@ pub(super) fn role(node: &mut Node, _: &mut Ctx, _: &[Vec<u8>]) -> Reply {
             let rows = node
                 .replica_rows()
                 .into_iter()
-                .filter(|r| r.2 == crate::replication::SlaveState::Online)
+                .filter(|r| r.2 == crate::node::replication::SlaveState::Online)
                 .map(|(ip, port, _, off, _)| {
                     Frame::Array(vec![Frame::bulk(ip), Frame::bulk(port.to_string()), Frame::bulk(off.to_string())])
                 })
@@ -127,7 +127,7 @@ pub(super) fn debug(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
 /// all; a negative one, NaN, infinity or one past the `long long` range (`5e50`) becomes a
 /// negative time `nanosleep` refuses, so Redis answers `+OK` at once, and so does the node.
 fn sleep_micros(arg: &[u8]) -> Option<u64> {
-    let micros = super::numbers::strtod(arg).0 * 1_000_000.0;
+    let micros = crate::commands::numbers::strtod(arg).0 * 1_000_000.0;
     // `i64::MAX as f64` rounds up to 2^63, the first value out of range.
     (micros >= 1.0 && micros < i64::MAX as f64).then_some(micros as u64)
 }
@@ -197,7 +197,7 @@ pub(super) fn wait(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         return Some(Frame::error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
     }
     let Some(n) = super::parse_i64(&argv[1]) else {
-        return Some(super::not_an_integer());
+        return Some(crate::commands::not_an_integer());
     };
     let Some(timeout) = super::parse_i64(&argv[2]) else {
         return Some(Frame::error("ERR timeout is not an integer or out of range"));
@@ -307,7 +307,7 @@ const SECTIONS: &[(&str, Section)] = &[
 
 fn info_persistence(node: &Node, o: &mut String) {
     let p = &node.persistence;
-    let running = node.child.as_ref().filter(|c| c.target == crate::replication::master::ChildTarget::Disk);
+    let running = node.child.as_ref().filter(|c| c.target == crate::node::replication::master::ChildTarget::Disk);
     let current = running.map_or(-1, |c| (node.now.saturating_sub(c.started) / 1_000_000) as i64);
     let (done, total) = running.map_or((0, 0), |c| c.progress());
     let perc = if total > 0 { done as f64 * 100.0 / total as f64 } else { 0.0 };

@@ -1,11 +1,11 @@
 //! CONFIG GET / CONFIG SET for the settings of REDIS-REPLICATION.md §1, with Redis 7.0's names,
 //! aliases (`slave-*`), defaults, validation and error wording.
 //!
-//! The settings the engine acts on live in typed form in [`ReplConfig`](crate::replication::ReplConfig);
+//! The settings the engine acts on live in typed form in [`ReplConfig`](crate::node::replication::ReplConfig);
 //! the others are validated and kept as text so CONFIG GET answers what CONFIG SET stored, as a
 //! learner comparing with a real Redis expects.
 
-use super::{flags, Command, Ctx, Handler, Reply};
+use super::{flags, Command, Ctx, NodeFn, Reply};
 use crate::node::Node;
 use crate::resp::Frame;
 
@@ -81,8 +81,8 @@ const PARAMS: &[Param] = &[
 ];
 
 /// Configuration commands.
-pub(super) const COMMANDS: &[Command] =
-    &[Command { name: "config", arity: -2, flags: flags::STALE | flags::ADMIN, handler: Handler::Node(config) }];
+pub(super) const COMMANDS: &[Command<NodeFn>] =
+    &[Command { name: "config", arity: -2, flags: flags::STALE | flags::ADMIN, handler: config }];
 
 /// The settings of a node that differ from Redis's defaults, as `redis.conf` lines would give
 /// them (the lab's own `lab-*` settings left out): what an export of the lab must carry.
@@ -344,7 +344,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::commands::testutil::world;
+    use crate::node::commands::testutil::world;
 
     use crate::sim::World;
 
