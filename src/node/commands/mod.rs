@@ -17,12 +17,12 @@ pub(crate) use transactions::TxState;
 
 pub use crate::commands::Ctx;
 pub(crate) use crate::commands::{flags, parse_i64, string_match, syntax_error, wrong_arity, Command};
-use crate::commands::{unknown_command, Answer, Data, DataFn};
+use crate::commands::{unknown_command, Data, DataFn};
 use crate::node::Node;
 use crate::resp::Frame;
 
-/// What a handler returns: a reply, or None when the command writes its own answer (PSYNC) or
-/// answers nothing (REPLCONF ACK).
+/// What a node command returns: a reply, or None when the command writes its own answer (PSYNC)
+/// or answers nothing (REPLCONF ACK).
 pub(crate) type Reply = Option<Frame>;
 
 /// How a node command runs: on the whole node.
@@ -46,12 +46,7 @@ struct Entry {
 }
 
 /// Runs a data command on `node`'s data, then feeds the expiry DELs it made on their own.
-fn run_data(
-    node: &mut Node,
-    f: fn(&mut Data<'_>, &mut Ctx, &[Vec<u8>]) -> Answer,
-    ctx: &mut Ctx,
-    argv: &[Vec<u8>],
-) -> Reply {
+fn run_data(node: &mut Node, f: DataFn, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let replica = node.master.is_some();
     let now = node.unix_ms();
     let mut data = Data::new(
