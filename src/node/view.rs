@@ -334,27 +334,19 @@ impl Node {
     }
 
     fn replica_views(&self) -> Vec<ReplicaView> {
-        self.serving
-            .replicas
-            .iter()
-            .filter_map(|&c| {
-                let conn = self.conns.get(&c)?;
-                let p = conn.replica.as_ref()?;
-                let lag =
-                    if p.state == SlaveState::Online { (self.now - p.ack_time.min(self.now)) / 1_000_000 } else { 0 };
-                Some(ReplicaView {
-                    ip: crate::node::replication::master::replica_ip(conn).to_string(),
-                    port: conn.listening_port,
-                    state: p.state.info_name(),
-                    offset: p.ack_off,
-                    lag,
-                    phase: p.state.redis_name(),
-                    awaiting_first_ack: p.stream_on_ack,
-                    output_buffer: self.replica_output_buffer(c),
-                    cursor: p.cursor,
-                    conn: c,
-                    node: None,
-                })
+        self.replica_peers()
+            .map(|(c, conn, p)| ReplicaView {
+                ip: crate::node::replication::master::replica_ip(conn).to_string(),
+                port: conn.listening_port,
+                state: p.state.info_name(),
+                offset: p.ack_off,
+                lag: self.replica_lag(p),
+                phase: p.state.redis_name(),
+                awaiting_first_ack: p.stream_on_ack,
+                output_buffer: self.replica_output_buffer(c),
+                cursor: p.cursor,
+                conn: c,
+                node: None,
             })
             .collect()
     }

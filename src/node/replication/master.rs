@@ -912,17 +912,28 @@ impl Node {
         }
     }
 
+    /// Every replica's connection id, connection and replica state, in attach order.
+    pub(crate) fn replica_peers(&self) -> impl Iterator<Item = (ConnId, &Conn, &ReplicaPeer)> {
+        self.serving.replicas.iter().filter_map(|&c| {
+            let conn = self.conns.get(&c)?;
+            Some((c, conn, conn.replica.as_ref()?))
+        })
+    }
+
+    /// Seconds since a replica's last ACK (INFO's `lag`); 0 until it is online.
+    pub(crate) fn replica_lag(&self, p: &ReplicaPeer) -> u64 {
+        if p.state == SlaveState::Online {
+            (self.now - p.ack_time.min(self.now)) / 1_000_000
+        } else {
+            0
+        }
+    }
+
     /// `(ip, port, state, ack offset, lag seconds)` for every replica, in attach order.
     pub(crate) fn replica_rows(&self) -> Vec<(String, u16, SlaveState, i64, u64)> {
-        self.serving
-            .replicas
-            .iter()
-            .filter_map(|&c| {
-                let conn = self.conns.get(&c)?;
-                let p = conn.replica.as_ref()?;
-                let lag =
-                    if p.state == SlaveState::Online { (self.now - p.ack_time.min(self.now)) / 1_000_000 } else { 0 };
-                Some((replica_ip(conn).to_string(), conn.listening_port, p.state, p.ack_off, lag))
+        self.replica_peers()
+            .map(|(_, conn, p)| {
+                (replica_ip(conn).to_string(), conn.listening_port, p.state, p.ack_off, self.replica_lag(p))
             })
             .collect()
     }
