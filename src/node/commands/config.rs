@@ -307,7 +307,7 @@ impl Node {
 fn config(node: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
     let text = |a: &Vec<u8>| String::from_utf8_lossy(a).into_owned();
-    Some(match sub.as_str() {
+    Ok(Some(match sub.as_str() {
         "get" if argv.len() >= 3 => {
             let mut out = Vec::new();
             for p in PARAMS {
@@ -336,7 +336,7 @@ fn config(node: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
             Frame::ok()
         }
         _ => Frame::error(format!("ERR unknown subcommand '{}'. Try CONFIG HELP.", text(&argv[1]))),
-    })
+    }))
 }
 
 #[cfg(test)]

@@ -82,10 +82,10 @@ struct KillFilter {
 fn client(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let sub = argv[1].to_ascii_lowercase();
     match (sub.as_slice(), argv.len()) {
-        (b"id", 2) => Some(Frame::Integer(ctx.conn as i64)),
+        (b"id", 2) => Ok(Some(Frame::Integer(ctx.conn as i64))),
         (b"kill", n) if n >= 3 => client_kill(node, ctx, argv),
-        (b"id" | b"kill", _) => Some(super::wrong_arity(&format!("client|{}", String::from_utf8_lossy(&sub)))),
-        _ => Some(Frame::error(format!(
+        (b"id" | b"kill", _) => Err(super::wrong_arity(&format!("client|{}", String::from_utf8_lossy(&sub)))),
+        _ => Err(Frame::error(format!(
             "ERR unknown subcommand '{}'. Try CLIENT HELP.",
             String::from_utf8_lossy(&argv[1])
         ))),
@@ -101,20 +101,20 @@ fn client_kill(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         f.addr = Some(String::from_utf8_lossy(&argv[2]).into_owned());
     } else {
         if argv.len() % 2 != 0 {
-            return Some(syntax_error());
+            return Err(syntax_error());
         }
         for pair in argv[2..].chunks(2) {
             let value = &pair[1];
             match pair[0].to_ascii_lowercase().as_slice() {
                 b"id" => match parse_i64(value) {
                     Some(id) if id >= 1 => f.id = Some(id as ConnId),
-                    _ => return Some(Frame::error("ERR client-id should be greater than 0")),
+                    _ => return Err(Frame::error("ERR client-id should be greater than 0")),
                 },
                 b"type" => match client_type_by_name(value) {
                     Some(t) => f.kind = Some(t),
                     None => {
                         let name = String::from_utf8_lossy(value);
-                        return Some(Frame::error(format!("ERR Unknown client type '{name}'")));
+                        return Err(Frame::error(format!("ERR Unknown client type '{name}'")));
                     }
                 },
                 b"addr" => f.addr = Some(String::from_utf8_lossy(value).into_owned()),
@@ -122,14 +122,14 @@ fn client_kill(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
                 b"user" if value == b"default" => {}
                 b"user" => {
                     let name = String::from_utf8_lossy(value);
-                    return Some(Frame::error(format!("ERR No such user '{name}'")));
+                    return Err(Frame::error(format!("ERR No such user '{name}'")));
                 }
                 b"skipme" => match value.to_ascii_lowercase().as_slice() {
                     b"yes" => f.skipme = true,
                     b"no" => f.skipme = false,
-                    _ => return Some(syntax_error()),
+                    _ => return Err(syntax_error()),
                 },
-                _ => return Some(syntax_error()),
+                _ => return Err(syntax_error()),
             }
         }
     }
@@ -149,9 +149,9 @@ fn client_kill(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         // CLIENT_CLOSE_AFTER_REPLY: the caller reads its answer, then the connection closes.
         node.send_frame(ctx.conn, &reply);
         node.close(ctx.conn);
-        return None;
+        return Ok(None);
     }
-    Some(reply)
+    Ok(Some(reply))
 }
 
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]`.
@@ -164,24 +164,24 @@ fn shutdown(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
             b"now" => now = true,
             b"force" => force = true,
             b"abort" => abort = true,
-            _ => return Some(syntax_error()),
+            _ => return Err(syntax_error()),
         }
     }
     if (abort && (save || nosave || now || force)) || (save && nosave) {
-        return Some(syntax_error());
+        return Err(syntax_error());
     }
     if abort {
         if node.shutdown.is_none() {
-            return Some(Frame::error("ERR No shutdown in progress."));
+            return Err(Frame::error("ERR No shutdown in progress."));
         }
         node.cancel_shutdown();
         node.log('*', "Shutdown manually aborted.");
-        return Some(Frame::ok());
+        return Ok(Some(Frame::ok()));
     }
     if let Some(s) = node.shutdown.as_mut() {
         // Already initiated: this client waits for the same outcome.
         s.clients.push(ctx.conn);
-        return None;
+        return Ok(None);
     }
     let save = match (save, nosave) {
         (true, _) => SaveChoice::Save,
@@ -200,7 +200,7 @@ fn shutdown(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         }
         node.log('*', "Waiting for replicas before shutting down.");
     }
-    None
+    Ok(None)
 }
 
 impl Node {

@@ -21,9 +21,10 @@ use crate::commands::{unknown_command, Data, DataFn};
 use crate::node::Node;
 use crate::resp::Frame;
 
-/// What a node command returns: a reply, or None when the command writes its own answer (PSYNC)
-/// or answers nothing (REPLCONF ACK).
-pub(crate) type Reply = Option<Frame>;
+/// What a node command returns: `Ok(Some(reply))`, `Ok(None)` when the command writes its own
+/// answer (PSYNC) or answers nothing (REPLCONF ACK), or `Err(error reply)`, so that `?` ends a
+/// handler with the error a helper found.
+pub(crate) type Reply = Result<Option<Frame>, Frame>;
 
 /// How a node command runs: on the whole node.
 pub(crate) type NodeFn = fn(&mut Node, &mut Ctx, &[Vec<u8>]) -> Reply;
@@ -46,7 +47,7 @@ struct Entry {
 }
 
 /// Runs a data command on `node`'s data, then feeds the expiry DELs it made on their own.
-fn run_data(node: &mut Node, f: DataFn, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+fn run_data(node: &mut Node, f: DataFn, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Frame {
     let replica = node.master.is_some();
     let now = node.unix_ms();
     let mut data = Data::new(
@@ -62,7 +63,7 @@ fn run_data(node: &mut Node, f: DataFn, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Repl
     for (db, argv) in fed {
         node.feed_command(db, &argv);
     }
-    Some(answer.unwrap_or_else(|error| error))
+    answer.unwrap_or_else(|error| error)
 }
 
 /// The node's own families' tables; the data families' are [`crate::commands::FAMILIES`].
@@ -129,7 +130,7 @@ fn check(node: &Node, ctx: &Ctx, argv: &[Vec<u8>]) -> Result<Entry, Frame> {
 }
 
 /// Runs a command after Redis's checks (`processCommand`), or queues it inside MULTI.
-pub fn dispatch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
+pub fn dispatch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Option<Frame> {
     node.stats.commands_processed += 1;
     let rejected = check(node, ctx, argv);
     let cmd = match rejected {
@@ -154,8 +155,8 @@ pub fn dispatch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         return Some(Frame::Simple("QUEUED".into()));
     }
     match cmd.handler {
-        Handler::Node(f) => f(node, ctx, argv),
-        Handler::Data(f) => run_data(node, f, ctx, argv),
+        Handler::Node(f) => f(node, ctx, argv).unwrap_or_else(Some),
+        Handler::Data(f) => Some(run_data(node, f, ctx, argv)),
     }
 }
 

@@ -34,49 +34,49 @@ pub(super) const COMMANDS: &[Command<NodeFn>] = &[
 
 pub(super) fn ping(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match argv.len() {
-        1 => Some(Frame::Simple("PONG".into())),
-        2 => Some(Frame::Bulk(argv[1].clone())),
-        _ => Some(wrong_arity("ping")),
+        1 => Ok(Some(Frame::Simple("PONG".into()))),
+        2 => Ok(Some(Frame::Bulk(argv[1].clone()))),
+        _ => Err(wrong_arity("ping")),
     }
 }
 
 pub(super) fn echo(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(Frame::Bulk(argv[1].clone()))
+    Ok(Some(Frame::Bulk(argv[1].clone())))
 }
 
 pub(super) fn replicaof(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if node.peer(ctx.conn).is_some() {
-        return Some(Frame::error("ERR Command is not valid when client is a replica."));
+        return Err(Frame::error("ERR Command is not valid when client is a replica."));
     }
     let who = node.client_description(ctx.conn);
     if node.failover.is_some() {
-        return Some(Frame::error("ERR REPLICAOF not allowed while failing over."));
+        return Err(Frame::error("ERR REPLICAOF not allowed while failing over."));
     }
     if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
         node.replicaof_no_one(&who);
-        return Some(Frame::ok());
+        return Ok(Some(Frame::ok()));
     }
     let port = std::str::from_utf8(&argv[2]).ok().and_then(|p| p.parse::<i64>().ok());
     let Some(port) = port.filter(|p| (0..=65535).contains(p)) else {
-        return Some(Frame::error("ERR Invalid master port"));
+        return Err(Frame::error("ERR Invalid master port"));
     };
     let host = String::from_utf8_lossy(&argv[1]).into_owned();
-    Some(Frame::Simple(node.replicaof(&host, port as u16, &who).to_string()))
+    Ok(Some(Frame::Simple(node.replicaof(&host, port as u16, &who).to_string())))
 }
 
 pub(super) fn replconf(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    node.replconf(ctx.conn, argv)
+    Ok(node.replconf(ctx.conn, argv))
 }
 
 pub(super) fn sync(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if ctx.from_master {
-        return None;
+        return Ok(None);
     }
-    node.sync_command(ctx.conn, argv)
+    Ok(node.sync_command(ctx.conn, argv))
 }
 
 pub(super) fn role(node: &mut Node, _: &mut Ctx, _: &[Vec<u8>]) -> Reply {
-    Some(match &node.master {
+    Ok(Some(match &node.master {
         None => {
             let rows = node
                 .replica_rows()
@@ -95,26 +95,26 @@ pub(super) fn role(node: &mut Node, _: &mut Ctx, _: &[Vec<u8>]) -> Reply {
             Frame::bulk(l.state.role_name()),
             Frame::Integer(l.client.as_ref().map_or(-1, |c| c.reploff)),
         ]),
-    })
+    }))
 }
 
 pub(super) fn debug(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match argv[1].to_ascii_lowercase().as_slice() {
-        b"digest" => Some(Frame::Simple(node.digest())),
+        b"digest" => Ok(Some(Frame::Simple(node.digest()))),
         b"panic" => panic!("DEBUG PANIC called at Unix time {}", node.unix_ms() / 1000),
         b"set-active-expire" if argv.len() == 3 => {
             node.active_expire_enabled = argv[2] != b"0";
-            Some(Frame::ok())
+            Ok(Some(Frame::ok()))
         }
         b"sleep" if argv.len() == 3 => {
             if let Some(micros) = sleep_micros(&argv[2]) {
                 let now = node.now;
                 node.pause(now, micros);
             }
-            Some(Frame::ok())
+            Ok(Some(Frame::ok()))
         }
         b"populate" if argv.len() >= 3 && argv.len() <= 5 => populate(node, ctx, argv),
-        _ => Some(Frame::error(format!(
+        _ => Err(Frame::error(format!(
             "ERR unknown subcommand '{}'. Try DEBUG HELP.",
             String::from_utf8_lossy(&argv[1])
         ))),
@@ -150,21 +150,21 @@ pub const POPULATE_MAX_BYTES: u64 = 256 << 20;
 fn populate(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let num = |a: &Vec<u8>| std::str::from_utf8(a).ok().and_then(|s| s.parse::<u64>().ok());
     let Some(count) = num(&argv[2]) else {
-        return Some(Frame::error("ERR value is out of range, must be positive"));
+        return Err(Frame::error("ERR value is out of range, must be positive"));
     };
     let prefix = argv.get(3).cloned().unwrap_or_else(|| b"key".to_vec());
     let size = match argv.get(4).map(num) {
         None => 0,
         Some(Some(n)) if n <= 1 << 20 => n as usize,
-        Some(_) => return Some(Frame::error("ERR value is out of range, must be positive")),
+        Some(_) => return Err(Frame::error("ERR value is out of range, must be positive")),
     };
     if (node.keyspace.total_keys() as u64).saturating_add(count) > POPULATE_MAX_KEYS {
-        return Some(Frame::error(format!(
+        return Err(Frame::error(format!(
             "ERR the lab holds at most {POPULATE_MAX_KEYS} keys per node, to fit in a browser tab (Redis has no such limit)"
         )));
     }
     if count.saturating_mul(size as u64) > POPULATE_MAX_BYTES {
-        return Some(Frame::error(format!(
+        return Err(Frame::error(format!(
             "ERR the lab writes at most {POPULATE_MAX_BYTES} bytes of values in one DEBUG POPULATE, to fit in a browser tab (Redis has no such limit)"
         )));
     }
@@ -187,93 +187,93 @@ fn populate(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         let replicas = node.serving.replicas.len();
         node.note(crate::node::Note::NotPropagated { command: "DEBUG POPULATE".into(), replicas });
     }
-    Some(Frame::ok())
+    Ok(Some(Frame::ok()))
 }
 
 /// `WAIT numreplicas timeout`: how many replicas acknowledged this client's writes, blocking
 /// until enough do or the timeout passes (REDIS-REPLICATION.md §7.6).
 pub(super) fn wait(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if node.master.is_some() {
-        return Some(Frame::error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
+        return Err(Frame::error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated."));
     }
     let Some(n) = super::parse_i64(&argv[1]) else {
-        return Some(crate::commands::not_an_integer());
+        return Err(crate::commands::not_an_integer());
     };
     let Some(timeout) = super::parse_i64(&argv[2]) else {
-        return Some(Frame::error("ERR timeout is not an integer or out of range"));
+        return Err(Frame::error("ERR timeout is not an integer or out of range"));
     };
     if timeout < 0 {
-        return Some(Frame::error("ERR timeout is negative"));
+        return Err(Frame::error("ERR timeout is negative"));
     }
     let in_exec = ctx.in_exec;
-    node.wait_command(ctx.conn, n.max(0) as usize, timeout as u64, in_exec)
+    Ok(node.wait_command(ctx.conn, n.max(0) as usize, timeout as u64, in_exec))
 }
 
 pub(super) fn failover(node: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
-    Some(node.failover_command(argv))
+    Ok(Some(node.failover_command(argv)))
 }
 
 /// `AUTH [default] password` against `requirepass` (the lab has only the default user).
 pub(super) fn auth(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if argv.len() > 3 {
-        return Some(syntax_error());
+        return Err(syntax_error());
     }
     let Some(pass) = node.requirepass().map(str::to_string) else {
-        return Some(Frame::error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
+        return Err(Frame::error("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
     };
     let user_ok = argv.len() == 2 || argv[1] == b"default";
     if user_ok && argv[argv.len() - 1] == pass.as_bytes() {
         if let Some(c) = node.conns.get_mut(&ctx.conn) {
             c.authenticated = true;
         }
-        return Some(Frame::ok());
+        return Ok(Some(Frame::ok()));
     }
-    Some(Frame::error("WRONGPASS invalid username-password pair or user is disabled."))
+    Err(Frame::error("WRONGPASS invalid username-password pair or user is disabled."))
 }
 
 /// `BGSAVE`: a forked child writes the RDB while the node keeps serving.
 pub(super) fn bgsave(node: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if argv.len() > 2 || (argv.len() == 2 && !argv[1].eq_ignore_ascii_case(b"schedule")) {
-        return Some(syntax_error());
+        return Err(syntax_error());
     }
-    Some(node.bgsave())
+    Ok(Some(node.bgsave()))
 }
 
 /// `LASTSAVE`: unix seconds of the last successful save.
 pub(super) fn lastsave(node: &mut Node, _: &mut Ctx, _: &[Vec<u8>]) -> Reply {
-    Some(Frame::Integer(node.persistence.last_save_ms / 1000))
+    Ok(Some(Frame::Integer(node.persistence.last_save_ms / 1000)))
 }
 
 /// `SAVE`: writes the dataset to the node's (simulated) disk, as `dump.rdb`.
 pub(super) fn save(node: &mut Node, _: &mut Ctx, _: &[Vec<u8>]) -> Reply {
     if node.child.is_some() {
-        return Some(Frame::error("ERR Background save already in progress"));
+        return Err(Frame::error("ERR Background save already in progress"));
     }
     let data = node.rdb_snapshot();
     node.saved_to_disk(data, false);
     node.log('*', "DB saved on disk");
-    Some(Frame::ok())
+    Ok(Some(Frame::ok()))
 }
 
 /// `TIME`: the node's clock (virtual in the lab) as unix seconds and microseconds.
 pub(super) fn time(node: &mut Node, _: &mut Ctx, _: &[Vec<u8>]) -> Reply {
     let us = node.cfg.epoch_unix_ms as i128 * 1000 + node.now as i128;
-    Some(Frame::Array(vec![Frame::bulk((us / 1_000_000).to_string()), Frame::bulk((us % 1_000_000).to_string())]))
+    Ok(Some(Frame::Array(vec![Frame::bulk((us / 1_000_000).to_string()), Frame::bulk((us % 1_000_000).to_string())])))
 }
 
 pub(super) fn command(_: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     match argv.get(1).map(|a| a.to_ascii_lowercase()) {
-        Some(s) if s == b"count" && argv.len() == 2 => Some(Frame::Integer(super::count() as i64)),
+        Some(s) if s == b"count" && argv.len() == 2 => Ok(Some(Frame::Integer(super::count() as i64))),
         Some(s) => {
-            Some(Frame::error(format!("ERR unknown subcommand '{}'. Try COMMAND HELP.", String::from_utf8_lossy(&s))))
+            Err(Frame::error(format!("ERR unknown subcommand '{}'. Try COMMAND HELP.", String::from_utf8_lossy(&s))))
         }
-        None => Some(syntax_error()),
+        None => Err(syntax_error()),
     }
 }
 
 pub(super) fn info(node: &mut Node, _: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     let wanted: Vec<String> = argv[1..].iter().map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
-    Some(Frame::Bulk(node.info_text(&wanted).into_bytes()))
+    Ok(Some(Frame::Bulk(node.info_text(&wanted).into_bytes())))
 }
 
 impl Node {

@@ -86,26 +86,26 @@ impl Node {
 
 fn multi(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
     if node.in_multi(ctx.conn) {
-        return Some(Frame::error("ERR MULTI calls can not be nested"));
+        return Err(Frame::error("ERR MULTI calls can not be nested"));
     }
     let t = node.tx.entry(ctx.conn).or_default();
     t.queue = Some(Vec::new());
     t.queued_bytes = 0;
     t.dirty = false;
-    Some(Frame::ok())
+    Ok(Some(Frame::ok()))
 }
 
 fn exec(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
     if !node.in_multi(ctx.conn) {
-        return Some(Frame::error("ERR EXEC without MULTI"));
+        return Err(Frame::error("ERR EXEC without MULTI"));
     }
     let touched = node.watched_touched(ctx.conn);
     let t = node.forget_tx(ctx.conn);
     if t.dirty {
-        return Some(Frame::error("EXECABORT Transaction discarded because of previous errors."));
+        return Err(Frame::error("EXECABORT Transaction discarded because of previous errors."));
     }
     if touched {
-        return Some(Frame::NullArray);
+        return Ok(Some(Frame::NullArray));
     }
     let mut replies = Vec::new();
     ctx.in_exec = true;
@@ -113,20 +113,20 @@ fn exec(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
         replies.push(super::dispatch(node, ctx, &argv).unwrap_or(Frame::Null));
     }
     ctx.in_exec = false;
-    Some(Frame::Array(replies))
+    Ok(Some(Frame::Array(replies)))
 }
 
 fn discard(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
     if !node.in_multi(ctx.conn) {
-        return Some(Frame::error("ERR DISCARD without MULTI"));
+        return Err(Frame::error("ERR DISCARD without MULTI"));
     }
     node.forget_tx(ctx.conn);
-    Some(Frame::ok())
+    Ok(Some(Frame::ok()))
 }
 
 fn watch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
     if node.in_multi(ctx.conn) {
-        return Some(Frame::error("ERR WATCH inside MULTI is not allowed"));
+        return Err(Frame::error("ERR WATCH inside MULTI is not allowed"));
     }
     let now = node.unix_ms();
     for k in &argv[1..] {
@@ -139,7 +139,7 @@ fn watch(node: &mut Node, ctx: &mut Ctx, argv: &[Vec<u8>]) -> Reply {
         let stamp = db.watch(k);
         node.tx.entry(ctx.conn).or_default().watched.push((ctx.db, k.clone(), stamp, was_expired));
     }
-    Some(Frame::ok())
+    Ok(Some(Frame::ok()))
 }
 
 fn unwatch(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
@@ -147,7 +147,7 @@ fn unwatch(node: &mut Node, ctx: &mut Ctx, _: &[Vec<u8>]) -> Reply {
     for (db, key, _, _) in &watched {
         node.keyspace.db_mut(*db).unwatch(key);
     }
-    Some(Frame::ok())
+    Ok(Some(Frame::ok()))
 }
 
 #[cfg(test)]
