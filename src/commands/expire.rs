@@ -158,7 +158,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::node::commands::testutil::world;
+    use crate::node::commands::testutil::{streaming_pair, world};
 
     use crate::resp::encode_command;
 
@@ -205,11 +205,7 @@ mod tests {
 
     #[test]
     fn propagated_as_pexpireat_or_del() {
-        let mut w = world();
-        w.add_node();
-        w.record_transcripts();
-        w.console(1, "REPLICAOF 127.0.0.1 6379");
-        w.run_for_ms(8_000);
+        let mut w = streaming_pair(1);
         let base = crate::node::EPOCH_UNIX_MS + 8_000;
         for line in [
             "SET a 1",

@@ -287,9 +287,8 @@ mod tests {
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
     use crate::commands::long_double::parse;
-    use crate::node::commands::testutil::{node, run, world};
+    use crate::node::commands::testutil::{node, run, streaming_pair, world};
     use crate::resp::{encode_command, Frame};
-    use crate::sim::World;
 
     fn argv(line: &str) -> Vec<Vec<u8>> {
         line.split(' ').map(|a| a.as_bytes().to_vec()).collect()
@@ -429,12 +428,7 @@ mod tests {
 
     #[test]
     fn replica_follows() {
-        let mut w = World::new(3);
-        w.add_node();
-        w.add_node();
-        w.record_transcripts();
-        w.console(1, "REPLICAOF 127.0.0.1 6379");
-        w.run_for_ms(8_000);
+        let mut w = streaming_pair(3);
         for line in ["HSET h a 1 b 2", "HSETNX h a 3", "HDEL h zz", "HDEL h b", "HINCRBY h a 5", "HINCRBYFLOAT h f 1.5"]
         {
             w.console(0, line);

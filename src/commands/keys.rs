@@ -454,7 +454,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::node::commands::testutil::world;
+    use crate::node::commands::testutil::{streaming_pair, world};
 
     use crate::resp::encode_command;
     use crate::sim::World;
@@ -572,11 +572,7 @@ mod tests {
 
     #[test]
     fn lazy_expiry_is_wrapped_with_the_write_scan_is_not() {
-        let mut w = world();
-        w.add_node();
-        w.record_transcripts();
-        w.console(1, "REPLICAOF 127.0.0.1 6379");
-        w.run_for_ms(8_000);
+        let mut w = streaming_pair(1);
         w.console(0, "DEBUG SET-ACTIVE-EXPIRE 0");
         w.console(0, "SET a 1");
         w.console(0, "SET x 1 PXAT 1");

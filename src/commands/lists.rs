@@ -403,10 +403,9 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::node::commands::testutil::{node, run, world};
+    use crate::node::commands::testutil::{node, run, streaming_pair, world};
     use crate::node::Node;
     use crate::resp::{encode_command, Frame};
-    use crate::sim::World;
 
     fn reply(n: &mut Node, line: &str) -> Frame {
         run(n, line).0
@@ -525,12 +524,7 @@ mod tests {
 
     #[test]
     fn replica_follows() {
-        let mut w = World::new(3);
-        w.add_node();
-        w.add_node();
-        w.record_transcripts();
-        w.console(1, "REPLICAOF 127.0.0.1 6379");
-        w.run_for_ms(8_000);
+        let mut w = streaming_pair(3);
         for line in [
             "RPUSH l a b c d e f",
             "LPOP l 2",

@@ -347,19 +347,13 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::node::commands::testutil::world;
+    use crate::node::commands::testutil::{streaming_pair, world};
 
     use crate::sim::World;
 
     /// A master and a replica in sync, recording what the master sends.
     fn pair() -> World {
-        let mut w = World::new(3);
-        w.add_node();
-        w.add_node();
-        w.record_transcripts();
-        w.console(1, "REPLICAOF 127.0.0.1 6379");
-        w.run_for_ms(8_000);
-        w
+        streaming_pair(3)
     }
 
     /// The commands in the master's stream after the first SELECT, as space-joined text.

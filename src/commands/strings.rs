@@ -472,7 +472,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::node::commands::testutil::world;
+    use crate::node::commands::testutil::{streaming_pair, world};
 
     use crate::resp::encode_command;
 
@@ -566,11 +566,7 @@ mod tests {
 
     #[test]
     fn rewrites_reach_the_replica() {
-        let mut w = world();
-        w.add_node();
-        w.record_transcripts();
-        w.console(1, "REPLICAOF 127.0.0.1 6379");
-        w.run_for_ms(8_000);
+        let mut w = streaming_pair(1);
         let at = crate::node::EPOCH_UNIX_MS + 8_000 + 100_000;
         for line in [
             "SET k v EX 100",

@@ -659,10 +659,9 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::node::commands::testutil::world;
+    use crate::node::commands::testutil::{streaming_pair, world};
 
     use super::*;
-    use crate::sim::World;
 
     #[test]
     fn score_range_bounds_parse_as_zsl_parse_range_does() {
@@ -781,12 +780,7 @@ mod tests {
 
     #[test]
     fn writes_propagate_as_given_and_replicas_converge() {
-        let mut w = World::new(3);
-        w.add_node();
-        w.add_node();
-        w.record_transcripts();
-        w.console(1, "REPLICAOF 127.0.0.1 6379");
-        w.run_for_ms(8_000);
+        let mut w = streaming_pair(3);
         let cmds = [
             "zadd z 1.1 a 2 b",
             "zadd z incr 1 a",

@@ -198,6 +198,18 @@ pub(crate) mod testutil {
         w
     }
 
+    /// A master (node 0) and its replica (node 1) streaming 8 s after `REPLICAOF`, with
+    /// transcripts recorded: what a test of propagation starts from.
+    pub(crate) fn streaming_pair(seed: u64) -> crate::sim::World {
+        let mut w = crate::sim::World::new(seed);
+        w.add_node();
+        w.add_node();
+        w.record_transcripts();
+        w.console(1, "REPLICAOF 127.0.0.1 6379");
+        w.run_for_ms(8_000);
+        w
+    }
+
     /// Runs one space-separated command; returns the raw reply and what it propagated.
     pub(crate) fn run(n: &mut Node, line: &str) -> (Frame, Vec<Vec<Vec<u8>>>) {
         let argv: Vec<Vec<u8>> = line.split(' ').map(|a| a.as_bytes().to_vec()).collect();

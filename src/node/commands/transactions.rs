@@ -155,9 +155,7 @@ mod tests {
     #[cfg(target_arch = "wasm32")]
     use wasm_bindgen_test::wasm_bindgen_test as test;
 
-    use crate::node::commands::testutil::world;
-
-    use crate::sim::World;
+    use crate::node::commands::testutil::{streaming_pair, world};
 
     #[test]
     fn queue_exec_discard_and_errors() {
@@ -200,12 +198,7 @@ mod tests {
 
     #[test]
     fn propagation_wraps_only_more_than_one_write() {
-        let mut w = World::new(2);
-        w.add_node();
-        w.add_node();
-        w.record_transcripts();
-        w.console(1, "REPLICAOF 127.0.0.1 6379");
-        w.run_for_ms(8_000);
+        let mut w = streaming_pair(2);
         w.console(0, "MULTI");
         w.console(0, "SET one 1");
         w.console(0, "EXEC");
