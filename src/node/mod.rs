@@ -454,7 +454,7 @@ impl Node {
                 if let (Some((id, off, db)), Some(l)) = (h, node.master.as_mut()) {
                     node.replid = id.clone();
                     node.master_repl_offset = off;
-                    l.cached = Some(crate::node::replication::replica::MasterClient::synthesized(id, off, db, now));
+                    l.cached = Some(crate::node::replication::replica::MasterClient::new(id, off, db, now));
                 }
             }
             (None, Some((id, off, _))) => {

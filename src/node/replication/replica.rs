@@ -5,7 +5,7 @@
 use super::{ReplState, NULL_REPLID};
 use crate::node::{ConnId, ConnKind, Micros, Node};
 use crate::rdb::read_rdb;
-use crate::resp::{encode_command, parse_command_within, Parsed, RequestLimits};
+use crate::resp::{encode_command, parse_command_resuming, Parsed, RequestLimits, RequestProgress};
 
 /// The connection id the master client's commands run under (no socket has id 0).
 pub(crate) const MASTER_CLIENT: ConnId = 0;
@@ -77,14 +77,26 @@ pub(crate) struct MasterClient {
     pub query: Vec<u8>,
     /// Bytes at the front of `query` already executed but not yet applied (inside MULTI).
     pub parsed: usize,
+    /// How far the command at `parsed` has been read, when it is still incomplete: a command
+    /// of many arguments arriving in many reads is read once, not again from its start at
+    /// every read, as for any client.
+    pub progress: Option<RequestProgress>,
     pub last_interaction: Micros,
 }
 
 impl MasterClient {
-    /// A cached master built from this node's own history (REPLICAOF on a master, or a restart
-    /// from an RDB that carries replication info).
-    pub(crate) fn synthesized(replid: String, reploff: i64, db: usize, now: Micros) -> Self {
-        MasterClient { replid, reploff, read_reploff: reploff, db, query: Vec::new(), parsed: 0, last_interaction: now }
+    /// The master as a client, its stream starting at `reploff` with `db` selected.
+    pub(crate) fn new(replid: String, reploff: i64, db: usize, now: Micros) -> Self {
+        MasterClient {
+            replid,
+            reploff,
+            read_reploff: reploff,
+            db,
+            query: Vec::new(),
+            parsed: 0,
+            progress: None,
+            last_interaction: now,
+        }
     }
 }
 
@@ -133,7 +145,7 @@ impl Node {
         }
         if was_master {
             self.log('*', "Before turning into a replica, using my own master parameters to synthesize a cached master: I may be able to synchronize with the new master with just a partial transfer.");
-            cached = Some(MasterClient::synthesized(self.replid.clone(), self.master_repl_offset, 0, self.now));
+            cached = Some(MasterClient::new(self.replid.clone(), self.master_repl_offset, 0, self.now));
         }
         self.master = Some(MasterLink::new(host, port, cached, self.now));
         self.connect_to_master();
@@ -189,6 +201,7 @@ impl Node {
         self.forget_tx(MASTER_CLIENT);
         c.query.clear();
         c.parsed = 0;
+        c.progress = None;
         c.read_reploff = c.reploff;
         c
     }
@@ -709,15 +722,7 @@ impl Node {
             return;
         };
         let off = l.initial_offset;
-        l.client = Some(MasterClient {
-            replid: l.master_replid.clone(),
-            reploff: off,
-            read_reploff: off,
-            db: stream_db,
-            query: Vec::new(),
-            parsed: 0,
-            last_interaction: self.now,
-        });
+        l.client = Some(MasterClient::new(l.master_replid.clone(), off, stream_db, self.now));
         l.state = ReplState::Connected;
         l.down_since = None;
         self.replid = if l.master_replid.is_empty() { NULL_REPLID.to_string() } else { l.master_replid.clone() };
@@ -765,7 +770,8 @@ impl Node {
             let Some(c) = self.master.as_mut().and_then(|l| l.client.as_mut()) else {
                 return;
             };
-            match parse_command_within(&c.query[pos..], RequestLimits { max_bulk: u64::MAX, unauthenticated: false }) {
+            let limits = RequestLimits { max_bulk: u64::MAX, unauthenticated: false };
+            match parse_command_resuming(&c.query[pos..], limits, &mut c.progress) {
                 Ok(Parsed::Incomplete) => break,
                 Ok(Parsed::Complete(argv, used)) => {
                     pos += used;
