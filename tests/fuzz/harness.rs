@@ -10,7 +10,8 @@
 //! - `console_line`: a line redis-cli would split, sent as RESP, parses back to the same words;
 //! - `rdb`: a file the reader accepts is written back and read again to the same dataset;
 //! - `shared_log`: a run's log the decoder accepts encodes back to the same log, and (if it spans
-//!   at most ten seconds) comes back to the same log after a replay;
+//!   at most ten seconds and its write loads issue at most 5,000 writes) comes back to the same
+//!   log after a replay;
 //! - `scenario`: the scenario loader answers every text with a scenario or errors, never a panic;
 //! - `node_client`: a node sent any bytes by a client answers exactly the same bytes however they
 //!   are split, and still answers another client's PING;
@@ -26,7 +27,7 @@ use std::cell::RefCell;
 use redis_repl_lab::resp::{
     encode_command, format_reply, parse_command, parse_command_resuming, parse_frame, split_args, Parsed, RequestLimits,
 };
-use redis_repl_lab::sim::session::{RunLog, Session};
+use redis_repl_lab::sim::session::{Action, RunLog, Session};
 
 /// The input's first byte as a piece size (1 to 256), and the rest as the bytes to send.
 fn piece_size(data: &[u8]) -> (usize, &[u8]) {
@@ -124,15 +125,45 @@ pub fn rdb(data: &[u8]) {
 /// The longest run `shared_log` replays, in virtual µs. A replay costs the virtual time it
 /// spans (every node's cron, ten times a second), up to the 24 hours a log may claim: that is the
 /// simulator's work, which the sweep covers, and at seconds an input it would leave the decoder
-/// a few thousand inputs an hour. Every input is decoded; those of up to ten seconds are replayed.
+/// a few thousand inputs an hour. Every input is decoded; those of up to ten seconds (and
+/// [`REPLAYED_WRITES`] of load) are replayed.
 const REPLAYED_SPAN: u64 = 10_000_000;
+
+/// The most writes the write loads of a replayed log may issue. A load of up to 100,000 writes a
+/// second on each of eight nodes is the write path's work, again the sweep's (it drives loads on
+/// every seed): ten seconds of it takes the replay seconds, and the fuzzer, which finds loads
+/// early, spent most of its time there, at a few hundred inputs a second.
+const REPLAYED_WRITES: u64 = 5_000;
+
+/// How many writes the log's loads ask for until it ends: each rate runs from its action until
+/// the node's next load action or the log's end (the simulator caps a rate, this counts it
+/// uncapped, so it never underestimates).
+fn load_writes(log: &RunLog) -> u64 {
+    let end = log.span();
+    let loads: Vec<(u64, usize, u64)> = log
+        .actions
+        .iter()
+        .filter_map(|(t, a)| match a {
+            Action::Load(node, rate) => Some((*t, *node, *rate)),
+            _ => None,
+        })
+        .collect();
+    loads
+        .iter()
+        .enumerate()
+        .map(|(i, &(t, node, rate))| {
+            let until = loads[i + 1..].iter().find(|l| l.1 == node).map_or(end, |l| l.0);
+            rate.saturating_mul(until.saturating_sub(t)) / 1_000_000
+        })
+        .fold(0u64, u64::saturating_add)
+}
 
 pub fn shared_log(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let Ok(log) = RunLog::decode(&text) else { return };
     let text = log.encode();
     assert_eq!(RunLog::decode(&text).as_ref(), Ok(&log), "a decoded log encodes to the same log");
-    if log.span() > REPLAYED_SPAN {
+    if log.span() > REPLAYED_SPAN || load_writes(&log) > REPLAYED_WRITES {
         return;
     }
     let Ok(session) = Session::from_log(&text) else { return };
