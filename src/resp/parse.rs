@@ -146,15 +146,26 @@ pub fn parse_command_within(buf: &[u8], limits: RequestLimits) -> Result<Parsed<
     parse_command_resuming(buf, limits, &mut None)
 }
 
-/// How far a request that arrives in pieces has been read: the arguments complete so far, how
-/// many it has in all, and where the next one starts in the buffer. Kept between reads (as Redis
-/// keeps a client's `multibulklen` and `bulklen`), it makes reading a request of a million
-/// arguments linear in its size instead of reading it again from the start at every piece.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RequestProgress {
-    args: Vec<Vec<u8>>,
-    count: usize,
-    at: usize,
+/// How far a request that arrives in pieces has been read. Kept between reads (as Redis keeps a
+/// client's `multibulklen` and `bulklen`), it makes reading a request of a million arguments, or
+/// an inline line of 64 KB, linear in its size instead of reading it again from the start at
+/// every piece.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestProgress(Reading);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Reading {
+    /// An inline request whose first `scanned` bytes hold no newline.
+    Inline { scanned: usize },
+    /// A multibulk request: the arguments complete so far, how many it has in all, and where
+    /// the next one starts in the buffer.
+    Multibulk { args: Vec<Vec<u8>>, count: usize, at: usize },
+}
+
+/// What one read of a request came to: the request and the bytes it used, or how far it got.
+enum Step {
+    Done(Vec<Vec<u8>>, usize),
+    More(Reading),
 }
 
 /// [`parse_command_within`] for a buffer that only grows at its end between calls (a client's
@@ -165,34 +176,29 @@ pub fn parse_command_resuming(
     limits: RequestLimits,
     progress: &mut Option<RequestProgress>,
 ) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
-    if progress.is_none() {
-        match buf.first() {
+    let reading = match progress.take() {
+        Some(RequestProgress(reading)) => reading,
+        None => match buf.first() {
             None => return Ok(Parsed::Incomplete),
             Some(b'*') => match multibulk_header(buf, limits)? {
                 None => return Ok(Parsed::Incomplete),
                 Some((0, at)) => return Ok(Parsed::Complete(Vec::new(), at)),
-                Some((count, at)) => {
-                    *progress = Some(RequestProgress { args: Vec::with_capacity(count.min(1024)), count, at })
-                }
+                Some((count, at)) => Reading::Multibulk { args: Vec::with_capacity(count.min(1024)), count, at },
             },
-            Some(_) => return inline(buf),
-        }
-    }
-    let Some(p) = progress.as_mut() else {
-        return Ok(Parsed::Incomplete);
+            Some(_) => Reading::Inline { scanned: 0 },
+        },
     };
-    match multibulk_args(buf, limits, p) {
-        Ok(false) => Ok(Parsed::Incomplete),
-        Ok(true) => {
-            let done = std::mem::take(p);
-            *progress = None;
-            Ok(Parsed::Complete(done.args, done.at))
+    let step = match reading {
+        Reading::Inline { scanned } => inline(buf, scanned)?,
+        Reading::Multibulk { args, count, at } => multibulk_args(buf, limits, args, count, at)?,
+    };
+    Ok(match step {
+        Step::Done(args, used) => Parsed::Complete(args, used),
+        Step::More(reading) => {
+            *progress = Some(RequestProgress(reading));
+            Parsed::Incomplete
         }
-        Err(e) => {
-            *progress = None;
-            Err(e)
-        }
-    }
+    })
 }
 
 /// The `*<count>` line: the count (0 for none or a negative one) and where the arguments start,
@@ -214,12 +220,17 @@ fn multibulk_header(buf: &[u8], limits: RequestLimits) -> Result<Option<(usize, 
     Ok(Some((n.max(0) as usize, eol + 2)))
 }
 
-/// Reads the arguments that have arrived after `p.at`; true once all `p.count` are there.
-fn multibulk_args(buf: &[u8], limits: RequestLimits, p: &mut RequestProgress) -> Result<bool, RespError> {
-    while p.args.len() < p.count {
-        let at = p.at;
+/// Reads the arguments that have arrived from `at` on, up to `count` in all.
+fn multibulk_args(
+    buf: &[u8],
+    limits: RequestLimits,
+    mut args: Vec<Vec<u8>>,
+    count: usize,
+    mut at: usize,
+) -> Result<Step, RespError> {
+    while args.len() < count {
         let Some(&first) = buf.get(at) else {
-            return Ok(false);
+            return Ok(Step::More(Reading::Multibulk { args, count, at }));
         };
         if first != b'$' {
             return Err(RespError(format!("expected '$', got '{}'", (first as char).escape_default())));
@@ -228,7 +239,7 @@ fn multibulk_args(buf: &[u8], limits: RequestLimits, p: &mut RequestProgress) ->
             if buf.len() - at > INLINE_MAX {
                 return Err(RespError("too big bulk count string".into()));
             }
-            return Ok(false);
+            return Ok(Step::More(Reading::Multibulk { args, count, at }));
         };
         let len = int(&buf[at + 1..eol], "bulk length")?;
         if len < 0 || len as u64 > limits.max_bulk {
@@ -240,27 +251,29 @@ fn multibulk_args(buf: &[u8], limits: RequestLimits, p: &mut RequestProgress) ->
         let start = eol + 2;
         let end = start + len as usize;
         if buf.len() < end + 2 {
-            return Ok(false);
+            return Ok(Step::More(Reading::Multibulk { args, count, at }));
         }
-        p.args.push(buf[start..end].to_vec());
-        p.at = end + 2;
+        args.push(buf[start..end].to_vec());
+        at = end + 2;
     }
-    Ok(true)
+    Ok(Step::Done(args, at))
 }
 
-fn inline(buf: &[u8]) -> Result<Parsed<Vec<Vec<u8>>>, RespError> {
-    let Some(nl) = buf.iter().position(|&b| b == b'\n') else {
+/// An inline request: the line up to its newline, split as redis-cli splits a line. The bytes
+/// before `scanned` are known to hold no newline.
+fn inline(buf: &[u8], scanned: usize) -> Result<Step, RespError> {
+    let Some(nl) = buf[scanned..].iter().position(|&b| b == b'\n').map(|i| scanned + i) else {
         if buf.len() > INLINE_MAX {
             return Err(RespError("too big inline request".into()));
         }
-        return Ok(Parsed::Incomplete);
+        return Ok(Step::More(Reading::Inline { scanned: buf.len() }));
     };
     let mut line = &buf[..nl];
     if line.last() == Some(&b'\r') {
         line = &line[..line.len() - 1];
     }
     let args = split_args(line).map_err(|_| RespError("unbalanced quotes in request".into()))?;
-    Ok(Parsed::Complete(args, nl + 1))
+    Ok(Step::Done(args, nl + 1))
 }
 
 #[cfg(test)]
@@ -290,6 +303,25 @@ mod tests {
         assert!(progress.is_some());
         let e = parse_command_resuming(bad, RequestLimits::default(), &mut progress).unwrap_err();
         assert_eq!((e.0.as_str(), progress), ("invalid bulk length", None));
+    }
+
+    #[test]
+    fn an_inline_request_read_in_pieces_is_the_request_read_whole() {
+        let wire = b"SET k \"a b\"\r\nPING\r\n";
+        let mut progress = None;
+        for end in 0..13 {
+            let got = parse_command_resuming(&wire[..end], RequestLimits::default(), &mut progress);
+            assert_eq!(got, Ok(Parsed::Incomplete), "{end} bytes");
+        }
+        let got = parse_command_resuming(wire, RequestLimits::default(), &mut progress);
+        assert_eq!((got, progress), (parse_command(wire), None));
+        // A line with no end is refused once it passes 64 KB, as read whole.
+        let endless = vec![b'x'; INLINE_MAX + 1];
+        let mut progress = None;
+        let got = parse_command_resuming(&endless[..INLINE_MAX], RequestLimits::default(), &mut progress);
+        assert_eq!(got, Ok(Parsed::Incomplete));
+        let e = parse_command_resuming(&endless, RequestLimits::default(), &mut progress).unwrap_err();
+        assert_eq!((e.0.as_str(), progress), ("too big inline request", None));
     }
 
     #[test]
